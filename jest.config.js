@@ -1,0 +1,12 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: "node",
+  roots: ["<rootDir>/test"],
+  testMatch: ["**/*.test.ts"],
+  transform: {
+    "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json", isolatedModules: true }],
+  },
+  globalSetup: "<rootDir>/test/lab/globalSetup.ts",
+  globalTeardown: "<rootDir>/test/lab/globalTeardown.ts",
+  testTimeout: 120000,
+};

@@ -1,0 +1,329 @@
+import { execFileSync, spawn } from "child_process";
+import { createServer, type AddressInfo, type Server as NetServer } from "net";
+import * as path from "path";
+import { hostKeyFingerprint, type Connection } from "../../transport/connection";
+import { TransportError } from "../../transport/errors";
+import { batchScript, type RemoteCommand } from "../../transport/script";
+import { closeAllConnections, runOnRouter, transportStats } from "../../transport/ssh";
+import { generateKeyPair, startTestServer, type TestServer } from "./sshTestServer";
+
+/** The error a promise rejected with; fails the test when it resolved. */
+async function rejection(promise: Promise<unknown>): Promise<TransportError> {
+  try {
+    await promise;
+  } catch (e) {
+    if (!TransportError.isInstance(e)) throw e;
+    return e;
+  }
+  throw new Error("expected the call to fail, but it succeeded");
+}
+
+function nonceOf(script: string): string {
+  const match = /@@([0-9a-f]+):0@@/.exec(script);
+  if (!match) throw new Error(`no nonce in ${script}`);
+  return match[1];
+}
+
+describe("transport against an in-process ssh2 server", () => {
+  let server: TestServer;
+  let conn: Connection;
+
+  beforeEach(async () => {
+    server = await startTestServer({ password: "correct horse battery staple" });
+    conn = {
+      host: "127.0.0.1",
+      port: server.port,
+      privateKey: server.clientPrivateKey,
+      name: "routerT",
+      dialErrorLimit: 1,
+    };
+  });
+  afterEach(async () => {
+    closeAllConnections();
+    await server.close();
+  });
+
+  it("sends exactly the framed script of the argv it was given", async () => {
+    const commands: RemoteCommand[] = [
+      { argv: ["echo", "gre1;reboot", "$(id)"] },
+      { argv: ["printf", "%s", "it's"] },
+    ];
+    const result = await runOnRouter(conn, commands);
+    expect(server.execs).toHaveLength(1);
+    expect(server.execs[0]).toBe(batchScript(commands, nonceOf(server.execs[0]), true));
+    expect(result.outcomes.map((o) => o.stdout)).toEqual(["gre1;reboot $(id)\n", "it's"]);
+    expect(result.hostKey).toBe(hostKeyFingerprint(server.hostKeyBlob));
+  });
+
+  it("returns exit status, stdout and stderr of each command in one round trip", async () => {
+    const before = transportStats();
+    const result = await runOnRouter(
+      conn,
+      [{ argv: ["sh", "-c", "echo one; echo warn >&2; exit 2"] }, { argv: ["cat"], stdin: "piped\n" }],
+      { stopOnError: false, check: false },
+    );
+    expect(result.outcomes).toEqual([
+      {
+        argv: ["sh", "-c", "echo one; echo warn >&2; exit 2"],
+        ran: true,
+        exitCode: 2,
+        stdout: "one\n",
+        stderr: "warn\n",
+      },
+      { argv: ["cat"], ran: true, exitCode: 0, stdout: "piped\n", stderr: "" },
+    ]);
+    const after = transportStats();
+    expect(after.roundTrips - before.roundTrips).toBe(1);
+    expect(after.commands - before.commands).toBe(2);
+  });
+
+  it("names router, command, exit status and stderr when a command fails", async () => {
+    const error = await rejection(
+      runOnRouter(conn, [
+        { argv: ["true"] },
+        { argv: ["sh", "-c", "echo 'add tunnel \"gre1\" failed: File exists' >&2; exit 2"] },
+        { argv: ["touch", "/tmp/never"] },
+      ]),
+    );
+    expect(error.kind).toBe("command-failed");
+    expect(error.message).toBe(
+      `routerT (root@127.0.0.1:${server.port}): command \`sh -c 'echo '\\''add tunnel "gre1" failed: File exists'\\'' >&2; exit 2'\` exited with status 2: add tunnel "gre1" failed: File exists`,
+    );
+    expect(error.exitCode).toBe(2);
+  });
+
+  it("reports an unframed failure of the whole exec with its status and stderr", async () => {
+    server.handler = () => ({ stderr: "sh: 1: ip: not found\n", exitCode: 127 });
+    const error = await rejection(runOnRouter(conn, [{ argv: ["ip", "link", "show"] }]));
+    expect(error.message).toBe(
+      `routerT (root@127.0.0.1:${server.port}): command \`ip link show\` exited with status 127: sh: 1: ip: not found`,
+    );
+  });
+
+  it("reports a command killed by a signal", async () => {
+    server.handler = () => ({ signal: "KILL" });
+    const error = await rejection(runOnRouter(conn, [{ argv: ["ip", "monitor"] }]));
+    expect(error.kind).toBe("command-failed");
+    expect(error.exitCode).toBeNull();
+    expect(error.signal).toBe("SIGKILL");
+    expect(error.message).toBe(
+      `routerT (root@127.0.0.1:${server.port}): command \`ip monitor\` was killed by signal SIGKILL: (no stderr)`,
+    );
+  });
+
+  it("gives up on a command that hangs past its timeout, and tells the server to kill it", async () => {
+    server.handler = () => ({ hang: true });
+    const error = await rejection(runOnRouter(conn, [{ argv: ["sleep", "1000"] }], { timeoutSeconds: 1 }));
+    expect(error.kind).toBe("command-timeout");
+    expect(error.message).toBe(
+      `routerT (root@127.0.0.1:${server.port}): command \`sleep 1000\` timed out after 1 s`,
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    expect(server.signalsReceived).toEqual(["KILL"]);
+    expect(server.closedEarly).toBe(1);
+  });
+
+  it("shares one connection among parallel callers and queues channels beyond sshd's limit", async () => {
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => runOnRouter(conn, [{ argv: ["echo", String(i)] }])),
+    );
+    expect(results.map((r) => r.outcomes[0].stdout)).toEqual(Array.from({ length: 12 }, (_, i) => `${i}\n`));
+    expect(server.connections).toBe(1);
+    closeAllConnections();
+    await runOnRouter(conn, [{ argv: ["true"] }]);
+    expect(server.connections).toBe(2);
+  });
+
+  it("authenticates with a password and never puts it in an error", async () => {
+    const withPassword = {
+      host: "127.0.0.1",
+      port: server.port,
+      password: "correct horse battery staple",
+      dialErrorLimit: 1,
+    };
+    await expect(runOnRouter(withPassword, [{ argv: ["true"] }])).resolves.toBeDefined();
+    const wrong = { ...withPassword, password: "s3cret-wrong-password" };
+    const error = await rejection(runOnRouter(wrong, [{ argv: ["true"] }]));
+    expect(error.kind).toBe("auth-failed");
+    expect(error.message).toContain("authentication failed for user root");
+    expect(error.message).not.toContain("s3cret");
+    expect(JSON.stringify(error)).not.toContain("s3cret");
+  });
+
+  it("does not retry a rejected key", async () => {
+    const stranger = generateKeyPair().private;
+    const error = await rejection(
+      runOnRouter({ ...conn, privateKey: stranger, dialErrorLimit: 5 }, [{ argv: ["true"] }]),
+    );
+    expect(error.kind).toBe("auth-failed");
+    expect(server.connections).toBe(1);
+  });
+
+  describe("host keys", () => {
+    it("enforces a pinned fingerprint during the handshake, without retrying", async () => {
+      const pinned = "SHA256:" + "A".repeat(43);
+      const error = await rejection(
+        runOnRouter({ ...conn, hostKey: pinned, dialErrorLimit: 3 }, [{ argv: ["true"] }]),
+      );
+      expect(error.kind).toBe("host-key-mismatch");
+      expect(error.message).toContain(
+        `expected ${pinned}, the router presented ${hostKeyFingerprint(server.hostKeyBlob)}`,
+      );
+      expect(server.connections).toBe(1);
+      expect(server.execs).toEqual([]);
+    });
+
+    it("accepts the pinned key", async () => {
+      const pinned = hostKeyFingerprint(server.hostKeyBlob);
+      await expect(runOnRouter({ ...conn, hostKey: pinned }, [{ argv: ["true"] }])).resolves.toMatchObject({
+        hostKey: pinned,
+      });
+    });
+
+    it("records the first key and refuses a router whose key changed since", async () => {
+      const first = (await runOnRouter(conn, [{ argv: ["true"] }])).hostKey;
+      closeAllConnections();
+      const port = server.port;
+      await server.close();
+      server = await startTestServer({});
+      // Same address, new key: what a reinstalled router (or an impostor) looks like.
+      const moved = { ...conn, port: server.port, privateKey: server.clientPrivateKey };
+      const error = await rejection(runOnRouter(moved, [{ argv: ["true"] }], { expectedHostKey: first }));
+      expect(port).not.toBe(0);
+      expect(error.kind).toBe("host-key-mismatch");
+      expect(error.message).toContain(`expected ${first} (recorded when the resource was created)`);
+      expect(error.message).toContain(`the router presented ${hostKeyFingerprint(server.hostKeyBlob)}`);
+      expect(server.execs).toEqual([]);
+    });
+  });
+
+  describe("sudo", () => {
+    it("wraps the script in sudo -n without a TTY", async () => {
+      // The server plays sudo: it runs what follows `sudo -n --`.
+      server.handler = (command) => ({ shell: command.replace(/^sudo -n -- /, "") });
+      const result = await runOnRouter({ ...conn, user: "netops", sudo: true }, [
+        { argv: ["echo", "as root"] },
+      ]);
+      expect(result.outcomes[0].stdout).toBe("as root\n");
+      expect(server.execs[0].startsWith("sudo -n -- sh -c '")).toBe(true);
+      const script = server.execs[0].slice("sudo -n -- sh -c ".length);
+      expect(execFileSync("sh", ["-c", `printf '%s' ${script}`], { encoding: "utf8" })).toBe(
+        batchScript([{ argv: ["echo", "as root"] }], nonceOf(server.execs[0]), true),
+      );
+    });
+
+    it("says clearly that sudo wants a password instead of hanging", async () => {
+      server.handler = () => ({ stderr: "sudo: a password is required\n", exitCode: 1 });
+      const error = await rejection(
+        runOnRouter({ ...conn, user: "netops", sudo: true }, [{ argv: ["ip", "link", "show"] }]),
+      );
+      expect(error.kind).toBe("sudo-password-required");
+      expect(error.message).toBe(
+        `routerT (netops@127.0.0.1:${server.port}): sudo needs a password for user netops; grant it passwordless sudo for ip, modprobe and sysctl, or connect as root`,
+      );
+    });
+  });
+
+  describe("routes to the router", () => {
+    it("goes through a ProxyCommand", async () => {
+      const viaProxy = {
+        ...conn,
+        host: "127.0.0.1",
+        port: server.port,
+        proxyCommand: ["socat", "-", "TCP:%h:%p"],
+      };
+      const result = await runOnRouter(viaProxy, [{ argv: ["echo", "through socat"] }]);
+      expect(result.outcomes[0].stdout).toBe("through socat\n");
+    });
+
+    it("reports what a failing ProxyCommand said", async () => {
+      const broken = { ...conn, proxyCommand: ["sh", "-c", "echo 'no route to lab' >&2; exit 1"] };
+      const error = await rejection(runOnRouter(broken, [{ argv: ["true"] }]));
+      expect(error.kind).toBe("connect-failed");
+      expect(error.message).toContain("unreachable after 1 attempt(s)");
+      expect(error.message).toContain("proxy command said: no route to lab");
+    });
+
+    it("goes through a jump host", async () => {
+      const jump = await startTestServer({});
+      try {
+        const viaJump: Connection = {
+          ...conn,
+          proxy: { host: "127.0.0.1", port: jump.port, privateKey: jump.clientPrivateKey },
+        };
+        const result = await runOnRouter(viaJump, [{ argv: ["echo", "hop"] }]);
+        expect(result.outcomes[0].stdout).toBe("hop\n");
+        expect(jump.forwards).toEqual([`127.0.0.1:${server.port}`]);
+        expect(jump.execs).toEqual([]);
+      } finally {
+        closeAllConnections();
+        await jump.close();
+      }
+    });
+  });
+});
+
+describe("connect retries", () => {
+  let flaky: NetServer;
+  let accepted = 0;
+  beforeAll(async () => {
+    // Accepts TCP and hangs up at once: every SSH dial fails before the handshake.
+    flaky = createServer((socket) => {
+      accepted++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => flaky.listen(0, "127.0.0.1", () => resolve()));
+  });
+  afterAll(() => new Promise<void>((resolve) => flaky.close(() => resolve())));
+
+  it("dials at most dialErrorLimit times, then names the router and the reason", async () => {
+    const port = (flaky.address() as AddressInfo).port;
+    const error = await rejection(
+      runOnRouter(
+        { host: "127.0.0.1", port, password: "x", dialErrorLimit: 3, perDialTimeout: 2, name: "routerX" },
+        [{ argv: ["true"] }],
+      ),
+    );
+    expect(accepted).toBe(3);
+    expect(error.kind).toBe("connect-failed");
+    expect(error.message).toMatch(
+      new RegExp(`^routerX \\(root@127\\.0\\.0\\.1:${port}\\): unreachable after 3 attempt\\(s\\): `),
+    );
+  });
+});
+
+describe("process lifetime", () => {
+  it("lets the process exit while a connection is pooled and idle", async () => {
+    const server = await startTestServer({});
+    try {
+      const program = `
+        const { runOnRouter } = require(${JSON.stringify(path.resolve(__dirname, "../../transport/ssh"))});
+        runOnRouter({ host: "127.0.0.1", port: ${server.port}, privateKey: process.env.KEY }, [{ argv: ["echo", "done"] }])
+          .then((r) => process.stdout.write(r.outcomes[0].stdout), (e) => { console.error(e.message); process.exitCode = 1; });
+      `;
+      const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", program], {
+        env: { ...process.env, KEY: server.clientPrivateKey },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      child.stdout.on("data", (d) => (out += d));
+      // The idle close comes after 30 s; a process held by its pooled connection would still be
+      // running at 20 s and fail this test.
+      const code = await new Promise<number | null>((resolve, reject) => {
+        const t = setTimeout(() => {
+          child.kill();
+          reject(new Error("the process was still alive 20 s after its last command"));
+        }, 20_000);
+        child.on("exit", (c) => {
+          clearTimeout(t);
+          resolve(c);
+        });
+      });
+      expect(code).toBe(0);
+      expect(out).toBe("done\n");
+      expect(server.connections).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+});

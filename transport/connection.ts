@@ -1,0 +1,148 @@
+/**
+ * How to reach a router: the shape of `@pulumi/command`'s `remote.Connection` (so Pulumi users
+ * know it), plus host-key pinning, `sudo` for non-root users and a ProxyCommand. The zod schema is
+ * built by a function, never at import time, so serialized provider code captures no schema object.
+ *
+ * @packageDocumentation
+ */
+import { createHash } from "crypto";
+import { z } from "zod";
+
+/** A jump host, as in `@pulumi/command`'s `remote.ProxyConnection`. */
+export interface ProxyConnection {
+  /** The jump host's address. */
+  host: string;
+  /** SSH port; default 22. */
+  port?: number;
+  /** Login user; default `root`. */
+  user?: string;
+  password?: string;
+  /** Private key text (OpenSSH or PEM); keep it a secret (`pulumi config set --secret`). */
+  privateKey?: string;
+  privateKeyPassword?: string;
+  /** An SSH agent socket; default `$SSH_AUTH_SOCK` when no other credential is given. */
+  agentSocketPath?: string;
+  /** Connection attempts before giving up; default 10. */
+  dialErrorLimit?: number;
+  /** Seconds one attempt may take until the SSH handshake completes; default 15. */
+  perDialTimeout?: number;
+  /** Pinned host key of the jump host, as OpenSSH prints it: `SHA256:…`. */
+  hostKey?: string;
+}
+
+/**
+ * A router's SSH connection. Every field of `@pulumi/command`'s `remote.Connection` means the same
+ * here; the extras are `hostKey`, `sudo`, `proxyCommand`, `commandTimeout` and `name`.
+ *
+ * @example
+ * ```ts
+ * const connection: Connection = {
+ *   host: "198.51.100.11",
+ *   user: "netops",
+ *   privateKey: config.requireSecret("sshKey"),
+ *   hostKey: "SHA256:3pPq0VbVu0Ylkq8o7y8J2s7WqH6oJx0N3nT1ZmR4c9A",
+ *   sudo: true,
+ * };
+ * ```
+ */
+export interface Connection extends ProxyConnection {
+  /** A jump host to tunnel the connection through. */
+  proxy?: ProxyConnection;
+  /**
+   * A command whose stdin/stdout carry the SSH connection, like OpenSSH's ProxyCommand, as argv;
+   * `%h` and `%p` stand for host and port. Example: `["ip","netns","exec","lab","socat","-","TCP:%h:%p"]`.
+   */
+  proxyCommand?: string[];
+  /** Run every command through `sudo -n` (for a non-root user with passwordless sudo). */
+  sudo?: boolean;
+  /** Seconds one round trip of commands may take; default 60. */
+  commandTimeout?: number;
+  /** The router's name, used in errors and logs; default `user@host:port`. */
+  name?: string;
+}
+
+/** A connection with every default filled in. */
+export interface ResolvedConnection extends Connection {
+  port: number;
+  user: string;
+  dialErrorLimit: number;
+  perDialTimeout: number;
+  commandTimeout: number;
+  sudo: boolean;
+}
+
+/** The fields that hold secrets: they are never logged, never put in errors, and secret in state. */
+export const SECRET_CONNECTION_FIELDS = ["password", "privateKey", "privateKeyPassword"] as const;
+
+const HOST = /^[A-Za-z0-9.:_-]+$/;
+const USER = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
+
+/** Builds the zod schema of a {@link Connection}. Call it inside provider methods. */
+export function connectionSchema() {
+  const common = {
+    host: z.string().regex(HOST, "must be a host name or an IP address"),
+    port: z.number().int().min(1).max(65535).optional(),
+    user: z.string().regex(USER, "must be a user name (letters, digits, `_ . -`)").optional(),
+    password: z.string().min(1).optional(),
+    privateKey: z.string().min(1).optional(),
+    privateKeyPassword: z.string().min(1).optional(),
+    agentSocketPath: z.string().min(1).optional(),
+    dialErrorLimit: z.number().int().min(1).max(100).optional(),
+    perDialTimeout: z.number().min(1).max(600).optional(),
+    hostKey: z
+      .string()
+      .regex(FINGERPRINT, "must be an OpenSSH SHA256 fingerprint such as SHA256:<43 characters>")
+      .optional(),
+  };
+  return z
+    .object({
+      ...common,
+      proxy: z.object(common).strict().optional(),
+      proxyCommand: z.array(z.string().min(1)).min(1).optional(),
+      sudo: z.boolean().optional(),
+      commandTimeout: z.number().min(1).max(3600).optional(),
+      name: z.string().min(1).max(64).optional(),
+    })
+    .strict()
+    .refine((c) => !(c.proxy && c.proxyCommand), {
+      message: "give either proxy (a jump host) or proxyCommand, not both",
+      path: ["proxyCommand"],
+    });
+}
+
+/** Fills in the defaults of `@pulumi/command` (port 22, user root, 10 dials of 15 s) and ours. */
+export function resolveConnection(connection: Connection): ResolvedConnection {
+  return {
+    ...connection,
+    port: connection.port ?? 22,
+    user: connection.user ?? "root",
+    dialErrorLimit: connection.dialErrorLimit ?? 10,
+    perDialTimeout: connection.perDialTimeout ?? 15,
+    commandTimeout: connection.commandTimeout ?? 60,
+    sudo: connection.sudo ?? false,
+  };
+}
+
+/** How errors and logs name a router: its name and address, never a credential. */
+export function routerLabel(connection: Connection): string {
+  const address = `${connection.user ?? "root"}@${connection.host}:${connection.port ?? 22}`;
+  return connection.name ? `${connection.name} (${address})` : address;
+}
+
+/** The OpenSSH SHA256 fingerprint of a raw public host key: `SHA256:` and unpadded base64. */
+export function hostKeyFingerprint(key: Buffer): string {
+  return `SHA256:${createHash("sha256").update(key).digest("base64").replace(/=+$/, "")}`;
+}
+
+/** The connection without its secrets, for state that is not secret and for identity. */
+export function withoutSecrets<T extends ProxyConnection & { proxy?: ProxyConnection }>(connection: T): T {
+  const copy = { ...connection } as Record<string, unknown>;
+  for (const field of SECRET_CONNECTION_FIELDS) {
+    delete copy[field];
+  }
+  if (connection.proxy) {
+    copy.proxy = withoutSecrets(connection.proxy);
+  }
+  return copy as unknown as T;
+}

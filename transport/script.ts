@@ -1,0 +1,124 @@
+/**
+ * Pure helpers of the transport: quoting argv for a POSIX shell, and framing several commands into
+ * one remote script so that one SSH round trip returns each command's exit status, stdout and
+ * stderr separately. No I/O here; `ssh.ts` sends what this builds.
+ *
+ * @packageDocumentation
+ */
+
+/** One command to run on a router: an argv array, never a shell string. */
+export interface RemoteCommand {
+  /** The program and its arguments; each element is quoted on its own. */
+  argv: string[];
+  /** Text fed to the command's standard input (for `ip -batch -`); none by default. */
+  stdin?: string;
+}
+
+/** What one command did on the router. */
+export interface CommandOutcome {
+  argv: string[];
+  /** Whether the command ran at all (a batch that stops on error skips the rest). */
+  ran: boolean;
+  /** Exit status; `null` when the command did not run or its shell was killed. */
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+/**
+ * Quotes one argument for a POSIX shell. Words made only of characters no shell treats specially
+ * are left bare (so logs stay readable); everything else is single-quoted, with embedded single
+ * quotes written as `'\''`. No input ever reaches a shell unquoted.
+ */
+export function shellQuote(arg: string): string {
+  if (arg.length > 0 && SAFE_WORD.test(arg)) {
+    return arg;
+  }
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Quotes an argv array into one shell command line. */
+export function commandLine(argv: readonly string[]): string {
+  if (argv.length === 0) {
+    throw new Error("a remote command needs at least a program name");
+  }
+  return argv.map(shellQuote).join(" ");
+}
+
+/** The marker that ends command `index` in a framed stream. */
+function marker(nonce: string, index: number): string {
+  return `@@${nonce}:${index}@@`;
+}
+
+/**
+ * Builds the script that runs `commands` in order in one round trip. After each command it prints,
+ * on both stdout and stderr, a line with a per-call random `nonce` (so no command output can forge
+ * it) and, on stdout, the exit status. With `stopOnError` the script exits with the first non-zero
+ * status and the later commands do not run. Each command's stdin is `/dev/null` unless it has
+ * `stdin`, which is fed through a here-document whose delimiter carries the nonce.
+ */
+export function batchScript(commands: readonly RemoteCommand[], nonce: string, stopOnError: boolean): string {
+  if (!/^[A-Za-z0-9]{8,}$/.test(nonce)) {
+    throw new Error("a batch nonce must be at least 8 letters or digits");
+  }
+  const lines: string[] = [];
+  commands.forEach((command, index) => {
+    const line = commandLine(command.argv);
+    if (command.stdin === undefined) {
+      lines.push(`${line} </dev/null`);
+    } else {
+      const delimiter = `EOF_${nonce}`;
+      if (command.stdin.split("\n").includes(delimiter)) {
+        throw new Error("command input contains the batch delimiter");
+      }
+      const body = command.stdin.endsWith("\n") ? command.stdin : `${command.stdin}\n`;
+      lines.push(`${line} <<'${delimiter}'\n${body}${delimiter}`);
+    }
+    const end = marker(nonce, index);
+    lines.push(`r=$?; printf '\\n%s %s\\n' '${end}' "$r"; printf '\\n%s\\n' '${end}' >&2`);
+    if (stopOnError) {
+      lines.push(`[ "$r" -eq 0 ] || exit "$r"`);
+    }
+  });
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * Splits the framed stdout and stderr of a batch back into one outcome per command. Commands whose
+ * end marker never came did not run (or their shell died); the last command that started but never
+ * finished gets whatever output followed the previous marker.
+ */
+export function parseBatchOutput(
+  commands: readonly RemoteCommand[],
+  nonce: string,
+  stdout: string,
+  stderr: string,
+): { outcomes: CommandOutcome[]; trailingStdout: string; trailingStderr: string } {
+  let out = stdout;
+  let err = stderr;
+  const outcomes: CommandOutcome[] = [];
+  for (let index = 0; index < commands.length; index++) {
+    const end = marker(nonce, index);
+    const outAt = out.indexOf(`\n${end} `);
+    const errAt = err.indexOf(`\n${end}\n`);
+    if (outAt < 0) {
+      outcomes.push({ argv: [...commands[index].argv], ran: false, exitCode: null, stdout: "", stderr: "" });
+      continue;
+    }
+    const statusEnd = out.indexOf("\n", outAt + end.length + 2);
+    const statusText = out.slice(outAt + end.length + 2, statusEnd < 0 ? undefined : statusEnd);
+    const exitCode = Number.parseInt(statusText, 10);
+    outcomes.push({
+      argv: [...commands[index].argv],
+      ran: true,
+      exitCode: Number.isNaN(exitCode) ? null : exitCode,
+      stdout: out.slice(0, outAt),
+      stderr: errAt < 0 ? err : err.slice(0, errAt),
+    });
+    out = statusEnd < 0 ? "" : out.slice(statusEnd + 1);
+    err = errAt < 0 ? "" : err.slice(errAt + end.length + 2);
+  }
+  return { outcomes, trailingStdout: out, trailingStderr: err };
+}
