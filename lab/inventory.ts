@@ -1,0 +1,84 @@
+/**
+ * `.lab/inventory.json`: what a running lab offers, for tests, stacks and people. Written by
+ * `npm run lab -- up`, read by everything that talks to lab routers.
+ *
+ * @packageDocumentation
+ */
+import { readFileSync } from "fs";
+import * as path from "path";
+import type { Connection } from "../transport/connection";
+
+/** One lab router, as the inventory lists it. */
+export interface InventoryRouter {
+  name: string;
+  /** Management address (SSH). */
+  host: string;
+  port: number;
+  user: string;
+  /** Path of the lab's private key (git-ignored, under `.lab/`). */
+  privateKeyPath: string;
+  /** ProxyCommand argv that reaches the lab namespace; `%h`/`%p` are host and port. */
+  proxyCommand: string[];
+  /** The router's SSH host key fingerprint (pin it: `connection.hostKey`). */
+  hostKey: string;
+  /** Underlay address (no prefix length) and prefix length. */
+  underlay: string;
+  underlayPrefixLength: number;
+  /** The LAN behind the router, the router's address on it, and the PC's address. */
+  lanPrefix: string;
+  lanGateway: string;
+  pc: string;
+}
+
+/** The whole inventory file. */
+export interface Inventory {
+  labId: string;
+  namespace: string;
+  routers: InventoryRouter[];
+}
+
+/** The repository root (the folder holding `lab/`). */
+export function repoRoot(): string {
+  return path.resolve(__dirname, "..");
+}
+
+/** Where the lab keeps its files. */
+export function labDir(root = repoRoot()): string {
+  return path.join(root, ".lab");
+}
+
+/** Reads the inventory of the running lab; a clear error when there is none. */
+export function readInventory(root = repoRoot()): Inventory {
+  const file = path.join(labDir(root), "inventory.json");
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    throw new Error(`no lab inventory at ${file}: start the lab with \`npm run lab -- up\``);
+  }
+  return JSON.parse(text) as Inventory;
+}
+
+/** The router called `name` in `inventory`. */
+export function inventoryRouter(inventory: Inventory, name: string): InventoryRouter {
+  const router = inventory.routers.find((r) => r.name === name);
+  if (!router) {
+    throw new Error(
+      `the lab has no router ${name} (it has ${inventory.routers.map((r) => r.name).join(", ")})`,
+    );
+  }
+  return router;
+}
+
+/** A transport connection to a lab router, with the lab key loaded and its host key pinned. */
+export function labConnection(router: InventoryRouter): Connection {
+  return {
+    name: router.name,
+    host: router.host,
+    port: router.port,
+    user: router.user,
+    privateKey: readFileSync(router.privateKeyPath, "utf8"),
+    proxyCommand: router.proxyCommand,
+    hostKey: router.hostKey,
+  };
+}

@@ -1,0 +1,96 @@
+#!/bin/sh
+# PID 1 of a lab router: a user-mode Linux kernel whose root filesystem is the host's, read-only.
+# It sets the router up the way a freshly booted Linux router looks (ip_gre not loaded, forwarding
+# off), starts sshd on the management address, and then waits forever.
+#
+# Parameters come on the kernel command line as grelab_KEY=VALUE words (see lab/lab.ts).
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+
+param() {
+  for word in $(cat /proc/cmdline); do
+    case "$word" in
+      "grelab_$1="*) echo "${word#*=}"; return 0 ;;
+    esac
+  done
+  echo "router-init: missing kernel parameter grelab_$1" >&2
+  return 1
+}
+
+NAME=$(param name) || exec sleep infinity
+LABDIR=$(param dir) || exec sleep infinity
+MGMT=$(param mgmt)
+UNDERLAY=$(param underlay)
+LANGW=$(param lan)
+PC=$(param pc)
+
+fail() {
+  echo "router-init ($NAME): $*" >&2
+  # Stay up so the console log and `lab status` show what went wrong.
+  while :; do sleep 3600; done
+}
+
+# Writable scratch space; the lab directory is bound under /run first because the checkout may
+# itself live below /tmp.
+mount -t tmpfs -o mode=755 run /run || fail "cannot mount /run"
+mkdir -p /run/lab /run/sshd /run/netns
+mount --bind "$LABDIR" /run/lab || fail "cannot bind $LABDIR"
+mount -t tmpfs -o mode=1777 tmp /tmp
+# A clean home: the host's root shell rc files would otherwise run on every SSH command.
+mount -t tmpfs -o mode=700 root /root
+
+# What survives a reboot of this router: its own /etc/modules-load.d and /etc/sysctl.d, kept on
+# the host under .lab/routers/NAME/persist/ (the rest of /etc is the host's, read-only).
+PERSIST="$LABDIR/routers/$NAME/persist"
+mount -t hostfs -o "$PERSIST/modules-load.d" none /etc/modules-load.d || fail "cannot mount modules-load.d"
+mount -t hostfs -o "$PERSIST/sysctl.d" none /etc/sysctl.d || fail "cannot mount sysctl.d"
+
+hostname "$NAME"
+ip link set lo up
+ip link set vec0 name eth0 && ip addr add "$MGMT" dev eth0 && ip link set eth0 up || fail "management NIC"
+ip link set vec1 name eth1 && ip addr add "$UNDERLAY" dev eth1 && ip link set eth1 up || fail "underlay NIC"
+
+# What systemd-modules-load and systemd-sysctl would do at boot, for the persisted files only.
+for conf in /etc/modules-load.d/*.conf; do
+  [ -f "$conf" ] || continue
+  sed -e 's/[#;].*//' "$conf" | while read -r module; do
+    [ -n "$module" ] && modprobe "$module"
+  done
+done
+for conf in /etc/sysctl.d/*.conf; do
+  [ -f "$conf" ] && sysctl -q -p "$conf"
+done
+
+# The PC: a network namespace behind the router's LAN port.
+modprobe veth || fail "veth"
+ip netns add pc || fail "netns pc"
+ip link add lan0 type veth peer name eth0 netns pc || fail "veth pair"
+ip addr add "$LANGW" dev lan0 && ip link set lan0 up || fail "LAN port"
+ip -n pc link set lo up
+ip -n pc addr add "$PC" dev eth0 && ip -n pc link set eth0 up || fail "PC address"
+ip -n pc route add default via "${LANGW%/*}" || fail "PC default route"
+
+cat >/run/sshd_config <<EOF
+ListenAddress ${MGMT%/*}
+HostKey /run/lab/routers/$NAME/ssh_host_ed25519_key
+PidFile /run/sshd.pid
+UsePAM no
+UseDNS no
+StrictModes no
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+AuthorizedKeysFile /run/lab/authorized_keys
+MaxStartups 64:30:128
+MaxSessions 10
+EOF
+/usr/sbin/sshd -f /run/sshd_config -E /run/sshd.log || fail "sshd did not start"
+echo "router-init ($NAME): ready"
+
+# PID 1 must never exit; reap what gets orphaned meanwhile.
+while :; do
+  sleep 3600 &
+  wait
+done

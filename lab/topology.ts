@@ -1,0 +1,88 @@
+/**
+ * The lab's addressing plan, as pure data. Every address stays off anything real: management on
+ * link-local 169.254.100.0/24, the underlay on the documentation range 198.51.100.0/24, and LANs
+ * from 10.0.0.0/8 that exist only inside the router kernels. The default two routers mirror the
+ * field note: routerA with PC1 on 10.2.1.0/24, routerB with PC2 on 10.1.1.0/24.
+ *
+ * @packageDocumentation
+ */
+import { createHash } from "crypto";
+
+/** Most routers one lab boots (letters A–L; about 256 MiB each). */
+export const MAX_ROUTERS = 12;
+
+/** One lab router's plan. */
+export interface RouterPlan {
+  name: string;
+  index: number;
+  /** Management address (sshd listens here), with prefix length. */
+  management: string;
+  /** Underlay address (GRE endpoints), with prefix length. */
+  underlay: string;
+  /** The LAN behind the router. */
+  lanPrefix: string;
+  /** The router's own address on its LAN, with prefix length. */
+  lanGateway: string;
+  /** The PC's address on the LAN, with prefix length. */
+  pc: string;
+  /** Host TAP devices (inside the lab namespace) for the management and underlay NICs. */
+  managementTap: string;
+  underlayTap: string;
+  /** User-mode Linux machine id; unique per checkout. */
+  umid: string;
+}
+
+/** A lab's identity: derived from the checkout's path so that two checkouts never collide. */
+export interface LabIdentity {
+  id: string;
+  namespace: string;
+}
+
+/** The lab identity of the checkout at `root` (an absolute, resolved path). */
+export function labIdentity(root: string): LabIdentity {
+  const id = createHash("sha256").update(root).digest("hex").slice(0, 8);
+  return { id, namespace: `grelab-${id}` };
+}
+
+/** The management bridge's own address in the lab namespace (where SSH clients come from). */
+export const MANAGEMENT_GATEWAY = "169.254.100.1/24";
+
+/** The router name for index 0, 1, 2, …: routerA, routerB, routerC, … */
+export function routerName(index: number): string {
+  return `router${String.fromCharCode(65 + index)}`;
+}
+
+/** The LAN of router `index`: the field note's two first, then 10.3.1.0/24, 10.4.1.0/24, … */
+function lanThirdOctets(index: number): [number, number] {
+  if (index === 0) return [2, 1];
+  if (index === 1) return [1, 1];
+  return [index + 1, 1];
+}
+
+/** Plans `count` routers for the lab `identity`. */
+export function planLab(identity: LabIdentity, count: number): RouterPlan[] {
+  if (!Number.isInteger(count) || count < 1 || count > MAX_ROUTERS) {
+    throw new Error(`the lab boots 1 to ${MAX_ROUTERS} routers, not ${count}`);
+  }
+  return Array.from({ length: count }, (_, index) => {
+    const [second, third] = lanThirdOctets(index);
+    const lan = `10.${second}.${third}`;
+    return {
+      name: routerName(index),
+      index,
+      management: `169.254.100.${11 + index}/24`,
+      underlay: `198.51.100.${11 + index}/24`,
+      lanPrefix: `${lan}.0/24`,
+      lanGateway: `${lan}.1/24`,
+      pc: `${lan}.2/24`,
+      managementTap: `tm${index}`,
+      underlayTap: `tu${index}`,
+      umid: `${identity.namespace}-${routerName(index)}`,
+    };
+  });
+}
+
+/** Drops the prefix length: `10.2.1.2/24` → `10.2.1.2`. */
+export function addressOf(cidr: string): string {
+  return cidr.split("/")[0];
+}
