@@ -160,17 +160,23 @@ export class Lab {
     return result.stdout;
   }
 
+  /** Whether every router of the inventory runs. */
+  isUp(): boolean {
+    const running = this.readInventoryFile();
+    return (
+      !!running &&
+      running.routers.every((r) => this.routerPid(r.name) !== undefined) &&
+      this.namespaceExists()
+    );
+  }
+
   /** Boots `count` routers (default 2). A lab already up with that many routers is left as it is. */
   async up(count = 2): Promise<Inventory> {
     Lab.requireRoot();
     const missing = Lab.prerequisites();
     if (missing) throw new LabError(`cannot boot lab routers: ${missing}`);
     const running = this.readInventoryFile();
-    if (
-      running &&
-      running.routers.every((r) => this.routerPid(r.name) !== undefined) &&
-      this.namespaceExists()
-    ) {
+    if (running && this.isUp()) {
       if (running.routers.length === count) {
         this.log(`lab ${this.identity.namespace} is already up with ${count} routers`);
         return running;

@@ -47,6 +47,19 @@ export function commandLine(argv: readonly string[]): string {
   return argv.map(shellQuote).join(" ");
 }
 
+/** The marker before the exec's process group id, first thing on stdout. */
+function pgidMarker(nonce: string): string {
+  return `@@${nonce}:pgid@@`;
+}
+
+/** The process group id a framed stdout starts with, if the router reported one. */
+export function parseProcessGroup(nonce: string, stdout: string): number | undefined {
+  const prefix = `${pgidMarker(nonce)} `;
+  if (!stdout.startsWith(prefix)) return undefined;
+  const value = Number.parseInt(stdout.slice(prefix.length, stdout.indexOf("\n")), 10);
+  return Number.isInteger(value) && value > 1 ? value : undefined;
+}
+
 /** The marker that ends command `index` in a framed stream. */
 function marker(nonce: string, index: number): string {
   return `@@${nonce}:${index}@@`;
@@ -63,7 +76,11 @@ export function batchScript(commands: readonly RemoteCommand[], nonce: string, s
   if (!/^[A-Za-z0-9]{8,}$/.test(nonce)) {
     throw new Error("a batch nonce must be at least 8 letters or digits");
   }
-  const lines: string[] = [];
+  // First the process group of this exec, from /proc with shell builtins only, so that a round trip
+  // that outlives its timeout can be killed whole (sshd gives every exec a session of its own).
+  const lines: string[] = [
+    `read -r _ _ _ _ g _ </proc/$$/stat 2>/dev/null && printf '%s %s\\n' '${pgidMarker(nonce)}' "$g"`,
+  ];
   commands.forEach((command, index) => {
     const line = commandLine(command.argv);
     if (command.stdin === undefined) {
@@ -97,6 +114,11 @@ export function parseBatchOutput(
   stderr: string,
 ): { outcomes: CommandOutcome[]; trailingStdout: string; trailingStderr: string } {
   let out = stdout;
+  const prefix = `${pgidMarker(nonce)} `;
+  if (out.startsWith(prefix)) {
+    const lineEnd = out.indexOf("\n");
+    out = lineEnd < 0 ? "" : out.slice(lineEnd + 1);
+  }
   let err = stderr;
   const outcomes: CommandOutcome[] = [];
   for (let index = 0; index < commands.length; index++) {

@@ -29,6 +29,7 @@ import {
   batchScript,
   commandLine,
   parseBatchOutput,
+  parseProcessGroup,
   type CommandOutcome,
   type RemoteCommand,
 } from "./script";
@@ -462,6 +463,7 @@ function execOnce(
   commandText: string,
   shownCommand: string,
   timeoutMs: number,
+  onTimeout: (stdoutSoFar: string) => void,
 ): Promise<{ exitCode: number | null; signal?: string; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     entry.client!.exec(commandText, (err, channel) => {
@@ -479,15 +481,30 @@ function execOnce(
       const stderr: Buffer[] = [];
       let exitCode: number | null = null;
       let signal: string | undefined;
-      let timedOut = false;
+      let settled = false;
       const timer = setTimeout(() => {
-        timedOut = true;
+        settled = true;
+        const out = Buffer.concat(stdout).toString("utf8");
+        const errText = Buffer.concat(stderr).toString("utf8");
         try {
           channel.signal("KILL");
         } catch {
-          // Not every server honours signals; closing the channel still frees us.
+          // Not every server honours signal requests (OpenSSH ignores them); see onTimeout.
         }
         channel.close();
+        onTimeout(out);
+        reject(
+          new TransportError(
+            `${entry.label}: command \`${shownCommand}\` timed out after ${timeoutMs / 1000} s${errText.trim() ? `: ${excerpt(errText)}` : ""}`,
+            {
+              kind: "command-timeout",
+              router: entry.label,
+              command: shownCommand,
+              stderr: errText,
+              stdout: out,
+            },
+          ),
+        );
       }, timeoutMs);
       channel.on("data", (chunk: Buffer) => stdout.push(chunk));
       channel.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
@@ -497,27 +514,31 @@ function execOnce(
       });
       channel.on("close", () => {
         clearTimeout(timer);
-        const out = Buffer.concat(stdout).toString("utf8");
-        const errText = Buffer.concat(stderr).toString("utf8");
-        if (timedOut) {
-          reject(
-            new TransportError(
-              `${entry.label}: command \`${shownCommand}\` timed out after ${timeoutMs / 1000} s${errText.trim() ? `: ${excerpt(errText)}` : ""}`,
-              {
-                kind: "command-timeout",
-                router: entry.label,
-                command: shownCommand,
-                stderr: errText,
-                stdout: out,
-              },
-            ),
-          );
-          return;
-        }
-        resolve({ exitCode, signal, stdout: out, stderr: errText });
+        if (settled) return;
+        settled = true;
+        resolve({
+          exitCode,
+          signal,
+          stdout: Buffer.concat(stdout).toString("utf8"),
+          stderr: Buffer.concat(stderr).toString("utf8"),
+        });
       });
     });
   });
+}
+
+/**
+ * Kills the process group of a round trip that timed out, over the same connection: closing the
+ * channel does not stop a command that writes nothing, and OpenSSH ignores signal requests.
+ */
+function killProcessGroup(entry: PoolEntry, conn: ResolvedConnection, pgid: number): void {
+  // `kill -KILL -PGID` rather than `kill -s KILL -- -PGID`: dash's builtin kill has no `--`.
+  const kill = commandLine(["kill", "-KILL", `-${pgid}`]);
+  const text = conn.sudo ? `sudo -n -- ${kill}` : kill;
+  hold(entry);
+  execOnce(entry, text, kill, 10_000, () => undefined)
+    .catch(() => undefined)
+    .finally(() => release(entry));
 }
 
 /**
@@ -569,7 +590,10 @@ export async function runOnRouter(
       try {
         registry().stats.roundTrips++;
         registry().stats.commands += commands.length;
-        raw = await execOnce(entry, commandText, shown, timeoutMs);
+        raw = await execOnce(entry, commandText, shown, timeoutMs, (stdoutSoFar) => {
+          const pgid = parseProcessGroup(nonce, stdoutSoFar);
+          if (pgid !== undefined) killProcessGroup(entry, conn, pgid);
+        });
       } catch (error) {
         if (attempt === 1 && TransportError.isInstance(error) && error.kind === "connect-failed") {
           closeEntry(entry);

@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from "child_process";
+import { execFileSync, spawn, spawnSync } from "child_process";
 import { createServer, type AddressInfo, type Server as NetServer } from "net";
 import * as path from "path";
 import { hostKeyFingerprint, type Connection } from "../../transport/connection";
@@ -121,6 +121,20 @@ describe("transport against an in-process ssh2 server", () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(server.signalsReceived).toEqual(["KILL"]);
     expect(server.closedEarly).toBe(1);
+  });
+
+  it("kills the whole process group of a round trip that timed out", async () => {
+    const marker = `gre-timeout-${process.pid}-${Date.now()}`;
+    const error = await rejection(
+      runOnRouter(conn, [{ argv: ["sh", "-c", `sleep 30; echo ${marker}`] }], { timeoutSeconds: 1 }),
+    );
+    expect(error.kind).toBe("command-timeout");
+    await new Promise((r) => setTimeout(r, 500));
+    expect(server.execs).toHaveLength(2);
+    expect(server.execs[1]).toMatch(/^kill -KILL -\d+$/);
+    // pgrep leaves itself out; status 1 means no process matched.
+    const survivors = spawnSync("pgrep", ["-f", marker], { encoding: "utf8" });
+    expect([survivors.status, survivors.stdout]).toEqual([1, ""]);
   });
 
   it("shares one connection among parallel callers and queues channels beyond sshd's limit", async () => {

@@ -58,7 +58,8 @@ export interface TestServer {
 }
 
 function runInShell(command: string, channel: ServerChannel, onDone: () => void): void {
-  const child = spawn("sh", ["-c", command], { stdio: ["pipe", "pipe", "pipe"] });
+  // A session of its own, as sshd gives every exec.
+  const child = spawn("sh", ["-c", command], { stdio: ["pipe", "pipe", "pipe"], detached: true });
   child.stdout.on("data", (d: Buffer) => channel.write(d));
   child.stderr.on("data", (d: Buffer) => channel.stderr.write(d));
   channel.on("data", (d: Buffer) => child.stdin.write(d));

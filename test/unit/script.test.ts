@@ -1,8 +1,10 @@
 import { execFileSync, spawnSync } from "child_process";
+import { readFileSync } from "fs";
 import {
   batchScript,
   commandLine,
   parseBatchOutput,
+  parseProcessGroup,
   shellQuote,
   type RemoteCommand,
 } from "../../transport/script";
@@ -49,6 +51,7 @@ describe("batchScript", () => {
   it("frames each command with the nonce and stops on error", () => {
     expect(batchScript([{ argv: ["ip", "-j", "link", "show"] }, { argv: ["true"] }], nonce, true)).toBe(
       [
+        `read -r _ _ _ _ g _ </proc/$$/stat 2>/dev/null && printf '%s %s\\n' '@@${nonce}:pgid@@' "$g"`,
         "ip -j link show </dev/null",
         `r=$?; printf '\\n%s %s\\n' '@@${nonce}:0@@' "$r"; printf '\\n%s\\n' '@@${nonce}:0@@' >&2`,
         `[ "$r" -eq 0 ] || exit "$r"`,
@@ -63,6 +66,7 @@ describe("batchScript", () => {
   it("feeds stdin through a here-document named by the nonce", () => {
     expect(batchScript([{ argv: ["ip", "-batch", "-"], stdin: "link set gre1 up" }], nonce, false)).toBe(
       [
+        `read -r _ _ _ _ g _ </proc/$$/stat 2>/dev/null && printf '%s %s\\n' '@@${nonce}:pgid@@' "$g"`,
         `ip -batch - <<'EOF_${nonce}'`,
         "link set gre1 up",
         `EOF_${nonce}`,
@@ -117,6 +121,19 @@ describe("batch framing through a real sh", () => {
       [true, 4, "bad\n"],
       [false, null, ""],
     ]);
+  });
+
+  it("starts with the shell's process group, which parsing leaves out of the outputs", () => {
+    const shell = spawnSync("sh", ["-c", batchScript([{ argv: ["true"] }], nonce, true)], {
+      encoding: "utf8",
+    });
+    // The child shell stays in this process's group (field 5 of /proc/self/stat).
+    const ownGroup = Number(readFileSync("/proc/self/stat", "utf8").split(" ")[4]);
+    expect(parseProcessGroup(nonce, shell.stdout)).toBe(ownGroup);
+    expect(parseProcessGroup(nonce, "no marker\n")).toBeUndefined();
+    expect(parseBatchOutput([{ argv: ["true"] }], nonce, shell.stdout, shell.stderr).outcomes[0].stdout).toBe(
+      "",
+    );
   });
 
   it("cannot be fooled by output that imitates a marker without the nonce", () => {

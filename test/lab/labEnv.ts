@@ -1,0 +1,70 @@
+/**
+ * What lab tests share: whether they can run here, a lab that is booted once per test run (and
+ * stopped at the end if the run booted it), and connections to its routers.
+ */
+import { existsSync, writeFileSync } from "fs";
+import * as path from "path";
+import {
+  inventoryRouter,
+  labConnection,
+  readInventory,
+  repoRoot,
+  type Inventory,
+  type InventoryRouter,
+} from "../../lab/inventory";
+import { Lab } from "../../lab/lab";
+import type { Connection } from "../../transport/connection";
+
+/** The file that says this test run booted the lab (so its teardown stops it). */
+export const STARTED_MARKER = path.join(repoRoot(), ".lab", "started-by-tests");
+
+/** Why lab tests cannot run here, or undefined when they can. */
+export function labSkipReason(): string | undefined {
+  return Lab.prerequisites();
+}
+
+/**
+ * `describe` for tests that need lab routers. Without root or the lab's packages they are skipped
+ * with the reason in their name; under CI (CI=true) that is a failure instead: CI must run them.
+ */
+export function describeOnLab(name: string, body: () => void): void {
+  const reason = labSkipReason();
+  if (!reason) {
+    describe(name, body);
+  } else if (process.env.CI === "true") {
+    describe(name, () => {
+      it("runs on the lab", () => {
+        throw new Error(`lab tests must run under CI, but cannot: ${reason}`);
+      });
+    });
+  } else {
+    describe.skip(`${name} [lab tests skipped: ${reason}]`, body);
+  }
+}
+
+let booted: Promise<Inventory> | undefined;
+
+/** Boots the default two-router lab unless it is up already; returns its inventory. */
+export function ensureLab(): Promise<Inventory> {
+  if (!booted) {
+    booted = (async () => {
+      const lab = new Lab(repoRoot(), () => undefined);
+      const wasUp = lab.isUp();
+      const inventory = await lab.up(2);
+      if (!wasUp && !existsSync(STARTED_MARKER)) {
+        writeFileSync(STARTED_MARKER, `${process.pid}\n`);
+      }
+      return inventory;
+    })();
+  }
+  return booted;
+}
+
+/** The inventory entry and a transport connection for a lab router. */
+export async function labRouter(name: string): Promise<{ router: InventoryRouter; connection: Connection }> {
+  const inventory = await ensureLab();
+  const router = inventoryRouter(inventory, name);
+  return { router, connection: labConnection(router) };
+}
+
+export { readInventory };
