@@ -31,41 +31,35 @@ export interface TransportErrorDetails {
 }
 
 /**
- * A failure reaching a router or running a command on it.
+ * A failure reaching a router or running a command on it: a plain `Error` with the details as
+ * properties and a brand. Not a subclass: Pulumi's closure serializer turns classes into plain
+ * functions, and an `Error` subclass then loses its message.
  *
  * @example
  * ```ts
- * try { await session.run([{ argv: ["ip", "link", "show", "gre1"] }]); }
+ * try { await runOnRouter(connection, [{ argv: ["ip", "link", "show", "gre1"] }]); }
  * catch (e) { if (TransportError.isInstance(e) && e.kind === "command-failed") { ... } }
  * ```
  */
-export class TransportError extends Error {
-  readonly [BRAND] = true;
-  readonly kind: TransportErrorKind;
-  readonly router: string;
-  readonly command?: string;
-  readonly exitCode?: number | null;
-  readonly signal?: string;
-  readonly stderr?: string;
-  readonly stdout?: string;
-
-  constructor(message: string, details: TransportErrorDetails) {
-    super(message);
-    this.name = "TransportError";
-    this.kind = details.kind;
-    this.router = details.router;
-    this.command = details.command;
-    this.exitCode = details.exitCode;
-    this.signal = details.signal;
-    this.stderr = details.stderr;
-    this.stdout = details.stdout;
-  }
-
-  /** True for any TransportError, whichever module instance made it. */
-  static isInstance(value: unknown): value is TransportError {
-    return typeof value === "object" && value !== null && (value as Record<string, unknown>)[BRAND] === true;
-  }
+export interface TransportError extends Error, TransportErrorDetails {
+  readonly [BRAND]: true;
 }
+
+/** Makes a {@link TransportError}. */
+export function transportError(message: string, details: TransportErrorDetails): TransportError {
+  const error = new Error(message) as Error & Record<string, unknown>;
+  error.name = "TransportError";
+  Object.assign(error, details);
+  error[BRAND] = true;
+  return error as unknown as TransportError;
+}
+
+/** Recognizes a {@link TransportError}, whichever module instance made it. */
+export const TransportError = {
+  isInstance(value: unknown): value is TransportError {
+    return typeof value === "object" && value !== null && (value as Record<string, unknown>)[BRAND] === true;
+  },
+};
 
 /** Trims command output for an error message: whole lines, at most `limit` characters. */
 export function excerpt(text: string, limit = 2000): string {
@@ -89,7 +83,7 @@ export function commandFailed(
       ? `was killed${signal ? ` by signal ${signal}` : ""}`
       : `exited with status ${exitCode}`;
   const said = excerpt(stderr) || "(no stderr)";
-  return new TransportError(`${router}: command \`${command}\` ${status}: ${said}`, {
+  return transportError(`${router}: command \`${command}\` ${status}: ${said}`, {
     kind: "command-failed",
     router,
     command,

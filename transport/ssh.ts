@@ -24,7 +24,7 @@ import {
   type ProxyConnection,
   type ResolvedConnection,
 } from "./connection";
-import { TransportError, commandFailed, excerpt } from "./errors";
+import { TransportError, commandFailed, excerpt, transportError } from "./errors";
 import {
   batchScript,
   commandLine,
@@ -217,7 +217,7 @@ async function openStream(
       jump.client!.forwardOut("127.0.0.1", 0, conn.host, conn.port, (err, stream) =>
         err
           ? reject(
-              new TransportError(
+              transportError(
                 `${label}: the jump host ${jump.label} could not open a tunnel: ${err.message}`,
                 { kind: "connect-failed", router: label },
               ),
@@ -320,39 +320,35 @@ async function dialOnce(
     });
     client.on("error", (err: Error & { level?: string }) => {
       if (mismatch) {
-        fail(
-          () =>
-            new TransportError(
-              `${label}: host key mismatch: expected ${conn.hostKey}, the router presented ${seen}. ` +
-                `If the router was reinstalled on purpose, update the pinned hostKey; otherwise someone may be intercepting the connection.`,
-              { kind: "host-key-mismatch", router: label },
-            ),
+        fail(() =>
+          transportError(
+            `${label}: host key mismatch: expected ${conn.hostKey}, the router presented ${seen}. ` +
+              `If the router was reinstalled on purpose, update the pinned hostKey; otherwise someone may be intercepting the connection.`,
+            { kind: "host-key-mismatch", router: label },
+          ),
         );
       } else if (err.level === "client-authentication") {
-        fail(
-          (said) =>
-            new TransportError(
-              `${label}: authentication failed for user ${conn.user}: ${err.message}${said}`,
-              { kind: "auth-failed", router: label },
-            ),
+        fail((said) =>
+          transportError(`${label}: authentication failed for user ${conn.user}: ${err.message}${said}`, {
+            kind: "auth-failed",
+            router: label,
+          }),
         );
       } else {
-        fail(
-          (said) =>
-            new TransportError(`${label}: connection failed: ${err.message}${said}`, {
-              kind: "connect-failed",
-              router: label,
-            }),
+        fail((said) =>
+          transportError(`${label}: connection failed: ${err.message}${said}`, {
+            kind: "connect-failed",
+            router: label,
+          }),
         );
       }
     });
     client.on("close", () =>
-      fail(
-        (said) =>
-          new TransportError(`${label}: connection closed during the handshake${said}`, {
-            kind: "connect-failed",
-            router: label,
-          }),
+      fail((said) =>
+        transportError(`${label}: connection closed during the handshake${said}`, {
+          kind: "connect-failed",
+          router: label,
+        }),
       ),
     );
     try {
@@ -371,9 +367,8 @@ async function dialOnce(
       });
     } catch (err) {
       // ssh2 throws synchronously for unusable credentials (an unparsable key, no passphrase).
-      fail(
-        () =>
-          new TransportError(`${label}: ${(err as Error).message}`, { kind: "auth-failed", router: label }),
+      fail(() =>
+        transportError(`${label}: ${(err as Error).message}`, { kind: "auth-failed", router: label }),
       );
     }
   });
@@ -422,7 +417,7 @@ function openEntry(conn: ResolvedConnection, key: string): PoolEntry {
       throw lastError;
     }
     const reason = lastError instanceof Error ? lastError.message : String(lastError);
-    throw new TransportError(`${label}: unreachable after ${conn.dialErrorLimit} attempt(s): ${reason}`, {
+    throw transportError(`${label}: unreachable after ${conn.dialErrorLimit} attempt(s): ${reason}`, {
       kind: "connect-failed",
       router: label,
     });
@@ -469,7 +464,7 @@ function execOnce(
     entry.client!.exec(commandText, (err, channel) => {
       if (err) {
         reject(
-          new TransportError(`${entry.label}: could not start \`${shownCommand}\`: ${err.message}`, {
+          transportError(`${entry.label}: could not start \`${shownCommand}\`: ${err.message}`, {
             kind: "connect-failed",
             router: entry.label,
             command: shownCommand,
@@ -494,7 +489,7 @@ function execOnce(
         channel.close();
         onTimeout(out);
         reject(
-          new TransportError(
+          transportError(
             `${entry.label}: command \`${shownCommand}\` timed out after ${timeoutMs / 1000} s${errText.trim() ? `: ${excerpt(errText)}` : ""}`,
             {
               kind: "command-timeout",
@@ -612,7 +607,7 @@ export async function runOnRouter(
 
 function checkHostKey(entry: PoolEntry, expected: { fingerprint: string; source: string } | undefined): void {
   if (expected && expected.fingerprint !== entry.hostKey) {
-    throw new TransportError(
+    throw transportError(
       `${entry.label}: host key mismatch: expected ${expected.fingerprint} (${expected.source}), ` +
         `the router presented ${entry.hostKey}. If the router was reinstalled on purpose, set connection.hostKey to the new fingerprint.`,
       { kind: "host-key-mismatch", router: entry.label },
@@ -640,7 +635,7 @@ function interpret(
   if (firstUnrun >= 0 && !failed) {
     // The batch itself died before a command finished: sudo refused, the shell was killed, …
     if (conn.sudo && /sudo:.*(password is required|a terminal is required)/.test(trailingStderr)) {
-      throw new TransportError(
+      throw transportError(
         `${entry.label}: sudo needs a password for user ${conn.user}; grant it passwordless sudo for ip, modprobe and sysctl, or connect as root`,
         {
           kind: "sudo-password-required",
@@ -652,7 +647,7 @@ function interpret(
     }
     const unrun = commandLine(outcomes[firstUnrun].argv);
     if (raw.exitCode === 0) {
-      throw new TransportError(
+      throw transportError(
         `${entry.label}: the remote shell ended before \`${unrun}\` reported its status${trailingStderr.trim() ? `: ${excerpt(trailingStderr)}` : ""}`,
         {
           kind: "command-failed",

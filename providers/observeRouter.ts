@@ -1,0 +1,66 @@
+/**
+ * Reading a router's tunnel-relevant state in one round trip: every link with details, every
+ * address, and whether the kernel can do GRE now. Extra commands (a reachability ping) ride along
+ * in the same round trip.
+ *
+ * @packageDocumentation
+ */
+import { parseIpAddr, parseIpLink } from "../iproute2/parseIp";
+import type { RouterObservation } from "../iproute2/planTunnel";
+import type { Connection } from "../transport/connection";
+import { commandFailed } from "../transport/errors";
+import { routerLabel } from "../transport/connection";
+import type { CommandOutcome, RemoteCommand } from "../transport/script";
+import { runOnRouter } from "../transport/ssh";
+
+/** The commands that read a router's links, addresses and GRE support. */
+export function observationCommands(): RemoteCommand[] {
+  return [
+    { argv: ["ip", "-j", "-d", "link", "show"] },
+    { argv: ["ip", "-j", "addr", "show"] },
+    // Loaded or built in, ip_gre has a directory here (its parameters).
+    { argv: ["test", "-d", "/sys/module/ip_gre"] },
+  ];
+}
+
+/** Turns the outcomes of {@link observationCommands} into an observation. */
+export function parseObservation(router: string, outcomes: CommandOutcome[]): RouterObservation {
+  const [links, addresses, gre] = outcomes;
+  for (const outcome of [links, addresses]) {
+    if (outcome.exitCode !== 0) {
+      throw commandFailed(router, outcome.argv.join(" "), outcome.exitCode, outcome.stderr, outcome.stdout);
+    }
+  }
+  return {
+    links: parseIpLink(links.stdout),
+    addresses: parseIpAddr(addresses.stdout),
+    greAvailable: gre.exitCode === 0,
+  };
+}
+
+/** What {@link observeRouter} returns. */
+export interface RouterView {
+  observation: RouterObservation;
+  hostKey: string;
+  /** Outcomes of the extra commands, in order. */
+  extra: CommandOutcome[];
+}
+
+/** Reads the router (plus `extra` commands) in one round trip. */
+export async function observeRouter(
+  connection: Connection,
+  expectedHostKey: string | undefined,
+  extra: RemoteCommand[] = [],
+): Promise<RouterView> {
+  const base = observationCommands();
+  const result = await runOnRouter(connection, [...base, ...extra], {
+    check: false,
+    stopOnError: false,
+    expectedHostKey,
+  });
+  return {
+    observation: parseObservation(routerLabel(connection), result.outcomes.slice(0, base.length)),
+    hostKey: result.hostKey,
+    extra: result.outcomes.slice(base.length),
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * `GreTunnel`: one resource for both ends of a GRE tunnel between two Linux routers.
+ *
+ * @packageDocumentation
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { greTunnelProvider } from "../providers/greTunnel";
+import type { TunnelEndState } from "../providers/greTunnelSpec";
+import type { Connection } from "../transport/connection";
+
+export type { TunnelEndState };
+
+/** One router's end of a tunnel. */
+export interface GreEndpointArgs {
+  /** How to reach the router: `@pulumi/command`'s connection shape, plus `hostKey`, `sudo`, `proxyCommand`. */
+  connection: pulumi.Input<Connection>;
+  /** The router's underlay address, where the tunnel starts (`ip tunnel add … local LOCAL`). */
+  local: pulumi.Input<string>;
+  /** Where this end sends to; defaults to the peer's `local`. Set it when the peer is behind NAT. */
+  remote?: pulumi.Input<string>;
+  /** This end's tunnel address (`ip addr add ADDRESS dev NAME peer PEER`). */
+  address: pulumi.Input<string>;
+  /** The other end's tunnel address; defaults to the other endpoint's `address`. */
+  peerAddress?: pulumi.Input<string>;
+}
+
+/** The arguments of a {@link GreTunnel}. */
+export interface GreTunnelArgs {
+  /** Interface name on both routers: 1–15 letters, digits, `_`, `.` or `-`. */
+  name: pulumi.Input<string>;
+  /**
+   * GRE key (0…4294967295) for both directions, or `{input, output}` as seen from `endpoints[0]`
+   * (the other end mirrors it). Tunnels between the same two routers need distinct keys: the
+   * kernel matches incoming GRE packets on local address, remote address and key.
+   */
+  key?: pulumi.Input<number | { input: number; output: number }>;
+  /** Outer TTL, 1…255; default 255 as in the field note. */
+  ttl?: pulumi.Input<number>;
+  /** Tunnel MTU (the field note suggests 1400 and MSS 1436 for TCP); kernel default when unset. */
+  mtu?: pulumi.Input<number>;
+  /** Exactly two endpoints, on two different routers. */
+  endpoints: pulumi.Input<pulumi.Input<GreEndpointArgs>[]>;
+  /** Ping across the tunnel from both ends after create and update, and the underlay before create; default true. */
+  verify?: pulumi.Input<boolean>;
+}
+
+/**
+ * A GRE tunnel between two Linux routers, converged on both ends together over SSH.
+ *
+ * `pulumi up` runs the field note's commands on both routers (`ip tunnel add … mode gre`, `ip addr
+ * add … peer …`, `ip link set … up`) after a preflight (GRE available, peer reachable, name free),
+ * pings across the tunnel, and undoes both ends if anything fails. `pulumi refresh` reads both
+ * ends; a deleted end, a rebooted router, a changed key or a link set down shows as drift in
+ * `ends[i].drift`, and the next `pulumi up` repairs only the end that drifted.
+ *
+ * @example
+ * ```ts
+ * import * as pulumi from "@pulumi/pulumi";
+ * import { GreTunnel, KernelModule } from "pulumi-gre";
+ *
+ * const config = new pulumi.Config();
+ * const key = config.requireSecret("sshPrivateKey");
+ * const routerA = { host: "203.0.113.10", privateKey: key };
+ * const routerB = { host: "203.0.113.20", privateKey: key };
+ *
+ * const greA = new KernelModule("ip_gre-a", { connection: routerA, name: "ip_gre" });
+ * const greB = new KernelModule("ip_gre-b", { connection: routerB, name: "ip_gre" });
+ * const tunnel = new GreTunnel("gre1", {
+ *   name: "gre1",
+ *   key: 1,
+ *   ttl: 255,
+ *   endpoints: [
+ *     { connection: routerA, local: "30.1.1.2", address: "10.10.10.2" },
+ *     { connection: routerB, local: "30.1.1.1", address: "10.10.10.1" },
+ *   ],
+ * }, { dependsOn: [greA, greB] });
+ * export const ends = tunnel.ends;
+ * ```
+ */
+export class GreTunnel extends pulumi.dynamic.Resource {
+  /** Interface name on both routers. */
+  declare public readonly name: pulumi.Output<string>;
+  declare public readonly key: pulumi.Output<number | { input: number; output: number } | undefined>;
+  declare public readonly ttl: pulumi.Output<number>;
+  declare public readonly mtu: pulumi.Output<number | undefined>;
+  /** The endpoints with defaults filled in (secret: they hold the connections). */
+  declare public readonly endpoints: pulumi.Output<GreEndpointArgs[]>;
+  /** What each router reported at the last create, update or refresh, with any drift. */
+  declare public readonly ends: pulumi.Output<TunnelEndState[]>;
+  /** The SSH host keys seen at create, enforced on every later operation. */
+  declare public readonly hostKeys: pulumi.Output<string[]>;
+
+  constructor(name: string, args: GreTunnelArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      greTunnelProvider,
+      name,
+      { ...args, ends: undefined, hostKeys: undefined },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "endpoints"] },
+      "gre",
+      "GreTunnel",
+    );
+  }
+}
