@@ -91,6 +91,29 @@ export function ipv4() {
   });
 }
 
+/**
+ * A key: one number for both directions, or `{input, output}`. Chosen by the value's type so that
+ * a bad number is told what is wrong with it (a zod union would only say "invalid input").
+ */
+function greKey(key: z.ZodNumber) {
+  const pair = z.object({ input: key, output: key }).strict();
+  return z.unknown().transform((value, ctx) => {
+    const result = typeof value === "number" ? key.safeParse(value) : pair.safeParse(value);
+    if (result.success) return result.data as number | { input: number; output: number };
+    for (const issue of result.error.issues) {
+      ctx.addIssue({
+        code: "custom",
+        message:
+          typeof value === "number" || typeof value === "object"
+            ? issue.message
+            : "must be a number or {input, output}",
+        path: issue.path as PropertyKey[] as (string | number)[],
+      });
+    }
+    return z.NEVER;
+  });
+}
+
 /** Builds GreTunnel's input schema. */
 export function greTunnelSchema() {
   const key = z
@@ -113,7 +136,7 @@ export function greTunnelSchema() {
         .string()
         .regex(INTERFACE_NAME, "must be 1 to 15 letters, digits, `_`, `.` or `-` (a Linux interface name)")
         .refine((n) => n !== "." && n !== "..", "must not be `.` or `..`"),
-      key: z.union([key, z.object({ input: key, output: key }).strict()]).optional(),
+      key: greKey(key).optional(),
       ttl: z
         .number()
         .int("must be a whole number")
@@ -300,16 +323,13 @@ export function diffGreTunnel(olds: Partial<GreTunnelOutputs>, news: NormalizedG
     changed(`endpoints[${i}].address`, old?.address, end.address);
     changed(`endpoints[${i}].peerAddress`, old?.peerAddress, end.peerAddress);
     // Credentials, proxies or pins changed: nothing to do on the router, but the state must learn them.
-    if (
-      old?.connection &&
-      !same(
-        withoutSecrets({ ...old.connection, host: "", port: 0 }),
-        withoutSecrets({ ...end.connection, host: "", port: 0 }),
-      )
-    ) {
-      reasons.push(`endpoints[${i}].connection`);
-    } else if (old?.connection && !same(old.connection, end.connection)) {
-      reasons.push(`endpoints[${i}].connection (credentials)`);
+    if (old?.connection) {
+      const rest = (c: Connection) => ({ ...c, host: "", port: 0 });
+      if (!same(withoutSecrets(rest(old.connection)), withoutSecrets(rest(end.connection)))) {
+        reasons.push(`endpoints[${i}].connection`);
+      } else if (!same(rest(old.connection), rest(end.connection))) {
+        reasons.push(`endpoints[${i}].connection (credentials)`);
+      }
     }
   });
   changed("key", olds.key, news.key);

@@ -1,0 +1,393 @@
+import { greTunnelProvider } from "../../providers/greTunnel";
+import {
+  diffGreTunnel,
+  endSpecs,
+  type GreTunnelOutputs,
+  type NormalizedGreTunnel,
+} from "../../providers/greTunnelSpec";
+import { UNKNOWN } from "../../providers/checkFailures";
+
+const routerA = {
+  host: "169.254.100.11",
+  privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n",
+  name: "routerA",
+};
+const routerB = {
+  host: "169.254.100.12",
+  privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n",
+  name: "routerB",
+};
+
+/** The field note's tunnel, as a user writes it. */
+function fieldNote(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name: "gre1",
+    key: 1,
+    endpoints: [
+      { connection: routerA, local: "198.51.100.11", address: "10.10.10.2" },
+      { connection: routerB, local: "198.51.100.12", address: "10.10.10.1" },
+    ],
+    ...overrides,
+  };
+}
+
+function endpoint(i: 0 | 1, changes: Record<string, unknown>): Record<string, unknown> {
+  const endpoints = [...(fieldNote().endpoints as Record<string, unknown>[])];
+  endpoints[i] = { ...endpoints[i], ...changes };
+  return fieldNote({ endpoints });
+}
+
+async function failures(news: Record<string, unknown>) {
+  const result = await greTunnelProvider.check!({}, { ...news, __provider: "serialized" });
+  return result.failures ?? [];
+}
+
+describe("GreTunnel check", () => {
+  it("fills in the field note's defaults", async () => {
+    const result = await greTunnelProvider.check!({}, { ...fieldNote(), __provider: "serialized" });
+    expect(result.failures).toBeUndefined();
+    expect(result.inputs).toEqual({
+      name: "gre1",
+      key: 1,
+      ttl: 255,
+      verify: true,
+      endpoints: [
+        {
+          connection: routerA,
+          local: "198.51.100.11",
+          remote: "198.51.100.12",
+          address: "10.10.10.2",
+          peerAddress: "10.10.10.1",
+        },
+        {
+          connection: routerB,
+          local: "198.51.100.12",
+          remote: "198.51.100.11",
+          address: "10.10.10.1",
+          peerAddress: "10.10.10.2",
+        },
+      ],
+    });
+  });
+
+  const NAME = "must be 1 to 15 letters, digits, `_`, `.` or `-` (a Linux interface name)";
+  const IPV4 =
+    "must be an IPv4 address such as 198.51.100.11, without prefix length (mode gre runs over IPv4)";
+  it.each<[string, Record<string, unknown>, Array<{ property: string; reason: string }>]>([
+    [
+      "a name longer than 15 characters",
+      fieldNote({ name: "gre-tunnel-to-hq" }),
+      [{ property: "name", reason: NAME }],
+    ],
+    [
+      "a name with a shell separator",
+      fieldNote({ name: "gre1;reboot" }),
+      [{ property: "name", reason: NAME }],
+    ],
+    [
+      "a name with a command substitution",
+      fieldNote({ name: "$(id)" }),
+      [{ property: "name", reason: NAME }],
+    ],
+    ["a name with a newline", fieldNote({ name: "gre1\nreboot" }), [{ property: "name", reason: NAME }]],
+    ["a name with a space", fieldNote({ name: "gre 1" }), [{ property: "name", reason: NAME }]],
+    ["an empty name", fieldNote({ name: "" }), [{ property: "name", reason: NAME }]],
+    ["the name `..`", fieldNote({ name: ".." }), [{ property: "name", reason: "must not be `.` or `..`" }]],
+    [
+      "an invalid address",
+      endpoint(0, { local: "300.1.1.1" }),
+      [{ property: "endpoints[0].local", reason: IPV4 }],
+    ],
+    [
+      "an address with a prefix length",
+      endpoint(1, { address: "10.10.10.1/30" }),
+      [{ property: "endpoints[1].address", reason: IPV4 }],
+    ],
+    [
+      "an IPv6 underlay next to an IPv4 one",
+      endpoint(1, { local: "2001:db8::2" }),
+      [{ property: "endpoints[1].local", reason: IPV4 }],
+    ],
+    [
+      "an IPv6 remote",
+      endpoint(0, { remote: "2001:db8::2" }),
+      [{ property: "endpoints[0].remote", reason: IPV4 }],
+    ],
+    [
+      "an IPv6 tunnel address",
+      endpoint(0, { peerAddress: "fd00::1" }),
+      [{ property: "endpoints[0].peerAddress", reason: IPV4 }],
+    ],
+    ["a negative key", fieldNote({ key: -1 }), [{ property: "key", reason: "must be 0 or more" }]],
+    [
+      "a key past 32 bits",
+      fieldNote({ key: 4294967296 }),
+      [{ property: "key", reason: "must be at most 4294967295" }],
+    ],
+    ["a fractional key", fieldNote({ key: 1.5 }), [{ property: "key", reason: "must be a whole number" }]],
+    [
+      "a key pair out of range",
+      fieldNote({ key: { input: 1, output: 4294967296 } }),
+      [{ property: "key.output", reason: "must be at most 4294967295" }],
+    ],
+    ["ttl 0", fieldNote({ ttl: 0 }), [{ property: "ttl", reason: "must be 1 or more" }]],
+    ["ttl 256", fieldNote({ ttl: 256 }), [{ property: "ttl", reason: "must be at most 255" }]],
+    ["an MTU below 68", fieldNote({ mtu: 60 }), [{ property: "mtu", reason: "must be at least 68" }]],
+    [
+      "both endpoints on the same router",
+      endpoint(1, { connection: { ...routerB, host: "169.254.100.11" } }),
+      [
+        {
+          property: "endpoints[1].connection.host",
+          reason: "both endpoints are on the same router (169.254.100.11); a tunnel joins two routers",
+        },
+      ],
+    ],
+    [
+      "local equal to remote",
+      endpoint(0, { remote: "198.51.100.11" }),
+      [{ property: "endpoints[0].remote", reason: "local and remote are the same address" }],
+    ],
+    [
+      "both ends on one underlay address",
+      endpoint(1, { local: "198.51.100.11" }),
+      [
+        { property: "endpoints[1].local", reason: "both endpoints have the same underlay address" },
+        { property: "endpoints[0].local", reason: "local and remote are the same address" },
+        { property: "endpoints[1].local", reason: "local and remote are the same address" },
+      ],
+    ],
+    [
+      "the two tunnel addresses equal",
+      endpoint(1, { address: "10.10.10.2" }),
+      [
+        { property: "endpoints[0].address", reason: "the two tunnel addresses are equal" },
+        { property: "endpoints[1].address", reason: "the two tunnel addresses are equal" },
+      ],
+    ],
+    [
+      "a tunnel address equal to an underlay address",
+      endpoint(0, { address: "198.51.100.11" }),
+      [
+        {
+          property: "endpoints[0].address",
+          reason: "a tunnel address must differ from the underlay addresses",
+        },
+      ],
+    ],
+    [
+      "one endpoint",
+      fieldNote({ endpoints: [(fieldNote().endpoints as unknown[])[0]] }),
+      [{ property: "endpoints", reason: "a tunnel has exactly two endpoints" }],
+    ],
+    [
+      "a property that does not exist",
+      fieldNote({ keepalive: 10 }),
+      [{ property: "", reason: 'Unrecognized key: "keepalive"' }],
+    ],
+    [
+      "a connection without a host",
+      endpoint(0, { connection: { user: "root" } }),
+      [
+        {
+          property: "endpoints[0].connection.host",
+          reason: "Invalid input: expected string, received undefined",
+        },
+      ],
+    ],
+    [
+      "a host with shell characters",
+      endpoint(0, { connection: { host: "r1;reboot" } }),
+      [{ property: "endpoints[0].connection.host", reason: "must be a host name or an IP address" }],
+    ],
+    [
+      "a host-key pin that is not a fingerprint",
+      endpoint(0, { connection: { ...routerA, hostKey: "ssh-ed25519 AAAA" } }),
+      [
+        {
+          property: "endpoints[0].connection.hostKey",
+          reason: "must be an OpenSSH SHA256 fingerprint such as SHA256:<43 characters>",
+        },
+      ],
+    ],
+  ])("refuses %s", async (_title, news, expected) => {
+    expect(await failures(news)).toEqual(expected);
+  });
+
+  it("never repeats a secret in a failure", async () => {
+    const secret = "hunter2-very-secret";
+    const result = await failures(
+      endpoint(0, { connection: { host: "169.254.100.11", password: secret, port: "22" } }),
+    );
+    expect(result).toEqual([
+      { property: "endpoints[0].connection.port", reason: "Invalid input: expected number, received string" },
+    ]);
+    expect(JSON.stringify(result)).not.toContain(secret);
+  });
+
+  it("lets values unknown during a preview through, to be checked when known", async () => {
+    const news = endpoint(1, { connection: { host: UNKNOWN, port: UNKNOWN }, local: UNKNOWN });
+    const result = await greTunnelProvider.check!({}, { ...news, __provider: "serialized" });
+    expect(result.failures).toBeUndefined();
+  });
+});
+
+describe("endSpecs", () => {
+  function normalized(key: NormalizedGreTunnel["key"]): NormalizedGreTunnel {
+    return {
+      name: "gre1",
+      key,
+      ttl: 255,
+      verify: true,
+      endpoints: [
+        {
+          connection: routerA,
+          local: "198.51.100.11",
+          remote: "198.51.100.12",
+          address: "10.10.10.2",
+          peerAddress: "10.10.10.1",
+        },
+        {
+          connection: routerB,
+          local: "198.51.100.12",
+          remote: "198.51.100.11",
+          address: "10.10.10.1",
+          peerAddress: "10.10.10.2",
+        },
+      ],
+    };
+  }
+  it.each<[string, NormalizedGreTunnel["key"], Array<[number | undefined, number | undefined]>]>([
+    [
+      "one key for both directions",
+      1,
+      [
+        [1, 1],
+        [1, 1],
+      ],
+    ],
+    [
+      "mirrored input and output keys",
+      { input: 5, output: 6 },
+      [
+        [5, 6],
+        [6, 5],
+      ],
+    ],
+    [
+      "no key",
+      undefined,
+      [
+        [undefined, undefined],
+        [undefined, undefined],
+      ],
+    ],
+  ])("gives each end its keys: %s", (_title, key, expected) => {
+    expect(endSpecs(normalized(key)).map((s) => [s.ikey, s.okey])).toEqual(expected);
+  });
+});
+
+describe("diffGreTunnel (offline)", () => {
+  async function checked(news: Record<string, unknown>): Promise<NormalizedGreTunnel> {
+    const result = await greTunnelProvider.check!({}, news);
+    return result.inputs as unknown as NormalizedGreTunnel;
+  }
+  async function state(extra: Partial<GreTunnelOutputs> = {}): Promise<GreTunnelOutputs> {
+    const end = { present: true, up: true, drift: [] };
+    return {
+      ...(await checked(fieldNote())),
+      ends: [end, end],
+      hostKeys: ["SHA256:a", "SHA256:b"],
+      ...extra,
+    } as unknown as GreTunnelOutputs;
+  }
+
+  it.each<
+    [
+      string,
+      Record<string, unknown>,
+      Partial<GreTunnelOutputs>,
+      { changes: boolean; replaces: string[]; reasons: string[] },
+    ]
+  >([
+    ["nothing changed", fieldNote(), {}, { changes: false, replaces: [], reasons: [] }],
+    [
+      "a new key changes in place",
+      fieldNote({ key: 2 }),
+      {},
+      { changes: true, replaces: [], reasons: ["key"] },
+    ],
+    [
+      "ttl and mtu change in place",
+      fieldNote({ ttl: 64, mtu: 1400 }),
+      {},
+      { changes: true, replaces: [], reasons: ["ttl", "mtu"] },
+    ],
+    [
+      "a new tunnel address changes in place",
+      endpoint(0, { address: "10.10.10.6" }),
+      {},
+      {
+        changes: true,
+        replaces: [],
+        reasons: ["endpoints[0].address", "endpoints[1].peerAddress"],
+      },
+    ],
+    [
+      "a new name replaces",
+      fieldNote({ name: "gre2" }),
+      {},
+      { changes: true, replaces: ["name"], reasons: ["name"] },
+    ],
+    [
+      "a new underlay address replaces",
+      endpoint(1, { local: "198.51.100.112" }),
+      {},
+      {
+        changes: true,
+        replaces: ["endpoints[0].remote", "endpoints[1].local"],
+        reasons: ["endpoints[0].remote", "endpoints[1].local"],
+      },
+    ],
+    [
+      "another router replaces",
+      endpoint(1, { connection: { ...routerB, host: "169.254.100.13" } }),
+      {},
+      {
+        changes: true,
+        replaces: ["endpoints[1].connection.host"],
+        reasons: ["endpoints[1].connection.host"],
+      },
+    ],
+    [
+      "a rotated key (credential) is an update",
+      endpoint(0, { connection: { ...routerA, privateKey: "rotated" } }),
+      {},
+      {
+        changes: true,
+        replaces: [],
+        reasons: ["endpoints[0].connection (credentials)"],
+      },
+    ],
+    [
+      "a drifted end is an update that names the router",
+      fieldNote(),
+      {
+        ends: [
+          { drift: [] },
+          { drift: ["routerB (root@169.254.100.12:22): gre1 is missing"] },
+        ] as unknown as GreTunnelOutputs["ends"],
+      },
+      { changes: true, replaces: [], reasons: ["routerB (root@169.254.100.12:22): gre1 is missing"] },
+    ],
+  ])("%s", async (_title, news, old, expected) => {
+    const result = diffGreTunnel(await state(old), await checked(news));
+    expect(result).toEqual({ ...expected, deleteBeforeReplace: expected.replaces.length > 0 });
+  });
+
+  it("treats an unknown replace-triggering value as a replace", async () => {
+    const news = await checked(fieldNote());
+    const unknownName = { ...news, name: UNKNOWN };
+    expect(diffGreTunnel(await state(), unknownName).replaces).toEqual(["name"]);
+  });
+});
