@@ -64,3 +64,27 @@ export function checkFailures(
   }
   return failures;
 }
+
+/** Inputs without the engine's own `__provider` and other `__` properties. */
+export function userInputs(props: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(props).filter(([k]) => !k.startsWith("__")));
+}
+
+/**
+ * A provider's `check`: validates the user's inputs with `schema` and returns them normalized, or
+ * the failures, each naming the property and the reason. Nothing runs on a router.
+ */
+export function checkInputs<S extends z.ZodType>(
+  schema: S,
+  news: Record<string, unknown>,
+  normalize: (data: z.infer<S>) => object,
+): pulumi.dynamic.CheckResult {
+  const inputs = userInputs(news);
+  const parsed = schema.safeParse(inputs);
+  if (!parsed.success) {
+    const failures = checkFailures(parsed.error.issues, inputs);
+    // Only values unknown during a preview failed: they are checked again once known.
+    return failures.length > 0 ? { failures } : { inputs: news };
+  }
+  return { inputs: normalize(parsed.data) as Record<string, unknown> };
+}

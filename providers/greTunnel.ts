@@ -23,7 +23,7 @@ import { pingAcross, pingUnderlay, type TunnelEndSpec } from "../iproute2/tunnel
 import type { Connection } from "../transport/connection";
 import { excerpt } from "../transport/errors";
 import { runOnRouter } from "../transport/ssh";
-import { checkFailures } from "./checkFailures";
+import { checkInputs } from "./checkFailures";
 import {
   diffGreTunnel,
   endLabels,
@@ -37,11 +37,6 @@ import {
 } from "./greTunnelSpec";
 import { observeRouter } from "./observeRouter";
 import { both, runPair, undoBoth } from "./pairOperation";
-
-/** Inputs without the engine's own `__provider` and other `__` properties. */
-export function userInputs(props: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(props).filter(([k]) => !k.startsWith("__")));
-}
 
 /** The normalized inputs stored in outputs (what `read` hands back as inputs). */
 function inputsOf(t: NormalizedGreTunnel): NormalizedGreTunnel {
@@ -209,14 +204,7 @@ async function check(
   _olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): Promise<pulumi.dynamic.CheckResult> {
-  const inputs = userInputs(news);
-  const parsed = greTunnelSchema().safeParse(inputs);
-  if (!parsed.success) {
-    const failures = checkFailures(parsed.error.issues, inputs);
-    // Only unknown values (a preview before their resources exist) failed: check again later.
-    return failures.length > 0 ? { failures } : { inputs: news };
-  }
-  return { inputs: normalizeGreTunnel(parsed.data) as unknown as Record<string, unknown> };
+  return checkInputs(greTunnelSchema(), news, normalizeGreTunnel);
 }
 
 async function diff(

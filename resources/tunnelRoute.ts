@@ -1,0 +1,128 @@
+/**
+ * `TunnelRoute`, and `TunnelRoutes` for both directions of a tunnel at once.
+ *
+ * @packageDocumentation
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { tunnelRouteProvider, type RouteTunnel } from "../providers/tunnelRoute";
+import type { Connection } from "../transport/connection";
+import type { GreTunnel } from "./greTunnel";
+
+export type { RouteTunnel };
+
+/** The arguments of a {@link TunnelRoute}. */
+export interface TunnelRouteArgs {
+  /** How to reach the router. */
+  connection: pulumi.Input<Connection>;
+  /** The destination prefix: the LAN behind the other router (10.2.1.0/24). */
+  destination: pulumi.Input<string>;
+  /** Next hop (`via`); with `tunnel`, defaults to the tunnel's peer address. */
+  via?: pulumi.Input<string>;
+  /** Output device (`dev gre1`). */
+  device?: pulumi.Input<string>;
+  /** Route metric; default 0. */
+  metric?: pulumi.Input<number>;
+  /** Routing table: a number or "main" (default). */
+  table?: pulumi.Input<number | "main">;
+  /** Preferred source address (`src`). */
+  source?: pulumi.Input<string>;
+  /** Replace a route to the same destination that pulumi-gre did not make. Default false. */
+  takeOver?: pulumi.Input<boolean>;
+  /** The tunnel the route goes through: enables the checks against recursive routing and stray next hops. */
+  tunnel?: pulumi.Input<RouteTunnel>;
+}
+
+/**
+ * A route on one router, as in the field note: `ip route add 10.2.1.0/24 via 10.10.10.2` (or
+ * `dev gre1`). Routes made by pulumi-gre carry their own protocol number (176), so a route to the
+ * same destination that someone else made is never clobbered unless `takeOver` is set. Refresh
+ * shows a missing route or another next hop as drift; update repairs it with `ip route replace`.
+ * With `tunnel`, check refuses a destination that contains the tunnel's own underlay peer
+ * (recursive routing) and a next hop other than the tunnel's peer address.
+ *
+ * @example
+ * ```ts
+ * new TunnelRoute("routerB-to-pc1-lan", {
+ *   connection: routerB,
+ *   destination: "10.2.1.0/24",
+ *   via: "10.10.10.2",
+ * }, { dependsOn: [tunnel] });
+ * ```
+ */
+export class TunnelRoute extends pulumi.dynamic.Resource {
+  declare public readonly destination: pulumi.Output<string>;
+  declare public readonly via: pulumi.Output<string | undefined>;
+  /** Whether pulumi-gre's route is there, at the last create, update or refresh. */
+  declare public readonly present: pulumi.Output<boolean>;
+  declare public readonly drift: pulumi.Output<string[]>;
+
+  constructor(name: string, args: TunnelRouteArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      tunnelRouteProvider,
+      name,
+      { ...args, present: undefined, found: undefined, hostKey: undefined, drift: undefined },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] },
+      "gre",
+      "TunnelRoute",
+    );
+  }
+}
+
+/** The arguments of {@link TunnelRoutes}. */
+export interface TunnelRoutesArgs {
+  /** The tunnel the routes go through. */
+  tunnel: GreTunnel;
+  /**
+   * The LANs behind each endpoint, in the tunnel's endpoint order. The router of `endpoints[0]`
+   * gets routes to `lans[1]` via the peer's tunnel address, and the other way round.
+   */
+  lans: [string[], string[]];
+  metric?: pulumi.Input<number>;
+  table?: pulumi.Input<number | "main">;
+}
+
+/**
+ * Routes both ways through a tunnel, so a stack says it once: each router reaches the LANs behind
+ * the other. The routes come after the tunnel is up and go before it is removed.
+ *
+ * @example
+ * ```ts
+ * new TunnelRoutes("gre1-routes", { tunnel, lans: [["10.2.1.0/24"], ["10.1.1.0/24"]] });
+ * ```
+ */
+export class TunnelRoutes extends pulumi.ComponentResource {
+  /** One route per LAN, on the router that does not have that LAN. */
+  public readonly routes: TunnelRoute[];
+
+  constructor(name: string, args: TunnelRoutesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("gre:index:TunnelRoutes", name, {}, opts);
+    const { tunnel } = args;
+    this.routes = [];
+    for (const i of [0, 1] as const) {
+      const end = tunnel.endpoints.apply((endpoints) => endpoints[i]);
+      const through = pulumi.all([tunnel.name, end]).apply(([tunnelName, e]) => ({
+        name: tunnelName,
+        local: e.local as string,
+        remote: e.remote as string,
+        address: e.address as string,
+        peerAddress: e.peerAddress as string,
+      }));
+      for (const destination of args.lans[1 - i]) {
+        this.routes.push(
+          new TunnelRoute(
+            `${name}-${i}-${destination.replace("/", "_")}`,
+            {
+              connection: end.apply((e) => e.connection as Connection),
+              destination,
+              tunnel: through,
+              metric: args.metric,
+              table: args.table,
+            },
+            { parent: this, dependsOn: [tunnel] },
+          ),
+        );
+      }
+    }
+    this.registerOutputs({});
+  }
+}
