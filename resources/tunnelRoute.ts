@@ -77,6 +77,8 @@ export interface TunnelRoutesArgs {
    * gets routes to `lans[1]` via the peer's tunnel address, and the other way round.
    */
   lans: [string[], string[]];
+  /** Names of the two routers, for the routes' resource names; default end0 and end1. */
+  routers?: [string, string];
   metric?: pulumi.Input<number>;
   table?: pulumi.Input<number | "main">;
 }
@@ -110,7 +112,7 @@ export class TunnelRoutes extends pulumi.ComponentResource {
       for (const destination of args.lans[1 - i]) {
         this.routes.push(
           new TunnelRoute(
-            `${name}-${i}-${destination.replace("/", "_")}`,
+            `${name}-${args.routers?.[i] ?? `end${i}`}-${destination.replace("/", "_")}`,
             {
               connection: end.apply((e) => e.connection as Connection),
               destination,

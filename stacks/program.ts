@@ -1,0 +1,210 @@
+/**
+ * The stack program: from a validated {@link StackConfig}, per router the `ip_gre` module and (where
+ * routes need it) forwarding, per tunnel a `GreTunnel` after both modules, and its routes on both
+ * sides after the tunnel. Outputs have a stable, documented shape for other stacks.
+ *
+ * @packageDocumentation
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { readFileSync } from "fs";
+import { GreTunnel } from "../resources/greTunnel";
+import { KernelModule } from "../resources/kernelModule";
+import { IpForwarding } from "../resources/sysctl";
+import { TunnelRoutes } from "../resources/tunnelRoute";
+import type { TunnelEndState } from "../providers/greTunnelSpec";
+import type { Inventory } from "../lab/inventory";
+import type { Connection } from "../transport/connection";
+import type { RouterConfig, StackConfig, TunnelConfig } from "./config";
+
+/** One tunnel in the stack outputs. */
+export interface TunnelSummary {
+  /** The tunnel's resource name: `routerA-routerB-gre1`. */
+  id: string;
+  /** The interface name on both routers. */
+  interface: string;
+  routers: [string, string];
+  /** Tunnel address per router. */
+  addresses: Record<string, string>;
+  key: number | { input: number; output: number } | null;
+  ttl: number;
+  /** up: both ends present, up and as declared; down: an end is missing or down; drift: an end differs. */
+  state: "up" | "down" | "drift" | "unknown";
+  /** Each difference, naming the router. */
+  drift: string[];
+}
+
+/** One router in the stack outputs. */
+export interface RouterSummary {
+  underlay: string;
+  lans: string[];
+  /** Prefixes this router reaches through tunnels. */
+  reachable: string[];
+  /** Ids of the tunnels it is an end of. */
+  tunnels: string[];
+}
+
+/** What the program returns: the stack outputs. */
+export interface NetworkOutputs {
+  tunnels: pulumi.Output<TunnelSummary[]>;
+  routers: Record<string, RouterSummary>;
+}
+
+/** Resolves how to reach a router. */
+export type ConnectionResolver = (name: string, router: RouterConfig) => pulumi.Input<Connection>;
+
+/**
+ * Connections from the config: lab routers from the lab's inventory (key loaded from its file),
+ * others from their `connection` with secrets read from secret config values by name — or, with
+ * no credential at all, the SSH agent (`SSH_AUTH_SOCK`) of whoever runs Pulumi.
+ */
+export function configConnections(config: pulumi.Config, inventory: () => Inventory): ConnectionResolver {
+  const fallbackKey = config.getSecret("sshPrivateKey");
+  return (name, router) => {
+    if ("lab" in router) {
+      const entry = inventory().routers.find((r) => r.name === router.lab);
+      if (!entry)
+        throw new Error(`pulumi-gre:routers.${name}.lab: the running lab has no router ${router.lab}`);
+      return pulumi.secret({
+        name,
+        host: entry.host,
+        port: entry.port,
+        user: entry.user,
+        proxyCommand: entry.proxyCommand,
+        hostKey: entry.hostKey,
+        privateKey: readFileSync(entry.privateKeyPath, "utf8"),
+      });
+    }
+    const { privateKeySecret, passwordSecret, privateKeyPasswordSecret, ...plain } = router.connection;
+    const secrets: Record<string, pulumi.Output<string> | undefined> = {
+      privateKey: privateKeySecret
+        ? config.requireSecret(privateKeySecret)
+        : passwordSecret
+          ? undefined
+          : fallbackKey,
+      password: passwordSecret ? config.requireSecret(passwordSecret) : undefined,
+      privateKeyPassword: privateKeyPasswordSecret
+        ? config.requireSecret(privateKeyPasswordSecret)
+        : undefined,
+    };
+    const given = Object.entries(secrets).filter(([, v]) => v !== undefined) as Array<
+      [string, pulumi.Output<string>]
+    >;
+    return pulumi.all(given.map(([, v]) => v)).apply((values) => ({
+      name,
+      ...(plain as Connection),
+      ...Object.fromEntries(given.map(([k], i) => [k, values[i]])),
+    }));
+  };
+}
+
+/** The tunnel's resource name: both routers and the interface. */
+export function tunnelId(tunnel: TunnelConfig): string {
+  return `${tunnel.ends[0].router}-${tunnel.ends[1].router}-${tunnel.name}`;
+}
+
+/** The prefixes each end routes through the tunnel (default: the LANs behind the other router). */
+export function tunnelRoutes(config: StackConfig, tunnel: TunnelConfig): [string[], string[]] {
+  const [a, b] = tunnel.ends;
+  return [a.routes ?? config.routers[b.router].lans, b.routes ?? config.routers[a.router].lans];
+}
+
+function summarize(id: string, tunnel: TunnelConfig, ends: TunnelEndState[] | undefined): TunnelSummary {
+  const drift = (ends ?? []).flatMap((e) => e.drift ?? []);
+  const state = !ends
+    ? "unknown"
+    : ends.some((e) => !e.present || !e.up)
+      ? "down"
+      : drift.length > 0
+        ? "drift"
+        : "up";
+  return {
+    id,
+    interface: tunnel.name,
+    routers: [tunnel.ends[0].router, tunnel.ends[1].router],
+    addresses: {
+      [tunnel.ends[0].router]: tunnel.ends[0].address,
+      [tunnel.ends[1].router]: tunnel.ends[1].address,
+    },
+    key: tunnel.key ?? null,
+    ttl: tunnel.ttl ?? 255,
+    state,
+    drift,
+  };
+}
+
+/** Declares the network of `config`. */
+export function declareNetwork(config: StackConfig, connectionOf: ConnectionResolver): NetworkOutputs {
+  const { settings } = config;
+  const connections = new Map<string, pulumi.Input<Connection>>();
+  const connection = (name: string) => {
+    if (!connections.has(name)) connections.set(name, connectionOf(name, config.routers[name]));
+    return connections.get(name)!;
+  };
+
+  const tunnelRouters = [...new Set(config.tunnels.flatMap((t) => t.ends.map((e) => e.router)))];
+  const modules = new Map(
+    tunnelRouters.map((name) => [
+      name,
+      new KernelModule(`${name}-ip_gre`, {
+        connection: connection(name),
+        name: "ip_gre",
+        persist: settings.persist,
+        unloadOnDelete: settings.unloadModulesOnDestroy,
+      }),
+    ]),
+  );
+  const reachable = new Map<string, string[]>();
+  config.tunnels.forEach((t) =>
+    tunnelRoutes(config, t).forEach((prefixes, e) =>
+      reachable.set(t.ends[e].router, [...(reachable.get(t.ends[e].router) ?? []), ...prefixes]),
+    ),
+  );
+  // Routes to a LAN behind another router only carry the PCs' traffic if this router forwards.
+  for (const [name, prefixes] of reachable) {
+    if (prefixes.length > 0)
+      new IpForwarding(`${name}-ip_forward`, { connection: connection(name), persist: settings.persist });
+  }
+
+  const summaries = config.tunnels.map((t) => {
+    const id = tunnelId(t);
+    const [a, b] = t.ends;
+    const endpoint = (end: typeof a, peer: typeof a) => ({
+      connection: connection(end.router),
+      local: end.local ?? config.routers[end.router].underlay,
+      ...(end.remote ? { remote: end.remote } : {}),
+      address: end.address,
+      peerAddress: peer.address,
+    });
+    const tunnel = new GreTunnel(
+      id,
+      {
+        name: t.name,
+        ...(t.key !== undefined ? { key: t.key } : {}),
+        ...(t.ttl !== undefined ? { ttl: t.ttl } : {}),
+        ...(t.mtu !== undefined ? { mtu: t.mtu } : {}),
+        ...(t.verify !== undefined ? { verify: t.verify } : {}),
+        endpoints: [endpoint(a, b), endpoint(b, a)],
+      },
+      { dependsOn: [modules.get(a.router)!, modules.get(b.router)!] },
+    );
+    const [routesA, routesB] = tunnelRoutes(config, t);
+    if (routesA.length + routesB.length > 0) {
+      // TunnelRoutes takes the LANs behind each end: end 0 routes what lies behind end 1.
+      new TunnelRoutes(`${id}-routes`, { tunnel, lans: [routesB, routesA], routers: [a.router, b.router] });
+    }
+    return tunnel.ends.apply((ends) => summarize(id, t, ends as TunnelEndState[] | undefined));
+  });
+
+  const routers = Object.fromEntries(
+    Object.entries(config.routers).map(([name, router]): [string, RouterSummary] => [
+      name,
+      {
+        underlay: router.underlay,
+        lans: router.lans,
+        reachable: reachable.get(name) ?? [],
+        tunnels: config.tunnels.filter((t) => t.ends.some((e) => e.router === name)).map(tunnelId),
+      },
+    ]),
+  );
+  return { tunnels: pulumi.all(summaries), routers };
+}

@@ -1,0 +1,387 @@
+/**
+ * A test stand-in for the Pulumi engine (the Pulumi CLI cannot be installed here). It runs the stack
+ * program on Pulumi's Node runtime, sends every dynamic resource to Pulumi's own dynamic-provider
+ * host (the harness the lifecycle tests use), keeps state in `.lab/state/STACK.json`, creates in
+ * dependency order, deletes in reverse, and prints per resource the operation and what changed,
+ * naming routers and properties. It is not a deployment tool: real deployments use `pulumi`.
+ */
+import { readFileSync } from "fs";
+import * as path from "path";
+import { load as parseYaml } from "js-yaml";
+import { ProviderHost, type Props } from "../harness/providerHost";
+import {
+  installMonitor,
+  reveal,
+  conceal,
+  runProgram,
+  type Registration,
+  type RegistrationResult,
+} from "./monitor";
+import { loadState, saveState, type StackState, type StateResource } from "./state";
+
+export type Command = "up" | "preview" | "refresh" | "destroy";
+
+export interface EngineOptions {
+  /** The project folder (holding Pulumi.yaml). */
+  root: string;
+  stack: string;
+  /** Refresh before previewing or updating. */
+  refresh?: boolean;
+  /** Fail (exit non-zero) when anything would change, as `pulumi --expect-no-changes`. */
+  expectNoChanges?: boolean;
+  /** Where lines go; default stdout. */
+  print?: (line: string) => void;
+  /** State file; default `.lab/state/STACK.json` under root. */
+  stateFile?: string;
+  /** Resource operations at once (Pulumi's default is 16). */
+  parallel?: number;
+}
+
+/** What an operation on one resource was. */
+export type Operation = "create" | "update" | "replace" | "delete" | "same" | "refresh";
+
+export interface OperationRecord {
+  operation: Operation;
+  type: string;
+  name: string;
+  /** What changed, naming router and property. */
+  details: string[];
+}
+
+export interface RunResult {
+  operations: OperationRecord[];
+  /** Operations that change something (refresh drift included). */
+  changes: number;
+  outputs: Record<string, unknown>;
+  error?: string;
+  exitCode: number;
+}
+
+const DYNAMIC = "pulumi-nodejs:dynamic/";
+const SYMBOL: Record<Operation, string> = {
+  create: "+",
+  update: "~",
+  replace: "+-",
+  delete: "-",
+  same: " ",
+  refresh: "~",
+};
+
+/** `pulumi-nodejs:dynamic/gre:GreTunnel` → `GreTunnel`. */
+function shortType(type: string): string {
+  return type.split(":").pop() ?? type;
+}
+
+/** A bounded number of operations at once. */
+class Limiter {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+  constructor(private readonly limit: number) {}
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
+    try {
+      return await work();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+/** Differences between two property bags as `path: old → new` lines (secrets shown as such). */
+export function propertyChanges(before: Props, after: Props, secret: string[] = []): string[] {
+  const lines: string[] = [];
+  const show = (v: unknown) => (v === undefined ? "(unset)" : JSON.stringify(v));
+  const walk = (a: unknown, b: unknown, at: string, hidden: boolean) => {
+    if (JSON.stringify(a) === JSON.stringify(b)) return;
+    const objects = typeof a === "object" && a !== null && typeof b === "object" && b !== null;
+    if (objects && Array.isArray(a) === Array.isArray(b)) {
+      const keys = new Set([...Object.keys(a as object), ...Object.keys(b as object)]);
+      for (const key of keys) {
+        const next = Array.isArray(a) ? `${at}[${key}]` : at ? `${at}.${key}` : key;
+        walk((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], next, hidden);
+      }
+      return;
+    }
+    lines.push(hidden ? `${at}: [secret] changed` : `${at}: ${show(a)} → ${show(b)}`);
+  };
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    if (key.startsWith("__")) continue;
+    walk(before[key], after[key], key, secret.includes(key));
+  }
+  return lines;
+}
+
+/** Drift the provider recorded in a resource's outputs (each line names the router). */
+export function driftOf(outputs: Props | undefined): string[] {
+  if (!outputs) return [];
+  const own = Array.isArray(outputs.drift) ? (outputs.drift as string[]) : [];
+  const ends = Array.isArray(outputs.ends)
+    ? (outputs.ends as Array<{ drift?: string[] }>).flatMap((e) => e?.drift ?? [])
+    : [];
+  return [...own, ...ends];
+}
+
+/** Reads `Pulumi.yaml` and `Pulumi.STACK.yaml` into the runtime's config map. */
+export function loadProject(
+  root: string,
+  stack: string,
+): { project: string; main: string; config: Record<string, string> } {
+  const project = parseYaml(readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as {
+    name: string;
+    main?: string;
+  };
+  let stackFile: { config?: Record<string, unknown> } = {};
+  try {
+    stackFile =
+      (parseYaml(readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8")) as typeof stackFile) ?? {};
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  const config: Record<string, string> = {};
+  for (const [key, value] of Object.entries(stackFile.config ?? {})) {
+    if (typeof value === "object" && value !== null && "secure" in value) {
+      throw new Error(
+        `config ${key} is a secure value; this stand-in cannot decrypt it (use the Pulumi CLI, or a lab stack)`,
+      );
+    }
+    const fullKey = key.includes(":") ? key : `${project.name}:${key}`;
+    config[fullKey] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  return { project: project.name, main: path.resolve(root, project.main ?? "."), config };
+}
+
+export class StandInEngine {
+  private readonly print: (line: string) => void;
+  private readonly stateFile: string;
+  private readonly limiter: Limiter;
+  private host?: ProviderHost;
+  private readonly records: OperationRecord[] = [];
+
+  constructor(private readonly options: EngineOptions) {
+    this.print = options.print ?? ((line) => process.stdout.write(`${line}\n`));
+    this.stateFile = options.stateFile ?? path.join(options.root, ".lab", "state", `${options.stack}.json`);
+    this.limiter = new Limiter(options.parallel ?? 16);
+  }
+
+  private record(
+    operation: Operation,
+    resource: { type: string; name: string },
+    details: string[] = [],
+  ): void {
+    const entry = { operation, type: shortType(resource.type), name: resource.name, details };
+    this.records.push(entry);
+    const head = `${SYMBOL[operation].padEnd(2)} ${operation.padEnd(8)} ${entry.type} ${entry.name}`;
+    this.print(details.length === 0 ? head : `${head}\n${details.map((d) => `        ${d}`).join("\n")}`);
+  }
+
+  /** Runs one command; never throws: failures are in the result, as an exit code. */
+  async run(command: Command): Promise<RunResult> {
+    const { project, main, config } = loadProject(this.options.root, this.options.stack);
+    const state = loadState(this.stateFile, project, this.options.stack);
+    const preview = command === "preview";
+    let outputs: Record<string, unknown> = state.outputs;
+    let error: string | undefined;
+    this.print(
+      `${command === "preview" ? "Previewing update" : command === "destroy" ? "Destroying" : command === "refresh" ? "Refreshing" : "Updating"} (${project}/${this.options.stack}) with the test stand-in engine`,
+    );
+    try {
+      this.host = await ProviderHost.start({ config });
+      if (command === "refresh" || this.options.refresh) await this.refresh(state);
+      if (command === "destroy") {
+        await this.destroy(state);
+        outputs = {};
+      } else if (command === "up" || command === "preview") {
+        outputs = await this.update(state, { project, main, config, preview });
+      }
+    } catch (e) {
+      error = e instanceof Error ? e.message : String(e);
+    } finally {
+      await this.host?.stop();
+    }
+    if (!preview) {
+      state.outputs = outputs;
+      saveState(this.stateFile, state);
+    }
+    const changes = this.records.filter((r) => r.operation !== "same").length;
+    const counts = (["create", "update", "replace", "delete", "refresh", "same"] as Operation[])
+      .map((op) => [op, this.records.filter((r) => r.operation === op).length] as const)
+      .filter(([, n]) => n > 0)
+      .map(([op, n]) => `${n} ${op === "same" ? "unchanged" : op === "refresh" ? "drifted" : `to ${op}`}`);
+    this.print(`Resources: ${counts.join(", ") || "none"}`);
+    if (command !== "destroy" && Object.keys(outputs).length > 0) {
+      this.print(`Outputs:\n${JSON.stringify(outputs, null, 2)}`);
+    }
+    let exitCode = 0;
+    if (error) {
+      this.print(`error: ${error}`);
+      exitCode = 1;
+    } else if (this.options.expectNoChanges && changes > 0) {
+      this.print("error: no changes were expected but changes were proposed");
+      exitCode = 2;
+    }
+    return { operations: this.records, changes, outputs, error, exitCode };
+  }
+
+  /** Reads every resource back; what drifted is reported, naming router and property. */
+  private async refresh(state: StackState): Promise<void> {
+    await Promise.all(
+      state.resources.map((resource) =>
+        this.limiter.run(async () => {
+          if (!resource.custom || !resource.type.startsWith(DYNAMIC)) return;
+          const read = await this.host!.read(resource.urn, resource.id, resource.outputs, resource.inputs);
+          const drift = driftOf(read.outputs);
+          const before = JSON.stringify(driftOf(resource.outputs));
+          resource.outputs = read.outputs;
+          if (read.inputs) resource.inputs = read.inputs;
+          if (drift.length > 0 || JSON.stringify(drift) !== before)
+            this.record("refresh", resource, drift.length ? drift : ["drift cleared"]);
+        }),
+      ),
+    );
+  }
+
+  /** Deletes everything, dependents first. */
+  private async destroy(state: StackState): Promise<void> {
+    for (const resource of [...state.resources].reverse()) {
+      if (resource.custom && resource.type.startsWith(DYNAMIC)) {
+        await this.host!.delete(resource.urn, resource.id, resource.outputs);
+      }
+      state.resources = state.resources.filter((r) => r.urn !== resource.urn);
+      if (resource.custom) this.record("delete", resource);
+    }
+  }
+
+  /** Runs the program; creates, updates and replaces as it registers; deletes what it dropped. */
+  private async update(
+    state: StackState,
+    run: { project: string; main: string; config: Record<string, string>; preview: boolean },
+  ): Promise<Record<string, unknown>> {
+    const old = new Map(state.resources.map((r) => [r.urn, r]));
+    const next: StateResource[] = [];
+    const failures: string[] = [];
+    installMonitor(
+      (registration) =>
+        this.register(registration, old, next, run.preview).catch((e: Error) => {
+          failures.push(`${shortType(registration.type)} ${registration.name}: ${e.message}`);
+          throw e;
+        }),
+      { project: run.project, stack: this.options.stack, preview: run.preview, config: run.config },
+    );
+    let outputs: Record<string, unknown> = {};
+    try {
+      outputs = (await runProgram(run.main)) ?? {};
+    } catch (error) {
+      // Keep what was done: the state records every resource that completed.
+      state.resources = this.merge(next, old);
+      throw new Error(failures.length > 0 ? failures.join("\n") : (error as Error).message);
+    }
+    // What the program no longer declares goes, dependents first.
+    const registered = new Set(next.map((r) => r.urn));
+    const gone = state.resources.filter((r) => !registered.has(r.urn)).reverse();
+    for (const resource of gone) {
+      if (!run.preview && resource.custom && resource.type.startsWith(DYNAMIC)) {
+        await this.host!.delete(resource.urn, resource.id, resource.outputs);
+      }
+      if (resource.custom) this.record("delete", resource);
+    }
+    state.resources = next;
+    return outputs;
+  }
+
+  /** After a failure: what completed, plus old resources not yet touched (still on the routers). */
+  private merge(next: StateResource[], old: Map<string, StateResource>): StateResource[] {
+    const seen = new Set(next.map((r) => r.urn));
+    return [...[...old.values()].filter((r) => !seen.has(r.urn)), ...next];
+  }
+
+  private async register(
+    registration: Registration,
+    old: Map<string, StateResource>,
+    next: StateResource[],
+    preview: boolean,
+  ): Promise<RegistrationResult> {
+    const { plain, secret } = reveal(registration.inputs);
+    const base = {
+      urn: registration.urn,
+      type: registration.type,
+      name: registration.name,
+      parent: registration.parent,
+      custom: registration.custom,
+      dependencies: registration.dependencies,
+      secretInputs: secret,
+    };
+    if (!registration.custom) {
+      next.push({ ...base, id: "", inputs: plain, outputs: plain, secretOutputs: secret });
+      return { state: registration.inputs };
+    }
+    if (!registration.type.startsWith(DYNAMIC)) {
+      throw new Error(
+        `${registration.type} is not a dynamic resource; the stand-in engine serves only dynamic providers`,
+      );
+    }
+    return this.limiter.run(async () => {
+      const host = this.host!;
+      const prior = old.get(registration.urn);
+      // Outputs are secret where the program asked (additionalSecretOutputs) or their input was.
+      const secretOutputs = [...new Set([...registration.additionalSecretOutputs, ...secret])];
+      const checked = await host.check(registration.urn, prior?.inputs ?? {}, plain);
+      if (checked.failures.length > 0) {
+        throw new Error(
+          `check failed:\n${checked.failures.map((f) => `  ${f.property}: ${f.reason}`).join("\n")}`,
+        );
+      }
+      const inputs = checked.inputs;
+      const routers = routersOf(inputs);
+      const label = {
+        type: registration.type,
+        name: routers ? `${registration.name} (${routers})` : registration.name,
+      };
+      const keep = (id: string, outputs: Props): RegistrationResult => {
+        next.push({ ...base, id, inputs, outputs, secretOutputs });
+        return { id, state: conceal(outputs, secretOutputs) };
+      };
+      if (!prior) {
+        this.record("create", label);
+        if (preview) return keep("", inputs);
+        const created = await host.create(registration.urn, inputs);
+        return keep(created.id, created.outputs);
+      }
+      const diff = await host.diff(registration.urn, prior.id, prior.outputs, inputs);
+      const details = [...propertyChanges(prior.inputs, inputs, secret), ...driftOf(prior.outputs)];
+      if (diff.replaces.length > 0) {
+        this.record("replace", label, [...details, `replaced because of: ${diff.replaces.join(", ")}`]);
+        if (preview) return keep(prior.id, inputs);
+        if (diff.deleteBeforeReplace) {
+          await host.delete(registration.urn, prior.id, prior.outputs);
+          old.delete(registration.urn);
+        }
+        const created = await host.create(registration.urn, inputs);
+        if (!diff.deleteBeforeReplace) await host.delete(registration.urn, prior.id, prior.outputs);
+        return keep(created.id, created.outputs);
+      }
+      if (diff.changes === "none") {
+        this.record("same", label);
+        return keep(prior.id, prior.outputs);
+      }
+      this.record("update", label, details.length > 0 ? details : ["the provider reports changes"]);
+      if (preview) return keep(prior.id, prior.outputs);
+      const updated = await host.update(registration.urn, prior.id, prior.outputs, inputs);
+      return keep(prior.id, updated.outputs);
+    });
+  }
+}
+
+/** The routers a resource touches, by name, for display. */
+function routersOf(inputs: Props): string | undefined {
+  const names: string[] = [];
+  const add = (connection: unknown) => {
+    const c = connection as { name?: string; host?: string } | undefined;
+    if (c?.name || c?.host) names.push((c.name ?? c.host)!);
+  };
+  add(inputs.connection);
+  if (Array.isArray(inputs.endpoints))
+    for (const end of inputs.endpoints as Array<{ connection?: unknown }>) add(end?.connection);
+  return names.length > 0 ? names.join(", ") : undefined;
+}
