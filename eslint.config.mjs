@@ -10,7 +10,7 @@ export default tseslint.config(
       // `prefer-const` keep captured bindings obvious.
       "no-var": "error",
       "prefer-const": "error",
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", ignoreRestSiblings: true }],
       "@typescript-eslint/no-require-imports": "off",
     },
   },

@@ -121,7 +121,7 @@ function stackSchema() {
     .strict()
     .superRefine((c, ctx) => {
       // The transport's own rules (host, port, pins, …), minus the secrets, which come by reference.
-      const { privateKeySecret: _k, passwordSecret: _p, privateKeyPasswordSecret: _pp, ...plain } = c;
+      const { privateKeySecret, passwordSecret, privateKeyPasswordSecret, ...plain } = c;
       const checked = connectionSchema().safeParse(plain);
       if (!checked.success)
         for (const issue of checked.error.issues)
