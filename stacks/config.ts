@@ -214,11 +214,13 @@ function crossCheck(config: StackConfig): Array<{ path: string; reason: string }
         });
       }
     });
-    if (a.router === b.router)
+    if (a.router === b.router) {
       problems.push({
         path: at("tunnels", t, "ends", 1, "router"),
         reason: "both ends are on the same router; a tunnel joins two routers",
       });
+      return;
+    }
     if (missing) return;
 
     const keys = inputKeys(tunnel.key);
@@ -257,7 +259,10 @@ function crossCheck(config: StackConfig): Array<{ path: string; reason: string }
         });
       else addressOwner.set(end.address, at("tunnels", t, "ends", e, "address"));
       for (const [name, r] of Object.entries(config.routers)) {
-        const lan = r.lans.find((p) => ipaddr.IPv4.parse(end.address).match(ipaddr.IPv4.parseCIDR(p)));
+        // A default route as a "LAN" (an internet uplink behind the router) contains everything.
+        const lan = r.lans.find(
+          (p) => !p.endsWith("/0") && ipaddr.IPv4.parse(end.address).match(ipaddr.IPv4.parseCIDR(p)),
+        );
         if (lan)
           problems.push({
             path: at("tunnels", t, "ends", e, "address"),
@@ -294,7 +299,14 @@ function crossCheck(config: StackConfig): Array<{ path: string; reason: string }
         reason: "the two tunnel addresses are equal",
       });
   });
-  return problems;
+  // One collision seen from both routers is one problem.
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.path}\u0000${p.reason}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** Validates raw config values (as `pulumi.Config#getObject` returns them); throws a {@link StackConfigError}. */

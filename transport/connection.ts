@@ -26,7 +26,10 @@ export interface ProxyConnection {
   dialErrorLimit?: number;
   /** Seconds one attempt may take until the SSH handshake completes; default 15. */
   perDialTimeout?: number;
-  /** Pinned host key of the jump host, as OpenSSH prints it: `SHA256:…`. */
+  /**
+   * Pinned host key: its fingerprint as `ssh-keygen -lf` prints it (`SHA256:…`), or the public key
+   * line (`ssh-ed25519 AAAA…`) as `@pulumi/command` takes it.
+   */
   hostKey?: string;
 }
 
@@ -77,6 +80,9 @@ export const SECRET_CONNECTION_FIELDS = ["password", "privateKey", "privateKeyPa
 const HOST = /^[A-Za-z0-9.:_-]+$/;
 const USER = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
+/** A public key as authorized_keys and `@pulumi/command`'s `hostKey` write it: `ssh-ed25519 AAAA… [comment]`. */
+const PUBLIC_KEY =
+  /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-[a-z0-9@.-]+)\s+([A-Za-z0-9+/]+={0,2})(\s.*)?$/;
 
 /** Builds the zod schema of a {@link Connection}. Call it inside provider methods. */
 export function connectionSchema() {
@@ -92,7 +98,10 @@ export function connectionSchema() {
     perDialTimeout: z.number().min(1).max(600).optional(),
     hostKey: z
       .string()
-      .regex(FINGERPRINT, "must be an OpenSSH SHA256 fingerprint such as SHA256:<43 characters>")
+      .refine((value) => FINGERPRINT.test(value) || PUBLIC_KEY.test(value), {
+        message:
+          "must be an OpenSSH SHA256 fingerprint (SHA256:<43 characters>) or a public key line (ssh-ed25519 AAAA…)",
+      })
       .optional(),
   };
   return z
@@ -133,6 +142,15 @@ export function routerLabel(connection: Connection): string {
 /** The OpenSSH SHA256 fingerprint of a raw public host key: `SHA256:` and unpadded base64. */
 export function hostKeyFingerprint(key: Buffer): string {
   return `SHA256:${createHash("sha256").update(key).digest("base64").replace(/=+$/, "")}`;
+}
+
+/**
+ * The fingerprint a `hostKey` pin stands for: the pin itself when it is a fingerprint, or the
+ * fingerprint of the public key line `@pulumi/command` users write there.
+ */
+export function pinnedFingerprint(hostKey: string): string {
+  const line = PUBLIC_KEY.exec(hostKey.trim());
+  return line ? hostKeyFingerprint(Buffer.from(line[3], "base64")) : hostKey;
 }
 
 /** The connection without its secrets, for state that is not secret and for identity. */

@@ -18,6 +18,7 @@ import { Duplex } from "stream";
 import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
 import {
   hostKeyFingerprint,
+  pinnedFingerprint,
   resolveConnection,
   routerLabel,
   type Connection,
@@ -322,7 +323,7 @@ async function dialOnce(
       if (mismatch) {
         fail(() =>
           transportError(
-            `${label}: host key mismatch: expected ${conn.hostKey}, the router presented ${seen}. ` +
+            `${label}: host key mismatch: expected ${pinnedFingerprint(conn.hostKey!)}, the router presented ${seen}. ` +
               `If the router was reinstalled on purpose, update the pinned hostKey; otherwise someone may be intercepting the connection.`,
             { kind: "host-key-mismatch", router: label },
           ),
@@ -358,7 +359,7 @@ async function dialOnce(
         readyTimeout: conn.perDialTimeout * 1000,
         hostVerifier: (key: Buffer) => {
           seen = hostKeyFingerprint(key);
-          if (conn.hostKey && conn.hostKey !== seen) {
+          if (conn.hostKey && pinnedFingerprint(conn.hostKey) !== seen) {
             mismatch = true;
             return false;
           }
@@ -575,7 +576,7 @@ export async function runOnRouter(
       checkHostKey(
         entry,
         conn.hostKey
-          ? { fingerprint: conn.hostKey, source: "pinned in the connection" }
+          ? { fingerprint: pinnedFingerprint(conn.hostKey), source: "pinned in the connection" }
           : options.expectedHostKey
             ? { fingerprint: options.expectedHostKey, source: "recorded when the resource was created" }
             : undefined,

@@ -31,7 +31,7 @@ export interface EngineOptions {
   expectNoChanges?: boolean;
   /** Where lines go; default stdout. */
   print?: (line: string) => void;
-  /** State file; default `.lab/state/STACK.json` under root. */
+  /** State file; default `.lab/state/STACK.json` under root (or under $GRE_ENGINE_STATE_DIR). */
   stateFile?: string;
   /** Resource operations at once (Pulumi's default is 16). */
   parallel?: number;
@@ -161,7 +161,8 @@ export class StandInEngine {
 
   constructor(private readonly options: EngineOptions) {
     this.print = options.print ?? ((line) => process.stdout.write(`${line}\n`));
-    this.stateFile = options.stateFile ?? path.join(options.root, ".lab", "state", `${options.stack}.json`);
+    const stateDir = process.env.GRE_ENGINE_STATE_DIR ?? path.join(options.root, ".lab", "state");
+    this.stateFile = options.stateFile ?? path.join(stateDir, `${options.stack}.json`);
     this.limiter = new Limiter(options.parallel ?? 16);
   }
 

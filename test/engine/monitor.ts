@@ -101,9 +101,26 @@ export function installMonitor(
  * registration it started has finished (as the language host does before it exits).
  */
 export async function runProgram(modulePath: string): Promise<Record<string, unknown> | undefined> {
-  const outputs = await pulumi.runtime.runInPulumiStack(async () => require(modulePath));
-  await settings.waitForRPCs();
-  return outputs;
+  // As the language host does, catch what the program throws and what its resources fail with
+  // asynchronously (Pulumi's runtime leaves those as unhandled rejections), and report them.
+  const failures: unknown[] = [];
+  const onRejection = (reason: unknown) => failures.push(reason);
+  process.on("unhandledRejection", onRejection);
+  try {
+    const outputs = await pulumi.runtime.runInPulumiStack(async () => {
+      try {
+        return require(modulePath);
+      } catch (error) {
+        failures.push(error);
+        return {};
+      }
+    });
+    await settings.waitForRPCs();
+    if (failures.length > 0) throw failures[0];
+    return outputs;
+  } finally {
+    process.off("unhandledRejection", onRejection);
+  }
 }
 
 /** Whether a wire value is a marked secret. */

@@ -194,6 +194,20 @@ describe("transport against an in-process ssh2 server", () => {
       });
     });
 
+    it("takes a pin written as a public key line, as @pulumi/command users write hostKey", async () => {
+      const line = `ssh-ed25519 ${server.hostKeyBlob.toString("base64")} router@example`;
+      await expect(runOnRouter({ ...conn, hostKey: line }, [{ argv: ["true"] }])).resolves.toMatchObject({
+        hostKey: hostKeyFingerprint(server.hostKeyBlob),
+      });
+      closeAllConnections();
+      const other = generateKeyPair().public.trim();
+      const error = await rejection(
+        runOnRouter({ ...conn, hostKey: other, dialErrorLimit: 2 }, [{ argv: ["true"] }]),
+      );
+      expect(error.kind).toBe("host-key-mismatch");
+      expect(error.message).toContain(`the router presented ${hostKeyFingerprint(server.hostKeyBlob)}`);
+    });
+
     it("records the first key and refuses a router whose key changed since", async () => {
       const first = (await runOnRouter(conn, [{ argv: ["true"] }])).hostKey;
       closeAllConnections();

@@ -202,11 +202,12 @@ describe("GreTunnel check", () => {
     ],
     [
       "a host-key pin that is not a fingerprint",
-      endpoint(0, { connection: { ...routerA, hostKey: "ssh-ed25519 AAAA" } }),
+      endpoint(0, { connection: { ...routerA, hostKey: "ssh-ed25519" } }),
       [
         {
           property: "endpoints[0].connection.hostKey",
-          reason: "must be an OpenSSH SHA256 fingerprint such as SHA256:<43 characters>",
+          reason:
+            "must be an OpenSSH SHA256 fingerprint (SHA256:<43 characters>) or a public key line (ssh-ed25519 AAAA…)",
         },
       ],
     ],

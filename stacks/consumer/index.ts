@@ -1,0 +1,36 @@
+/**
+ * An example of another stack consuming the network stack's outputs through a StackReference:
+ * a monitoring stack that wants, for each tunnel, what each router should probe across it, which
+ * tunnels are not healthy, and which prefixes each router reaches through tunnels.
+ *
+ *   pulumi -C stacks/consumer config set networkStack organization/pulumi-gre/dev
+ *   pulumi -C stacks/consumer up
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { RouterSummary, TunnelSummary } from "../program";
+
+const config = new pulumi.Config();
+const network = new pulumi.StackReference(config.get("networkStack") ?? "organization/pulumi-gre/dev");
+const tunnels = network.requireOutput("tunnels") as pulumi.Output<TunnelSummary[]>;
+const routers = network.requireOutput("routers") as pulumi.Output<Record<string, RouterSummary>>;
+
+/** From each end of each tunnel: ping the peer's tunnel address through the interface. */
+export const probes = tunnels.apply((list) =>
+  list.flatMap((t) =>
+    t.routers.map((router, i) => ({
+      from: router,
+      interface: t.interface,
+      target: t.addresses[t.routers[1 - i]],
+    })),
+  ),
+);
+
+/** Tunnels whose last refresh found an end missing, down or changed. */
+export const unhealthyTunnels = tunnels.apply((list) =>
+  list.filter((t) => t.state !== "up").map((t) => t.id),
+);
+
+/** Per router, the prefixes it reaches through tunnels. */
+export const reachability = routers.apply((all) =>
+  Object.fromEntries(Object.entries(all).map(([name, r]) => [name, r.reachable])),
+);

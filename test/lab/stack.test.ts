@@ -1,0 +1,145 @@
+/**
+ * The dev stack end to end on the lab, through the stand-in engine's command line (the Pulumi CLI
+ * cannot run here): up, preview --refresh with no changes, a tunnel end deleted by hand, a router
+ * rebooted, destroy.
+ */
+import { spawn } from "child_process";
+import { mkdtempSync, rmSync } from "fs";
+import { tmpdir } from "os";
+import * as path from "path";
+import { parseProcModules } from "../../iproute2/kernelModule";
+import { parseIpLink } from "../../iproute2/parseIp";
+import { parseIpRoute } from "../../iproute2/route";
+import { repoRoot, type InventoryRouter } from "../../lab/inventory";
+import { Lab } from "../../lab/lab";
+import type { Connection } from "../../transport/connection";
+import { closeAllConnections, runOnRouter } from "../../transport/ssh";
+import { describeOnLab, labRouter } from "./labEnv";
+
+interface Side {
+  router: InventoryRouter;
+  connection: Connection;
+}
+
+let stateDir: string;
+
+/** `npm run engine -- ARGS`, as a person runs it; its exit code and output. */
+function engine(...args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn("npm", ["run", "-s", "engine", "--", ...args], {
+      cwd: repoRoot(),
+      env: { ...process.env, GRE_ENGINE_STATE_DIR: stateDir },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    child.on("exit", (code) => resolve({ code, out }));
+  });
+}
+
+async function ping(from: Side, to: Side): Promise<number | null> {
+  const result = await runOnRouter(
+    from.connection,
+    [{ argv: ["ip", "netns", "exec", "pc", "ping", "-c", "2", "-W", "2", to.router.pc] }],
+    { check: false },
+  );
+  return result.outcomes[0].exitCode;
+}
+
+async function routerState(side: Side): Promise<unknown> {
+  const result = await runOnRouter(side.connection, [
+    { argv: ["ip", "-j", "-d", "link", "show"] },
+    { argv: ["ip", "-4", "-N", "-j", "route", "show", "table", "all"] },
+    { argv: ["cat", "/proc/modules"] },
+    { argv: ["sysctl", "-n", "net.ipv4.ip_forward"] },
+  ]);
+  const [links, routes, modules, forwarding] = result.outcomes.map((o) => o.stdout);
+  return {
+    links: parseIpLink(links).map((l) => `${l.name}:${l.kind ?? "-"}`),
+    routes: parseIpRoute(routes).map((r) => `${r.destination}:${r.gateway ?? r.device}:${r.protocol}`),
+    modules: parseProcModules(modules)
+      .map((m) => m.name)
+      .sort(),
+    forwarding: forwarding.trim(),
+  };
+}
+
+describeOnLab("the dev stack on the lab, through the stand-in engine", () => {
+  let a: Side;
+  let b: Side;
+  let booted: unknown[];
+
+  beforeAll(async () => {
+    stateDir = mkdtempSync(path.join(tmpdir(), "gre-state-"));
+    a = await labRouter("routerA");
+    b = await labRouter("routerB");
+    const lab = new Lab(repoRoot(), () => undefined);
+    await Promise.all([lab.restart("routerA"), lab.restart("routerB")]);
+    closeAllConnections();
+    booted = await Promise.all([routerState(a), routerState(b)]);
+  });
+
+  afterAll(async () => {
+    await engine("destroy", "--stack", "dev");
+    closeAllConnections();
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it("1. up: PC1 and PC2 ping each other through the tunnel", async () => {
+    const up = await engine("up", "--stack", "dev");
+    expect(up.out).toContain("Resources: 7 to create");
+    expect(up.code).toBe(0);
+    expect(up.out).toMatch(/"state": "up"/);
+    expect([await ping(a, b), await ping(b, a)]).toEqual([0, 0]);
+  });
+
+  it("2. preview --refresh --expect-no-changes passes when nothing drifted", async () => {
+    const preview = await engine("preview", "--stack", "dev", "--refresh", "--expect-no-changes");
+    expect(preview.out).toContain("Resources: 7 unchanged");
+    expect(preview.code).toBe(0);
+  });
+
+  it("3. a tunnel end deleted by hand is drift naming routerB; up --refresh repairs it", async () => {
+    await runOnRouter(b.connection, [{ argv: ["ip", "tunnel", "del", "gre1"] }]);
+    const preview = await engine("preview", "--stack", "dev", "--refresh");
+    expect(preview.code).toBe(0);
+    expect(preview.out).toContain(
+      "~  update   GreTunnel routerA-routerB-gre1 (routerA, routerB)\n        routerB (root@169.254.100.12:22): gre1 is missing",
+    );
+    const strict = await engine("preview", "--stack", "dev", "--refresh", "--expect-no-changes");
+    expect(strict.code).not.toBe(0);
+    expect(strict.out).toContain("error: no changes were expected but changes were proposed");
+    const up = await engine("up", "--stack", "dev", "--refresh");
+    expect(up.code).toBe(0);
+    expect(up.out).toContain("~  update   GreTunnel routerA-routerB-gre1 (routerA, routerB)");
+    expect([await ping(a, b), await ping(b, a)]).toEqual([0, 0]);
+  });
+
+  it("4. a rebooted routerB: tunnel end, route, module and forwarding are drift; up --refresh repairs all", async () => {
+    closeAllConnections();
+    await new Lab(repoRoot(), () => undefined).restart("routerB");
+    const preview = await engine("preview", "--stack", "dev", "--refresh");
+    for (const drift of [
+      "routerB (root@169.254.100.12:22): gre1 is missing",
+      "routerB (root@169.254.100.12:22): route to 10.2.1.0/24 is missing",
+      "routerB (root@169.254.100.12:22): kernel module ip_gre is not loaded",
+      "routerB (root@169.254.100.12:22): net.ipv4.ip_forward is 0, wanted 1",
+    ]) {
+      expect(preview.out).toContain(drift);
+    }
+    const up = await engine("up", "--stack", "dev", "--refresh");
+    expect(up.code).toBe(0);
+    expect(up.out).toContain("Resources: 4 to update, 4 drifted, 3 unchanged");
+    expect([await ping(a, b), await ping(b, a)]).toEqual([0, 0]);
+    const clean = await engine("preview", "--stack", "dev", "--refresh", "--expect-no-changes");
+    expect(clean.code).toBe(0);
+  });
+
+  it("5. destroy: both routers are as the lab booted them", async () => {
+    const destroy = await engine("destroy", "--stack", "dev");
+    expect(destroy.code).toBe(0);
+    expect(destroy.out).toContain("Resources: 7 to delete");
+    expect(await Promise.all([routerState(a), routerState(b)])).toEqual(booted);
+  });
+});

@@ -1,0 +1,278 @@
+/**
+ * The stack program on Pulumi's runtime with a recording monitor: which resources, with which
+ * inputs and dependencies, a configuration yields, and that a bad configuration yields none.
+ */
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { parseStackConfig } from "../../stacks/config";
+import { configConnections, declareNetwork, type ConnectionResolver } from "../../stacks/program";
+import { installMonitor, reveal, runProgram, type Registration } from "../engine/monitor";
+import { loadProject } from "../engine/engine";
+
+const ROOT = path.resolve(__dirname, "../..");
+
+/** Connections as the lab's inventory would give them, without a lab. */
+const labLike: ConnectionResolver = (name) =>
+  pulumi.secret({
+    name,
+    host: name === "routerA" ? "169.254.100.11" : "169.254.100.12",
+    port: 22,
+    user: "root",
+    proxyCommand: ["ip", "netns", "exec", "grelab-test", "socat", "-", "TCP:%h:%p"],
+    hostKey: "SHA256:" + "A".repeat(43),
+    privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\ntest\n-----END OPENSSH PRIVATE KEY-----\n",
+  });
+
+/** Runs `declare` as a stack and returns what it registered, with secrets revealed but noted. */
+async function registrations(
+  config: Record<string, string>,
+  declare: () => unknown,
+  secretKeys: string[] = [],
+): Promise<{ resources: Registration[]; outputs: unknown }> {
+  const resources: Registration[] = [];
+  installMonitor(
+    async (r) => {
+      resources.push(r);
+      return { id: r.custom ? `${r.name}-id` : undefined, state: r.inputs };
+    },
+    { project: "pulumi-gre", stack: "dev", preview: false, config, secretKeys },
+  );
+  const outputs = await pulumi.runtime.runInPulumiStack(async () => declare());
+  return { resources, outputs };
+}
+
+function summary(r: Registration) {
+  const { plain, secret } = reveal(r.inputs);
+  delete plain.__provider;
+  return {
+    type: r.type,
+    name: r.name,
+    inputs: plain,
+    secret,
+    dependencies: r.dependencies.map((d) => d.split("::").pop()),
+  };
+}
+
+describe("the stack program", () => {
+  it("declares the field note from Pulumi.dev.yaml: modules, forwarding, the tunnel after both modules, routes after the tunnel", async () => {
+    const { config } = loadProject(ROOT, "dev");
+    const stackConfig = parseStackConfig({
+      routers: JSON.parse(config["pulumi-gre:routers"]),
+      tunnels: JSON.parse(config["pulumi-gre:tunnels"]),
+      settings: JSON.parse(config["pulumi-gre:settings"]),
+    });
+    const { resources, outputs } = await registrations(config, () => declareNetwork(stackConfig, labLike));
+    const connA = {
+      name: "routerA",
+      host: "169.254.100.11",
+      port: 22,
+      user: "root",
+      proxyCommand: ["ip", "netns", "exec", "grelab-test", "socat", "-", "TCP:%h:%p"],
+      hostKey: "SHA256:" + "A".repeat(43),
+      privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\ntest\n-----END OPENSSH PRIVATE KEY-----\n",
+    };
+    const connB = { ...connA, name: "routerB", host: "169.254.100.12" };
+    // The tunnel's remote comes from its provider's check; this monitor answers with the inputs.
+    const tunnelOf = (local: string, address: string, peerAddress: string) => ({
+      name: "gre1",
+      local,
+      address,
+      peerAddress,
+    });
+    // Registration order depends on timing; the dependencies say what must come first.
+    const byName = (x: { name: string }, y: { name: string }) => x.name.localeCompare(y.name);
+    expect(resources.map(summary).sort(byName)).toEqual(
+      [
+        { type: "pulumi:pulumi:Stack", name: "pulumi-gre-dev", inputs: {}, secret: [], dependencies: [] },
+        {
+          type: "pulumi-nodejs:dynamic/gre:KernelModule",
+          name: "routerA-ip_gre",
+          inputs: { connection: connA, name: "ip_gre", persist: false, unloadOnDelete: true },
+          secret: ["connection"],
+          dependencies: [],
+        },
+        {
+          type: "pulumi-nodejs:dynamic/gre:KernelModule",
+          name: "routerB-ip_gre",
+          inputs: { connection: connB, name: "ip_gre", persist: false, unloadOnDelete: true },
+          secret: ["connection"],
+          dependencies: [],
+        },
+        {
+          type: "pulumi-nodejs:dynamic/gre:Sysctl",
+          name: "routerA-ip_forward",
+          inputs: { connection: connA, key: "net.ipv4.ip_forward", value: 1, persist: false },
+          secret: ["connection"],
+          dependencies: [],
+        },
+        {
+          type: "pulumi-nodejs:dynamic/gre:Sysctl",
+          name: "routerB-ip_forward",
+          inputs: { connection: connB, key: "net.ipv4.ip_forward", value: 1, persist: false },
+          secret: ["connection"],
+          dependencies: [],
+        },
+        {
+          type: "pulumi-nodejs:dynamic/gre:GreTunnel",
+          name: "routerA-routerB-gre1",
+          inputs: {
+            name: "gre1",
+            key: 1,
+            ttl: 255,
+            endpoints: [
+              { connection: connA, local: "198.51.100.11", address: "10.10.10.2", peerAddress: "10.10.10.1" },
+              { connection: connB, local: "198.51.100.12", address: "10.10.10.1", peerAddress: "10.10.10.2" },
+            ],
+          },
+          secret: ["endpoints"],
+          dependencies: ["routerA-ip_gre", "routerB-ip_gre"],
+        },
+        {
+          type: "gre:index:TunnelRoutes",
+          name: "routerA-routerB-gre1-routes",
+          inputs: {},
+          secret: [],
+          dependencies: [],
+        },
+        {
+          type: "pulumi-nodejs:dynamic/gre:TunnelRoute",
+          name: "routerA-routerB-gre1-routes-routerA-10.1.1.0_24",
+          inputs: {
+            connection: connA,
+            destination: "10.1.1.0/24",
+            tunnel: tunnelOf("198.51.100.11", "10.10.10.2", "10.10.10.1"),
+          },
+          secret: ["connection", "tunnel"],
+          dependencies: ["routerA-routerB-gre1"],
+        },
+        {
+          type: "pulumi-nodejs:dynamic/gre:TunnelRoute",
+          name: "routerA-routerB-gre1-routes-routerB-10.2.1.0_24",
+          inputs: {
+            connection: connB,
+            destination: "10.2.1.0/24",
+            tunnel: tunnelOf("198.51.100.12", "10.10.10.1", "10.10.10.2"),
+          },
+          secret: ["connection", "tunnel"],
+          dependencies: ["routerA-routerB-gre1"],
+        },
+      ].sort(byName),
+    );
+    expect(outputs).toEqual({
+      tunnels: [
+        {
+          id: "routerA-routerB-gre1",
+          interface: "gre1",
+          routers: ["routerA", "routerB"],
+          addresses: { routerA: "10.10.10.2", routerB: "10.10.10.1" },
+          key: 1,
+          ttl: 255,
+          state: "unknown",
+          drift: [],
+        },
+      ],
+      routers: {
+        routerA: {
+          underlay: "198.51.100.11",
+          lans: ["10.2.1.0/24"],
+          reachable: ["10.1.1.0/24"],
+          tunnels: ["routerA-routerB-gre1"],
+        },
+        routerB: {
+          underlay: "198.51.100.12",
+          lans: ["10.1.1.0/24"],
+          reachable: ["10.2.1.0/24"],
+          tunnels: ["routerA-routerB-gre1"],
+        },
+      },
+    });
+  });
+
+  it("reaches a real router with the key from a secret config value, and sudo", async () => {
+    const raw = {
+      routers: {
+        edge1: {
+          connection: {
+            host: "203.0.113.10",
+            user: "netops",
+            sudo: true,
+            hostKey: "SHA256:" + "B".repeat(43),
+            privateKeySecret: "edgeKey",
+          },
+          underlay: "198.51.100.21",
+          lans: ["10.21.0.0/16"],
+        },
+        edge2: {
+          connection: { host: "203.0.113.20", user: "netops", sudo: true },
+          underlay: "198.51.100.22",
+          lans: ["10.22.0.0/16"],
+        },
+      },
+      tunnels: [
+        {
+          name: "gre-edge",
+          key: 7,
+          ends: [
+            { router: "edge1", address: "10.255.0.1" },
+            { router: "edge2", address: "10.255.0.2" },
+          ],
+        },
+      ],
+    };
+    const config = { "pulumi-gre:edgeKey": "EDGE1 KEY", "pulumi-gre:sshPrivateKey": "DEFAULT KEY" };
+    const noLab = () => {
+      throw new Error("no lab here");
+    };
+    const { resources } = await registrations(
+      config,
+      () => declareNetwork(parseStackConfig(raw), configConnections(new pulumi.Config("pulumi-gre"), noLab)),
+      ["pulumi-gre:edgeKey", "pulumi-gre:sshPrivateKey"],
+    );
+    const modules = resources
+      .filter((r) => r.type.endsWith(":KernelModule"))
+      .map(summary)
+      .sort((x, y) => x.name.localeCompare(y.name));
+    expect(modules.map((m) => [m.name, m.secret, m.inputs.connection])).toEqual([
+      [
+        "edge1-ip_gre",
+        ["connection"],
+        {
+          name: "edge1",
+          host: "203.0.113.10",
+          user: "netops",
+          sudo: true,
+          hostKey: "SHA256:" + "B".repeat(43),
+          privateKey: "EDGE1 KEY",
+        },
+      ],
+      [
+        "edge2-ip_gre",
+        ["connection"],
+        { name: "edge2", host: "203.0.113.20", user: "netops", sudo: true, privateKey: "DEFAULT KEY" },
+      ],
+    ]);
+  });
+
+  it("declares nothing when the configuration is bad, and says why", async () => {
+    const { config } = loadProject(ROOT, "dev");
+    const tunnels = JSON.parse(config["pulumi-gre:tunnels"]);
+    tunnels[0].ends[1].router = "routerC";
+    const resources: Registration[] = [];
+    installMonitor(
+      async (r) => {
+        resources.push(r);
+        return { state: r.inputs };
+      },
+      {
+        project: "pulumi-gre",
+        stack: "dev",
+        preview: false,
+        config: { ...config, "pulumi-gre:tunnels": JSON.stringify(tunnels) },
+      },
+    );
+    await expect(runProgram(path.join(ROOT, "stacks"))).rejects.toThrow(
+      'the stack configuration cannot be deployed:\n  pulumi-gre:tunnels[0].ends[1].router: no router "routerC" is declared under routers: the tunnel\'s peer is missing (declared: routerA, routerB)',
+    );
+    expect(resources.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
+  });
+});

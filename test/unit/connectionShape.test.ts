@@ -1,0 +1,44 @@
+/**
+ * Our connection is `@pulumi/command`'s `remote.Connection` plus extras: every field a Pulumi user
+ * knows from it exists here with the same meaning. Checked by the compiler (`npm run lint` runs tsc
+ * over the tests) and by a runtime list of the fields.
+ */
+import type { types } from "@pulumi/command";
+import type { Connection, ProxyConnection } from "../../transport/connection";
+import { connectionSchema } from "../../transport/connection";
+
+type CommandConnection = types.input.remote.ConnectionArgs;
+type CommandProxy = types.input.remote.ProxyConnectionArgs;
+
+// A compile error here means a field of @pulumi/command's connection is missing from ours.
+const missingFromConnection: Exclude<keyof CommandConnection, keyof Connection> extends never ? true : never =
+  true;
+const missingFromProxy: Exclude<keyof CommandProxy, keyof ProxyConnection> extends never ? true : never =
+  true;
+
+describe("the connection shape", () => {
+  it("has every field of @pulumi/command's remote.Connection", () => {
+    expect([missingFromConnection, missingFromProxy]).toEqual([true, true]);
+    const fields = [
+      "host",
+      "port",
+      "user",
+      "password",
+      "privateKey",
+      "privateKeyPassword",
+      "agentSocketPath",
+      "dialErrorLimit",
+      "perDialTimeout",
+      "proxy",
+      "hostKey",
+    ];
+    const shape = Object.keys(connectionSchema().shape);
+    expect(fields.filter((f) => !shape.includes(f))).toEqual([]);
+    expect(shape.filter((f) => !fields.includes(f)).sort()).toEqual([
+      "commandTimeout",
+      "name",
+      "proxyCommand",
+      "sudo",
+    ]);
+  });
+});
