@@ -30,11 +30,13 @@ import {
   endSpecs,
   greTunnelSchema,
   normalizeGreTunnel,
+  pingingEnds,
   tunnelId,
   type GreTunnelOutputs,
   type NormalizedGreTunnel,
   type TunnelEndState,
 } from "./greTunnelSpec";
+import { applyOnRouter } from "./applyOnRouter";
 import { observeRouter } from "./observeRouter";
 import { both, runPair, undoBoth } from "./pairOperation";
 
@@ -84,7 +86,7 @@ async function restoreEnd(
   const now = await observeRouter(connection, hostKey);
   const commands = planRestore(name, before, now.observation);
   if (commands.length === 0) return "nothing to undo";
-  await runOnRouter(connection, commands, { expectedHostKey: hostKey });
+  await applyOnRouter(connection, commands, hostKey);
   return before.link ? `${name} put back as it was` : `${name} removed`;
 }
 
@@ -154,14 +156,18 @@ async function verifyOrUndo(
   befores: [ObservedEnd, ObservedEnd],
 ): Promise<void> {
   const pings = await Promise.all(
-    t.endpoints.map((end, i) =>
-      runOnRouter(end.connection, [pingAcross(end.address, end.peerAddress)], {
-        check: false,
-        expectedHostKey: hostKeys[i],
-      }).then((r) => r.outcomes[0]),
+    pingingEnds(t).map((i) =>
+      runOnRouter(
+        t.endpoints[i].connection,
+        [pingAcross(t.endpoints[i].address, t.endpoints[i].peerAddress)],
+        {
+          check: false,
+          expectedHostKey: hostKeys[i],
+        },
+      ).then((r) => ({ p: r.outcomes[0], i })),
     ),
   );
-  const failed = pings.map((p, i) => ({ p, i })).filter(({ p }) => p.exitCode !== 0);
+  const failed = pings.filter(({ p }) => p.exitCode !== 0);
   if (failed.length === 0) return;
   const seen = failed.map(
     ({ p, i }) =>
@@ -233,10 +239,9 @@ async function create(inputs: Record<string, unknown>): Promise<pulumi.dynamic.C
     views = await observeBoth(
       t,
       [undefined, undefined],
-      [
-        t.verify ? [pingUnderlay(specs[0].local, specs[0].remote)] : [],
-        t.verify ? [pingUnderlay(specs[1].local, specs[1].remote)] : [],
-      ],
+      both((i) =>
+        t.verify && pingingEnds(t).includes(i) ? [pingUnderlay(specs[i].local, specs[i].remote)] : [],
+      ),
     );
   } catch (error) {
     throw new Error(
@@ -271,7 +276,7 @@ async function create(inputs: Record<string, unknown>): Promise<pulumi.dynamic.C
       run: async () => {
         const plan = plans[i];
         if ((plan.action === "create" || plan.action === "adopt") && plan.commands.length > 0) {
-          await runOnRouter(t.endpoints[i].connection, plan.commands, { expectedHostKey: hostKeys[i] });
+          await applyOnRouter(t.endpoints[i].connection, plan.commands, hostKeys[i]);
         }
       },
       restore: () => restoreEnd(t.endpoints[i].connection, hostKeys[i], t.name, befores[i]),
@@ -333,7 +338,7 @@ async function update(
         run: async () => {
           const plan = plans[i];
           if (plan.action === "create" || plan.action === "repair" || plan.action === "adopt") {
-            await runOnRouter(t.endpoints[i].connection, plan.commands, { expectedHostKey: hostKeys[i] });
+            await applyOnRouter(t.endpoints[i].connection, plan.commands, hostKeys[i]);
           }
         },
         restore: () => restoreEnd(t.endpoints[i].connection, hostKeys[i], t.name, befores[i]),
@@ -368,7 +373,7 @@ async function deleteTunnel(_id: string, props: Record<string, unknown>): Promis
       run: async () => {
         const plan = plans[i];
         if (plan.action === "remove")
-          await runOnRouter(t.endpoints[i].connection, plan.commands, { expectedHostKey: t.hostKeys[i] });
+          await applyOnRouter(t.endpoints[i].connection, plan.commands, t.hostKeys[i]);
       },
       restore: () => restoreEnd(t.endpoints[i].connection, t.hostKeys[i], t.name, befores[i]),
     })),

@@ -262,6 +262,15 @@ export function endSpecs(tunnel: NormalizedGreTunnel): [TunnelEndSpec, TunnelEnd
   return [spec(0), spec(1)];
 }
 
+/**
+ * The ends a ping has to start from. One ping proves both directions when each end's remote is
+ * the other's local (the reply crosses back the same way); with NAT in between, both ends ping.
+ */
+export function pingingEnds(tunnel: Pick<NormalizedGreTunnel, "endpoints">): Array<0 | 1> {
+  const [a, b] = tunnel.endpoints;
+  return a.remote === b.local && b.remote === a.local ? [0] : [0, 1];
+}
+
 /** The router names of both ends, as errors and drift name them. */
 export function endLabels(tunnel: Pick<NormalizedGreTunnel, "endpoints">): [string, string] {
   return [routerLabel(tunnel.endpoints[0].connection), routerLabel(tunnel.endpoints[1].connection)];

@@ -134,6 +134,7 @@ async function look(
     check: false,
     stopOnError: false,
     expectedHostKey,
+    coalesce: before.length === 0,
   });
   const failedChange = result.outcomes.slice(0, before.length).find((o) => o.exitCode !== 0);
   const label = routerLabel(inputs.connection);

@@ -16,8 +16,8 @@ import { runOnRouter } from "../transport/ssh";
 /** The commands that read a router's links, addresses and GRE support. */
 export function observationCommands(): RemoteCommand[] {
   return [
-    { argv: ["ip", "-j", "-d", "link", "show"] },
-    { argv: ["ip", "-j", "addr", "show"] },
+    // One process for both: with -d, `addr show` prints each link's details as `link show` does.
+    { argv: ["ip", "-d", "-j", "addr", "show"] },
     // Loaded or built in, ip_gre has a directory here (its parameters).
     { argv: ["test", "-d", "/sys/module/ip_gre"] },
   ];
@@ -25,15 +25,13 @@ export function observationCommands(): RemoteCommand[] {
 
 /** Turns the outcomes of {@link observationCommands} into an observation. */
 export function parseObservation(router: string, outcomes: CommandOutcome[]): RouterObservation {
-  const [links, addresses, gre] = outcomes;
-  for (const outcome of [links, addresses]) {
-    if (outcome.exitCode !== 0) {
-      throw commandFailed(router, outcome.argv.join(" "), outcome.exitCode, outcome.stderr, outcome.stdout);
-    }
+  const [devices, gre] = outcomes;
+  if (devices.exitCode !== 0) {
+    throw commandFailed(router, devices.argv.join(" "), devices.exitCode, devices.stderr, devices.stdout);
   }
   return {
-    links: parseIpLink(links.stdout),
-    addresses: parseIpAddr(addresses.stdout),
+    links: parseIpLink(devices.stdout),
+    addresses: parseIpAddr(devices.stdout),
     greAvailable: gre.exitCode === 0,
   };
 }
@@ -57,6 +55,8 @@ export async function observeRouter(
     check: false,
     stopOnError: false,
     expectedHostKey,
+    // Only reads (and pings): they may share a round trip with other resources reading this router.
+    coalesce: true,
   });
   return {
     observation: parseObservation(routerLabel(connection), result.outcomes.slice(0, base.length)),

@@ -94,6 +94,7 @@ async function look(
       check: false,
       stopOnError: false,
       expectedHostKey,
+      coalesce: changes.length === 0,
     },
   );
   const failed = result.outcomes.slice(0, changes.length).find((o) => o.exitCode !== 0);

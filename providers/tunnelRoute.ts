@@ -191,6 +191,7 @@ async function look(
     check: false,
     stopOnError: true,
     expectedHostKey,
+    coalesce: changes.length === 0,
   });
   const failed = result.outcomes.find((o) => o.ran && o.exitCode !== 0);
   if (failed) {

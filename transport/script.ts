@@ -144,3 +144,39 @@ export function parseBatchOutput(
   }
   return { outcomes, trailingStdout: out, trailingStderr: err };
 }
+
+/**
+ * Merges several requests for one router into one command list, each distinct command once, and
+ * says where each request's commands ended up (`positions[request][i]`).
+ */
+export function mergeCommands(requests: ReadonlyArray<readonly RemoteCommand[]>): {
+  commands: RemoteCommand[];
+  positions: number[][];
+} {
+  const commands: RemoteCommand[] = [];
+  const seen = new Map<string, number>();
+  const positions = requests.map((request) =>
+    request.map((command) => {
+      const key = `${commandLine(command.argv)}\u0000${command.stdin ?? ""}`;
+      let at = seen.get(key);
+      if (at === undefined) {
+        at = commands.length;
+        seen.set(key, at);
+        commands.push(command);
+      }
+      return at;
+    }),
+  );
+  return { commands, positions };
+}
+
+/**
+ * Shell builtins: commands that start no process of their own on the router. (An array, not a
+ * Set: older releases of Pulumi's closure serializer capture a module-level Set as a plain object.)
+ */
+const BUILTINS = ["test", "[", "printf", "echo", "true", "false", "read", "kill", "cd"];
+
+/** Processes a round trip of `commands` starts on the router: the shell, and each non-builtin. */
+export function processesStarted(commands: readonly RemoteCommand[]): number {
+  return 1 + commands.filter((c) => !BUILTINS.includes(c.argv[0])).length;
+}

@@ -12,6 +12,7 @@
  * @packageDocumentation
  */
 import { spawn } from "child_process";
+import { writeFileSync } from "fs";
 import { createHash, randomBytes } from "crypto";
 import { connect as netConnect } from "net";
 import { Duplex } from "stream";
@@ -31,6 +32,8 @@ import {
   commandLine,
   parseBatchOutput,
   parseProcessGroup,
+  mergeCommands,
+  processesStarted,
   type CommandOutcome,
   type RemoteCommand,
 } from "./script";
@@ -43,6 +46,11 @@ export interface RunOptions {
   check?: boolean;
   /** Seconds the round trip may take; default the connection's `commandTimeout`. */
   timeoutSeconds?: number;
+  /**
+   * The commands only read: they may share one round trip with other reads of the same router
+   * that arrive at about the same time (a refresh reads many resources at once). Default false.
+   */
+  coalesce?: boolean;
   /**
    * The host key recorded earlier (in resource state). A different key is a hard error; the
    * connection's own `hostKey` pin, when set, takes precedence.
@@ -63,6 +71,8 @@ export interface TransportStats {
   connectionsOpened: number;
   roundTrips: number;
   commands: number;
+  /** Processes started on routers: a shell per round trip, and each command that is not a builtin. */
+  processes: number;
 }
 
 /** A handle that keeps the process alive while held: a socket or a child process. */
@@ -85,6 +95,17 @@ interface PoolEntry {
   idleTimer?: NodeJS.Timeout;
   handles: Handle[];
   jump?: PoolEntry;
+  /** Reads waiting to share the next round trip. */
+  readBatch?: ReadBatch;
+}
+
+interface ReadBatch {
+  requests: Array<{
+    commands: readonly RemoteCommand[];
+    resolve: (result: { outcomes: CommandOutcome[]; hostKey: string }) => void;
+    reject: (error: unknown) => void;
+  }>;
+  timeoutSeconds?: number;
 }
 
 interface Registry {
@@ -102,10 +123,32 @@ function registry(): Registry {
   const global = globalThis as unknown as Record<symbol, Registry | undefined>;
   let found = global[slot];
   if (!found) {
-    found = { entries: new Map(), stats: { connectionsOpened: 0, roundTrips: 0, commands: 0 } };
+    found = { entries: new Map(), stats: { connectionsOpened: 0, roundTrips: 0, commands: 0, processes: 0 } };
     global[slot] = found;
   }
   return found;
+}
+
+/** Counts a round trip; with $GRE_TRANSPORT_STATS set, the counters also go to that file (benchmarks). */
+function countRoundTrip(commands: readonly RemoteCommand[]): void {
+  const { stats } = registry();
+  stats.roundTrips++;
+  stats.commands += commands.length;
+  stats.processes += processesStarted(commands);
+  reportStats();
+}
+
+function reportStats(): void {
+  const file = process.env.GRE_TRANSPORT_STATS;
+  if (file) writeFileSync(file, JSON.stringify(registry().stats));
+}
+
+/**
+ * How the transport talks to routers: `pooled` (one connection per router, commands batched) or
+ * `naive`, the common way the benchmark compares against: a new connection for every command.
+ */
+function transportMode(): "pooled" | "naive" {
+  return process.env.GRE_TRANSPORT_MODE === "naive" ? "naive" : "pooled";
 }
 
 /** What the transport did in this process so far. */
@@ -396,6 +439,7 @@ function openEntry(conn: ResolvedConnection, key: string): PoolEntry {
       try {
         const dialed = await dialOnce(conn, label, jump);
         registry().stats.connectionsOpened++;
+        reportStats();
         entry.client = dialed.client;
         entry.hostKey = dialed.hostKey;
         entry.handles = dialed.handles;
@@ -561,6 +605,8 @@ export async function runOnRouter(
     throw new Error("runOnRouter needs at least one command");
   }
   const conn = resolveConnection(connection);
+  if (transportMode() === "naive") return runNaive(conn, commands, options);
+  if (options.coalesce) return coalescedRead(conn, commands, options);
   const nonce = randomBytes(12).toString("hex");
   const script = batchScript(commands, nonce, options.stopOnError ?? true);
   const commandText = conn.sudo ? `sudo -n -- sh -c ${commandLine([script])}` : script;
@@ -573,19 +619,11 @@ export async function runOnRouter(
     hold(entry);
     try {
       await entry.ready;
-      checkHostKey(
-        entry,
-        conn.hostKey
-          ? { fingerprint: pinnedFingerprint(conn.hostKey), source: "pinned in the connection" }
-          : options.expectedHostKey
-            ? { fingerprint: options.expectedHostKey, source: "recorded when the resource was created" }
-            : undefined,
-      );
+      checkHostKey(entry, expectedKey(conn, options));
       await channelSlot(entry);
       let raw: Awaited<ReturnType<typeof execOnce>>;
       try {
-        registry().stats.roundTrips++;
-        registry().stats.commands += commands.length;
+        countRoundTrip(commands);
         raw = await execOnce(entry, commandText, shown, timeoutMs, (stdoutSoFar) => {
           const pgid = parseProcessGroup(nonce, stdoutSoFar);
           if (pgid !== undefined) killProcessGroup(entry, conn, pgid);
@@ -606,7 +644,152 @@ export async function runOnRouter(
   }
 }
 
-function checkHostKey(entry: PoolEntry, expected: { fingerprint: string; source: string } | undefined): void {
+/** The host key a call expects: the connection's pin, else the one recorded in state. */
+function expectedKey(
+  conn: ResolvedConnection,
+  options: RunOptions,
+): { fingerprint: string; source: string } | undefined {
+  if (conn.hostKey)
+    return { fingerprint: pinnedFingerprint(conn.hostKey), source: "pinned in the connection" };
+  if (options.expectedHostKey)
+    return { fingerprint: options.expectedHostKey, source: "recorded when the resource was created" };
+  return undefined;
+}
+
+/** How long a read waits for others to share its round trip, once the connection is up. */
+const COALESCE_WINDOW_MS = 10;
+
+/**
+ * A read that shares its round trip: requests for one router that arrive while the connection
+ * comes up, or within a few milliseconds of each other, go out as one exec, each distinct command
+ * once; every requester gets its own outcomes and its own failures.
+ */
+async function coalescedRead(
+  conn: ResolvedConnection,
+  commands: readonly RemoteCommand[],
+  options: RunOptions,
+): Promise<RunResult> {
+  const entry = acquireEntry(conn);
+  hold(entry);
+  try {
+    let batch = entry.readBatch;
+    if (!batch) {
+      const fresh: ReadBatch = { requests: [] };
+      entry.readBatch = batch = fresh;
+      void flushReads(conn, entry, fresh);
+    }
+    if (options.timeoutSeconds !== undefined)
+      batch.timeoutSeconds = Math.max(batch.timeoutSeconds ?? 0, options.timeoutSeconds);
+    const shared = await new Promise<{ outcomes: CommandOutcome[]; hostKey: string }>((resolve, reject) =>
+      batch!.requests.push({ commands, resolve, reject }),
+    );
+    checkHostKey({ label: entry.label, hostKey: shared.hostKey }, expectedKey(conn, options));
+    const failed = shared.outcomes.find((o) => o.exitCode !== 0);
+    if (failed && (options.check ?? true)) {
+      throw commandFailed(
+        entry.label,
+        commandLine(failed.argv),
+        failed.exitCode,
+        failed.stderr,
+        failed.stdout,
+      );
+    }
+    return { outcomes: shared.outcomes, hostKey: shared.hostKey };
+  } finally {
+    release(entry);
+  }
+}
+
+async function flushReads(conn: ResolvedConnection, entry: PoolEntry, batch: ReadBatch): Promise<void> {
+  try {
+    await entry.ready;
+    await sleep(COALESCE_WINDOW_MS);
+  } catch (error) {
+    if (entry.readBatch === batch) entry.readBatch = undefined;
+    batch.requests.forEach((r) => r.reject(error));
+    return;
+  }
+  if (entry.readBatch === batch) entry.readBatch = undefined;
+  const { commands, positions } = mergeCommands(batch.requests.map((r) => r.commands));
+  try {
+    const result = await runOnRouter(conn, commands, {
+      check: false,
+      stopOnError: false,
+      timeoutSeconds: batch.timeoutSeconds,
+    });
+    batch.requests.forEach((request, i) =>
+      request.resolve({
+        outcomes: positions[i].map((at, j) => ({
+          ...result.outcomes[at],
+          argv: [...request.commands[j].argv],
+        })),
+        hostKey: result.hostKey,
+      }),
+    );
+  } catch (error) {
+    batch.requests.forEach((r) => r.reject(error));
+  }
+}
+
+/**
+ * The naive way, for the benchmark's baseline: every command on a connection of its own, opened
+ * and closed around it, one round trip each.
+ */
+async function runNaive(
+  conn: ResolvedConnection,
+  commands: readonly RemoteCommand[],
+  options: RunOptions,
+): Promise<RunResult> {
+  const outcomes: CommandOutcome[] = [];
+  let hostKey = "";
+  let stopped = false;
+  for (const command of commands) {
+    if (stopped) {
+      outcomes.push({ argv: [...command.argv], ran: false, exitCode: null, stdout: "", stderr: "" });
+      continue;
+    }
+    const entry = openEntry(conn, `naive:${poolKey(conn)}`);
+    hold(entry);
+    try {
+      await entry.ready;
+      checkHostKey(entry, expectedKey(conn, options));
+      const nonce = randomBytes(12).toString("hex");
+      const script = batchScript([command], nonce, false);
+      const text = conn.sudo ? `sudo -n -- sh -c ${commandLine([script])}` : script;
+      countRoundTrip([command]);
+      const raw = await execOnce(
+        entry,
+        text,
+        commandLine(command.argv),
+        (options.timeoutSeconds ?? conn.commandTimeout) * 1000,
+        () => undefined,
+      );
+      const result = interpret(entry, conn, [command], nonce, raw, false);
+      hostKey = result.hostKey;
+      outcomes.push(result.outcomes[0]);
+      if (result.outcomes[0].exitCode !== 0 && (options.stopOnError ?? true)) stopped = true;
+    } finally {
+      release(entry);
+      closeEntry(entry);
+    }
+  }
+  const failed = outcomes.find((o) => o.ran && o.exitCode !== 0);
+  if (failed && (options.check ?? true)) {
+    throw commandFailed(
+      routerLabel(conn),
+      commandLine(failed.argv),
+      failed.exitCode,
+      failed.stderr,
+      failed.stdout,
+    );
+  }
+  return { outcomes, hostKey };
+}
+
+function checkHostKey(
+  entry: Pick<PoolEntry, "label" | "hostKey">,
+  expected: { fingerprint: string; source: string } | undefined,
+): void {
   if (expected && expected.fingerprint !== entry.hostKey) {
     throw transportError(
       `${entry.label}: host key mismatch: expected ${expected.fingerprint} (${expected.source}), ` +

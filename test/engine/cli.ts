@@ -1,6 +1,7 @@
 /**
  * `npm run engine -- up|preview|refresh|destroy --stack NAME [--refresh] [--expect-no-changes]`
  */
+import { existsSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { repoRoot } from "../../lab/inventory";
 import { StandInEngine, type Command } from "./engine";
 
@@ -19,7 +20,9 @@ machine, use the Pulumi CLI: npm run up | preview | refresh | destroy.
 
   --stack NAME           the stack (its config is Pulumi.NAME.yaml)
   --refresh              refresh first (up, preview)
-  --expect-no-changes    exit non-zero when anything would change (as pulumi's flag)`;
+  --expect-no-changes    exit non-zero when anything would change (as pulumi's flag)
+  --config-file FILE     the stack's config instead of Pulumi.NAME.yaml (as pulumi's flag)
+  --report FILE          write what happened as JSON (operations, time, provider-host memory, SSH counters)`;
 
 async function main(args: string[]): Promise<number> {
   if (args.includes("--help") || args.includes("-h") || args.length === 0) {
@@ -37,13 +40,25 @@ async function main(args: string[]): Promise<number> {
     console.error("--stack NAME is required");
     return 2;
   }
+  const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+  const report = option("--report");
+  // The provider host counts its SSH work into this file (transport/ssh.ts reads the variable).
+  const statsFile = report ? `${report}.transport` : undefined;
   const engine = new StandInEngine({
     root: repoRoot(),
     stack,
     refresh: args.includes("--refresh"),
     expectNoChanges: args.includes("--expect-no-changes"),
+    configFile: option("--config-file"),
+    hostEnv: statsFile ? { GRE_TRANSPORT_STATS: statsFile } : undefined,
   });
   const result = await engine.run(command);
+  if (report && statsFile) {
+    const idle = { connectionsOpened: 0, roundTrips: 0, commands: 0, processes: 0 };
+    const transport = existsSync(statsFile) ? JSON.parse(readFileSync(statsFile, "utf8")) : idle;
+    rmSync(statsFile, { force: true });
+    writeFileSync(report, JSON.stringify({ command, ...result, transport }, null, 2));
+  }
   return result.exitCode;
 }
 

@@ -33,7 +33,11 @@ export interface EngineOptions {
   print?: (line: string) => void;
   /** State file; default `.lab/state/STACK.json` under root (or under $GRE_ENGINE_STATE_DIR). */
   stateFile?: string;
-  /** Resource operations at once (Pulumi's default is 16). */
+  /** The stack's config file; default `Pulumi.STACK.yaml` in root (as pulumi's --config-file). */
+  configFile?: string;
+  /** Environment for the provider host (the benchmark passes transport settings this way). */
+  hostEnv?: NodeJS.ProcessEnv;
+  /** Resource operations at once; Pulumi's default is no limit. */
   parallel?: number;
 }
 
@@ -50,6 +54,10 @@ export interface OperationRecord {
 
 export interface RunResult {
   operations: OperationRecord[];
+  /** Seconds the whole command took, and the provider host's peak memory. */
+  wallSeconds: number;
+  timings: { hostStart?: number; refresh?: number };
+  hostPeakMemoryBytes?: number;
   /** Operations that change something (refresh drift included). */
   changes: number;
   outputs: Record<string, unknown>;
@@ -127,6 +135,7 @@ export function driftOf(outputs: Props | undefined): string[] {
 export function loadProject(
   root: string,
   stack: string,
+  configFile?: string,
 ): { project: string; main: string; config: Record<string, string> } {
   const project = parseYaml(readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as {
     name: string;
@@ -135,7 +144,9 @@ export function loadProject(
   let stackFile: { config?: Record<string, unknown> } = {};
   try {
     stackFile =
-      (parseYaml(readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8")) as typeof stackFile) ?? {};
+      (parseYaml(
+        readFileSync(configFile ?? path.join(root, `Pulumi.${stack}.yaml`), "utf8"),
+      ) as typeof stackFile) ?? {};
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
@@ -157,13 +168,15 @@ export class StandInEngine {
   private readonly stateFile: string;
   private readonly limiter: Limiter;
   private host?: ProviderHost;
+  /** Seconds to the provider host being ready, and spent refreshing (reading every resource). */
+  private readonly timings: { hostStart?: number; refresh?: number } = {};
   private readonly records: OperationRecord[] = [];
 
   constructor(private readonly options: EngineOptions) {
     this.print = options.print ?? ((line) => process.stdout.write(`${line}\n`));
     const stateDir = process.env.GRE_ENGINE_STATE_DIR ?? path.join(options.root, ".lab", "state");
     this.stateFile = options.stateFile ?? path.join(stateDir, `${options.stack}.json`);
-    this.limiter = new Limiter(options.parallel ?? 16);
+    this.limiter = new Limiter(options.parallel ?? Number.POSITIVE_INFINITY);
   }
 
   private record(
@@ -179,27 +192,51 @@ export class StandInEngine {
 
   /** Runs one command; never throws: failures are in the result, as an exit code. */
   async run(command: Command): Promise<RunResult> {
-    const { project, main, config } = loadProject(this.options.root, this.options.stack);
+    const started = Date.now();
+    const { project, main, config } = loadProject(
+      this.options.root,
+      this.options.stack,
+      this.options.configFile,
+    );
     const state = loadState(this.stateFile, project, this.options.stack);
     const preview = command === "preview";
     let outputs: Record<string, unknown> = state.outputs;
     let error: string | undefined;
+    let hostPeakMemoryBytes: number | undefined;
     this.print(
       `${command === "preview" ? "Previewing update" : command === "destroy" ? "Destroying" : command === "refresh" ? "Refreshing" : "Updating"} (${project}/${this.options.stack}) with the test stand-in engine`,
     );
+    // The provider host starts (and the refresh reads routers) while the program loads and
+    // serializes its providers; registrations wait for the refresh.
+    const hostReady = ProviderHost.start({ config, env: this.options.hostEnv }).then((host) => {
+      this.host = host;
+      this.timings.hostStart = (Date.now() - started) / 1000;
+      return host;
+    });
+    const refreshed = hostReady.then(async () => {
+      if (command === "refresh" || this.options.refresh) {
+        const at = Date.now();
+        await this.refresh(state);
+        this.timings.refresh = (Date.now() - at) / 1000;
+      }
+    });
+    refreshed.catch(() => undefined);
     try {
-      this.host = await ProviderHost.start({ config });
-      if (command === "refresh" || this.options.refresh) await this.refresh(state);
       if (command === "destroy") {
+        await refreshed;
         await this.destroy(state);
         outputs = {};
       } else if (command === "up" || command === "preview") {
-        outputs = await this.update(state, { project, main, config, preview });
+        outputs = await this.update(state, { project, main, config, preview, ready: refreshed });
+      } else {
+        await refreshed;
       }
     } catch (e) {
       error = e instanceof Error ? e.message : String(e);
     } finally {
-      await this.host?.stop();
+      const host = await hostReady.catch(() => undefined);
+      hostPeakMemoryBytes = host?.peakMemoryBytes();
+      await host?.stop();
     }
     if (!preview) {
       state.outputs = outputs;
@@ -222,7 +259,16 @@ export class StandInEngine {
       this.print("error: no changes were expected but changes were proposed");
       exitCode = 2;
     }
-    return { operations: this.records, changes, outputs, error, exitCode };
+    return {
+      operations: this.records,
+      changes,
+      outputs,
+      error,
+      exitCode,
+      wallSeconds: (Date.now() - started) / 1000,
+      hostPeakMemoryBytes,
+      timings: this.timings,
+    };
   }
 
   /** Reads every resource back; what drifted is reported, naming router and property. */
@@ -257,17 +303,25 @@ export class StandInEngine {
   /** Runs the program; creates, updates and replaces as it registers; deletes what it dropped. */
   private async update(
     state: StackState,
-    run: { project: string; main: string; config: Record<string, string>; preview: boolean },
+    run: {
+      project: string;
+      main: string;
+      config: Record<string, string>;
+      preview: boolean;
+      ready: Promise<void>;
+    },
   ): Promise<Record<string, unknown>> {
     const old = new Map(state.resources.map((r) => [r.urn, r]));
     const next: StateResource[] = [];
     const failures: string[] = [];
     installMonitor(
       (registration) =>
-        this.register(registration, old, next, run.preview).catch((e: Error) => {
-          failures.push(`${shortType(registration.type)} ${registration.name}: ${e.message}`);
-          throw e;
-        }),
+        run.ready
+          .then(() => this.register(registration, old, next, run.preview))
+          .catch((e: Error) => {
+            failures.push(`${shortType(registration.type)} ${registration.name}: ${e.message}`);
+            throw e;
+          }),
       { project: run.project, stack: this.options.stack, preview: run.preview, config: run.config },
     );
     let outputs: Record<string, unknown> = {};

@@ -7,6 +7,7 @@
  * break `pulumi up`.
  */
 import { spawn, type ChildProcess } from "child_process";
+import { readFileSync } from "fs";
 import * as path from "path";
 import * as grpc from "@grpc/grpc-js";
 /* eslint-disable @typescript-eslint/no-explicit-any -- the generated protobuf stubs are untyped JS */
@@ -228,6 +229,17 @@ export class ProviderHost {
     request.setId(id);
     request.setProperties(toStruct(outputs));
     await this.call("delete", request);
+  }
+
+  /** The host process's peak resident memory so far (VmHWM), in bytes. */
+  peakMemoryBytes(): number | undefined {
+    try {
+      const status = readFileSync(`/proc/${this.child.pid}/status`, "utf8");
+      const kib = /VmHWM:\s+(\d+) kB/.exec(status);
+      return kib ? Number(kib[1]) * 1024 : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Stops the host process (the engine kills its plugins at the end of a run). */

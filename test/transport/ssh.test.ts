@@ -148,6 +148,74 @@ describe("transport against an in-process ssh2 server", () => {
     expect(server.connections).toBe(2);
   });
 
+  it("lets reads of one router that arrive together share one round trip, each distinct command once", async () => {
+    const before = transportStats();
+    const reads = await Promise.all([
+      runOnRouter(conn, [{ argv: ["echo", "links"] }, { argv: ["echo", "addrs"] }], {
+        coalesce: true,
+        check: false,
+      }),
+      runOnRouter(conn, [{ argv: ["echo", "addrs"] }, { argv: ["echo", "routes"] }], {
+        coalesce: true,
+        check: false,
+      }),
+      runOnRouter(conn, [{ argv: ["echo", "links"] }], { coalesce: true, check: false }),
+    ]);
+    expect(reads.map((r) => r.outcomes.map((o) => [o.argv.join(" "), o.stdout]))).toEqual([
+      [
+        ["echo links", "links\n"],
+        ["echo addrs", "addrs\n"],
+      ],
+      [
+        ["echo addrs", "addrs\n"],
+        ["echo routes", "routes\n"],
+      ],
+      [["echo links", "links\n"]],
+    ]);
+    expect(server.execs).toHaveLength(1);
+    expect(server.execs[0]).toBe(
+      batchScript(
+        [{ argv: ["echo", "links"] }, { argv: ["echo", "addrs"] }, { argv: ["echo", "routes"] }],
+        nonceOf(server.execs[0]),
+        false,
+      ),
+    );
+    const after = transportStats();
+    expect([
+      after.roundTrips - before.roundTrips,
+      after.commands - before.commands,
+      after.processes - before.processes,
+    ]).toEqual([1, 3, 1]);
+  });
+
+  it("fails only the reader whose own command failed in a shared round trip", async () => {
+    const [ok, failed] = await Promise.allSettled([
+      runOnRouter(conn, [{ argv: ["echo", "fine"] }], { coalesce: true }),
+      runOnRouter(conn, [{ argv: ["sh", "-c", "echo nope >&2; exit 3"] }], { coalesce: true }),
+    ]);
+    expect(ok.status === "fulfilled" && ok.value.outcomes[0].stdout).toBe("fine\n");
+    expect(failed.status === "rejected" && (failed.reason as Error).message).toBe(
+      `routerT (root@127.0.0.1:${server.port}): command \`sh -c 'echo nope >&2; exit 3'\` exited with status 3: nope`,
+    );
+    expect(server.execs).toHaveLength(1);
+  });
+
+  it("opens a connection for every command in the naive mode the benchmark compares against", async () => {
+    process.env.GRE_TRANSPORT_MODE = "naive";
+    try {
+      const result = await runOnRouter(
+        conn,
+        [{ argv: ["echo", "a"] }, { argv: ["echo", "b"] }, { argv: ["echo", "c"] }],
+        { coalesce: true },
+      );
+      expect(result.outcomes.map((o) => o.stdout)).toEqual(["a\n", "b\n", "c\n"]);
+      expect(server.connections).toBe(3);
+      expect(server.execs).toHaveLength(3);
+    } finally {
+      delete process.env.GRE_TRANSPORT_MODE;
+    }
+  });
+
   it("authenticates with a password and never puts it in an error", async () => {
     const withPassword = {
       host: "127.0.0.1",

@@ -1,0 +1,171 @@
+/**
+ * The real providers after Pulumi's closure serializer, in Pulumi's dynamic-provider host, talking
+ * to in-process SSH servers that run commands in a local shell. Needs no root and no lab, so it
+ * catches serialization breakage (a captured Set, a class that loses its message) everywhere.
+ */
+import { execFileSync } from "child_process";
+import { hostKeyFingerprint, type Connection } from "../../transport/connection";
+import { ProviderHost, resourceUrn, serializeProvider } from "../harness/providerHost";
+import { startTestServer, type TestServer } from "./sshTestServer";
+
+describe("serialized providers in Pulumi's dynamic-provider host", () => {
+  let host: ProviderHost;
+  let a: TestServer;
+  let b: TestServer;
+  const connectionOf = (server: TestServer, name: string): Connection => ({
+    name,
+    host: "127.0.0.1",
+    port: server.port,
+    privateKey: server.clientPrivateKey,
+    dialErrorLimit: 1,
+  });
+
+  beforeAll(async () => {
+    [host, a, b] = await Promise.all([ProviderHost.start(), startTestServer(), startTestServer()]);
+  });
+  afterAll(async () => {
+    await host?.stop();
+    await Promise.all([a?.close(), b?.close()]);
+  });
+
+  it("checks GreTunnel input in the host: defaults filled, bad input named", async () => {
+    const provider = await serializeProvider("providers/greTunnel.ts", "greTunnelProvider");
+    const urn = resourceUrn("GreTunnel", "gre1");
+    const endpoints = [
+      { connection: connectionOf(a, "routerA"), local: "198.51.100.11", address: "10.10.10.2" },
+      { connection: connectionOf(b, "routerB"), local: "198.51.100.12", address: "10.10.10.1" },
+    ];
+    const good = await host.check(urn, {}, { name: "gre1", key: 1, endpoints, __provider: provider });
+    expect(good.failures).toEqual([]);
+    expect(good.inputs).toMatchObject({
+      ttl: 255,
+      verify: true,
+      endpoints: [{ remote: "198.51.100.12", peerAddress: "10.10.10.1" }, { remote: "198.51.100.11" }],
+    });
+    const bad = await host.check(urn, {}, { name: "gre1;reboot", key: -1, endpoints, __provider: provider });
+    expect(bad.failures).toEqual([
+      {
+        property: "name",
+        reason: "must be 1 to 15 letters, digits, `_`, `.` or `-` (a Linux interface name)",
+      },
+      { property: "key", reason: "must be 0 or more" },
+    ]);
+  });
+
+  it("reads both ends of a GreTunnel with one round trip per router, and reports the missing ends as drift", async () => {
+    const provider = await serializeProvider("providers/greTunnel.ts", "greTunnelProvider");
+    const urn = resourceUrn("GreTunnel", "gre-test");
+    const state = {
+      name: "gre-test",
+      key: 1,
+      ttl: 255,
+      verify: true,
+      endpoints: [
+        {
+          connection: connectionOf(a, "routerA"),
+          local: "198.51.100.11",
+          remote: "198.51.100.12",
+          address: "10.10.10.2",
+          peerAddress: "10.10.10.1",
+        },
+        {
+          connection: connectionOf(b, "routerB"),
+          local: "198.51.100.12",
+          remote: "198.51.100.11",
+          address: "10.10.10.1",
+          peerAddress: "10.10.10.2",
+        },
+      ],
+      hostKeys: [hostKeyFingerprint(a.hostKeyBlob), hostKeyFingerprint(b.hostKeyBlob)],
+      ends: [],
+      __provider: provider,
+    };
+    const read = await host.read(urn, "gre-test:127.0.0.1:127.0.0.1", state, state);
+    const ends = read.outputs.ends as Array<{ present: boolean; drift: string[] }>;
+    expect(ends.map((e) => [e.present, e.drift])).toEqual([
+      [false, [`routerA (root@127.0.0.1:${a.port}): gre-test is missing`]],
+      [false, [`routerB (root@127.0.0.1:${b.port}): gre-test is missing`]],
+    ]);
+    expect([a.execs.length, b.execs.length]).toEqual([1, 1]);
+    expect(a.execs[0]).toContain("ip -d -j addr show </dev/null");
+  });
+
+  it("refuses a router whose host key differs from the one in state, naming both", async () => {
+    const provider = await serializeProvider("providers/sysctl.ts", "sysctlProvider");
+    const urn = resourceUrn("Sysctl", "forwarding");
+    const recorded = "SHA256:" + "Z".repeat(43);
+    const state = {
+      connection: connectionOf(a, "routerA"),
+      key: "net.ipv4.ip_forward",
+      value: "1",
+      persist: false,
+      restoreOnDelete: true,
+      original: "0",
+      hostKey: recorded,
+      __provider: provider,
+    };
+    await expect(host.read(urn, "x", state, state)).rejects.toThrow(
+      `routerA (root@127.0.0.1:${a.port}): host key mismatch: expected ${recorded} (recorded when the resource was created), the router presented ${hostKeyFingerprint(a.hostKeyBlob)}`,
+    );
+  });
+
+  it("reads a sysctl through the serialized transport", async () => {
+    const provider = await serializeProvider("providers/sysctl.ts", "sysctlProvider");
+    const urn = resourceUrn("Sysctl", "forwarding");
+    const here = execFileSync("sysctl", ["-n", "net.ipv4.ip_forward"], { encoding: "utf8" }).trim();
+    const wanted = here === "1" ? "0" : "1";
+    const state = {
+      connection: connectionOf(b, "routerB"),
+      key: "net.ipv4.ip_forward",
+      value: wanted,
+      persist: false,
+      restoreOnDelete: true,
+      original: here,
+      hostKey: hostKeyFingerprint(b.hostKeyBlob),
+      __provider: provider,
+    };
+    const read = await host.read(urn, "x", state, state);
+    expect(read.outputs).toMatchObject({
+      current: here,
+      drift: [`routerB (root@127.0.0.1:${b.port}): net.ipv4.ip_forward is ${here}, wanted ${wanted}`],
+    });
+  });
+
+  it("checks KernelModule and TunnelRoute input in the host", async () => {
+    const [modules, routes] = await Promise.all([
+      serializeProvider("providers/kernelModule.ts", "kernelModuleProvider"),
+      serializeProvider("providers/tunnelRoute.ts", "tunnelRouteProvider"),
+    ]);
+    const module = await host.check(
+      resourceUrn("KernelModule", "m"),
+      {},
+      { connection: connectionOf(a, "routerA"), name: "ip_gre;reboot", __provider: modules },
+    );
+    expect(module.failures).toEqual([
+      { property: "name", reason: "must be a kernel module name: letters, digits, `_` or `-`" },
+    ]);
+    const route = await host.check(
+      resourceUrn("TunnelRoute", "r"),
+      {},
+      {
+        connection: connectionOf(a, "routerA"),
+        destination: "198.51.100.0/24",
+        tunnel: {
+          name: "gre1",
+          local: "198.51.100.11",
+          remote: "198.51.100.12",
+          address: "10.10.10.2",
+          peerAddress: "10.10.10.1",
+        },
+        __provider: routes,
+      },
+    );
+    expect(route.failures).toEqual([
+      {
+        property: "destination",
+        reason:
+          "contains 198.51.100.12, the tunnel's underlay peer: the tunnel's own GRE packets would be routed into the tunnel (recursive routing); route the LAN behind the peer, not its underlay address",
+      },
+    ]);
+  });
+});
