@@ -20,7 +20,8 @@ import { parseIpRoute } from "../iproute2/route";
 import { inventoryRouter, labConnection, repoRoot, type Inventory } from "../lab/inventory";
 import { Lab } from "../lab/lab";
 import type { Connection } from "../transport/connection";
-import { closeAllConnections, runOnRouter, transportStats } from "../transport/ssh";
+import { closeAllConnections, runOnRouter, transportStats, type TransportStats } from "../transport/ssh";
+import type { RunResult } from "../test/engine/engine";
 import { topologyConfig, type BenchTunnel, type Topology } from "./topology";
 
 type Mode = "ours" | "baseline";
@@ -68,13 +69,15 @@ function option(args: string[], name: string, fallback: string): string {
   return at >= 0 && args[at + 1] ? args[at + 1] : fallback;
 }
 
+/** What `npm run engine -- … --report FILE` writes. */
+type EngineReport = RunResult & { command: string; transport: TransportStats };
+
 /** Runs the stand-in engine as a person would, with a JSON report. */
 function engine(
   args: string[],
   env: NodeJS.ProcessEnv,
   report: string,
-): Promise<{ code: number | null; out: string; seconds: number; report: any }> {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
+): Promise<{ code: number | null; out: string; seconds: number; report: EngineReport | undefined }> {
   const started = Date.now();
   return new Promise((resolve) => {
     const child = spawn(
