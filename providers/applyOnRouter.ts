@@ -10,17 +10,26 @@ import { commandFailed } from "../transport/errors";
 import { commandLine, type CommandOutcome, type RemoteCommand } from "../transport/script";
 import { runOnRouter } from "../transport/ssh";
 
-/** Runs `commands` in order, stopping at the first failure, which it throws naming that command. */
+/**
+ * Runs `commands` in order, stopping at the first failure, which it throws naming that command;
+ * then, in the same round trip, the reads `then` (what the change left), whose outcomes it returns.
+ */
 export async function applyOnRouter(
   connection: Connection,
   commands: readonly RemoteCommand[],
   expectedHostKey: string | undefined,
+  then: readonly RemoteCommand[] = [],
 ): Promise<CommandOutcome[]> {
-  if (commands.length === 0) return [];
+  if (commands.length === 0 && then.length === 0) return [];
   const grouped = groupIpCommands(commands);
   const sent = grouped.map((g) => ("lines" in g ? g.command : g));
-  const result = await runOnRouter(connection, sent, { check: false, stopOnError: true, expectedHostKey });
-  const failedAt = result.outcomes.findIndex((o) => o.ran && o.exitCode !== 0);
+  const reads = then.map((c) => ({ ...c, mayFail: true }));
+  const result = await runOnRouter(connection, [...sent, ...reads], {
+    check: false,
+    stopOnError: true,
+    expectedHostKey,
+  });
+  const failedAt = result.outcomes.slice(0, sent.length).findIndex((o) => o.ran && o.exitCode !== 0);
   if (failedAt >= 0) {
     const outcome = result.outcomes[failedAt];
     const group = grouped[failedAt];
@@ -38,5 +47,5 @@ export async function applyOnRouter(
       outcome.stdout,
     );
   }
-  return result.outcomes;
+  return result.outcomes.slice(sent.length);
 }

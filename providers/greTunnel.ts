@@ -16,6 +16,7 @@ import {
   planRemove,
   planRestore,
   preflightProblems,
+  type EndPlan,
   type ObservedEnd,
   type RouterObservation,
 } from "../iproute2/planTunnel";
@@ -37,7 +38,7 @@ import {
   type TunnelEndState,
 } from "./greTunnelSpec";
 import { applyOnRouter } from "./applyOnRouter";
-import { observeRouter } from "./observeRouter";
+import { observationCommands, observeRouter, parseObservation } from "./observeRouter";
 import { both, runPair, undoBoth } from "./pairOperation";
 
 /** The normalized inputs stored in outputs (what `read` hands back as inputs). */
@@ -194,16 +195,62 @@ async function observeBoth(
   return Promise.all(t.endpoints.map((end, i) => observeRouter(end.connection, hostKeys[i], extras[i])));
 }
 
-/** Reads both ends and builds the outputs. */
-async function outputsAfter(t: NormalizedGreTunnel, hostKeys: [string, string]): Promise<GreTunnelOutputs> {
+/** The outputs for what both routers have. */
+function outputsFrom(
+  t: NormalizedGreTunnel,
+  hostKeys: [string, string],
+  observed: [RouterObservation, RouterObservation],
+): GreTunnelOutputs {
   const specs = endSpecs(t);
   const labels = endLabels(t);
-  const views = await observeBoth(t, hostKeys);
   return {
     ...inputsOf(t),
-    ends: both((i) => endState(labels[i], t.endpoints[i].connection, specs[i], views[i].observation)),
+    ends: both((i) => endState(labels[i], t.endpoints[i].connection, specs[i], observed[i])),
     hostKeys,
   };
+}
+
+/** Reads both ends and builds the outputs. */
+async function outputsAfter(t: NormalizedGreTunnel, hostKeys: [string, string]): Promise<GreTunnelOutputs> {
+  const views = await observeBoth(t, hostKeys);
+  return outputsFrom(
+    t,
+    hostKeys,
+    both((i) => views[i].observation),
+  );
+}
+
+/**
+ * Applies each end's plan on both routers at once, each in one round trip that also reads back
+ * what the router has; on failure both ends are put back as they were (`befores`).
+ */
+async function applyPlans(
+  what: string,
+  t: NormalizedGreTunnel,
+  plans: [EndPlan, EndPlan],
+  observed: [RouterObservation, RouterObservation],
+  befores: [ObservedEnd, ObservedEnd],
+  hostKeys: (string | undefined)[],
+): Promise<[RouterObservation, RouterObservation]> {
+  const labels = endLabels(t);
+  return runPair(
+    what,
+    both((i) => ({
+      label: labels[i],
+      run: async () => {
+        const plan = plans[i];
+        if (!("commands" in plan) || plan.commands.length === 0) return observed[i];
+        const outcomes = await applyOnRouter(
+          t.endpoints[i].connection,
+          plan.commands,
+          hostKeys[i],
+          observationCommands(),
+        );
+        return parseObservation(labels[i], outcomes);
+      },
+      restore: () => restoreEnd(t.endpoints[i].connection, hostKeys[i], t.name, befores[i]),
+    })),
+  );
 }
 
 async function check(
@@ -269,23 +316,18 @@ async function create(inputs: Record<string, unknown>): Promise<pulumi.dynamic.C
   }
 
   const befores = both((i) => observeEnd(specs[i].name, views[i].observation));
-  await runPair(
+  const observed = await applyPlans(
     what,
-    both((i) => ({
-      label: labels[i],
-      run: async () => {
-        const plan = plans[i];
-        if ((plan.action === "create" || plan.action === "adopt") && plan.commands.length > 0) {
-          await applyOnRouter(t.endpoints[i].connection, plan.commands, hostKeys[i]);
-        }
-      },
-      restore: () => restoreEnd(t.endpoints[i].connection, hostKeys[i], t.name, befores[i]),
-    })),
+    t,
+    plans,
+    both((i) => views[i].observation),
+    befores,
+    hostKeys,
   );
   if (t.verify) {
     await verifyOrUndo(what, t, specs, labels, hostKeys, befores);
   }
-  return { id: tunnelId(t), outs: await outputsAfter(t, hostKeys) };
+  return { id: tunnelId(t), outs: outputsFrom(t, hostKeys, observed) };
 }
 
 async function read(id: string, props: Record<string, unknown>): Promise<pulumi.dynamic.ReadResult> {
@@ -329,26 +371,14 @@ async function update(
     );
   }
   const befores = both((i) => observeEnd(specs[i].name, views[i].observation));
-  const changing = plans.some((p) => p.action !== "none");
-  if (changing) {
-    await runPair(
-      what,
-      both((i) => ({
-        label: labels[i],
-        run: async () => {
-          const plan = plans[i];
-          if (plan.action === "create" || plan.action === "repair" || plan.action === "adopt") {
-            await applyOnRouter(t.endpoints[i].connection, plan.commands, hostKeys[i]);
-          }
-        },
-        restore: () => restoreEnd(t.endpoints[i].connection, hostKeys[i], t.name, befores[i]),
-      })),
-    );
+  let observed = both((i) => views[i].observation);
+  if (plans.some((p) => p.action !== "none")) {
+    observed = await applyPlans(what, t, plans, observed, befores, hostKeys);
     if (t.verify) {
       await verifyOrUndo(what, t, specs, labels, hostKeys, befores);
     }
   }
-  return { outs: await outputsAfter(t, hostKeys) };
+  return { outs: outputsFrom(t, hostKeys, observed) };
 }
 
 async function deleteTunnel(_id: string, props: Record<string, unknown>): Promise<void> {

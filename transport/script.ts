@@ -12,6 +12,8 @@ export interface RemoteCommand {
   argv: string[];
   /** Text fed to the command's standard input (for `ip -batch -`); none by default. */
   stdin?: string;
+  /** Its failure does not stop a batch that stops on errors (a read, a check). */
+  mayFail?: boolean;
 }
 
 /** What one command did on the router. */
@@ -95,7 +97,7 @@ export function batchScript(commands: readonly RemoteCommand[], nonce: string, s
     }
     const end = marker(nonce, index);
     lines.push(`r=$?; printf '\\n%s %s\\n' '${end}' "$r"; printf '\\n%s\\n' '${end}' >&2`);
-    if (stopOnError) {
+    if (stopOnError && !command.mayFail) {
       lines.push(`[ "$r" -eq 0 ] || exit "$r"`);
     }
   });

@@ -291,13 +291,41 @@ export class StandInEngine {
 
   /** Deletes everything, dependents first. */
   private async destroy(state: StackState): Promise<void> {
-    for (const resource of [...state.resources].reverse()) {
-      if (resource.custom && resource.type.startsWith(DYNAMIC)) {
-        await this.host!.delete(resource.urn, resource.id, resource.outputs);
-      }
+    await this.deleteAll(state.resources, false, (resource) => {
       state.resources = state.resources.filter((r) => r.urn !== resource.urn);
-      if (resource.custom) this.record("delete", resource);
-    }
+    });
+  }
+
+  /**
+   * Deletes `resources` as the engine does: in parallel, but each only after everything that
+   * depends on it (or is its child) is gone. A failed delete keeps what it depends on.
+   */
+  private async deleteAll(
+    resources: StateResource[],
+    preview: boolean,
+    deleted: (r: StateResource) => void,
+  ): Promise<void> {
+    const done = new Map<string, Promise<void>>();
+    const dependentsOf = (urn: string) =>
+      resources.filter((r) => r.dependencies.includes(urn) || r.parent === urn);
+    const remove = (resource: StateResource): Promise<void> => {
+      let pending = done.get(resource.urn);
+      if (!pending) {
+        pending = (async () => {
+          await Promise.all(dependentsOf(resource.urn).map(remove));
+          if (!preview && resource.custom && resource.type.startsWith(DYNAMIC)) {
+            await this.limiter.run(() => this.host!.delete(resource.urn, resource.id, resource.outputs));
+          }
+          deleted(resource);
+          if (resource.custom) this.record("delete", resource);
+        })();
+        done.set(resource.urn, pending);
+      }
+      return pending;
+    };
+    const results = await Promise.allSettled(resources.map(remove));
+    const failed = results.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
+    if (failed) throw failed.reason;
   }
 
   /** Runs the program; creates, updates and replaces as it registers; deletes what it dropped. */
@@ -334,14 +362,14 @@ export class StandInEngine {
     }
     // What the program no longer declares goes, dependents first.
     const registered = new Set(next.map((r) => r.urn));
-    const gone = state.resources.filter((r) => !registered.has(r.urn)).reverse();
-    for (const resource of gone) {
-      if (!run.preview && resource.custom && resource.type.startsWith(DYNAMIC)) {
-        await this.host!.delete(resource.urn, resource.id, resource.outputs);
-      }
-      if (resource.custom) this.record("delete", resource);
+    const gone = state.resources.filter((r) => !registered.has(r.urn));
+    const kept = new Set(gone.map((r) => r.urn));
+    try {
+      await this.deleteAll(gone, run.preview, (resource) => kept.delete(resource.urn));
+    } finally {
+      // What could not be deleted stays in the state, still on the routers.
+      state.resources = [...next, ...gone.filter((r) => kept.has(r.urn))];
     }
-    state.resources = next;
     return outputs;
   }
 
