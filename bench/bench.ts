@@ -14,12 +14,9 @@ import { spawn } from "child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import * as path from "path";
 import { dump as toYaml } from "js-yaml";
-import { parseProcModules } from "../iproute2/kernelModule";
-import { parseIpLink } from "../iproute2/parseIp";
-import { parseIpRoute } from "../iproute2/route";
 import { inventoryRouter, labConnection, repoRoot, type Inventory } from "../lab/inventory";
 import { Lab } from "../lab/lab";
-import type { Connection } from "../transport/connection";
+import { fieldNoteState } from "../lab/routerState";
 import { closeAllConnections, runOnRouter, transportStats, type TransportStats } from "../transport/ssh";
 import type { RunResult } from "../test/engine/engine";
 import { topologyConfig, type BenchTunnel, type Topology } from "./topology";
@@ -37,6 +34,8 @@ interface PhaseResult {
   phase: string;
   /** The whole engine command, process start to exit. */
   wallSeconds: number;
+  /** Of which: from the engine's first provider call to the end of its last (start-up left out). */
+  providerSeconds: number | null;
   /** Of which: reading every resource back (refresh), when the phase refreshes. */
   refreshSeconds: number | null;
   connections: number;
@@ -103,25 +102,6 @@ function engine(
   });
 }
 
-/** The GRE-relevant state of a router, to compare before and after. */
-async function routerState(connection: Connection): Promise<string> {
-  const result = await runOnRouter(connection, [
-    { argv: ["ip", "-j", "-d", "link", "show"] },
-    { argv: ["ip", "-4", "-N", "-j", "route", "show", "table", "all"] },
-    { argv: ["cat", "/proc/modules"] },
-    { argv: ["sysctl", "-n", "net.ipv4.ip_forward"] },
-  ]);
-  const [links, routes, modules, forwarding] = result.outcomes.map((o) => o.stdout);
-  return JSON.stringify({
-    links: parseIpLink(links).map((l) => `${l.name}:${l.kind ?? "-"}`),
-    routes: parseIpRoute(routes).map((r) => `${r.destination}:${r.gateway ?? r.device}:${r.protocol}`),
-    modules: parseProcModules(modules)
-      .map((m) => m.name)
-      .sort(),
-    forwarding: forwarding.trim(),
-  });
-}
-
 /** PC to PC across every tunnel (the reply comes back through it too). */
 async function pingAcross(inventory: Inventory, tunnels: BenchTunnel[]): Promise<string[]> {
   const failures: string[] = [];
@@ -181,7 +161,7 @@ async function runMode(
   };
   rmSync(path.join(workDir, "state", `${stack}.json`), { force: true });
   const connections = inventory.routers.map(labConnection);
-  const clean = await Promise.all(connections.map(routerState));
+  const clean = JSON.stringify(await Promise.all(connections.map(fieldNoteState)));
   const phases: PhaseResult[] = [];
   const commands: string[][] = [
     ["up", "--stack", stack],
@@ -227,13 +207,14 @@ async function runMode(
         ? `update of ${victim.name} naming ${victim.routers[1]}`
         : "the deleted end was not reported";
     } else if (correct && i === 4) {
-      const after = await Promise.all(connections.map(routerState));
-      correct = after.every((s, k) => s === clean[k]);
+      const after = JSON.stringify(await Promise.all(connections.map(fieldNoteState)));
+      correct = after === clean;
       note = correct ? "routers as before up" : "routers differ from before up";
     }
     phases.push({
       phase: PHASES[i],
       wallSeconds: run.seconds,
+      providerSeconds: r.timings?.provider ?? null,
       refreshSeconds: r.timings?.refresh ?? null,
       connections: r.transport.connectionsOpened,
       roundTrips: r.transport.roundTrips,
@@ -256,27 +237,37 @@ function table(result: BenchResult): string {
   const lines: string[] = [];
   const ours = result.modes.find((m) => m.mode === "ours");
   const baseline = result.modes.find((m) => m.mode === "baseline");
+  const floor = result.floor;
   lines.push(
-    `${result.topology} of ${result.routers} routers: ${result.tunnels} tunnels, ${result.resources} resources; floor ${result.floor.wallSeconds.toFixed(2)} s (${result.floor.connections} connections, ${result.floor.roundTrips} round trips)`,
+    `${result.topology} of ${result.routers} routers: ${result.tunnels} tunnels, ${result.resources} resources; ` +
+      `floor ${floor.wallSeconds.toFixed(2)} s (${floor.connections} connections, ${floor.roundTrips} round trips)`,
   );
   lines.push(
-    "| phase | ours s | (refresh s) | conn | rt | procs | host MiB | baseline s | (refresh s) | conn | rt | procs | ours/baseline | refresh ours/baseline | ok |",
+    "| phase | ours: wall s | provider s | refresh s | conn | rt | procs | host MiB | baseline: wall s | provider s | refresh s | conn | rt | procs | ours/baseline wall | provider | refresh | refresh/floor | ok |",
   );
-  lines.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+  lines.push("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
   const seconds = (s: number | null | undefined) => (s === null || s === undefined ? "" : s.toFixed(1));
+  const ratio = (a: number | null | undefined, b: number | null | undefined) =>
+    a && b ? (a / b).toFixed(2) : "";
   for (let i = 0; i < PHASES.length; i++) {
     const o = ours?.phases[i];
     const b = baseline?.phases[i];
     const cell = (p: PhaseResult | undefined) =>
       p
-        ? [seconds(p.wallSeconds), seconds(p.refreshSeconds), p.connections, p.roundTrips, p.processes]
-        : ["", "", "", "", ""];
-    const ratio = o && b ? (o.wallSeconds / b.wallSeconds).toFixed(2) : "";
-    const refreshRatio =
-      o?.refreshSeconds && b?.refreshSeconds ? (o.refreshSeconds / b.refreshSeconds).toFixed(2) : "";
+        ? [
+            seconds(p.wallSeconds),
+            seconds(p.providerSeconds),
+            seconds(p.refreshSeconds),
+            p.connections,
+            p.roundTrips,
+            p.processes,
+          ]
+        : ["", "", "", "", "", ""];
     const ok = [o, b].filter(Boolean).every((p) => p!.correct) ? "yes" : "NO";
     lines.push(
-      `| ${PHASES[i]} | ${cell(o).join(" | ")} | ${o?.hostPeakMiB ?? ""} | ${cell(b).join(" | ")} | ${ratio} | ${refreshRatio} | ${ok} |`,
+      `| ${PHASES[i]} | ${cell(o).join(" | ")} | ${o?.hostPeakMiB ?? ""} | ${cell(b).join(" | ")} | ` +
+        `${ratio(o?.wallSeconds, b?.wallSeconds)} | ${ratio(o?.providerSeconds, b?.providerSeconds)} | ` +
+        `${ratio(o?.refreshSeconds, b?.refreshSeconds)} | ${ratio(o?.refreshSeconds, floor.wallSeconds)} | ${ok} |`,
     );
   }
   return lines.join("\n");

@@ -29,6 +29,7 @@ import { commandFailed, excerpt } from "../transport/errors";
 import type { CommandOutcome, RemoteCommand } from "../transport/script";
 import { runOnRouter } from "../transport/ssh";
 import { checkInputs } from "./checkFailures";
+import { diffOnRouter } from "./diffOnRouter";
 
 /** KernelModule's inputs after check. */
 export interface KernelModuleInputs {
@@ -232,23 +233,11 @@ async function diff(
   olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): Promise<pulumi.dynamic.DiffResult> {
-  const old = olds as unknown as KernelModuleOutputs;
-  const next = news as unknown as KernelModuleInputs;
-  const replaces: string[] = [];
-  if (old.name !== next.name) replaces.push("name");
-  if (
-    old.connection?.host !== next.connection.host ||
-    (old.connection?.port ?? 22) !== (next.connection.port ?? 22)
-  ) {
-    replaces.push("connection.host");
-  }
-  const changed =
-    replaces.length > 0 ||
-    old.persist !== next.persist ||
-    old.unloadOnDelete !== next.unloadOnDelete ||
-    JSON.stringify(old.connection) !== JSON.stringify(next.connection) ||
-    (old.drift ?? []).length > 0;
-  return { changes: changed, replaces, deleteBeforeReplace: replaces.length > 0 };
+  return diffOnRouter(olds as Partial<KernelModuleOutputs>, news as unknown as KernelModuleInputs, {
+    inputs: ["connection", "name", "persist", "unloadOnDelete"],
+    replaceOn: ["name"],
+    deleteBeforeReplace: true,
+  });
 }
 
 async function create(props: Record<string, unknown>): Promise<pulumi.dynamic.CreateResult> {

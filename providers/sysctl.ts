@@ -22,6 +22,7 @@ import { commandFailed, excerpt } from "../transport/errors";
 import type { RemoteCommand } from "../transport/script";
 import { runOnRouter } from "../transport/ssh";
 import { checkInputs } from "./checkFailures";
+import { diffOnRouter } from "./diffOnRouter";
 
 /** Sysctl's inputs after check. */
 export interface SysctlInputs {
@@ -165,24 +166,12 @@ async function diff(
   olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): Promise<pulumi.dynamic.DiffResult> {
-  const old = olds as unknown as SysctlOutputs;
-  const next = news as unknown as SysctlInputs;
-  const replaces: string[] = [];
-  if (old.key !== next.key) replaces.push("key");
-  if (
-    old.connection?.host !== next.connection.host ||
-    (old.connection?.port ?? 22) !== (next.connection.port ?? 22)
-  )
-    replaces.push("connection.host");
-  const changes =
-    replaces.length > 0 ||
-    !sameSysctlValue(old.value ?? "", next.value) ||
-    old.persist !== next.persist ||
-    old.restoreOnDelete !== next.restoreOnDelete ||
-    JSON.stringify(old.connection) !== JSON.stringify(next.connection) ||
-    (old.drift ?? []).length > 0;
-  // Delete first: the new resource must find the value the old one found, not the one it set.
-  return { changes, replaces, deleteBeforeReplace: replaces.length > 0 };
+  return diffOnRouter(olds as Partial<SysctlOutputs>, news as unknown as SysctlInputs, {
+    inputs: ["connection", "key", "value", "persist", "restoreOnDelete"],
+    replaceOn: ["key"],
+    // Delete first: the new resource must find the value the old one found, not the one it set.
+    deleteBeforeReplace: true,
+  });
 }
 
 async function create(props: Record<string, unknown>): Promise<pulumi.dynamic.CreateResult> {

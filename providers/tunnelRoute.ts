@@ -26,6 +26,7 @@ import { commandFailed } from "../transport/errors";
 import type { RemoteCommand } from "../transport/script";
 import { runOnRouter } from "../transport/ssh";
 import { UNKNOWN, checkInputs } from "./checkFailures";
+import { diffOnRouter } from "./diffOnRouter";
 import { ipv4 } from "./greTunnelSpec";
 
 /** The tunnel a route goes through, for the checks that keep routing sane. */
@@ -268,24 +269,12 @@ async function diff(
   olds: Record<string, unknown>,
   news: Record<string, unknown>,
 ): Promise<pulumi.dynamic.DiffResult> {
-  const old = olds as unknown as TunnelRouteOutputs;
-  const next = news as unknown as TunnelRouteInputs;
-  const replaces: string[] = [];
-  for (const key of ["destination", "metric", "table"] as const) {
-    if (old[key] !== next[key]) replaces.push(key);
-  }
-  if (
-    old.connection?.host !== next.connection.host ||
-    (old.connection?.port ?? 22) !== (next.connection.port ?? 22)
-  )
-    replaces.push("connection.host");
-  const same = JSON.stringify(inputsOf(old)) === JSON.stringify(inputsOf(next as TunnelRouteOutputs));
-  // A new slot does not collide with the old one: create the new route, then delete the old.
-  return {
-    changes: replaces.length > 0 || !same || (old.drift ?? []).length > 0,
-    replaces,
+  return diffOnRouter(olds as Partial<TunnelRouteOutputs>, news as unknown as TunnelRouteInputs, {
+    inputs: ["connection", "destination", "via", "device", "metric", "table", "source", "takeOver", "tunnel"],
+    replaceOn: ["destination", "metric", "table"],
+    // A new slot does not collide with the old one: create the new route, then delete the old.
     deleteBeforeReplace: false,
-  };
+  });
 }
 
 async function create(props: Record<string, unknown>): Promise<pulumi.dynamic.CreateResult> {

@@ -97,6 +97,8 @@ interface PoolEntry {
   jump?: PoolEntry;
   /** Reads waiting to share the next round trip. */
   readBatch?: ReadBatch;
+  /** The shared read round trip under way, if any. */
+  readInFlight?: Promise<void>;
 }
 
 interface ReadBatch {
@@ -704,6 +706,8 @@ async function flushReads(conn: ResolvedConnection, entry: PoolEntry, batch: Rea
   try {
     await entry.ready;
     await sleep(COALESCE_WINDOW_MS);
+    // One shared read in flight per router: whatever arrives meanwhile waits and goes next, together.
+    await entry.readInFlight;
   } catch (error) {
     if (entry.readBatch === batch) entry.readBatch = undefined;
     batch.requests.forEach((r) => r.reject(error));
@@ -712,11 +716,16 @@ async function flushReads(conn: ResolvedConnection, entry: PoolEntry, batch: Rea
   if (entry.readBatch === batch) entry.readBatch = undefined;
   const { commands, positions } = mergeCommands(batch.requests.map((r) => r.commands));
   try {
-    const result = await runOnRouter(conn, commands, {
+    const running = runOnRouter(conn, commands, {
       check: false,
       stopOnError: false,
       timeoutSeconds: batch.timeoutSeconds,
     });
+    entry.readInFlight = running.then(
+      () => undefined,
+      () => undefined,
+    );
+    const result = await running;
     batch.requests.forEach((request, i) =>
       request.resolve({
         outcomes: positions[i].map((at, j) => ({

@@ -56,7 +56,8 @@ export interface RunResult {
   operations: OperationRecord[];
   /** Seconds the whole command took, and the provider host's peak memory. */
   wallSeconds: number;
-  timings: { hostStart?: number; refresh?: number };
+  /** Seconds to the provider host being ready; spent refreshing; from the first provider call to the last one's end. */
+  timings: { hostStart?: number; refresh?: number; provider?: number };
   hostPeakMemoryBytes?: number;
   /** Operations that change something (refresh drift included). */
   changes: number;
@@ -169,7 +170,7 @@ export class StandInEngine {
   private readonly limiter: Limiter;
   private host?: ProviderHost;
   /** Seconds to the provider host being ready, and spent refreshing (reading every resource). */
-  private readonly timings: { hostStart?: number; refresh?: number } = {};
+  private readonly timings: { hostStart?: number; refresh?: number; provider?: number } = {};
   private readonly records: OperationRecord[] = [];
 
   constructor(private readonly options: EngineOptions) {
@@ -236,6 +237,7 @@ export class StandInEngine {
     } finally {
       const host = await hostReady.catch(() => undefined);
       hostPeakMemoryBytes = host?.peakMemoryBytes();
+      this.timings.provider = host?.providerSeconds();
       await host?.stop();
     }
     if (!preview) {

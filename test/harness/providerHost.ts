@@ -128,9 +128,20 @@ export class ProviderHost {
     return host;
   }
 
+  /** When the first resource call started and the last one ended (the provider's share of a run). */
+  private span?: { first: number; last: number };
+
+  /** Seconds from the first resource call to the end of the last one, if any was made. */
+  providerSeconds(): number | undefined {
+    return this.span ? (this.span.last - this.span.first) / 1000 : undefined;
+  }
+
   private call(method: string, request: unknown): Promise<any> {
+    const started = Date.now();
+    if (method !== "configure") this.span = { first: this.span?.first ?? started, last: this.span?.last ?? started };
     return new Promise((resolve, reject) => {
       this.client[method].call(this.client, request, (error, response) => {
+        if (method !== "configure" && this.span) this.span.last = Math.max(this.span.last, Date.now());
         if (error) {
           // The provider's own error message, as the engine would print it.
           reject(new Error(error.details || error.message));

@@ -4,10 +4,9 @@
  * routerA's gre1 sees the ICMP; then everything is deleted in reverse and the routers are as the
  * lab booted them. Plus KernelModule, Sysctl and TunnelRoute on their own.
  */
-import { parseIpAddr, parseIpLink } from "../../iproute2/parseIp";
 import { parseProcModules } from "../../iproute2/kernelModule";
-import { parseIpRoute } from "../../iproute2/route";
 import { repoRoot, type InventoryRouter } from "../../lab/inventory";
+import { fieldNoteState } from "../../lab/routerState";
 import { Lab } from "../../lab/lab";
 import type { Connection } from "../../transport/connection";
 import { closeAllConnections, runOnRouter } from "../../transport/ssh";
@@ -24,35 +23,8 @@ async function run(side: Side, argv: string[]) {
   return (await runOnRouter(side.connection, [{ argv }], { check: false })).outcomes[0];
 }
 
-/** Everything the field note touches on a router, in a comparable form. */
-async function routerState(side: Side): Promise<unknown> {
-  const result = await runOnRouter(
-    side.connection,
-    [
-      { argv: ["ip", "-j", "-d", "link", "show"] },
-      { argv: ["ip", "-j", "addr", "show"] },
-      { argv: ["ip", "-4", "-N", "-j", "route", "show", "table", "all"] },
-      { argv: ["cat", "/proc/modules"] },
-      { argv: ["sysctl", "-n", "net.ipv4.ip_forward"] },
-      { argv: ["ls", "/etc/modules-load.d", "/etc/sysctl.d"] },
-    ],
-    { check: false, stopOnError: false },
-  );
-  const [links, addrs, routes, modules, forward, files] = result.outcomes.map((o) => o.stdout);
-  return {
-    links: parseIpLink(links).map((l) => `${l.name}:${l.kind ?? "-"}:${l.up ? "up" : "down"}`),
-    addresses: parseIpAddr(addrs)
-      .filter((a) => a.family === "inet")
-      .map((a) => `${a.device}:${a.local}/${a.prefixLength}`),
-    routes: parseIpRoute(routes).map(
-      (r) => `${r.table}:${r.destination}:${r.gateway ?? r.device}:${r.protocol}`,
-    ),
-    modules: parseProcModules(modules)
-      .map((m) => m.name)
-      .sort(),
-    forwarding: forward.trim(),
-    files: files.trim(),
-  };
+function routerState(side: Side) {
+  return fieldNoteState(side.connection);
 }
 
 describeOnLab("the field note on lab routers", () => {

@@ -7,10 +7,8 @@ import { spawn } from "child_process";
 import { mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
-import { parseProcModules } from "../../iproute2/kernelModule";
-import { parseIpLink } from "../../iproute2/parseIp";
-import { parseIpRoute } from "../../iproute2/route";
 import { repoRoot, type InventoryRouter } from "../../lab/inventory";
+import { fieldNoteState } from "../../lab/routerState";
 import { Lab } from "../../lab/lab";
 import type { Connection } from "../../transport/connection";
 import { closeAllConnections, runOnRouter } from "../../transport/ssh";
@@ -47,22 +45,8 @@ async function ping(from: Side, to: Side): Promise<number | null> {
   return result.outcomes[0].exitCode;
 }
 
-async function routerState(side: Side): Promise<unknown> {
-  const result = await runOnRouter(side.connection, [
-    { argv: ["ip", "-j", "-d", "link", "show"] },
-    { argv: ["ip", "-4", "-N", "-j", "route", "show", "table", "all"] },
-    { argv: ["cat", "/proc/modules"] },
-    { argv: ["sysctl", "-n", "net.ipv4.ip_forward"] },
-  ]);
-  const [links, routes, modules, forwarding] = result.outcomes.map((o) => o.stdout);
-  return {
-    links: parseIpLink(links).map((l) => `${l.name}:${l.kind ?? "-"}`),
-    routes: parseIpRoute(routes).map((r) => `${r.destination}:${r.gateway ?? r.device}:${r.protocol}`),
-    modules: parseProcModules(modules)
-      .map((m) => m.name)
-      .sort(),
-    forwarding: forwarding.trim(),
-  };
+function routerState(side: Side) {
+  return fieldNoteState(side.connection);
 }
 
 describeOnLab("the dev stack on the lab, through the stand-in engine", () => {

@@ -188,6 +188,17 @@ describe("transport against an in-process ssh2 server", () => {
     ]).toEqual([1, 3, 1]);
   });
 
+  it("sends reads that arrive while a shared read is under way together, in the next round trip", async () => {
+    const first = runOnRouter(conn, [{ argv: ["sh", "-c", "sleep 0.5; echo first"] }], { coalesce: true });
+    await new Promise((r) => setTimeout(r, 250));
+    const later = await Promise.all(
+      ["x", "y", "z"].map((word) => runOnRouter(conn, [{ argv: ["echo", word] }], { coalesce: true })),
+    );
+    expect((await first).outcomes[0].stdout).toBe("first\n");
+    expect(later.map((r) => r.outcomes[0].stdout)).toEqual(["x\n", "y\n", "z\n"]);
+    expect(server.execs).toHaveLength(2);
+  });
+
   it("fails only the reader whose own command failed in a shared round trip", async () => {
     const [ok, failed] = await Promise.allSettled([
       runOnRouter(conn, [{ argv: ["echo", "fine"] }], { coalesce: true }),

@@ -1,0 +1,51 @@
+/**
+ * Everything the field note touches on a router, in a form that compares: links, IPv4 addresses,
+ * routes, loaded modules, forwarding, and the persistence folders. The lab tests and the benchmark
+ * use it to check that a router is back as it was.
+ *
+ * @packageDocumentation
+ */
+import { parseProcModules } from "../iproute2/kernelModule";
+import { parseIpAddr, parseIpLink } from "../iproute2/parseIp";
+import { parseIpRoute } from "../iproute2/route";
+import type { Connection } from "../transport/connection";
+import { runOnRouter } from "../transport/ssh";
+
+export interface FieldNoteState {
+  links: string[];
+  addresses: string[];
+  routes: string[];
+  modules: string[];
+  forwarding: string;
+  files: string;
+}
+
+/** Reads a router's field-note state in one round trip. */
+export async function fieldNoteState(connection: Connection): Promise<FieldNoteState> {
+  const result = await runOnRouter(
+    connection,
+    [
+      { argv: ["ip", "-d", "-j", "addr", "show"] },
+      { argv: ["ip", "-4", "-N", "-j", "route", "show", "table", "all"] },
+      { argv: ["cat", "/proc/modules"] },
+      { argv: ["sysctl", "-n", "net.ipv4.ip_forward"] },
+      { argv: ["ls", "/etc/modules-load.d", "/etc/sysctl.d"] },
+    ],
+    { check: false, stopOnError: false },
+  );
+  const [devices, routes, modules, forwarding, files] = result.outcomes.map((o) => o.stdout);
+  return {
+    links: parseIpLink(devices).map((l) => `${l.name}:${l.kind ?? "-"}:${l.up ? "up" : "down"}`),
+    addresses: parseIpAddr(devices)
+      .filter((a) => a.family === "inet")
+      .map((a) => `${a.device}:${a.local}/${a.prefixLength}`),
+    routes: parseIpRoute(routes).map(
+      (r) => `${r.table}:${r.destination}:${r.gateway ?? r.device}:${r.protocol}`,
+    ),
+    modules: parseProcModules(modules)
+      .map((m) => m.name)
+      .sort(),
+    forwarding: forwarding.trim(),
+    files: files.trim(),
+  };
+}

@@ -1,0 +1,35 @@
+/**
+ * The offline diff of a resource that lives on one router (KernelModule, Sysctl, TunnelRoute): no
+ * SSH, so previews stay fast and work without the routers.
+ *
+ * @packageDocumentation
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import type { Connection } from "../transport/connection";
+
+/**
+ * Compares old outputs with new inputs. Another router (host or port) or a change of a
+ * `replaceOn` property replaces the resource; any other change of the `inputs` properties, or
+ * drift that the last refresh recorded, is an update.
+ */
+export function diffOnRouter<T extends { connection: Connection }>(
+  olds: Partial<T> & { drift?: string[] },
+  news: T,
+  options: {
+    inputs: ReadonlyArray<keyof T>;
+    replaceOn: ReadonlyArray<keyof T>;
+    deleteBeforeReplace: boolean;
+  },
+): pulumi.dynamic.DiffResult {
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const replaces = options.replaceOn.filter((key) => !same(olds[key], news[key])).map(String);
+  const oldRouter = olds.connection;
+  if (oldRouter?.host !== news.connection.host || (oldRouter?.port ?? 22) !== (news.connection.port ?? 22)) {
+    replaces.push("connection.host");
+  }
+  const changes =
+    replaces.length > 0 ||
+    options.inputs.some((key) => !same(olds[key], news[key])) ||
+    (olds.drift ?? []).length > 0;
+  return { changes, replaces, deleteBeforeReplace: options.deleteBeforeReplace && replaces.length > 0 };
+}
