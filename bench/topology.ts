@@ -8,6 +8,7 @@
 import { planLab, type LabIdentity, type RouterPlan } from "../lab/topology";
 import { addressOf } from "../lab/topology";
 
+/** Full mesh, or hub (routerA) and spokes. */
 export type Topology = "mesh" | "hub";
 
 /** One tunnel of the benchmark topology. */

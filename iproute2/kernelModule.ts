@@ -53,6 +53,7 @@ export function parseProcModules(text: string): LoadedModule[] {
 export type ModuleAvailability =
   { kind: "loadable"; file: string } | { kind: "builtin" } | { kind: "missing"; said: string };
 
+/** Reads `modinfo -F filename NAME`: its status, what it printed. */
 export function parseModinfo(exitCode: number | null, stdout: string, stderr: string): ModuleAvailability {
   const first = stdout.trim().split("\n")[0] ?? "";
   if (exitCode === 0 && first === "(builtin)") return { kind: "builtin" };

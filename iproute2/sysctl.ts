@@ -24,6 +24,7 @@ export function sameSysctlValue(a: string, b: string): boolean {
   return normalizeSysctlValue(a) === normalizeSysctlValue(b);
 }
 
+/** A value with its whitespace folded, as compared and as written to sysctl.d. */
 export function normalizeSysctlValue(value: string): string {
   return value.trim().split(/\s+/).join(" ");
 }

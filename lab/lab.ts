@@ -49,6 +49,7 @@ export interface LabPaths {
   init: string;
 }
 
+/** The files of the lab of the checkout at `root`. */
 export function labPaths(root: string): LabPaths {
   const dir = path.join(root, ".lab");
   return {
@@ -112,15 +113,17 @@ export class Lab {
     return out.stdout.split("\n").some((line) => line.split(" ")[0] === this.identity.namespace);
   }
 
-  /** PIDs of this lab's UML processes, whether or not a pid file names them. */
-  private umlProcesses(): number[] {
-    const marker = `umid=${this.identity.namespace}-`;
+  /** PIDs of this lab's UML processes (or of one machine, `umid`), whether or not a pid file names them. */
+  private umlProcesses(umid?: string): number[] {
     const pids: number[] = [];
     for (const entry of readdirSync("/proc")) {
       if (!/^\d+$/.test(entry)) continue;
       try {
         const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
-        if (cmdline.some((w) => w.startsWith(marker))) pids.push(Number(entry));
+        const matches = umid
+          ? cmdline.includes(`umid=${umid}`)
+          : cmdline.some((w) => w.startsWith(`umid=${this.identity.namespace}-`));
+        if (matches) pids.push(Number(entry));
       } catch {
         // The process ended while we looked.
       }
@@ -437,10 +440,14 @@ export class Lab {
   stop(name: string): void {
     Lab.requireRoot();
     const { plan } = this.bootRecord(name);
-    const all = this.umlProcesses().filter((p) =>
-      readFileSync(`/proc/${p}/cmdline`, "utf8").includes(`umid=${plan.umid}\0`),
-    );
-    all.forEach((p) => process.kill(p, "SIGKILL"));
+    const all = this.umlProcesses(plan.umid);
+    for (const pid of all) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
     this.waitGone(all, 10_000);
     this.log(`${name} stopped`);
   }

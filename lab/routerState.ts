@@ -11,6 +11,7 @@ import { parseIpRoute } from "../iproute2/route";
 import type { Connection } from "../transport/connection";
 import { runOnRouter } from "../transport/ssh";
 
+/** A router's field-note state, each part as sorted or ordered strings. */
 export interface FieldNoteState {
   links: string[];
   addresses: string[];

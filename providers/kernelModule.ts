@@ -61,6 +61,7 @@ export interface KernelModuleOutputs extends KernelModuleInputs {
 
 const MODULE_NAME = /^[A-Za-z0-9_-]{1,55}$/;
 
+/** Builds KernelModule's input schema (inside the methods, never at import time). */
 export function kernelModuleSchema() {
   return z
     .object({

@@ -18,6 +18,7 @@ export interface PairOperationError extends Error {
   readonly undone: string[];
 }
 
+/** Recognizes a {@link PairOperationError}, whichever module instance made it. */
 export const PairOperationError = {
   isInstance(value: unknown): value is PairOperationError {
     return typeof value === "object" && value !== null && (value as Record<string, unknown>)[BRAND] === true;

@@ -50,6 +50,7 @@ export interface SysctlOutputs extends SysctlInputs {
 
 const VALUE = "must be a whole number, or a value on one line without `=`";
 
+/** Builds Sysctl's input schema. */
 export function sysctlSchema() {
   return z
     .object({

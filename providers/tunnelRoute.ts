@@ -88,6 +88,7 @@ function prefix() {
   });
 }
 
+/** Builds TunnelRoute's input schema, with the checks against recursive routes and stray next hops. */
 export function tunnelRouteSchema() {
   return z
     .object({

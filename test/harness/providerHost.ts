@@ -138,7 +138,8 @@ export class ProviderHost {
 
   private call(method: string, request: unknown): Promise<any> {
     const started = Date.now();
-    if (method !== "configure") this.span = { first: this.span?.first ?? started, last: this.span?.last ?? started };
+    if (method !== "configure")
+      this.span = { first: this.span?.first ?? started, last: this.span?.last ?? started };
     return new Promise((resolve, reject) => {
       this.client[method].call(this.client, request, (error, response) => {
         if (method !== "configure" && this.span) this.span.last = Math.max(this.span.last, Date.now());
