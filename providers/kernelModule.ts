@@ -222,6 +222,16 @@ async function converge(
   return { view: after, loaded: after.modules.map((m) => m.name).filter((m) => !before.has(m)) };
 }
 
+/** The inputs a state was made from (what `read` hands back). */
+function inputsOf(state: KernelModuleOutputs): KernelModuleInputs {
+  return {
+    connection: state.connection,
+    name: state.name,
+    persist: state.persist,
+    unloadOnDelete: state.unloadOnDelete,
+  };
+}
+
 async function check(
   _olds: Record<string, unknown>,
   news: Record<string, unknown>,
@@ -253,12 +263,7 @@ async function create(props: Record<string, unknown>): Promise<pulumi.dynamic.Cr
 
 async function read(id: string, props: Record<string, unknown>): Promise<pulumi.dynamic.ReadResult> {
   const state = props as unknown as KernelModuleOutputs;
-  const inputs: KernelModuleInputs = {
-    connection: state.connection,
-    name: state.name,
-    persist: state.persist,
-    unloadOnDelete: state.unloadOnDelete,
-  };
+  const inputs = inputsOf(state);
   const view = await look(inputs, state.hostKey);
   return {
     id,
@@ -282,12 +287,7 @@ async function update(
 
 async function deleteModule(_id: string, props: Record<string, unknown>): Promise<void> {
   const state = props as unknown as KernelModuleOutputs;
-  const inputs: KernelModuleInputs = {
-    connection: state.connection,
-    name: state.name,
-    persist: state.persist,
-    unloadOnDelete: state.unloadOnDelete,
-  };
+  const inputs = inputsOf(state);
   const label = routerLabel(inputs.connection);
   const view = await look(inputs, state.hostKey);
   const changes: RemoteCommand[] = [];
