@@ -8,7 +8,7 @@ import { batchStderr, failedBatchLine, groupIpCommands, type IpBatch } from "../
 import { routerLabel, type Connection } from "../transport/connection";
 import { commandFailed } from "../transport/errors";
 import { commandLine, type CommandOutcome, type RemoteCommand } from "../transport/script";
-import { runOnRouter } from "../transport/ssh";
+import { runOnRouter, type RunResult } from "../transport/ssh";
 
 /**
  * Runs `commands` in order, stopping at the first failure, which it throws naming that command;
@@ -21,10 +21,33 @@ export async function applyOnRouter(
   then: readonly RemoteCommand[] = [],
 ): Promise<CommandOutcome[]> {
   if (commands.length === 0 && then.length === 0) return [];
-  const grouped = groupIpCommands(commands);
+  return (await changeThenRead(connection, commands, then, expectedHostKey)).outcomes;
+}
+
+/**
+ * The changes (if any) and then the reads, in one round trip; returns the reads' outcomes and the
+ * router's host key. Without changes the reads may share a round trip with other reads of the
+ * router (a refresh reads many resources at once).
+ */
+export async function changeThenRead(
+  connection: Connection,
+  changes: readonly RemoteCommand[],
+  reads: readonly RemoteCommand[],
+  expectedHostKey: string | undefined,
+): Promise<RunResult> {
+  if (changes.length === 0) {
+    return runOnRouter(connection, reads, {
+      check: false,
+      stopOnError: false,
+      expectedHostKey,
+      coalesce: true,
+    });
+  }
+  const grouped = groupIpCommands(changes);
   const sent = grouped.map((g) => ("lines" in g ? g.command : g));
-  const reads = then.map((c) => ({ ...c, mayFail: true }));
-  const result = await runOnRouter(connection, [...sent, ...reads], {
+  // A read that fails (a file that is not there) must not end the round trip.
+  const readsAfter = reads.map((c) => ({ ...c, mayFail: true }));
+  const result = await runOnRouter(connection, [...sent, ...readsAfter], {
     check: false,
     stopOnError: true,
     expectedHostKey,
@@ -47,5 +70,5 @@ export async function applyOnRouter(
       outcome.stdout,
     );
   }
-  return result.outcomes.slice(sent.length);
+  return { outcomes: result.outcomes.slice(sent.length), hostKey: result.hostKey };
 }

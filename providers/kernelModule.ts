@@ -28,6 +28,7 @@ import { connectionSchema, routerLabel, type Connection } from "../transport/con
 import { commandFailed, excerpt } from "../transport/errors";
 import type { CommandOutcome, RemoteCommand } from "../transport/script";
 import { runOnRouter } from "../transport/ssh";
+import { changeThenRead } from "./applyOnRouter";
 import { checkInputs } from "./checkFailures";
 import { diffOnRouter } from "./diffOnRouter";
 
@@ -131,25 +132,8 @@ async function look(
   expectedHostKey?: string,
   before: RemoteCommand[] = [],
 ): Promise<ModuleView> {
-  const commands = viewCommands(inputs.name);
-  const result = await runOnRouter(inputs.connection, [...before, ...commands], {
-    check: false,
-    stopOnError: false,
-    expectedHostKey,
-    coalesce: before.length === 0,
-  });
-  const failedChange = result.outcomes.slice(0, before.length).find((o) => o.exitCode !== 0);
-  const label = routerLabel(inputs.connection);
-  if (failedChange) {
-    throw commandFailed(
-      label,
-      failedChange.argv.join(" "),
-      failedChange.exitCode,
-      failedChange.stderr,
-      failedChange.stdout,
-    );
-  }
-  return parseView(label, inputs.name, result.outcomes.slice(before.length), result.hostKey);
+  const result = await changeThenRead(inputs.connection, before, viewCommands(inputs.name), expectedHostKey);
+  return parseView(routerLabel(inputs.connection), inputs.name, result.outcomes, result.hostKey);
 }
 
 function isLoaded(view: ModuleView): boolean {

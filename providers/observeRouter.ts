@@ -11,7 +11,7 @@ import type { Connection } from "../transport/connection";
 import { commandFailed } from "../transport/errors";
 import { routerLabel } from "../transport/connection";
 import type { CommandOutcome, RemoteCommand } from "../transport/script";
-import { runOnRouter } from "../transport/ssh";
+import { changeThenRead } from "./applyOnRouter";
 
 /** The commands that read a router's links, addresses and GRE support. */
 export function observationCommands(): RemoteCommand[] {
@@ -51,13 +51,8 @@ export async function observeRouter(
   extra: RemoteCommand[] = [],
 ): Promise<RouterView> {
   const base = observationCommands();
-  const result = await runOnRouter(connection, [...base, ...extra], {
-    check: false,
-    stopOnError: false,
-    expectedHostKey,
-    // Only reads (and pings): they may share a round trip with other resources reading this router.
-    coalesce: true,
-  });
+  // Only reads (and pings): they may share a round trip with other resources reading this router.
+  const result = await changeThenRead(connection, [], [...base, ...extra], expectedHostKey);
   return {
     observation: parseObservation(routerLabel(connection), result.outcomes.slice(0, base.length)),
     hostKey: result.hostKey,

@@ -18,9 +18,10 @@ import {
   sysctlWrite,
 } from "../iproute2/sysctl";
 import { connectionSchema, routerLabel, type Connection } from "../transport/connection";
-import { commandFailed, excerpt } from "../transport/errors";
+import { excerpt } from "../transport/errors";
 import type { RemoteCommand } from "../transport/script";
 import { runOnRouter } from "../transport/ssh";
+import { changeThenRead } from "./applyOnRouter";
 import { checkInputs } from "./checkFailures";
 import { diffOnRouter } from "./diffOnRouter";
 
@@ -89,20 +90,13 @@ async function look(
   changes: RemoteCommand[] = [],
 ): Promise<SysctlView> {
   const label = routerLabel(inputs.connection);
-  const result = await runOnRouter(
+  const result = await changeThenRead(
     inputs.connection,
-    [...changes, sysctlRead(inputs.key), readFileCommand(sysctlFile(inputs.key))],
-    {
-      check: false,
-      stopOnError: false,
-      expectedHostKey,
-      coalesce: changes.length === 0,
-    },
+    changes,
+    [sysctlRead(inputs.key), readFileCommand(sysctlFile(inputs.key))],
+    expectedHostKey,
   );
-  const failed = result.outcomes.slice(0, changes.length).find((o) => o.exitCode !== 0);
-  if (failed)
-    throw commandFailed(label, failed.argv.join(" "), failed.exitCode, failed.stderr, failed.stdout);
-  const [value, file] = result.outcomes.slice(changes.length);
+  const [value, file] = result.outcomes;
   if (value.exitCode !== 0) {
     throw new Error(
       `${label}: there is no sysctl ${inputs.key} on this router (${excerpt(value.stderr, 200)}); a module may be missing, or the kernel lacks it`,

@@ -22,9 +22,10 @@ import {
   type RouteState,
 } from "../iproute2/route";
 import { connectionSchema, routerLabel, type Connection } from "../transport/connection";
-import { commandFailed } from "../transport/errors";
-import type { RemoteCommand } from "../transport/script";
+import { TransportError, commandFailed } from "../transport/errors";
+import { commandLine, type RemoteCommand } from "../transport/script";
 import { runOnRouter } from "../transport/ssh";
+import { changeThenRead } from "./applyOnRouter";
 import { UNKNOWN, checkInputs } from "./checkFailures";
 import { diffOnRouter } from "./diffOnRouter";
 import { ipv4 } from "./greTunnelSpec";
@@ -188,25 +189,30 @@ async function look(
   expectedHostKey?: string,
   changes: RemoteCommand[] = [],
 ): Promise<{ routes: RouteState[]; hostKey: string }> {
-  const label = routerLabel(inputs.connection);
-  const result = await runOnRouter(inputs.connection, [...changes, routeShow()], {
-    check: false,
-    stopOnError: true,
-    expectedHostKey,
-    coalesce: changes.length === 0,
-  });
-  const failed = result.outcomes.find((o) => o.ran && o.exitCode !== 0);
-  if (failed) {
-    const hint =
-      /Nexthop has invalid gateway|Network is unreachable/.test(failed.stderr) && inputs.tunnel
-        ? ` (is tunnel ${inputs.tunnel.name} up? routes through it come after it)`
-        : "";
-    throw commandFailed(label, failed.argv.join(" "), failed.exitCode, failed.stderr + hint, failed.stdout);
+  let result;
+  try {
+    result = await changeThenRead(inputs.connection, changes, [routeShow()], expectedHostKey);
+  } catch (error) {
+    if (
+      inputs.tunnel &&
+      TransportError.isInstance(error) &&
+      /Nexthop has invalid gateway|Network is unreachable/.test(error.message)
+    ) {
+      error.message += ` (is tunnel ${inputs.tunnel.name} up? routes through it come after it)`;
+    }
+    throw error;
   }
-  return {
-    routes: parseIpRoute(result.outcomes[result.outcomes.length - 1].stdout),
-    hostKey: result.hostKey,
-  };
+  const [routes] = result.outcomes;
+  if (routes.exitCode !== 0) {
+    throw commandFailed(
+      routerLabel(inputs.connection),
+      commandLine(routes.argv),
+      routes.exitCode,
+      routes.stderr,
+      routes.stdout,
+    );
+  }
+  return { routes: parseIpRoute(routes.stdout), hostKey: result.hostKey };
 }
 
 function outputsOf(inputs: TunnelRouteInputs, routes: RouteState[], hostKey: string): TunnelRouteOutputs {
