@@ -6,8 +6,8 @@
  */
 import { batchStderr, failedBatchLine, groupIpCommands, type IpBatch } from "../iproute2/ipBatch";
 import { routerLabel, type Connection } from "../transport/connection";
-import { commandFailed } from "../transport/errors";
-import { commandLine, type CommandOutcome, type RemoteCommand } from "../transport/script";
+import { outcomeFailed } from "../transport/errors";
+import type { CommandOutcome, RemoteCommand } from "../transport/script";
 import { runOnRouter, type RunResult } from "../transport/ssh";
 
 /**
@@ -62,13 +62,7 @@ export async function changeThenRead(
         ? ((group as IpBatch).lines[(line ?? 1) - 1] ?? (group as IpBatch).command)
         : (group as RemoteCommand);
     const stderr = "lines" in group ? batchStderr(outcome.stderr) : outcome.stderr;
-    throw commandFailed(
-      routerLabel(connection),
-      commandLine(culprit.argv),
-      outcome.exitCode,
-      stderr,
-      outcome.stdout,
-    );
+    throw outcomeFailed(routerLabel(connection), { ...outcome, argv: culprit.argv }, stderr);
   }
   return { outcomes: result.outcomes.slice(sent.length), hostKey: result.hostKey };
 }

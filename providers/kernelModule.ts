@@ -25,7 +25,7 @@ import {
   type ModuleAvailability,
 } from "../iproute2/kernelModule";
 import { connectionSchema, routerLabel, type Connection } from "../transport/connection";
-import { commandFailed, excerpt } from "../transport/errors";
+import { excerpt, outcomeFailed } from "../transport/errors";
 import type { CommandOutcome, RemoteCommand } from "../transport/script";
 import { runOnRouter } from "../transport/ssh";
 import { changeThenRead } from "./applyOnRouter";
@@ -105,8 +105,7 @@ function viewCommands(name: string): RemoteCommand[] {
 
 function parseView(label: string, name: string, outcomes: CommandOutcome[], hostKey: string): ModuleView {
   const [modules, own, ...rest] = outcomes;
-  if (modules.exitCode !== 0)
-    throw commandFailed(label, "cat /proc/modules", modules.exitCode, modules.stderr, modules.stdout);
+  if (modules.exitCode !== 0) throw outcomeFailed(label, modules);
   const successor = successorOf(name);
   let provider = moduleName(name);
   let availability = parseModinfo(own.exitCode, own.stdout, own.stderr);
@@ -300,7 +299,7 @@ async function deleteModule(_id: string, props: Record<string, unknown>): Promis
     );
     const main = result.outcomes.find((o) => o.argv[1] === view.provider);
     if (main && main.exitCode !== 0) {
-      throw commandFailed(label, `rmmod ${view.provider}`, main.exitCode, main.stderr, main.stdout);
+      throw outcomeFailed(label, main);
     }
     const kept = result.outcomes.filter((o) => o.exitCode !== 0).map((o) => o.argv[1]);
     if (kept.length > 0)

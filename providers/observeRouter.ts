@@ -8,7 +8,7 @@
 import { parseIpAddr, parseIpLink } from "../iproute2/parseIp";
 import type { RouterObservation } from "../iproute2/planTunnel";
 import type { Connection } from "../transport/connection";
-import { commandFailed } from "../transport/errors";
+import { outcomeFailed } from "../transport/errors";
 import { routerLabel } from "../transport/connection";
 import type { CommandOutcome, RemoteCommand } from "../transport/script";
 import { changeThenRead } from "./applyOnRouter";
@@ -27,7 +27,7 @@ export function observationCommands(): RemoteCommand[] {
 export function parseObservation(router: string, outcomes: CommandOutcome[]): RouterObservation {
   const [devices, gre] = outcomes;
   if (devices.exitCode !== 0) {
-    throw commandFailed(router, devices.argv.join(" "), devices.exitCode, devices.stderr, devices.stdout);
+    throw outcomeFailed(router, devices);
   }
   return {
     links: parseIpLink(devices.stdout),

@@ -22,8 +22,8 @@ import {
   type RouteState,
 } from "../iproute2/route";
 import { connectionSchema, routerLabel, type Connection } from "../transport/connection";
-import { TransportError, commandFailed } from "../transport/errors";
-import { commandLine, type RemoteCommand } from "../transport/script";
+import { TransportError, outcomeFailed } from "../transport/errors";
+import type { RemoteCommand } from "../transport/script";
 import { runOnRouter } from "../transport/ssh";
 import { changeThenRead } from "./applyOnRouter";
 import { UNKNOWN, checkInputs } from "./checkFailures";
@@ -204,13 +204,7 @@ async function look(
   }
   const [routes] = result.outcomes;
   if (routes.exitCode !== 0) {
-    throw commandFailed(
-      routerLabel(inputs.connection),
-      commandLine(routes.argv),
-      routes.exitCode,
-      routes.stderr,
-      routes.stdout,
-    );
+    throw outcomeFailed(routerLabel(inputs.connection), routes);
   }
   return { routes: parseIpRoute(routes.stdout), hostKey: result.hostKey };
 }

@@ -6,6 +6,8 @@
  * @packageDocumentation
  */
 
+import { commandLine, type CommandOutcome } from "./script";
+
 const BRAND = "__pulumiGreTransportError";
 
 /** What went wrong, for code that reacts to a kind of failure. */
@@ -60,6 +62,15 @@ export const TransportError = {
     return typeof value === "object" && value !== null && (value as Record<string, unknown>)[BRAND] === true;
   },
 };
+
+/** The error for a command outcome that failed: its quoted command line, status, stderr. */
+export function outcomeFailed(
+  router: string,
+  outcome: CommandOutcome,
+  stderr = outcome.stderr,
+): TransportError {
+  return commandFailed(router, commandLine(outcome.argv), outcome.exitCode, stderr, outcome.stdout);
+}
 
 /** Trims command output for an error message: whole lines, at most `limit` characters. */
 export function excerpt(text: string, limit = 2000): string {

@@ -26,7 +26,7 @@ import {
   type ProxyConnection,
   type ResolvedConnection,
 } from "./connection";
-import { TransportError, commandFailed, excerpt, transportError } from "./errors";
+import { TransportError, commandFailed, excerpt, outcomeFailed, transportError } from "./errors";
 import {
   batchScript,
   commandLine,
@@ -569,6 +569,11 @@ function execOnce(
   });
 }
 
+/** What an exec sends: the script, or under `sudo` the script run by a root shell (no TTY, no password). */
+function execText(conn: ResolvedConnection, script: string): string {
+  return conn.sudo ? `sudo -n -- sh -c ${commandLine([script])}` : script;
+}
+
 /**
  * Kills the process group of a round trip that timed out, over the same connection: closing the
  * channel does not stop a command that writes nothing, and OpenSSH ignores signal requests.
@@ -611,7 +616,7 @@ export async function runOnRouter(
   if (options.coalesce) return coalescedRead(conn, commands, options);
   const nonce = randomBytes(12).toString("hex");
   const script = batchScript(commands, nonce, options.stopOnError ?? true);
-  const commandText = conn.sudo ? `sudo -n -- sh -c ${commandLine([script])}` : script;
+  const commandText = execText(conn, script);
   const shown = commands.map((c) => commandLine(c.argv)).join("; ");
   const timeoutMs = (options.timeoutSeconds ?? conn.commandTimeout) * 1000;
   // A pooled connection can have died while idle (the router rebooted); a channel that could not
@@ -688,13 +693,7 @@ async function coalescedRead(
     checkHostKey({ label: entry.label, hostKey: shared.hostKey }, expectedKey(conn, options));
     const failed = shared.outcomes.find((o) => o.exitCode !== 0);
     if (failed && (options.check ?? true)) {
-      throw commandFailed(
-        entry.label,
-        commandLine(failed.argv),
-        failed.exitCode,
-        failed.stderr,
-        failed.stdout,
-      );
+      throw outcomeFailed(entry.label, failed);
     }
     return { outcomes: shared.outcomes, hostKey: shared.hostKey };
   } finally {
@@ -764,7 +763,7 @@ async function runNaive(
       checkHostKey(entry, expectedKey(conn, options));
       const nonce = randomBytes(12).toString("hex");
       const script = batchScript([command], nonce, false);
-      const text = conn.sudo ? `sudo -n -- sh -c ${commandLine([script])}` : script;
+      const text = execText(conn, script);
       countRoundTrip([command]);
       const raw = await execOnce(
         entry,
@@ -776,7 +775,8 @@ async function runNaive(
       const result = interpret(entry, conn, [command], nonce, raw, false);
       hostKey = result.hostKey;
       outcomes.push(result.outcomes[0]);
-      if (result.outcomes[0].exitCode !== 0 && (options.stopOnError ?? true)) stopped = true;
+      if (result.outcomes[0].exitCode !== 0 && (options.stopOnError ?? true) && !command.mayFail)
+        stopped = true;
     } finally {
       release(entry);
       closeEntry(entry);
@@ -784,13 +784,7 @@ async function runNaive(
   }
   const failed = outcomes.find((o) => o.ran && o.exitCode !== 0);
   if (failed && (options.check ?? true)) {
-    throw commandFailed(
-      routerLabel(conn),
-      commandLine(failed.argv),
-      failed.exitCode,
-      failed.stderr,
-      failed.stdout,
-    );
+    throw outcomeFailed(routerLabel(conn), failed);
   }
   return { outcomes, hostKey };
 }
@@ -853,7 +847,7 @@ function interpret(
     throw commandFailed(entry.label, unrun, raw.exitCode, trailingStderr, trailingStdout, raw.signal);
   }
   if (failed && check) {
-    throw commandFailed(entry.label, commandLine(failed.argv), failed.exitCode, failed.stderr, failed.stdout);
+    throw outcomeFailed(entry.label, failed);
   }
   return { outcomes, hostKey: entry.hostKey! };
 }
