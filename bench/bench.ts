@@ -18,7 +18,7 @@ import { inventoryRouter, labConnection, repoRoot, type Inventory } from "../lab
 import { Lab } from "../lab/lab";
 import { fieldNoteState } from "../lab/routerState";
 import { closeAllConnections, runOnRouter, transportStats, type TransportStats } from "../transport/ssh";
-import type { RunResult } from "../test/engine/engine";
+import type { RunResult } from "../tools/engine/engine";
 import { topologyConfig, type BenchTunnel, type Topology } from "./topology";
 
 type Mode = "ours" | "baseline";
@@ -81,7 +81,7 @@ function engine(
   return new Promise((resolve) => {
     const child = spawn(
       "node",
-      ["-r", "ts-node/register/transpile-only", "test/engine/cli.ts", ...args, "--report", report],
+      ["-r", "ts-node/register/transpile-only", "tools/engine/cli.ts", ...args, "--report", report],
       {
         cwd: repoRoot(),
         env: { ...process.env, ...env },

@@ -10,8 +10,8 @@ import { fieldNoteState } from "../../lab/routerState";
 import { Lab } from "../../lab/lab";
 import type { Connection } from "../../transport/connection";
 import { closeAllConnections, runOnRouter } from "../../transport/ssh";
-import { Lifecycle, type ResourceState } from "../harness/lifecycle";
-import { ProviderHost, serializeProvider, type Props } from "../harness/providerHost";
+import { Lifecycle, type ResourceState } from "../../tools/providerHost/lifecycle";
+import { ProviderHost, serializeProvider, type Props } from "../../tools/providerHost/providerHost";
 import { describeOnLab, labRouter } from "./labEnv";
 
 interface Side {

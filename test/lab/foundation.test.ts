@@ -1,4 +1,4 @@
-import { ProviderHost, resourceUrn, serializeProvider } from "../harness/providerHost";
+import { ProviderHost, resourceUrn, serializeProvider } from "../../tools/providerHost/providerHost";
 import { closeAllConnections, runOnRouter } from "../../transport/ssh";
 import { TransportError } from "../../transport/errors";
 import { describeOnLab, labRouter } from "./labEnv";
@@ -11,7 +11,7 @@ describeOnLab("foundation on the lab", () => {
 
   it("a trivial provider survives Pulumi's serializer and host, and its create runs on a lab router", async () => {
     const { connection, router } = await labRouter("routerA");
-    const provider = await serializeProvider("test/harness/fixtures/hostnameProvider.ts", "hostnameProvider");
+    const provider = await serializeProvider("test/providers/hostnameProvider.ts", "hostnameProvider");
     // Packages are required by name in the serialized text, the project's own code is inlined.
     expect(provider).toContain('require("ssh2/lib/index.js")');
     expect(provider).toContain('require("zod")');

@@ -6,8 +6,8 @@ import { parseIpAddr, parseIpLink, type LinkState } from "../../iproute2/parseIp
 import type { InventoryRouter } from "../../lab/inventory";
 import type { Connection } from "../../transport/connection";
 import { closeAllConnections, runOnRouter } from "../../transport/ssh";
-import { CheckFailed, Lifecycle } from "../harness/lifecycle";
-import { ProviderHost, serializeProvider, type Props } from "../harness/providerHost";
+import { CheckFailed, Lifecycle } from "../../tools/providerHost/lifecycle";
+import { ProviderHost, serializeProvider, type Props } from "../../tools/providerHost/providerHost";
 import { describeOnLab, labRouter } from "./labEnv";
 
 interface Side {

@@ -1,6 +1,6 @@
 import * as path from "path";
 import { parseStackConfig, type StackConfigError } from "../../stacks/config";
-import { loadProject } from "../engine/engine";
+import { loadProject } from "../../tools/engine/engine";
 
 const ROOT = path.resolve(__dirname, "../..");
 

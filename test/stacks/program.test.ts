@@ -6,8 +6,8 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig } from "../../stacks/config";
 import { configConnections, declareNetwork, type ConnectionResolver } from "../../stacks/program";
-import { installMonitor, reveal, runProgram, type Registration } from "../engine/monitor";
-import { loadProject } from "../engine/engine";
+import { installMonitor, reveal, runProgram, type Registration } from "../../tools/engine/monitor";
+import { loadProject } from "../../tools/engine/engine";
 
 const ROOT = path.resolve(__dirname, "../..");
 

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "child_process";
 import { hostKeyFingerprint, type Connection } from "../../transport/connection";
-import { ProviderHost, resourceUrn, serializeProvider } from "../harness/providerHost";
+import { ProviderHost, resourceUrn, serializeProvider } from "../../tools/providerHost/providerHost";
 import { startTestServer, type TestServer } from "./sshTestServer";
 
 describe("serialized providers in Pulumi's dynamic-provider host", () => {

@@ -3,7 +3,7 @@
  * process (Jest's module sandbox would change what the closure serializer sees). Run with ts-node,
  * as Pulumi runs a TypeScript program:
  *
- *   node -r ts-node/register/transpile-only test/harness/serializeProvider.ts MODULE EXPORT
+ *   node -r ts-node/register/transpile-only tools/providerHost/serializeProvider.ts MODULE EXPORT
  *
  * Prints `{"text": "<module text>"}` on stdout.
  */

@@ -62,25 +62,12 @@ export class Lifecycle {
     const name = state.urn.split("::").pop()!;
     const checked = await this.check(name, inputs, state.inputs);
     const diff = await this.host.diff(state.urn, state.id, state.outputs, checked);
-    if (diff.replaces.length > 0) {
-      if (diff.deleteBeforeReplace) {
-        await this.host.delete(state.urn, state.id, state.outputs);
-        const created = await this.host.create(state.urn, checked);
-        return {
-          state: { urn: state.urn, id: created.id, inputs: checked, outputs: created.outputs },
-          operation: "replace",
-        };
-      }
-      const created = await this.host.create(state.urn, checked);
-      await this.host.delete(state.urn, state.id, state.outputs);
-      return {
-        state: { urn: state.urn, id: created.id, inputs: checked, outputs: created.outputs },
-        operation: "replace",
-      };
-    }
-    if (diff.changes === "none") return { state, operation: "same" };
-    const updated = await this.host.update(state.urn, state.id, state.outputs, checked);
-    return { state: { ...state, inputs: checked, outputs: updated.outputs }, operation: "update" };
+    const applied = await applyDiff(this.host, state.urn, state, checked, diff);
+    if (applied.operation === "same") return { state, operation: "same" };
+    return {
+      state: { urn: state.urn, id: applied.id, inputs: checked, outputs: applied.outputs },
+      operation: applied.operation,
+    };
   }
 
   /** `pulumi refresh`: read, keeping the inputs read hands back. */
@@ -93,4 +80,34 @@ export class Lifecycle {
   async delete(state: ResourceState): Promise<void> {
     await this.host.delete(state.urn, state.id, state.outputs);
   }
+}
+
+/**
+ * What the engine does with a diff: nothing, an update in place, or a replacement — delete first
+ * when the provider asks (`deleteBeforeReplace`), else create the new one and then delete the old.
+ * `oldDeleted` is told as soon as the old resource is gone (a failure after that must not keep it).
+ */
+export async function applyDiff(
+  host: ProviderHost,
+  urn: string,
+  prior: { id: string; outputs: Props },
+  inputs: Props,
+  diff: DiffResult,
+  oldDeleted: () => void = () => undefined,
+): Promise<{ operation: "same" | "update" | "replace"; id: string; outputs: Props }> {
+  if (diff.replaces.length > 0) {
+    if (diff.deleteBeforeReplace) {
+      await host.delete(urn, prior.id, prior.outputs);
+      oldDeleted();
+    }
+    const created = await host.create(urn, inputs);
+    if (!diff.deleteBeforeReplace) {
+      await host.delete(urn, prior.id, prior.outputs);
+      oldDeleted();
+    }
+    return { operation: "replace", id: created.id, outputs: created.outputs };
+  }
+  if (diff.changes === "none") return { operation: "same", id: prior.id, outputs: prior.outputs };
+  const updated = await host.update(urn, prior.id, prior.outputs, inputs);
+  return { operation: "update", id: prior.id, outputs: updated.outputs };
 }

@@ -49,7 +49,7 @@ export function serializeProvider(modulePath: string, exportName: string): Promi
         [
           "-r",
           "ts-node/register/transpile-only",
-          path.join(REPO_ROOT, "test/harness/serializeProvider.ts"),
+          path.join(REPO_ROOT, "tools/providerHost/serializeProvider.ts"),
           modulePath,
           exportName,
         ],

@@ -8,7 +8,8 @@
 import { readFileSync } from "fs";
 import * as path from "path";
 import { load as parseYaml } from "js-yaml";
-import { ProviderHost, type Props } from "../harness/providerHost";
+import { applyDiff } from "../providerHost/lifecycle";
+import { ProviderHost, type Props } from "../providerHost/providerHost";
 import {
   installMonitor,
   reveal,
@@ -438,22 +439,17 @@ export class StandInEngine {
       if (diff.replaces.length > 0) {
         this.record("replace", label, [...details, `replaced because of: ${diff.replaces.join(", ")}`]);
         if (preview) return keep(prior.id, inputs);
-        if (diff.deleteBeforeReplace) {
-          await host.delete(registration.urn, prior.id, prior.outputs);
-          old.delete(registration.urn);
-        }
-        const created = await host.create(registration.urn, inputs);
-        if (!diff.deleteBeforeReplace) await host.delete(registration.urn, prior.id, prior.outputs);
-        return keep(created.id, created.outputs);
-      }
-      if (diff.changes === "none") {
+      } else if (diff.changes === "none") {
         this.record("same", label);
         return keep(prior.id, prior.outputs);
+      } else {
+        this.record("update", label, details.length > 0 ? details : ["the provider reports changes"]);
+        if (preview) return keep(prior.id, prior.outputs);
       }
-      this.record("update", label, details.length > 0 ? details : ["the provider reports changes"]);
-      if (preview) return keep(prior.id, prior.outputs);
-      const updated = await host.update(registration.urn, prior.id, prior.outputs, inputs);
-      return keep(prior.id, updated.outputs);
+      const applied = await applyDiff(host, registration.urn, prior, inputs, diff, () =>
+        old.delete(registration.urn),
+      );
+      return keep(applied.id, applied.outputs);
     });
   }
 }
