@@ -17,8 +17,10 @@ import { dump as toYaml } from "js-yaml";
 import { inventoryRouter, labConnection, repoRoot, type Inventory } from "../lab/inventory";
 import { Lab } from "../lab/lab";
 import { fieldNoteState } from "../lab/routerState";
-import { closeAllConnections, runOnRouter, transportStats, type TransportStats } from "../transport/ssh";
+import { closeAllConnections, runOnRouter } from "../transport";
+import { installTransportHooks } from "../transport/hooks";
 import type { RunResult } from "../tools/engine/engine";
+import { countingObserver, noCounts, type TransportCounts } from "./transportCounters";
 import { topologyConfig, type BenchTunnel, type Topology } from "./topology";
 
 type Mode = "ours" | "baseline";
@@ -68,37 +70,53 @@ function option(args: string[], name: string, fallback: string): string {
   return at >= 0 && args[at + 1] ? args[at + 1] : fallback;
 }
 
-/** What `npm run engine -- … --report FILE` writes. */
-type EngineReport = RunResult & { command: string; transport: TransportStats };
+/** What `npm run engine -- … --report FILE` writes, with the counts our hooks took in the provider host. */
+type EngineReport = RunResult & { command: string; transport: TransportCounts };
 
-/** Runs the stand-in engine as a person would, with a JSON report. */
+/**
+ * Runs the stand-in engine as a person would, with a JSON report, and the benchmark's hooks
+ * (counters; in baseline mode the naive transport) loaded into its provider host.
+ */
 function engine(
   args: string[],
   env: NodeJS.ProcessEnv,
   report: string,
 ): Promise<{ code: number | null; out: string; seconds: number; report: EngineReport | undefined }> {
   const started = Date.now();
+  const counts = `${report}.transport`;
+  rmSync(counts, { force: true });
   return new Promise((resolve) => {
     const child = spawn(
       "node",
-      ["-r", "ts-node/register/transpile-only", "tools/engine/cli.ts", ...args, "--report", report],
+      [
+        "-r",
+        "ts-node/register/transpile-only",
+        "tools/engine/cli.ts",
+        ...args,
+        "--report",
+        report,
+        "--host-require",
+        "bench/hostHooks.ts",
+      ],
       {
         cwd: repoRoot(),
-        env: { ...process.env, ...env },
+        env: { ...process.env, ...env, GRE_BENCH_COUNTS: counts },
         stdio: ["ignore", "pipe", "pipe"],
       },
     );
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (out += d));
-    child.on("exit", (code) =>
+    child.on("exit", (code) => {
+      const transport = existsSync(counts) ? JSON.parse(readFileSync(counts, "utf8")) : noCounts();
+      rmSync(counts, { force: true });
       resolve({
         code,
         out,
         seconds: (Date.now() - started) / 1000,
-        report: existsSync(report) ? JSON.parse(readFileSync(report, "utf8")) : undefined,
-      }),
-    );
+        report: existsSync(report) ? { ...JSON.parse(readFileSync(report, "utf8")), transport } : undefined,
+      });
+    });
   });
 }
 
@@ -124,7 +142,8 @@ async function pingAcross(inventory: Inventory, tunnels: BenchTunnel[]): Promise
 /** Connecting once to every router in parallel and reading its whole GRE state in one round trip. */
 async function measureFloor(inventory: Inventory): Promise<BenchResult["floor"]> {
   closeAllConnections();
-  const before = transportStats();
+  const counts = noCounts();
+  const detach = installTransportHooks({ observer: countingObserver(counts) });
   const started = Date.now();
   await Promise.all(
     inventory.routers.map((r) =>
@@ -138,13 +157,9 @@ async function measureFloor(inventory: Inventory): Promise<BenchResult["floor"]>
     ),
   );
   const wallSeconds = (Date.now() - started) / 1000;
-  const after = transportStats();
+  detach();
   closeAllConnections();
-  return {
-    wallSeconds,
-    connections: after.connectionsOpened - before.connectionsOpened,
-    roundTrips: after.roundTrips - before.roundTrips,
-  };
+  return { wallSeconds, connections: counts.connectionsOpened, roundTrips: counts.roundTrips };
 }
 
 async function runMode(
@@ -157,7 +172,7 @@ async function runMode(
 ): Promise<ModeResult> {
   const env: NodeJS.ProcessEnv = {
     GRE_ENGINE_STATE_DIR: path.join(workDir, "state"),
-    ...(mode === "baseline" ? { GRE_TRANSPORT_MODE: "naive" } : {}),
+    GRE_BENCH_MODE: mode,
   };
   rmSync(path.join(workDir, "state", `${stack}.json`), { force: true });
   const connections = inventory.routers.map(labConnection);

@@ -9,7 +9,7 @@ import { parseProcModules } from "../iproute2/kernelModule";
 import { parseIpAddr, parseIpLink } from "../iproute2/parseIp";
 import { parseIpRoute } from "../iproute2/route";
 import type { Connection } from "../transport/connection";
-import { runOnRouter } from "../transport/ssh";
+import { runOnRouter } from "../transport";
 
 /** A router's field-note state, each part as sorted or ordered strings. */
 export interface FieldNoteState {

@@ -8,7 +8,7 @@ import { batchStderr, failedBatchLine, groupIpCommands, type IpBatch } from "../
 import { routerLabel, type Connection } from "../transport/connection";
 import { outcomeFailed } from "../transport/errors";
 import type { CommandOutcome, RemoteCommand } from "../transport/script";
-import { runOnRouter, type RunResult } from "../transport/ssh";
+import { runOnRouter, type RunResult } from "../transport";
 
 /**
  * Runs `commands` in order, stopping at the first failure, which it throws naming that command;

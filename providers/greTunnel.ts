@@ -23,7 +23,7 @@ import {
 import { pingAcross, pingUnderlay, type TunnelEndSpec } from "../iproute2/tunnelCommands";
 import type { Connection } from "../transport/connection";
 import { excerpt } from "../transport/errors";
-import { runOnRouter } from "../transport/ssh";
+import { runOnRouter } from "../transport";
 import { checkInputs } from "./checkFailures";
 import {
   diffGreTunnel,

@@ -20,7 +20,7 @@ import {
 import { connectionSchema, routerLabel, type Connection } from "../transport/connection";
 import { excerpt } from "../transport/errors";
 import type { RemoteCommand } from "../transport/script";
-import { runOnRouter } from "../transport/ssh";
+import { runOnRouter } from "../transport";
 import { changeThenRead } from "./applyOnRouter";
 import { checkInputs } from "./checkFailures";
 import { diffOnRouter } from "./diffOnRouter";

@@ -24,7 +24,7 @@ import {
 import { connectionSchema, routerLabel, type Connection } from "../transport/connection";
 import { TransportError, outcomeFailed } from "../transport/errors";
 import type { RemoteCommand } from "../transport/script";
-import { runOnRouter } from "../transport/ssh";
+import { runOnRouter } from "../transport";
 import { changeThenRead } from "./applyOnRouter";
 import { UNKNOWN, checkInputs } from "./checkFailures";
 import { diffOnRouter } from "./diffOnRouter";

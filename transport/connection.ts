@@ -120,23 +120,57 @@ export function connectionSchema() {
     });
 }
 
-/** Fills in the defaults of `@pulumi/command` (port 22, user root, 10 dials of 15 s) and ours. */
-export function resolveConnection(connection: Connection): ResolvedConnection {
+/**
+ * The defaults of `@pulumi/command` (port 22, user root, 10 dials of 15 s) and ours: the one place
+ * they are written.
+ */
+export const CONNECTION_DEFAULTS = {
+  port: 22,
+  user: "root",
+  dialErrorLimit: 10,
+  perDialTimeout: 15,
+  commandTimeout: 60,
+  sudo: false,
+} as const;
+
+/** Fills in the {@link CONNECTION_DEFAULTS}. */
+export function resolveConnection<T extends Connection>(connection: T): T & ResolvedConnection {
+  const d = CONNECTION_DEFAULTS;
   return {
     ...connection,
-    port: connection.port ?? 22,
-    user: connection.user ?? "root",
-    dialErrorLimit: connection.dialErrorLimit ?? 10,
-    perDialTimeout: connection.perDialTimeout ?? 15,
-    commandTimeout: connection.commandTimeout ?? 60,
-    sudo: connection.sudo ?? false,
+    port: connection.port ?? d.port,
+    user: connection.user ?? d.user,
+    dialErrorLimit: connection.dialErrorLimit ?? d.dialErrorLimit,
+    perDialTimeout: connection.perDialTimeout ?? d.perDialTimeout,
+    commandTimeout: connection.commandTimeout ?? d.commandTimeout,
+    sudo: connection.sudo ?? d.sudo,
   };
+}
+
+/** Where the router is: `host:port`, defaults filled in (two connections to one place are one router). */
+export function routerAddress(connection: Pick<Connection, "host" | "port">): string {
+  return `${connection.host}:${connection.port ?? CONNECTION_DEFAULTS.port}`;
 }
 
 /** How errors and logs name a router: its name and address, never a credential. */
 export function routerLabel(connection: Connection): string {
-  const address = `${connection.user ?? "root"}@${connection.host}:${connection.port ?? 22}`;
+  const address = `${connection.user ?? CONNECTION_DEFAULTS.user}@${routerAddress(connection)}`;
   return connection.name ? `${connection.name} (${address})` : address;
+}
+
+/** The host key a dial must see: its fingerprint, and where that expectation comes from. */
+export interface ExpectedHostKey {
+  fingerprint: string;
+  /** For errors: "pinned in the connection" or "recorded when the resource was created". */
+  source: string;
+}
+
+/** The key a call expects: the connection's pin, else the one `recorded` in state, else none. */
+export function expectedHostKey(connection: ProxyConnection, recorded?: string): ExpectedHostKey | undefined {
+  if (connection.hostKey)
+    return { fingerprint: pinnedFingerprint(connection.hostKey), source: "pinned in the connection" };
+  if (recorded) return { fingerprint: recorded, source: "recorded when the resource was created" };
+  return undefined;
 }
 
 /** The OpenSSH SHA256 fingerprint of a raw public host key: `SHA256:` and unpadded base64. */

@@ -171,14 +171,3 @@ export function mergeCommands(requests: ReadonlyArray<readonly RemoteCommand[]>)
   );
   return { commands, positions };
 }
-
-/**
- * Shell builtins: commands that start no process of their own on the router. (An array, not a
- * Set: older releases of Pulumi's closure serializer capture a module-level Set as a plain object.)
- */
-const BUILTINS = ["test", "[", "printf", "echo", "true", "false", "read", "kill", "cd"];
-
-/** Processes a round trip of `commands` starts on the router: the shell, and each non-builtin. */
-export function processesStarted(commands: readonly RemoteCommand[]): number {
-  return 1 + commands.filter((c) => !BUILTINS.includes(c.argv[0])).length;
-}

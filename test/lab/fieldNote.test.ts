@@ -9,7 +9,7 @@ import { repoRoot, type InventoryRouter } from "../../lab/inventory";
 import { fieldNoteState } from "../../lab/routerState";
 import { Lab } from "../../lab/lab";
 import type { Connection } from "../../transport/connection";
-import { closeAllConnections, runOnRouter } from "../../transport/ssh";
+import { closeAllConnections, runOnRouter } from "../../transport";
 import { Lifecycle, type ResourceState } from "../../tools/providerHost/lifecycle";
 import { ProviderHost, serializeProvider, type Props } from "../../tools/providerHost/providerHost";
 import { describeOnLab, labRouter } from "./labEnv";

@@ -1,5 +1,5 @@
 import { ProviderHost, resourceUrn, serializeProvider } from "../../tools/providerHost/providerHost";
-import { closeAllConnections, runOnRouter } from "../../transport/ssh";
+import { closeAllConnections, runOnRouter } from "../../transport";
 import { TransportError } from "../../transport/errors";
 import { describeOnLab, labRouter } from "./labEnv";
 import { Lab } from "../../lab/lab";

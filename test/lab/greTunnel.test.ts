@@ -5,7 +5,7 @@
 import { parseIpAddr, parseIpLink, type LinkState } from "../../iproute2/parseIp";
 import type { InventoryRouter } from "../../lab/inventory";
 import type { Connection } from "../../transport/connection";
-import { closeAllConnections, runOnRouter } from "../../transport/ssh";
+import { closeAllConnections, runOnRouter } from "../../transport";
 import { CheckFailed, Lifecycle } from "../../tools/providerHost/lifecycle";
 import { ProviderHost, serializeProvider, type Props } from "../../tools/providerHost/providerHost";
 import { describeOnLab, labRouter } from "./labEnv";

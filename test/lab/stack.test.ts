@@ -11,7 +11,7 @@ import { repoRoot, type InventoryRouter } from "../../lab/inventory";
 import { fieldNoteState } from "../../lab/routerState";
 import { Lab } from "../../lab/lab";
 import type { Connection } from "../../transport/connection";
-import { closeAllConnections, runOnRouter } from "../../transport/ssh";
+import { closeAllConnections, runOnRouter } from "../../transport";
 import { describeOnLab, labRouter } from "./labEnv";
 
 interface Side {

@@ -4,7 +4,9 @@ import * as path from "path";
 import { hostKeyFingerprint, type Connection } from "../../transport/connection";
 import { TransportError } from "../../transport/errors";
 import { batchScript, type RemoteCommand } from "../../transport/script";
-import { closeAllConnections, runOnRouter, transportStats } from "../../transport/ssh";
+import { closeAllConnections, runOnRouter } from "../../transport";
+import { installTransportHooks } from "../../transport/hooks";
+import { countingObserver, naiveRun, noCounts } from "../../bench/transportCounters";
 import { generateKeyPair, startTestServer, type TestServer } from "./sshTestServer";
 
 /** The error a promise rejected with; fails the test when it resolved. */
@@ -16,6 +18,17 @@ async function rejection(promise: Promise<unknown>): Promise<TransportError> {
     return e;
   }
   throw new Error("expected the call to fail, but it succeeded");
+}
+
+/** Counts what the transport does while `work` runs. */
+async function counted<T>(work: () => Promise<T>) {
+  const counts = noCounts();
+  const detach = installTransportHooks({ observer: countingObserver(counts) });
+  try {
+    return { result: await work(), counts };
+  } finally {
+    detach();
+  }
 }
 
 function nonceOf(script: string): string {
@@ -56,11 +69,12 @@ describe("transport against an in-process ssh2 server", () => {
   });
 
   it("returns exit status, stdout and stderr of each command in one round trip", async () => {
-    const before = transportStats();
-    const result = await runOnRouter(
-      conn,
-      [{ argv: ["sh", "-c", "echo one; echo warn >&2; exit 2"] }, { argv: ["cat"], stdin: "piped\n" }],
-      { stopOnError: false, check: false },
+    const { result, counts } = await counted(() =>
+      runOnRouter(
+        conn,
+        [{ argv: ["sh", "-c", "echo one; echo warn >&2; exit 2"] }, { argv: ["cat"], stdin: "piped\n" }],
+        { stopOnError: false, check: false },
+      ),
     );
     expect(result.outcomes).toEqual([
       {
@@ -72,9 +86,7 @@ describe("transport against an in-process ssh2 server", () => {
       },
       { argv: ["cat"], ran: true, exitCode: 0, stdout: "piped\n", stderr: "" },
     ]);
-    const after = transportStats();
-    expect(after.roundTrips - before.roundTrips).toBe(1);
-    expect(after.commands - before.commands).toBe(2);
+    expect([counts.roundTrips, counts.commands, counts.connectionsOpened]).toEqual([1, 2, 1]);
   });
 
   it("names router, command, exit status and stderr when a command fails", async () => {
@@ -149,18 +161,19 @@ describe("transport against an in-process ssh2 server", () => {
   });
 
   it("lets reads of one router that arrive together share one round trip, each distinct command once", async () => {
-    const before = transportStats();
-    const reads = await Promise.all([
-      runOnRouter(conn, [{ argv: ["echo", "links"] }, { argv: ["echo", "addrs"] }], {
-        coalesce: true,
-        check: false,
-      }),
-      runOnRouter(conn, [{ argv: ["echo", "addrs"] }, { argv: ["echo", "routes"] }], {
-        coalesce: true,
-        check: false,
-      }),
-      runOnRouter(conn, [{ argv: ["echo", "links"] }], { coalesce: true, check: false }),
-    ]);
+    const { result: reads, counts } = await counted(() =>
+      Promise.all([
+        runOnRouter(conn, [{ argv: ["echo", "links"] }, { argv: ["echo", "addrs"] }], {
+          coalesce: true,
+          check: false,
+        }),
+        runOnRouter(conn, [{ argv: ["echo", "addrs"] }, { argv: ["echo", "routes"] }], {
+          coalesce: true,
+          check: false,
+        }),
+        runOnRouter(conn, [{ argv: ["echo", "links"] }], { coalesce: true, check: false }),
+      ]),
+    );
     expect(reads.map((r) => r.outcomes.map((o) => [o.argv.join(" "), o.stdout]))).toEqual([
       [
         ["echo links", "links\n"],
@@ -180,12 +193,7 @@ describe("transport against an in-process ssh2 server", () => {
         false,
       ),
     );
-    const after = transportStats();
-    expect([
-      after.roundTrips - before.roundTrips,
-      after.commands - before.commands,
-      after.processes - before.processes,
-    ]).toEqual([1, 3, 1]);
+    expect([counts.roundTrips, counts.commands, counts.processes]).toEqual([1, 3, 1]);
   });
 
   it("sends reads that arrive while a shared read is under way together, in the next round trip", async () => {
@@ -211,8 +219,8 @@ describe("transport against an in-process ssh2 server", () => {
     expect(server.execs).toHaveLength(1);
   });
 
-  it("opens a connection for every command in the naive mode the benchmark compares against", async () => {
-    process.env.GRE_TRANSPORT_MODE = "naive";
+  it("opens a connection for every command in the naive mode the benchmark attaches", async () => {
+    const detach = installTransportHooks({ run: naiveRun });
     try {
       const result = await runOnRouter(
         conn,
@@ -223,7 +231,7 @@ describe("transport against an in-process ssh2 server", () => {
       expect(server.connections).toBe(3);
       expect(server.execs).toHaveLength(3);
     } finally {
-      delete process.env.GRE_TRANSPORT_MODE;
+      detach();
     }
   });
 
@@ -260,7 +268,7 @@ describe("transport against an in-process ssh2 server", () => {
       );
       expect(error.kind).toBe("host-key-mismatch");
       expect(error.message).toContain(
-        `expected ${pinned}, the router presented ${hostKeyFingerprint(server.hostKeyBlob)}`,
+        `expected ${pinned} (pinned in the connection), the router presented ${hostKeyFingerprint(server.hostKeyBlob)}`,
       );
       expect(server.connections).toBe(1);
       expect(server.execs).toEqual([]);
@@ -404,7 +412,7 @@ describe("process lifetime", () => {
     const server = await startTestServer({});
     try {
       const program = `
-        const { runOnRouter } = require(${JSON.stringify(path.resolve(__dirname, "../../transport/ssh"))});
+        const { runOnRouter } = require(${JSON.stringify(path.resolve(__dirname, "../../transport"))});
         runOnRouter({ host: "127.0.0.1", port: ${server.port}, privateKey: process.env.KEY }, [{ argv: ["echo", "done"] }])
           .then((r) => process.stdout.write(r.outcomes[0].stdout), (e) => { console.error(e.message); process.exitCode = 1; });
       `;

@@ -1,7 +1,8 @@
 /**
  * `npm run engine -- up|preview|refresh|destroy --stack NAME [--refresh] [--expect-no-changes]`
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { writeFileSync } from "fs";
+import * as path from "path";
 import { repoRoot } from "../../lab/inventory";
 import { StandInEngine, type Command } from "./engine";
 
@@ -22,7 +23,24 @@ machine, use the Pulumi CLI: npm run up | preview | refresh | destroy.
   --refresh              refresh first (up, preview)
   --expect-no-changes    exit non-zero when anything would change (as pulumi's flag)
   --config-file FILE     the stack's config instead of Pulumi.NAME.yaml (as pulumi's flag)
-  --report FILE          write what happened as JSON (operations, time, provider-host memory, SSH counters)`;
+  --report FILE          write what happened as JSON (operations, time, provider-host memory)
+  --host-require MODULE  load MODULE (TypeScript or JavaScript) into the provider host first: how the
+                         benchmark attaches its counters and baseline to the transport`;
+
+/** NODE_OPTIONS that load `module` (through ts-node when it is TypeScript) before the host starts. */
+function preload(module: string): string {
+  const quoted = (word: string) => `"${word.replace(/(["\\])/g, "\\$1")}"`;
+  return [
+    process.env.NODE_OPTIONS ?? "",
+    ...(module.endsWith(".ts")
+      ? ["--require", quoted(require.resolve("ts-node/register/transpile-only"))]
+      : []),
+    "--require",
+    quoted(module),
+  ]
+    .join(" ")
+    .trim();
+}
 
 async function main(args: string[]): Promise<number> {
   if (args.includes("--help") || args.includes("-h") || args.length === 0) {
@@ -42,23 +60,17 @@ async function main(args: string[]): Promise<number> {
   }
   const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
   const report = option("--report");
-  // The provider host counts its SSH work into this file (transport/ssh.ts reads the variable).
-  const statsFile = report ? `${report}.transport` : undefined;
+  const hostRequire = option("--host-require");
   const engine = new StandInEngine({
     root: repoRoot(),
     stack,
     refresh: args.includes("--refresh"),
     expectNoChanges: args.includes("--expect-no-changes"),
     configFile: option("--config-file"),
-    hostEnv: statsFile ? { GRE_TRANSPORT_STATS: statsFile } : undefined,
+    hostEnv: hostRequire ? { NODE_OPTIONS: preload(path.resolve(hostRequire)) } : undefined,
   });
   const result = await engine.run(command);
-  if (report && statsFile) {
-    const idle = { connectionsOpened: 0, roundTrips: 0, commands: 0, processes: 0 };
-    const transport = existsSync(statsFile) ? JSON.parse(readFileSync(statsFile, "utf8")) : idle;
-    rmSync(statsFile, { force: true });
-    writeFileSync(report, JSON.stringify({ command, ...result, transport }, null, 2));
-  }
+  if (report) writeFileSync(report, JSON.stringify({ command, ...result }, null, 2));
   return result.exitCode;
 }
 

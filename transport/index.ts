@@ -1,0 +1,54 @@
+/**
+ * The one public way to run commands on a router. Every command the product runs on a router goes
+ * through {@link runOnRouter}: one pooled SSH connection per router per process (`pool.ts`), dialed
+ * through TCP, a ProxyCommand or a jump host with the host key checked in the handshake
+ * (`dial.ts`), several commands framed into one exec with one deadline (`exec.ts`), and reads of
+ * many resources coalesced into one round trip (`reads.ts`).
+ *
+ * @packageDocumentation
+ */
+import { resolveConnection, type Connection } from "./connection";
+import { roundTrip, type RoundTripOptions, type RunResult } from "./exec";
+import { transportHooks } from "./hooks";
+import { coalescedRead } from "./reads";
+import type { RemoteCommand } from "./script";
+
+export { closeAllConnections } from "./pool";
+export type { RunResult } from "./exec";
+
+/** Options of one call. */
+export interface RunOptions extends RoundTripOptions {
+  /**
+   * The commands only read: they may share one round trip with other reads of the same router
+   * that arrive at about the same time (a refresh reads many resources at once). Default false.
+   */
+  coalesce?: boolean;
+}
+
+/**
+ * Runs `commands` on the router in one round trip and returns each command's outcome.
+ *
+ * Throws a {@link TransportError} naming the router when it cannot be reached, its host key differs
+ * from the pinned or recorded one, the round trip times out, sudo wants a password, or (unless
+ * `check` is false) a command fails; the error then names that command, its exit status and stderr.
+ *
+ * @example
+ * ```ts
+ * const { outcomes } = await runOnRouter(connection, [
+ *   { argv: ["ip", "-j", "-d", "link", "show"] },
+ *   { argv: ["ip", "-j", "addr", "show"] },
+ * ]);
+ * ```
+ */
+export async function runOnRouter(
+  connection: Connection,
+  commands: readonly RemoteCommand[],
+  options: RunOptions = {},
+): Promise<RunResult> {
+  if (commands.length === 0) throw new Error("runOnRouter needs at least one command");
+  const conn = resolveConnection(connection);
+  const { coalesce, ...rest } = options;
+  const replacement = transportHooks().run;
+  if (replacement) return replacement(conn, commands, rest, roundTrip);
+  return coalesce ? coalescedRead(conn, commands, rest) : roundTrip(conn, commands, rest);
+}

@@ -1,0 +1,217 @@
+/**
+ * The connection pool: one SSH connection per router per process, shared by every resource (and
+ * every deserialized provider) in the process, dialed with a bounded number of attempts, held open
+ * while in use, closed after a while idle, and never keeping the process alive when idle.
+ *
+ * The pool lives on `globalThis` under a registered symbol: Pulumi deserializes each dynamic
+ * provider into its own module instance, so module-level state would not be shared, and a live
+ * client must never be captured into a serialized closure.
+ *
+ * @packageDocumentation
+ */
+import { createHash } from "crypto";
+import type { Client } from "ssh2";
+import {
+  expectedHostKey,
+  resolveConnection,
+  routerLabel,
+  type ExpectedHostKey,
+  type ProxyConnection,
+  type ResolvedConnection,
+} from "./connection";
+import { dialOnce, type Handle, type JumpHost } from "./dial";
+import { TransportError, transportError } from "./errors";
+import { transportHooks } from "./hooks";
+
+/** One pooled (or dedicated) connection. */
+export interface PoolEntry extends JumpHost {
+  key: string;
+  label: string;
+  client?: Client;
+  /** The fingerprint the router presented. */
+  hostKey?: string;
+  ready: Promise<void>;
+  closed: boolean;
+  /** Round trips in flight; channels are limited below sshd's MaxSessions (10). */
+  active: number;
+  queue: Array<() => void>;
+  holds: number;
+  idleTimer?: NodeJS.Timeout;
+  handles: Handle[];
+  jump?: PoolEntry;
+}
+
+/** At most this many channels at once on one connection (OpenSSH's MaxSessions is 10). */
+const MAX_CHANNELS = 8;
+/** An idle connection is closed after this long; it never keeps the process alive meanwhile. */
+const IDLE_CLOSE_MS = 30_000;
+
+function entries(): Map<string, PoolEntry> {
+  const slot = Symbol.for("pulumi-gre.transport.pool");
+  const global = globalThis as unknown as Record<symbol, Map<string, PoolEntry> | undefined>;
+  let found = global[slot];
+  if (!found) {
+    found = new Map();
+    global[slot] = found;
+  }
+  return found;
+}
+
+/** Which pooled connection serves `connection`: same endpoint, same route, same credentials. */
+export function poolKey(
+  connection: ProxyConnection & { proxy?: ProxyConnection; proxyCommand?: string[] },
+): string {
+  const resolved = resolveConnection(connection);
+  const identity = {
+    host: resolved.host,
+    port: resolved.port,
+    user: resolved.user,
+    proxy: connection.proxy ? poolKey(connection.proxy) : undefined,
+    proxyCommand: connection.proxyCommand,
+    credentials: createHash("sha256")
+      .update(
+        JSON.stringify([
+          connection.password,
+          connection.privateKey,
+          connection.privateKeyPassword,
+          connection.agentSocketPath,
+        ]),
+      )
+      .digest("hex"),
+  };
+  return JSON.stringify(identity);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Whether retrying a failed dial could help. */
+function isPermanent(error: unknown): boolean {
+  return (
+    TransportError.isInstance(error) && (error.kind === "auth-failed" || error.kind === "host-key-mismatch")
+  );
+}
+
+/** Keeps the entry (and its jump host) open and the process alive while it is used. */
+export function hold(entry: PoolEntry): void {
+  entry.holds++;
+  if (entry.idleTimer) {
+    clearTimeout(entry.idleTimer);
+    entry.idleTimer = undefined;
+  }
+  if (entry.holds === 1) {
+    entry.handles.forEach((h) => h.ref());
+    if (entry.jump) hold(entry.jump);
+  }
+}
+
+/** Ends a {@link hold}; the last release starts the idle timer. */
+export function release(entry: PoolEntry): void {
+  entry.holds--;
+  if (entry.holds > 0) return;
+  entry.handles.forEach((h) => h.unref());
+  if (entry.jump) release(entry.jump);
+  entry.idleTimer = setTimeout(() => closeEntry(entry), IDLE_CLOSE_MS);
+  entry.idleTimer.unref();
+}
+
+/** Closes the connection and takes it out of the pool. */
+export function closeEntry(entry: PoolEntry): void {
+  if (entry.closed) return;
+  entry.closed = true;
+  const pool = entries();
+  if (pool.get(entry.key) === entry) pool.delete(entry.key);
+  if (entry.idleTimer) clearTimeout(entry.idleTimer);
+  entry.client?.end();
+}
+
+/** Closes every pooled connection of this process (tests and the end of a run). */
+export function closeAllConnections(): void {
+  for (const entry of [...entries().values()]) closeEntry(entry);
+}
+
+/** Dials with the connection's retry budget. The entry is not in the pool; {@link acquireEntry} puts it there. */
+export function openEntry(
+  conn: ResolvedConnection,
+  key: string,
+  expected: ExpectedHostKey | undefined,
+): PoolEntry {
+  const label = routerLabel(conn);
+  const proxy = conn.proxy ? resolveConnection(conn.proxy) : undefined;
+  const jump = proxy ? acquireEntry(proxy, expectedHostKey(proxy)) : undefined;
+  const entry: PoolEntry = {
+    key,
+    label,
+    ready: Promise.resolve(),
+    closed: false,
+    active: 0,
+    queue: [],
+    holds: 0,
+    handles: [],
+    jump,
+  };
+  entry.ready = (async () => {
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= conn.dialErrorLimit; attempt++) {
+      try {
+        const dialed = await dialOnce(conn, label, jump, expected);
+        transportHooks().observer?.connectionOpened?.(label);
+        entry.client = dialed.client;
+        entry.hostKey = dialed.hostKey;
+        entry.handles = dialed.handles;
+        if (entry.holds === 0) entry.handles.forEach((h) => h.unref());
+        dialed.client.on("close", () => closeEntry(entry));
+        dialed.client.on("error", () => closeEntry(entry));
+        return;
+      } catch (error) {
+        lastError = error;
+        if (isPermanent(error) || attempt === conn.dialErrorLimit) break;
+        await sleep(Math.min(250 * 2 ** (attempt - 1), 4000));
+      }
+    }
+    closeEntry(entry);
+    if (isPermanent(lastError)) throw lastError;
+    const reason = lastError instanceof Error ? lastError.message : String(lastError);
+    throw transportError(`${label}: unreachable after ${conn.dialErrorLimit} attempt(s): ${reason}`, {
+      kind: "connect-failed",
+      router: label,
+    });
+  })();
+  // A failed dial is reported to whoever awaits `ready`; the pool must not see it as unhandled.
+  entry.ready.catch(() => undefined);
+  return entry;
+}
+
+/** The pooled connection for `conn`, dialed if there is none. */
+export function acquireEntry(conn: ResolvedConnection, expected: ExpectedHostKey | undefined): PoolEntry {
+  const key = poolKey(conn);
+  const pool = entries();
+  let entry = pool.get(key);
+  if (!entry || entry.closed) {
+    entry = openEntry(conn, key, expected);
+    pool.set(key, entry);
+  }
+  return entry;
+}
+
+/** A connection of its own, outside the pool (closed by its user with {@link closeEntry}). */
+export function dedicatedEntry(conn: ResolvedConnection, expected: ExpectedHostKey | undefined): PoolEntry {
+  return openEntry(conn, `dedicated:${poolKey(conn)}`, expected);
+}
+
+/** Waits for a free channel on the connection. */
+export async function channelSlot(entry: PoolEntry): Promise<void> {
+  if (entry.active < MAX_CHANNELS) {
+    entry.active++;
+    return;
+  }
+  await new Promise<void>((resolve) => entry.queue.push(resolve));
+  entry.active++;
+}
+
+/** Gives a channel back; the next waiting round trip gets it. */
+export function freeChannelSlot(entry: PoolEntry): void {
+  entry.active--;
+  entry.queue.shift()?.();
+}

@@ -1,0 +1,135 @@
+/**
+ * Coalesced reads: requests to read one router that arrive while its connection comes up, or within
+ * a few milliseconds of each other, go out as one round trip, each distinct command once; every
+ * requester gets its own outcomes and its own failures. A refresh reads many resources at once, and
+ * this is what makes it cost one round trip per router instead of one per resource.
+ *
+ * @packageDocumentation
+ */
+import { expectedHostKey, routerLabel, type ExpectedHostKey, type ResolvedConnection } from "./connection";
+import { outcomeFailed } from "./errors";
+import { checkHostKey, roundTrip, type RoundTripOptions, type RunResult } from "./exec";
+import { acquireEntry, hold, poolKey, release } from "./pool";
+import { mergeCommands, type CommandOutcome, type RemoteCommand } from "./script";
+
+/** How long a read waits for others to share its round trip. */
+const COALESCE_WINDOW_MS = 10;
+
+interface ReadRequest {
+  commands: readonly RemoteCommand[];
+  resolve: (result: RunResult) => void;
+  reject: (error: unknown) => void;
+}
+
+interface ReadBatch {
+  requests: ReadRequest[];
+  timeoutSeconds?: number;
+}
+
+/** The reads of one router: the batch that is filling, and the shared round trip under way. */
+interface RouterReads {
+  filling?: ReadBatch;
+  inFlight?: Promise<void>;
+}
+
+/**
+ * Per router and expected host key, on `globalThis`: the providers of one process share their reads,
+ * and a read that expects a recorded key never shares a round trip with one that does not.
+ */
+function routerReads(key: string): RouterReads {
+  const slot = Symbol.for("pulumi-gre.transport.reads");
+  const global = globalThis as unknown as Record<symbol, Map<string, RouterReads> | undefined>;
+  let all = global[slot];
+  if (!all) {
+    all = new Map();
+    global[slot] = all;
+  }
+  let reads = all.get(key);
+  if (!reads) {
+    reads = {};
+    all.set(key, reads);
+  }
+  return reads;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function flush(
+  conn: ResolvedConnection,
+  expected: ExpectedHostKey | undefined,
+  reads: RouterReads,
+  batch: ReadBatch,
+): Promise<void> {
+  // Reads that arrive while the connection comes up join this batch too.
+  const entry = acquireEntry(conn, expected);
+  hold(entry);
+  try {
+    await entry.ready;
+    await sleep(COALESCE_WINDOW_MS);
+    // One shared read in flight per router: whatever arrives meanwhile waits and goes next, together.
+    await reads.inFlight;
+  } catch (error) {
+    if (reads.filling === batch) reads.filling = undefined;
+    batch.requests.forEach((r) => r.reject(error));
+    return;
+  } finally {
+    release(entry);
+  }
+  if (reads.filling === batch) reads.filling = undefined;
+  const { commands, positions } = mergeCommands(batch.requests.map((r) => r.commands));
+  const running = roundTrip(conn, commands, {
+    check: false,
+    stopOnError: false,
+    timeoutSeconds: batch.timeoutSeconds,
+    expectedHostKey: expected?.fingerprint,
+  });
+  reads.inFlight = running.then(
+    () => undefined,
+    () => undefined,
+  );
+  try {
+    const result = await running;
+    batch.requests.forEach((request, i) =>
+      request.resolve({
+        outcomes: positions[i].map((at, j): CommandOutcome => ({
+          ...result.outcomes[at],
+          argv: [...request.commands[j].argv],
+        })),
+        hostKey: result.hostKey,
+      }),
+    );
+  } catch (error) {
+    batch.requests.forEach((r) => r.reject(error));
+  }
+}
+
+/**
+ * Runs read-only `commands` in a round trip shared with other reads of the same router. The host
+ * key and (with `check`) each of this request's own commands are checked for this request alone.
+ */
+export async function coalescedRead(
+  conn: ResolvedConnection,
+  commands: readonly RemoteCommand[],
+  options: RoundTripOptions,
+): Promise<RunResult> {
+  const label = routerLabel(conn);
+  const expected = expectedHostKey(conn, options.expectedHostKey);
+  const reads = routerReads(`${poolKey(conn)}\u0000${expected?.fingerprint ?? ""}`);
+  let batch = reads.filling;
+  if (!batch) {
+    const fresh: ReadBatch = { requests: [] };
+    reads.filling = batch = fresh;
+    void flush(conn, expected, reads, fresh);
+  }
+  if (options.timeoutSeconds !== undefined)
+    batch.timeoutSeconds = Math.max(batch.timeoutSeconds ?? 0, options.timeoutSeconds);
+  const shared = await new Promise<RunResult>((resolve, reject) =>
+    batch!.requests.push({ commands, resolve, reject }),
+  );
+  checkHostKey(label, shared.hostKey, expected);
+  const failed = shared.outcomes.find((o) => o.exitCode !== 0);
+  if (failed && (options.check ?? true)) throw outcomeFailed(label, failed);
+  return shared;
+}
