@@ -4,9 +4,10 @@
  *
  * @packageDocumentation
  */
-import { readFileSync } from "fs";
+import { readFileSync, writeFileSync } from "fs";
 import * as path from "path";
-import type { Connection } from "../transport/connection";
+import { hostKeyFingerprint, type Connection } from "../transport/connection";
+import { addressOf, type RouterPlan } from "./topology";
 
 /** One lab router, as the inventory lists it. */
 export interface InventoryRouter {
@@ -81,4 +82,33 @@ export function labConnection(router: InventoryRouter): Connection {
     proxyCommand: router.proxyCommand,
     hostKey: router.hostKey,
   };
+}
+
+/** Writes the inventory of a lab whose routers `plans` run, each with its host key (`hostPublicKey`). */
+export function writeInventory(
+  file: string,
+  lab: { labId: string; namespace: string; privateKeyPath: string },
+  plans: RouterPlan[],
+  hostPublicKey: (name: string) => string,
+): Inventory {
+  const inventory: Inventory = {
+    labId: lab.labId,
+    namespace: lab.namespace,
+    routers: plans.map((plan): InventoryRouter => ({
+      name: plan.name,
+      host: addressOf(plan.management),
+      port: 22,
+      user: "root",
+      privateKeyPath: lab.privateKeyPath,
+      proxyCommand: ["ip", "netns", "exec", lab.namespace, "socat", "-", "TCP:%h:%p"],
+      hostKey: hostKeyFingerprint(Buffer.from(hostPublicKey(plan.name).split(" ")[1], "base64")),
+      underlay: addressOf(plan.underlay),
+      underlayPrefixLength: Number(plan.underlay.split("/")[1]),
+      lanPrefix: plan.lanPrefix,
+      lanGateway: addressOf(plan.lanGateway),
+      pc: addressOf(plan.pc),
+    })),
+  };
+  writeFileSync(file, JSON.stringify(inventory, null, 2) + "\n");
+  return inventory;
 }
