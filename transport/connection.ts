@@ -1,12 +1,13 @@
 /**
  * How to reach a router: the shape of `@pulumi/command`'s `remote.Connection` (so Pulumi users
- * know it), plus host-key pinning, `sudo` for non-root users and a ProxyCommand. The zod schema is
- * built by a function, never at import time, so serialized provider code captures no schema object.
+ * know it), plus host-key pinning, `sudo` for non-root users and a ProxyCommand; its defaults, how
+ * errors name a router, and host-key fingerprints. Its schema is `schemas/connection.ts`.
  *
  * @packageDocumentation
  */
 import { createHash } from "crypto";
-import { z } from "zod";
+import { SECRET_CONNECTION_FIELDS } from "../schemas/connection";
+import { PUBLIC_KEY_LINE } from "../schemas/values";
 
 /** A jump host, as in `@pulumi/command`'s `remote.ProxyConnection`. */
 export interface ProxyConnection {
@@ -74,52 +75,6 @@ export interface ResolvedConnection extends Connection {
   sudo: boolean;
 }
 
-/** The fields that hold secrets: they are never logged, never put in errors, and secret in state. */
-export const SECRET_CONNECTION_FIELDS = ["password", "privateKey", "privateKeyPassword"] as const;
-
-const HOST = /^[A-Za-z0-9.:_-]+$/;
-const USER = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
-const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
-/** A public key as authorized_keys and `@pulumi/command`'s `hostKey` write it: `ssh-ed25519 AAAA… [comment]`. */
-const PUBLIC_KEY =
-  /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-[a-z0-9@.-]+)\s+([A-Za-z0-9+/]+={0,2})(\s.*)?$/;
-
-/** Builds the zod schema of a {@link Connection}. Call it inside provider methods. */
-export function connectionSchema() {
-  const common = {
-    host: z.string().regex(HOST, "must be a host name or an IP address"),
-    port: z.number().int().min(1).max(65535).optional(),
-    user: z.string().regex(USER, "must be a user name (letters, digits, `_ . -`)").optional(),
-    password: z.string().min(1).optional(),
-    privateKey: z.string().min(1).optional(),
-    privateKeyPassword: z.string().min(1).optional(),
-    agentSocketPath: z.string().min(1).optional(),
-    dialErrorLimit: z.number().int().min(1).max(100).optional(),
-    perDialTimeout: z.number().min(1).max(600).optional(),
-    hostKey: z
-      .string()
-      .refine((value) => FINGERPRINT.test(value) || PUBLIC_KEY.test(value), {
-        message:
-          "must be an OpenSSH SHA256 fingerprint (SHA256:<43 characters>) or a public key line (ssh-ed25519 AAAA…)",
-      })
-      .optional(),
-  };
-  return z
-    .object({
-      ...common,
-      proxy: z.object(common).strict().optional(),
-      proxyCommand: z.array(z.string().min(1)).min(1).optional(),
-      sudo: z.boolean().optional(),
-      commandTimeout: z.number().min(1).max(3600).optional(),
-      name: z.string().min(1).max(64).optional(),
-    })
-    .strict()
-    .refine((c) => !(c.proxy && c.proxyCommand), {
-      message: "give either proxy (a jump host) or proxyCommand, not both",
-      path: ["proxyCommand"],
-    });
-}
-
 /**
  * The defaults of `@pulumi/command` (port 22, user root, 10 dials of 15 s) and ours: the one place
  * they are written.
@@ -183,7 +138,7 @@ export function hostKeyFingerprint(key: Buffer): string {
  * fingerprint of the public key line `@pulumi/command` users write there.
  */
 export function pinnedFingerprint(hostKey: string): string {
-  const line = PUBLIC_KEY.exec(hostKey.trim());
+  const line = PUBLIC_KEY_LINE.exec(hostKey.trim());
   return line ? hostKeyFingerprint(Buffer.from(line[3], "base64")) : hostKey;
 }
 

@@ -1,13 +1,14 @@
 /**
  * What a caller outside the product may attach to the transport of this process: an observer that
  * counts connections and round trips, and a replacement for how a call is run (the benchmark's
- * naive baseline). Installed on `globalThis` under a registered symbol, as the pool is, so that every
- * deserialized provider of the process sees them. The product never installs any.
+ * naive baseline). Process-wide, as the pool is, so that every deserialized provider of the process
+ * sees them. The product never installs any.
  *
  * @packageDocumentation
  */
 import type { ResolvedConnection } from "./connection";
-import type { RoundTripOptions, RunResult } from "./exec";
+import type { RoundTripOptions, RunResult } from "./roundTripTypes";
+import { processWide } from "./processState";
 import type { RemoteCommand } from "./script";
 
 /** Told what the transport does. */
@@ -40,25 +41,22 @@ export interface TransportHooks {
   ) => Promise<RunResult>;
 }
 
-/**
- * Where the hooks live. Looked up on every call, never kept in a module-level constant: Pulumi's
- * closure serializer cannot capture a symbol.
- */
-function slot(): symbol {
-  return Symbol.for("pulumi-gre.transport.hooks");
+/** Where the hooks live: a process-wide holder, so that they can be taken off again. */
+function holder(): { hooks?: TransportHooks } {
+  return processWide("hooks", () => ({}));
 }
 
 /** The hooks attached in this process (none by default). */
 export function transportHooks(): TransportHooks {
-  return (globalThis as unknown as Record<symbol, TransportHooks | undefined>)[slot()] ?? {};
+  return holder().hooks ?? {};
 }
 
 /** Attaches `hooks` for this process; returns the function that takes them off again. */
 export function installTransportHooks(hooks: TransportHooks): () => void {
-  const global = globalThis as unknown as Record<symbol, TransportHooks | undefined>;
-  const before = global[slot()];
-  global[slot()] = hooks;
+  const slot = holder();
+  const before = slot.hooks;
+  slot.hooks = hooks;
   return () => {
-    global[slot()] = before;
+    slot.hooks = before;
   };
 }

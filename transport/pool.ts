@@ -3,9 +3,8 @@
  * every deserialized provider) in the process, dialed with a bounded number of attempts, held open
  * while in use, closed after a while idle, and never keeping the process alive when idle.
  *
- * The pool lives on `globalThis` under a registered symbol: Pulumi deserializes each dynamic
- * provider into its own module instance, so module-level state would not be shared, and a live
- * client must never be captured into a serialized closure.
+ * The pool is process-wide (`processState.ts`): a live client must never be captured into a
+ * serialized closure, and every deserialized provider of the process shares it.
  *
  * @packageDocumentation
  */
@@ -22,6 +21,7 @@ import {
 import { dialOnce, type Handle, type JumpHost } from "./dial";
 import { TransportError, transportError } from "./errors";
 import { transportHooks } from "./hooks";
+import { processWide } from "./processState";
 
 /** One pooled (or dedicated) connection. */
 export interface PoolEntry extends JumpHost {
@@ -46,15 +46,9 @@ const MAX_CHANNELS = 8;
 /** An idle connection is closed after this long; it never keeps the process alive meanwhile. */
 const IDLE_CLOSE_MS = 30_000;
 
+/** The pool of this process. */
 function entries(): Map<string, PoolEntry> {
-  const slot = Symbol.for("pulumi-gre.transport.pool");
-  const global = globalThis as unknown as Record<symbol, Map<string, PoolEntry> | undefined>;
-  let found = global[slot];
-  if (!found) {
-    found = new Map();
-    global[slot] = found;
-  }
-  return found;
+  return processWide("pool", () => new Map<string, PoolEntry>());
 }
 
 /** Which pooled connection serves `connection`: same endpoint, same route, same credentials. */

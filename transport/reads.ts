@@ -10,6 +10,7 @@ import { expectedHostKey, routerLabel, type ExpectedHostKey, type ResolvedConnec
 import { outcomeFailed } from "./errors";
 import { checkHostKey, roundTrip, type RoundTripOptions, type RunResult } from "./exec";
 import { acquireEntry, hold, poolKey, release } from "./pool";
+import { processWide } from "./processState";
 import { mergeCommands, type CommandOutcome, type RemoteCommand } from "./script";
 
 /** How long a read waits for others to share its round trip. */
@@ -37,13 +38,7 @@ interface RouterReads {
  * and a read that expects a recorded key never shares a round trip with one that does not.
  */
 function routerReads(key: string): RouterReads {
-  const slot = Symbol.for("pulumi-gre.transport.reads");
-  const global = globalThis as unknown as Record<symbol, Map<string, RouterReads> | undefined>;
-  let all = global[slot];
-  if (!all) {
-    all = new Map();
-    global[slot] = all;
-  }
+  const all = processWide("reads", () => new Map<string, RouterReads>());
   let reads = all.get(key);
   if (!reads) {
     reads = {};
