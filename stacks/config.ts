@@ -5,28 +5,60 @@
  *
  * @packageDocumentation
  */
-import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
-import { propertyPath } from "../providers/checkFailures";
-import { ipv4 } from "../providers/greTunnelSpec";
-import { connectionSchema } from "../transport/connection";
+import { ONE_ROUTE_ONLY, oneRouteOnly, plainProxyFields, routerOnlyFields } from "../schemas/connection";
+import { distinctProblems, problemsOf, propertyPath, type Problem } from "../schemas/issues";
+import {
+  configValueName,
+  greKey,
+  interfaceName,
+  ipAddress,
+  ipPrefix,
+  mirroredKeys,
+  mtu,
+  prefixContains,
+  routerName,
+  ttl,
+  type GreKey,
+} from "../schemas/values";
+
+/**
+ * Secrets of a connection in the config: each the name of a secret config value
+ * (`pulumi config set --secret NAME`), never the secret itself.
+ */
+function secretReferences() {
+  return {
+    /** Name of a secret config value holding the private key. */
+    privateKeySecret: configValueName().optional(),
+    /** Name of a secret config value holding the password. */
+    passwordSecret: configValueName().optional(),
+    /** Name of a secret config value holding the key's passphrase. */
+    privateKeyPasswordSecret: configValueName().optional(),
+  };
+}
+
+/** A connection in the config: the connection fields, with secrets by reference (the jump host's too). */
+function configConnection() {
+  const { name: _name, ...routerFields } = routerOnlyFields();
+  return z
+    .object({
+      ...plainProxyFields(),
+      ...secretReferences(),
+      proxy: z
+        .object({ ...plainProxyFields(), ...secretReferences() })
+        .strict()
+        .optional(),
+      ...routerFields,
+    })
+    .strict()
+    .refine(oneRouteOnly, ONE_ROUTE_ONLY);
+}
+
+/** A connection as the config gives it: no secrets in it, only the names of secret config values. */
+export type ConfigConnection = z.infer<ReturnType<typeof configConnection>>;
 
 /** How the stack reaches a router: a lab router by name, or a connection (secrets by reference). */
-export type RouterAccess =
-  | { lab: string }
-  | {
-      connection: Omit<
-        z.infer<ReturnType<typeof connectionSchema>>,
-        "password" | "privateKey" | "privateKeyPassword"
-      > & {
-        /** Name of a secret config value holding the private key (`pulumi config set --secret NAME`). */
-        privateKeySecret?: string;
-        /** Name of a secret config value holding the password. */
-        passwordSecret?: string;
-        /** Name of a secret config value holding the key's passphrase. */
-        privateKeyPasswordSecret?: string;
-      };
-    };
+export type RouterAccess = { lab: string } | { connection: ConfigConnection };
 
 /** One router of the stack. */
 export type RouterConfig = RouterAccess & {
@@ -53,7 +85,7 @@ export interface TunnelEndConfig {
 /** One tunnel: a pair of router ends. */
 export interface TunnelConfig {
   name: string;
-  key?: number | { input: number; output: number };
+  key?: GreKey;
   ttl?: number;
   mtu?: number;
   verify?: boolean;
@@ -77,62 +109,16 @@ export interface StackConfig {
 
 /** Configuration that cannot be deployed: each problem names the config path and the reason. */
 export interface StackConfigError extends Error {
-  problems: Array<{ path: string; reason: string }>;
-}
-
-const ROUTER_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
-const INTERFACE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
-const SECRET_NAME = /^[A-Za-z][A-Za-z0-9_.-]*$/;
-
-function cidr() {
-  return z.string().superRefine((value, ctx) => {
-    if (!ipaddr.IPv4.isValidCIDR(value)) {
-      ctx.addIssue({ code: "custom", message: "must be an IPv4 prefix such as 10.2.1.0/24" });
-      return;
-    }
-    const [address, length] = ipaddr.IPv4.parseCIDR(value);
-    const network = ipaddr.IPv4.networkAddressFromCIDR(value).toString();
-    if (network !== address.toString())
-      ctx.addIssue({
-        code: "custom",
-        message: `is not a network address; did you mean ${network}/${length}?`,
-      });
-  });
+  problems: Problem[];
 }
 
 function stackSchema() {
-  const connection = z
-    .object({
-      host: z.string(),
-      port: z.number().optional(),
-      user: z.string().optional(),
-      agentSocketPath: z.string().optional(),
-      dialErrorLimit: z.number().optional(),
-      perDialTimeout: z.number().optional(),
-      hostKey: z.string().optional(),
-      proxy: z.record(z.string(), z.unknown()).optional(),
-      proxyCommand: z.array(z.string()).optional(),
-      sudo: z.boolean().optional(),
-      commandTimeout: z.number().optional(),
-      privateKeySecret: z.string().regex(SECRET_NAME, "must name a config value").optional(),
-      passwordSecret: z.string().regex(SECRET_NAME, "must name a config value").optional(),
-      privateKeyPasswordSecret: z.string().regex(SECRET_NAME, "must name a config value").optional(),
-    })
-    .strict()
-    .superRefine((c, ctx) => {
-      // The transport's own rules (host, port, pins, …), minus the secrets, which come by reference.
-      const { privateKeySecret, passwordSecret, privateKeyPasswordSecret, ...plain } = c;
-      const checked = connectionSchema().safeParse(plain);
-      if (!checked.success)
-        for (const issue of checked.error.issues)
-          ctx.addIssue({ code: "custom", path: issue.path as (string | number)[], message: issue.message });
-    });
   const router = z
     .object({
-      lab: z.string().regex(ROUTER_NAME, "must name a lab router such as routerA").optional(),
-      connection: connection.optional(),
-      underlay: ipv4(),
-      lans: z.array(cidr()).default([]),
+      lab: routerName().optional(),
+      connection: configConnection().optional(),
+      underlay: ipAddress(),
+      lans: z.array(ipPrefix()).default([]),
     })
     .strict()
     .superRefine((r, ctx) => {
@@ -144,40 +130,28 @@ function stackSchema() {
         });
       }
     });
-  const key = z
-    .number()
-    .int("must be a whole number")
-    .min(0, "must be 0 or more")
-    .max(4294967295, "must be at most 4294967295");
   const end = z
     .object({
       router: z.string().min(1, "must name a router"),
-      address: ipv4(),
-      routes: z.array(cidr()).optional(),
-      local: ipv4().optional(),
-      remote: ipv4().optional(),
+      address: ipAddress(),
+      routes: z.array(ipPrefix()).optional(),
+      local: ipAddress().optional(),
+      remote: ipAddress().optional(),
     })
     .strict();
   const tunnel = z
     .object({
-      name: z
-        .string()
-        .regex(INTERFACE_NAME, "must be 1 to 15 letters, digits, `_`, `.` or `-` (a Linux interface name)"),
-      key: z.union([key, z.object({ input: key, output: key }).strict()]).optional(),
-      ttl: z.number().int().min(1, "must be 1 or more").max(255, "must be at most 255").optional(),
-      mtu: z.number().int().min(68, "must be at least 68").max(65507, "must be at most 65507").optional(),
+      name: interfaceName(),
+      key: greKey().optional(),
+      ttl: ttl().optional(),
+      mtu: mtu().optional(),
       verify: z.boolean().optional(),
       ends: z.array(end).length(2, "a tunnel has exactly two ends"),
     })
     .strict();
   return z
     .object({
-      routers: z.record(
-        z
-          .string()
-          .regex(ROUTER_NAME, "router names are letters, digits, `_` and `-`, starting with a letter"),
-        router,
-      ),
+      routers: z.record(routerName(), router),
       tunnels: z.array(tunnel).default([]),
       settings: z
         .object({ persist: z.boolean().default(false), unloadModulesOnDestroy: z.boolean().default(false) })
@@ -187,16 +161,9 @@ function stackSchema() {
     .strict();
 }
 
-/** The key each end receives with: `ikey` of the end (endpoints[1] mirrors endpoints[0]). */
-function inputKeys(key: TunnelConfig["key"]): [number | undefined, number | undefined] {
-  if (key === undefined) return [undefined, undefined];
-  if (typeof key === "number") return [key, key];
-  return [key.input, key.output];
-}
-
 /** The cross-checks zod cannot express: peers, names, keys, addresses, recursive routes. */
-function crossCheck(config: StackConfig): Array<{ path: string; reason: string }> {
-  const problems: Array<{ path: string; reason: string }> = [];
+function crossCheck(config: StackConfig): Problem[] {
+  const problems: Problem[] = [];
   const at = (...path: Array<string | number>) => propertyPath(path);
   const ifaceOwner = new Map<string, string>();
   const receiveSlots = new Map<string, string>();
@@ -223,7 +190,7 @@ function crossCheck(config: StackConfig): Array<{ path: string; reason: string }
     }
     if (missing) return;
 
-    const keys = inputKeys(tunnel.key);
+    const keys = mirroredKeys(tunnel.key);
     tunnel.ends.forEach((end, e) => {
       const peer = tunnel.ends[1 - e];
       const router = config.routers[end.router];
@@ -241,7 +208,7 @@ function crossCheck(config: StackConfig): Array<{ path: string; reason: string }
       else ifaceOwner.set(iface, at("tunnels", t));
 
       // The kernel delivers an incoming GRE packet by local address, remote address and key.
-      const ikey = e === 0 ? keys[0] : keys[1];
+      const { ikey } = keys[e];
       const slot = `${end.router}|${local}|${remote}|${ikey ?? "none"}`;
       const taken = receiveSlots.get(slot);
       if (taken && !previous) {
@@ -260,9 +227,7 @@ function crossCheck(config: StackConfig): Array<{ path: string; reason: string }
       else addressOwner.set(end.address, at("tunnels", t, "ends", e, "address"));
       for (const [name, r] of Object.entries(config.routers)) {
         // A default route as a "LAN" (an internet uplink behind the router) contains everything.
-        const lan = r.lans.find(
-          (p) => !p.endsWith("/0") && ipaddr.IPv4.parse(end.address).match(ipaddr.IPv4.parseCIDR(p)),
-        );
+        const lan = r.lans.find((p) => !p.endsWith("/0") && prefixContains(p, end.address));
         if (lan)
           problems.push({
             path: at("tunnels", t, "ends", e, "address"),
@@ -280,7 +245,7 @@ function crossCheck(config: StackConfig): Array<{ path: string; reason: string }
         const path = end.routes
           ? at("tunnels", t, "ends", e, "routes", r)
           : at("routers", peer.router, "lans");
-        if (ipaddr.IPv4.parse(remote).match(ipaddr.IPv4.parseCIDR(prefix))) {
+        if (prefixContains(prefix, remote)) {
           problems.push({
             path,
             reason: `${prefix} contains ${remote}, the tunnel's underlay peer: routing it through ${tunnel.name} would route the tunnel's own GRE packets into the tunnel (recursive routing)`,
@@ -300,13 +265,7 @@ function crossCheck(config: StackConfig): Array<{ path: string; reason: string }
       });
   });
   // One collision seen from both routers is one problem.
-  const seen = new Set<string>();
-  return problems.filter((p) => {
-    const key = `${p.path}\u0000${p.reason}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
+  return distinctProblems(problems);
 }
 
 /** Validates raw config values (as `pulumi.Config#getObject` returns them); throws a {@link StackConfigError}. */
@@ -321,9 +280,7 @@ export function parseStackConfig(raw: {
     settings: raw.settings,
   });
   if (!parsed.success) {
-    throw stackConfigError(
-      parsed.error.issues.map((i) => ({ path: propertyPath(i.path), reason: i.message })),
-    );
+    throw stackConfigError(problemsOf(parsed.error.issues, raw));
   }
   const config = parsed.data as unknown as StackConfig;
   const problems = crossCheck(config);
@@ -331,7 +288,7 @@ export function parseStackConfig(raw: {
   return config;
 }
 
-function stackConfigError(problems: Array<{ path: string; reason: string }>): StackConfigError {
+function stackConfigError(problems: Problem[]): StackConfigError {
   const error = new Error(
     `the stack configuration cannot be deployed:\n${problems.map((p) => `  pulumi-gre:${p.path}: ${p.reason}`).join("\n")}`,
   ) as StackConfigError;

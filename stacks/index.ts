@@ -9,7 +9,7 @@
  * See README.md for the schema and an example for real routers.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { readInventory } from "../lab/inventory";
+import { inventoryRouter, labConnection, readInventory } from "../lab/inventory";
 import { parseStackConfig } from "./config";
 import { configConnections, declareNetwork } from "./program";
 
@@ -20,7 +20,8 @@ const network = declareNetwork(
     tunnels: config.getObject("tunnels"),
     settings: config.getObject("settings"),
   }),
-  configConnections(config, () => readInventory()),
+  // The lab's one seam: its inventory file, read only when a router says `lab: NAME`.
+  configConnections(config, (name) => labConnection(inventoryRouter(readInventory(), name))),
 );
 
 /** Per tunnel: id, interface, routers, addresses, key, ttl, state, drift. */

@@ -6,15 +6,12 @@
  * @packageDocumentation
  */
 import * as pulumi from "@pulumi/pulumi";
-import { readFileSync } from "fs";
-import { GreTunnel } from "../resources/greTunnel";
+import { GreTunnel, type TunnelEndState } from "../resources/greTunnel";
 import { KernelModule } from "../resources/kernelModule";
 import { IpForwarding } from "../resources/sysctl";
 import { TunnelRoutes } from "../resources/tunnelRoute";
-import type { TunnelEndState } from "../providers/greTunnelSpec";
-import type { Inventory } from "../lab/inventory";
-import type { Connection } from "../transport/connection";
-import type { RouterConfig, StackConfig, TunnelConfig } from "./config";
+import type { Connection, ProxyConnection } from "../transport/connection";
+import type { ConfigConnection, RouterConfig, StackConfig, TunnelConfig } from "./config";
 
 /** One tunnel in the stack outputs. */
 export interface TunnelSummary {
@@ -52,48 +49,64 @@ export interface NetworkOutputs {
 /** Resolves how to reach a router. */
 export type ConnectionResolver = (name: string, router: RouterConfig) => pulumi.Input<Connection>;
 
+/** How `lab: NAME` routers are reached: the running lab's connection to its router NAME. */
+export type LabRouters = (labName: string) => Connection;
+
+/** The connection fields that hold secrets, and the config fields that name them. */
+const SECRET_REFERENCES = [
+  ["privateKey", "privateKeySecret"],
+  ["password", "passwordSecret"],
+  ["privateKeyPassword", "privateKeyPasswordSecret"],
+] as const;
+
 /**
- * Connections from the config: lab routers from the lab's inventory (key loaded from its file),
- * others from their `connection` with secrets read from secret config values by name — or, with
- * no credential at all, the SSH agent (`SSH_AUTH_SOCK`) of whoever runs Pulumi.
+ * One connection (or jump host) from the config: its plain fields, and each secret read from the
+ * secret config value it names. With no credential named, `fallbackKey` (the stack's
+ * `sshPrivateKey`) — or, without that either, the SSH agent (`SSH_AUTH_SOCK`) of whoever runs Pulumi.
  */
-export function configConnections(config: pulumi.Config, inventory: () => Inventory): ConnectionResolver {
+function withSecrets<T extends ProxyConnection>(
+  config: pulumi.Config,
+  given: Record<string, unknown>,
+  fallbackKey: pulumi.Output<string> | undefined,
+): pulumi.Output<T> {
+  const plain: Record<string, unknown> = { ...given };
+  const secrets: Array<[string, pulumi.Output<string>]> = [];
+  for (const [field, reference] of SECRET_REFERENCES) {
+    const name = given[reference] as string | undefined;
+    delete plain[reference];
+    if (name) secrets.push([field, config.requireSecret(name)]);
+  }
+  if (!given.privateKeySecret && !given.passwordSecret && fallbackKey)
+    secrets.push(["privateKey", fallbackKey]);
+  return pulumi.all(secrets.map(([, value]) => value)).apply(
+    (values) =>
+      ({
+        ...plain,
+        ...Object.fromEntries(secrets.map(([field], i) => [field, values[i]])),
+      }) as unknown as T,
+  );
+}
+
+/**
+ * Connections from the config: lab routers through `labRouters` (the lab's one seam), others from
+ * their `connection`, secrets read from the secret config values they name.
+ */
+export function configConnections(config: pulumi.Config, labRouters: LabRouters): ConnectionResolver {
   const fallbackKey = config.getSecret("sshPrivateKey");
   return (name, router) => {
     if ("lab" in router) {
-      const entry = inventory().routers.find((r) => r.name === router.lab);
-      if (!entry)
-        throw new Error(`pulumi-gre:routers.${name}.lab: the running lab has no router ${router.lab}`);
-      return pulumi.secret({
-        name,
-        host: entry.host,
-        port: entry.port,
-        user: entry.user,
-        proxyCommand: entry.proxyCommand,
-        hostKey: entry.hostKey,
-        privateKey: readFileSync(entry.privateKeyPath, "utf8"),
-      });
+      let connection: Connection;
+      try {
+        connection = labRouters(router.lab);
+      } catch (error) {
+        throw new Error(`pulumi-gre:routers.${name}.lab: ${(error as Error).message}`);
+      }
+      return pulumi.secret({ ...connection, name });
     }
-    const { privateKeySecret, passwordSecret, privateKeyPasswordSecret, ...plain } = router.connection;
-    const secrets: Record<string, pulumi.Output<string> | undefined> = {
-      privateKey: privateKeySecret
-        ? config.requireSecret(privateKeySecret)
-        : passwordSecret
-          ? undefined
-          : fallbackKey,
-      password: passwordSecret ? config.requireSecret(passwordSecret) : undefined,
-      privateKeyPassword: privateKeyPasswordSecret
-        ? config.requireSecret(privateKeyPasswordSecret)
-        : undefined,
-    };
-    const given = Object.entries(secrets).filter(([, v]) => v !== undefined) as Array<
-      [string, pulumi.Output<string>]
-    >;
-    return pulumi.all(given.map(([, v]) => v)).apply((values) => ({
-      name,
-      ...(plain as Connection),
-      ...Object.fromEntries(given.map(([k], i) => [k, values[i]])),
-    }));
+    const { proxy, ...own }: ConfigConnection = router.connection;
+    const connection = withSecrets<Connection>(config, own, fallbackKey);
+    const jump = proxy ? withSecrets<ProxyConnection>(config, proxy, undefined) : undefined;
+    return pulumi.all([connection, jump]).apply(([c, p]) => ({ name, ...c, ...(p ? { proxy: p } : {}) }));
   };
 }
 

@@ -39,7 +39,7 @@ describeOnLab("foundation on the lab", () => {
       );
       expect(bad.failures).toEqual([
         { property: "connection.host", reason: "must be a host name or an IP address" },
-        { property: "connection.port", reason: "Too small: expected number to be >=1" },
+        { property: "connection.port", reason: "must be 1 or more" },
       ]);
     } finally {
       await host.stop();

@@ -243,8 +243,7 @@ describe("the stack configuration", () => {
       [
         {
           path: "routers.routerA.underlay",
-          reason:
-            "must be an IPv4 address such as 198.51.100.11, without prefix length (mode gre runs over IPv4)",
+          reason: "must be an IPv4 address such as 198.51.100.11, without prefix length",
         },
         { path: "routers.routerA.lans[0]", reason: "is not a network address; did you mean 10.2.1.0/24?" },
       ],

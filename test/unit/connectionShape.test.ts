@@ -5,7 +5,7 @@
  */
 import type { types } from "@pulumi/command";
 import type { Connection, ProxyConnection } from "../../transport/connection";
-import { connectionSchema } from "../../transport/connection";
+import { connectionSchema } from "../../schemas/connection";
 
 type CommandConnection = types.input.remote.ConnectionArgs;
 type CommandProxy = types.input.remote.ProxyConnectionArgs;

@@ -149,7 +149,12 @@ describe("TunnelRoute check", () => {
     [
       "a device with shell characters",
       { destination: "10.2.1.0/24", device: "gre1;reboot" },
-      [{ property: "device", reason: "must be a Linux interface name" }],
+      [
+        {
+          property: "device",
+          reason: "must be 1 to 15 letters, digits, `_`, `.` or `-` (a Linux interface name)",
+        },
+      ],
     ],
   ])("refuses %s", async (_title, news, failures) => {
     expect((await check(tunnelRouteProvider, { connection, ...news })).failures).toEqual(failures);

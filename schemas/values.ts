@@ -1,0 +1,232 @@
+/**
+ * The value schemas: every kind of value a resource input or the stack config holds — addresses and
+ * prefixes, interface names, GRE keys (and how the far end mirrors them), TTL, MTU, ports, host
+ * keys, module and sysctl names — each defined once, with one message, and used by the stack config
+ * and by every provider's `check`. Each is a function that builds its schema, never a schema built
+ * at import time: serialized provider code must capture no schema object.
+ *
+ * @packageDocumentation
+ */
+import * as ipaddr from "ipaddr.js";
+import { z } from "zod";
+
+/** The placeholder the engine sends for a value not known yet during a preview. */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** Whether the value (or anything inside it) is unknown. */
+export function containsUnknown(value: unknown): boolean {
+  if (value === UNKNOWN) return true;
+  if (Array.isArray(value)) return value.some(containsUnknown);
+  if (value !== null && typeof value === "object") return Object.values(value).some(containsUnknown);
+  return false;
+}
+
+/** Whether the value is known during a preview (anything but the placeholder). */
+export function isKnown(value: unknown): boolean {
+  return !containsUnknown(value);
+}
+
+/** An IP family: what an underlay, a tunnel address or a route is made of. */
+export type IpFamily = "ipv4" | "ipv6";
+
+const EXAMPLE_ADDRESS: Record<IpFamily, string> = { ipv4: "198.51.100.11", ipv6: "2001:db8::11" };
+const EXAMPLE_PREFIX: Record<IpFamily, string> = { ipv4: "10.2.1.0/24", ipv6: "2001:db8:1::/64" };
+const FAMILY_NAME: Record<IpFamily, string> = { ipv4: "IPv4", ipv6: "IPv6" };
+
+/** Whether `value` is an address of `family`, written plainly (no prefix length, no zone). */
+export function isAddress(family: IpFamily, value: string): boolean {
+  return family === "ipv4"
+    ? ipaddr.IPv4.isValidFourPartDecimal(value)
+    : ipaddr.IPv6.isValid(value) && !value.includes("%");
+}
+
+/** Whether `value` is a prefix of `family` (`address/length`). */
+export function isPrefix(family: IpFamily, value: string): boolean {
+  return family === "ipv4" ? ipaddr.IPv4.isValidCIDR(value) : ipaddr.IPv6.isValidCIDR(value);
+}
+
+/** An address of `family` without prefix length; unknown during a preview passes. */
+export function ipAddress(family: IpFamily = "ipv4") {
+  return z.string().refine((value) => value === UNKNOWN || isAddress(family, value), {
+    message: `must be an ${FAMILY_NAME[family]} address such as ${EXAMPLE_ADDRESS[family]}, without prefix length`,
+  });
+}
+
+/** The network address of a prefix (`10.2.1.7/24` → `10.2.1.0`). */
+export function networkOf(prefix: string): string {
+  const [address, length] = ipaddr.parseCIDR(prefix);
+  return address.kind() === "ipv4"
+    ? ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${length}`).toString()
+    : ipaddr.IPv6.networkAddressFromCIDR(`${address.toString()}/${length}`).toString();
+}
+
+/** A network prefix of `family` such as 10.2.1.0/24, whose address is the network's own. */
+export function ipPrefix(family: IpFamily = "ipv4") {
+  return z.string().superRefine((value, ctx) => {
+    if (value === UNKNOWN) return;
+    if (!isPrefix(family, value)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `must be an ${FAMILY_NAME[family]} prefix such as ${EXAMPLE_PREFIX[family]}`,
+      });
+      return;
+    }
+    const [address, length] = ipaddr.parseCIDR(value);
+    const network = networkOf(value);
+    if (network !== address.toString())
+      ctx.addIssue({
+        code: "custom",
+        message: `is not a network address; did you mean ${network}/${length}?`,
+      });
+  });
+}
+
+/** Whether `address` lies inside `prefix` (same family). */
+export function prefixContains(prefix: string, address: string): boolean {
+  const parsed = ipaddr.parse(address);
+  const range = ipaddr.parseCIDR(prefix);
+  return parsed.kind() === range[0].kind() && parsed.match(range);
+}
+
+/** A whole number in [min, max], with the message naming what is wrong. */
+export function wholeNumber(min: number, max: number) {
+  return z
+    .number({ error: "must be a number" })
+    .int("must be a whole number")
+    .min(min, `must be ${min} or more`)
+    .max(max, `must be at most ${max}`);
+}
+
+/** A Linux interface name: 1–15 letters, digits, `_ . -`, and not `.` or `..` (names of directories). */
+export function interfaceName() {
+  return z
+    .string()
+    .regex(
+      /^[A-Za-z0-9_.-]{1,15}$/,
+      "must be 1 to 15 letters, digits, `_`, `.` or `-` (a Linux interface name)",
+    )
+    .refine((n) => n !== "." && n !== "..", "must not be `.` or `..`");
+}
+
+/** A GRE key: one number for both directions, or `{input, output}` as seen from the first end. */
+export type GreKey = number | { input: number; output: number };
+
+/**
+ * A GRE key schema. Chosen by the value's type so that a bad number is told what is wrong with it
+ * (a zod union would only say "invalid input").
+ */
+export function greKey() {
+  const one = wholeNumber(0, 4294967295);
+  const pair = z.object({ input: one, output: one }).strict();
+  return z.unknown().transform((value, ctx): GreKey => {
+    const result = typeof value === "number" ? one.safeParse(value) : pair.safeParse(value);
+    if (result.success) return result.data as GreKey;
+    for (const issue of result.error.issues) {
+      ctx.addIssue({
+        code: "custom",
+        message:
+          typeof value === "number" || (typeof value === "object" && value !== null)
+            ? issue.message
+            : "must be a number or {input, output}",
+        path: issue.path as (string | number)[],
+      });
+    }
+    return z.NEVER;
+  });
+}
+
+/** The keys each end uses: the second end mirrors the first (it receives what the first sends). */
+export function mirroredKeys(
+  key: GreKey | undefined,
+): [{ ikey?: number; okey?: number }, { ikey?: number; okey?: number }] {
+  if (key === undefined) return [{}, {}];
+  if (typeof key === "number")
+    return [
+      { ikey: key, okey: key },
+      { ikey: key, okey: key },
+    ];
+  return [
+    { ikey: key.input, okey: key.output },
+    { ikey: key.output, okey: key.input },
+  ];
+}
+
+/** A tunnel's outer TTL (hop limit). */
+export function ttl() {
+  return wholeNumber(1, 255);
+}
+
+/** A tunnel's MTU. */
+export function mtu() {
+  return wholeNumber(68, 65507);
+}
+
+/** A TCP port. */
+export function port() {
+  return wholeNumber(1, 65535);
+}
+
+/** A route metric. */
+export function routeMetric() {
+  return wholeNumber(0, 4294967295);
+}
+
+/** A routing table: its number or "main"; never the local table (255), which the kernel owns. */
+export function routeTable() {
+  return z
+    .union([z.literal("main"), wholeNumber(1, 4294967295)], { error: 'must be a table number or "main"' })
+    .refine((t) => t !== 255, "must not be the local table (255)");
+}
+
+/** A host key pin as `ssh-keygen -lf` prints it. */
+const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
+/** A public key as authorized_keys and `@pulumi/command`'s `hostKey` write it: `ssh-ed25519 AAAA… [comment]`. */
+export const PUBLIC_KEY_LINE =
+  /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-[a-z0-9@.-]+)\s+([A-Za-z0-9+/]+={0,2})(\s.*)?$/;
+
+/** A pinned SSH host key: its SHA256 fingerprint, or a public key line. */
+export function hostKey() {
+  return z.string().refine((value) => FINGERPRINT.test(value) || PUBLIC_KEY_LINE.test(value), {
+    message:
+      "must be an OpenSSH SHA256 fingerprint (SHA256:<43 characters>) or a public key line (ssh-ed25519 AAAA…)",
+  });
+}
+
+/** A kernel module name as `modprobe` takes it. */
+export function moduleName() {
+  return z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,55}$/, "must be a kernel module name: letters, digits, `_` or `-`");
+}
+
+/** A sysctl name: dotted words; a `/` stands for a dot inside a word (an interface like eth0.100). */
+export const SYSCTL_KEY = /^[a-z0-9_]+(\.[A-Za-z0-9_/:-]+)+$/;
+
+/** A sysctl name such as net.ipv4.ip_forward. */
+export function sysctlKey() {
+  return z.string().regex(SYSCTL_KEY, "must be a sysctl name such as net.ipv4.ip_forward");
+}
+
+/** A sysctl value: a whole number, or text on one line without `=`. */
+export function sysctlValue() {
+  const message = "must be a whole number, or a value on one line without `=`";
+  return z.union(
+    [z.string().regex(/^[^\n\r=]*[^\s=][^\n\r=]*$/, { error: message }), z.number().int({ error: message })],
+    { error: message },
+  );
+}
+
+/** A router's name in the stack config (and in errors). */
+export function routerName() {
+  return z
+    .string()
+    .regex(
+      /^[A-Za-z][A-Za-z0-9_-]{0,31}$/,
+      "router names are letters, digits, `_` and `-`, starting with a letter",
+    );
+}
+
+/** The name of a (secret) config value. */
+export function configValueName() {
+  return z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, "must name a config value");
+}
