@@ -14,6 +14,7 @@ export function batchable(command: RemoteCommand): boolean {
   return (
     command.argv[0] === "ip" &&
     command.stdin === undefined &&
+    !command.mayFail &&
     command.argv.slice(1).every((w) => PLAIN_WORD.test(w)) &&
     !command.argv[1]?.startsWith("-")
   );

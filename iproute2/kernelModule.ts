@@ -107,18 +107,3 @@ export function modprobe(name: string): RemoteCommand {
 export function rmmod(names: string[]): RemoteCommand {
   return { argv: ["rmmod", ...names] };
 }
-
-/** Writes a file from stdin (`tee FILE`), for the persistence files. */
-export function writeFile(path: string, content: string): RemoteCommand {
-  return { argv: ["tee", path], stdin: content };
-}
-
-/** Removes a file if it is there. */
-export function removeFile(path: string): RemoteCommand {
-  return { argv: ["rm", "-f", path] };
-}
-
-/** Prints a file (fails when it is not there). */
-export function readFileCommand(path: string): RemoteCommand {
-  return { argv: ["cat", path] };
-}

@@ -1,32 +1,30 @@
 /**
- * Changes on one router in one round trip: consecutive `ip` commands go as one `ip -batch`, and a
- * failure is reported as the `ip` command that failed, with what it said.
+ * Changes on one router in one round trip, followed by reads of what they left: consecutive `ip`
+ * commands go as one `ip -batch`, and a failure is reported as the `ip` command that failed, with
+ * what it said. Every step of every provider changes routers through here.
  *
  * @packageDocumentation
  */
 import { batchStderr, failedBatchLine, groupIpCommands, type IpBatch } from "../iproute2/ipBatch";
+import { runOnRouter } from "../transport";
 import { routerLabel, type Connection } from "../transport/connection";
 import { outcomeFailed } from "../transport/errors";
 import type { CommandOutcome, RemoteCommand } from "../transport/script";
-import { runOnRouter, type RunResult } from "../transport";
 
-/**
- * Runs `commands` in order, stopping at the first failure, which it throws naming that command;
- * then, in the same round trip, the reads `then` (what the change left), whose outcomes it returns.
- */
-export async function applyOnRouter(
-  connection: Connection,
-  commands: readonly RemoteCommand[],
-  expectedHostKey: string | undefined,
-  then: readonly RemoteCommand[] = [],
-): Promise<CommandOutcome[]> {
-  if (commands.length === 0 && then.length === 0) return [];
-  return (await changeThenRead(connection, commands, then, expectedHostKey)).outcomes;
+/** What a change-then-read round trip returned. */
+export interface ChangedAndRead {
+  /** One outcome per change that was sent (an `ip -batch` counts once); empty without changes. */
+  changes: CommandOutcome[];
+  /** The reads' outcomes, in order. */
+  reads: CommandOutcome[];
+  /** The host key the router presented. */
+  hostKey: string;
 }
 
 /**
- * The changes (if any) and then the reads, in one round trip; returns the reads' outcomes and the
- * router's host key. Without changes the reads may share a round trip with other reads of the
+ * The changes (if any) and then the reads, in one round trip. A change that fails stops the round
+ * trip and is thrown, naming that command — unless it `mayFail`, when its outcome is returned for
+ * the caller to judge. Without changes the reads may share a round trip with other reads of the
  * router (a refresh reads many resources at once).
  */
 export async function changeThenRead(
@@ -34,14 +32,15 @@ export async function changeThenRead(
   changes: readonly RemoteCommand[],
   reads: readonly RemoteCommand[],
   expectedHostKey: string | undefined,
-): Promise<RunResult> {
+): Promise<ChangedAndRead> {
   if (changes.length === 0) {
-    return runOnRouter(connection, reads, {
+    const result = await runOnRouter(connection, reads, {
       check: false,
       stopOnError: false,
       expectedHostKey,
       coalesce: true,
     });
+    return { changes: [], reads: result.outcomes, hostKey: result.hostKey };
   }
   const grouped = groupIpCommands(changes);
   const sent = grouped.map((g) => ("lines" in g ? g.command : g));
@@ -52,7 +51,9 @@ export async function changeThenRead(
     stopOnError: true,
     expectedHostKey,
   });
-  const failedAt = result.outcomes.slice(0, sent.length).findIndex((o) => o.ran && o.exitCode !== 0);
+  const failedAt = result.outcomes
+    .slice(0, sent.length)
+    .findIndex((o, i) => o.ran && o.exitCode !== 0 && !sent[i].mayFail);
   if (failedAt >= 0) {
     const outcome = result.outcomes[failedAt];
     const group = grouped[failedAt];
@@ -64,5 +65,9 @@ export async function changeThenRead(
     const stderr = "lines" in group ? batchStderr(outcome.stderr) : outcome.stderr;
     throw outcomeFailed(routerLabel(connection), { ...outcome, argv: culprit.argv }, stderr);
   }
-  return { outcomes: result.outcomes.slice(sent.length), hostKey: result.hostKey };
+  return {
+    changes: result.outcomes.slice(0, sent.length),
+    reads: result.outcomes.slice(sent.length),
+    hostKey: result.hostKey,
+  };
 }

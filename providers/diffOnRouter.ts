@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import type * as pulumi from "@pulumi/pulumi";
-import type { Connection } from "../transport/connection";
+import { routerAddress, type Connection } from "../transport/connection";
 
 /**
  * Compares old outputs with new inputs. Another router (host or port) or a change of a
@@ -23,8 +23,7 @@ export function diffOnRouter<T extends { connection: Connection }>(
 ): pulumi.dynamic.DiffResult {
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   const replaces = options.replaceOn.filter((key) => !same(olds[key], news[key])).map(String);
-  const oldRouter = olds.connection;
-  if (oldRouter?.host !== news.connection.host || (oldRouter?.port ?? 22) !== (news.connection.port ?? 22)) {
+  if (!olds.connection || routerAddress(olds.connection) !== routerAddress(news.connection)) {
     replaces.push("connection.host");
   }
   const changes =

@@ -10,7 +10,6 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import {
-  endDifferences,
   observeEnd,
   planEnd,
   planRemove,
@@ -20,61 +19,39 @@ import {
   type ObservedEnd,
   type RouterObservation,
 } from "../iproute2/planTunnel";
-import { pingAcross, pingUnderlay, type TunnelEndSpec } from "../iproute2/tunnelCommands";
+import { pingAcross, pingUnderlay } from "../iproute2/tunnelCommands";
+import { diagnoseTunnel, said, type EndView } from "../iproute2/tunnelReport";
 import type { Connection } from "../transport/connection";
-import { excerpt } from "../transport/errors";
-import { runOnRouter } from "../transport";
-import { checkInputs } from "./checkFailures";
+import type { RemoteCommand } from "../transport/script";
+import { changeThenRead } from "./applyOnRouter";
+import { checkInputs } from "./checkInputs";
 import {
   diffGreTunnel,
   endLabels,
   endSpecs,
   greTunnelSchema,
+  inputsOf,
   normalizeGreTunnel,
+  outputsFrom,
   pingingEnds,
   tunnelId,
   type GreTunnelOutputs,
   type NormalizedGreTunnel,
-  type TunnelEndState,
 } from "./greTunnelSpec";
-import { applyOnRouter } from "./applyOnRouter";
-import { observationCommands, observeRouter, parseObservation } from "./observeRouter";
+import { observationCommands, observeRouter, parseObservation, type RouterView } from "./observeRouter";
 import { both, runPair, undoBoth } from "./pairOperation";
 
-/** The normalized inputs stored in outputs (what `read` hands back as inputs). */
-function inputsOf(t: NormalizedGreTunnel): NormalizedGreTunnel {
-  const inputs: NormalizedGreTunnel = { name: t.name, ttl: t.ttl, verify: t.verify, endpoints: t.endpoints };
-  if (t.key !== undefined) inputs.key = t.key;
-  if (t.mtu !== undefined) inputs.mtu = t.mtu;
-  return inputs;
-}
+type Pair<T> = [T, T];
 
-/** What the state records for one end. */
-export function endState(
-  label: string,
-  connection: Connection,
-  spec: TunnelEndSpec,
-  observation: RouterObservation,
-): TunnelEndState {
-  const end = observeEnd(spec.name, observation);
-  const { link } = end;
-  const address = end.addresses[0];
-  return {
-    router: label,
-    host: connection.host,
-    present: !!link,
-    up: link?.up ?? false,
-    ifindex: link?.ifindex ?? null,
-    local: link?.local ?? null,
-    remote: link?.remote ?? null,
-    ikey: link?.ikey ?? null,
-    okey: link?.okey ?? null,
-    ttl: link?.ttl ?? null,
-    mtu: link?.mtu ?? null,
-    address: address?.local ?? null,
-    peerAddress: address?.peer ?? null,
-    drift: endDifferences(spec, end).map((d) => `${label}: ${d}`),
-  };
+/** Both routers, read at once (each with `extras` in the same round trip). */
+function observeBoth(
+  t: Pick<NormalizedGreTunnel, "endpoints">,
+  hostKeys: Pair<string | undefined>,
+  extras: Pair<RemoteCommand[]> = [[], []],
+): Promise<Pair<RouterView>> {
+  return Promise.all(
+    both((i) => observeRouter(t.endpoints[i].connection, hostKeys[i], extras[i])),
+  ) as Promise<Pair<RouterView>>;
 }
 
 /** Takes one end back to `before`; says what it did. */
@@ -87,98 +64,139 @@ async function restoreEnd(
   const now = await observeRouter(connection, hostKey);
   const commands = planRestore(name, before, now.observation);
   if (commands.length === 0) return "nothing to undo";
-  await applyOnRouter(connection, commands, hostKey);
+  await changeThenRead(connection, commands, [], hostKey);
   return before.link ? `${name} put back as it was` : `${name} removed`;
 }
 
+/** What preflight found on both routers, ready to apply. */
+interface Preflighted {
+  hostKeys: Pair<string>;
+  observed: Pair<RouterObservation>;
+  plans: Pair<EndPlan>;
+  befores: Pair<ObservedEnd>;
+}
+
 /**
- * Why a ping across the tunnel failed, from both ends' point of view: keys that do not mirror,
- * remotes that do not point at the peer (NAT), local addresses not on the router, the underlay.
+ * Preflight, both ends at once: reachable over SSH (with the expected host keys), GRE available,
+ * the local address present, the peer reachable over the underlay (the field note's ping, before a
+ * create), the name free or an identical tunnel to adopt, no other tunnel the kernel could not tell
+ * apart. Throws, with nothing changed on either router, when any end cannot take its plan.
  */
-async function diagnose(
+async function preflight(
+  what: string,
   t: NormalizedGreTunnel,
-  specs: [TunnelEndSpec, TunnelEndSpec],
-  labels: [string, string],
-  hostKeys: (string | undefined)[],
-): Promise<string[]> {
+  hostKeys: Pair<string | undefined>,
+  mode: "create" | "converge",
+): Promise<Preflighted> {
+  const specs = endSpecs(t);
+  const labels = endLabels(t);
+  const pinging = mode === "create" && t.verify ? pingingEnds(t) : [];
+  let views: Pair<RouterView>;
+  try {
+    views = await observeBoth(
+      t,
+      hostKeys,
+      both((i) => (pinging.includes(i) ? [pingUnderlay(specs[i].local, specs[i].remote)] : [])),
+    );
+  } catch (error) {
+    throw new Error(
+      `${what}: preflight failed, nothing was changed on either router: ${(error as Error).message}`,
+    );
+  }
+  const plans = both((i) => planEnd(specs[i], views[i].observation, mode));
+  const problems: string[] = [];
+  specs.forEach((spec, i) => {
+    const plan = plans[i];
+    if (plan.action === "conflict") problems.push(`${labels[i]}: ${plan.reason}`);
+    if (plan.action !== "none")
+      problems.push(...preflightProblems(spec, views[i].observation).map((p) => `${labels[i]}: ${p}`));
+    const ping = views[i].extra[0];
+    if (ping && ping.exitCode !== 0) {
+      problems.push(
+        `${labels[i]}: cannot reach ${spec.remote} from ${spec.local} over the underlay; make sure the network is ok (ping: ${said(ping, "no reply")})`,
+      );
+    }
+  });
+  if (problems.length > 0) {
+    throw new Error(
+      `${what}: nothing was changed on either router.\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+    );
+  }
+  return {
+    hostKeys: both((i) => views[i].hostKey),
+    observed: both((i) => views[i].observation),
+    plans,
+    befores: both((i) => observeEnd(specs[i].name, views[i].observation)),
+  };
+}
+
+/**
+ * Applies each end's plan on both routers at once, each in one round trip that also reads back
+ * what the router has; on failure both ends are put back as they were.
+ */
+function applyPlans(
+  what: string,
+  t: NormalizedGreTunnel,
+  ready: Preflighted,
+): Promise<Pair<RouterObservation>> {
+  const labels = endLabels(t);
+  return runPair(
+    what,
+    both((i) => ({
+      label: labels[i],
+      run: async () => {
+        const plan = ready.plans[i];
+        if (!("commands" in plan) || plan.commands.length === 0) return ready.observed[i];
+        const result = await changeThenRead(
+          t.endpoints[i].connection,
+          plan.commands,
+          observationCommands(),
+          ready.hostKeys[i],
+        );
+        return parseObservation(labels[i], result.reads);
+      },
+      restore: () => restoreEnd(t.endpoints[i].connection, ready.hostKeys[i], t.name, ready.befores[i]),
+    })),
+  );
+}
+
+/** Pings across the tunnel (from one end, or both with NAT in between); on failure, diagnoses, undoes both ends and throws. */
+async function verifyOrUndo(what: string, t: NormalizedGreTunnel, ready: Preflighted): Promise<void> {
+  const specs = endSpecs(t);
+  const labels = endLabels(t);
+  const pings = await Promise.all(
+    pingingEnds(t).map(async (i) => {
+      const end = t.endpoints[i];
+      const result = await changeThenRead(
+        end.connection,
+        [],
+        [pingAcross(end.address, end.peerAddress)],
+        ready.hostKeys[i],
+      );
+      return { ping: result.reads[0], i };
+    }),
+  );
+  const failed = pings.filter(({ ping }) => ping.exitCode !== 0);
+  if (failed.length === 0) return;
+  const seen = failed.map(
+    ({ ping, i }) =>
+      `${labels[i]}: \`ping -I ${t.endpoints[i].address} ${t.endpoints[i].peerAddress}\` got no reply (${said(ping, "")})`,
+  );
   const views = await Promise.all(
-    t.endpoints.map((end, i) =>
-      observeRouter(end.connection, hostKeys[i], [pingUnderlay(specs[i].local, specs[i].remote)]).catch(
-        (e: Error) => e,
+    both((i): Promise<EndView> =>
+      observeRouter(t.endpoints[i].connection, ready.hostKeys[i], [
+        pingUnderlay(specs[i].local, specs[i].remote),
+      ]).then(
+        (v) => ({ observation: v.observation, underlayPing: v.extra[0] }),
+        (e: Error) => ({ unreadable: e.message }),
       ),
     ),
   );
-  const findings: string[] = [];
-  const links = views.map((v) => (v instanceof Error ? undefined : observeEnd(t.name, v.observation).link));
-  views.forEach((view, i) => {
-    if (view instanceof Error) {
-      findings.push(`${labels[i]}: could not be inspected: ${view.message}`);
-      return;
-    }
-    findings.push(...preflightProblems(specs[i], view.observation).map((p) => `${labels[i]}: ${p}`));
-    const ping = view.extra[0];
-    findings.push(
-      ping.exitCode === 0
-        ? `${labels[i]}: the underlay reaches ${specs[i].remote} from ${specs[i].local}`
-        : `${labels[i]}: the underlay does not reach ${specs[i].remote} from ${specs[i].local} (${excerpt(ping.stdout + ping.stderr, 200) || "no reply"})`,
-    );
-  });
-  const [a, b] = links;
-  if (a && b) {
-    if (a.okey !== b.ikey || b.okey !== a.ikey) {
-      findings.push(
-        `keys do not mirror: ${labels[0]} sends key ${a.okey ?? "none"} and expects ${a.ikey ?? "none"}, ` +
-          `${labels[1]} sends key ${b.okey ?? "none"} and expects ${b.ikey ?? "none"}`,
-      );
-    }
-    for (const [self, peer, i] of [
-      [a, b, 0],
-      [b, a, 1],
-    ] as const) {
-      if (self.remote !== peer.local) {
-        findings.push(
-          `${labels[i]} sends to ${self.remote}, but ${labels[1 - i]}'s tunnel starts at ${peer.local}: ` +
-            `right only if ${labels[1 - i]} is behind a NAT whose public address is ${self.remote} and that forwards GRE (IP protocol 47); ` +
-            `many NATs cannot, and then a GRE tunnel cannot cross it`,
-        );
-      }
-    }
-  }
-  return findings;
-}
-
-/** Pings across the tunnel from both ends; on failure, diagnoses, undoes both ends and throws. */
-async function verifyOrUndo(
-  what: string,
-  t: NormalizedGreTunnel,
-  specs: [TunnelEndSpec, TunnelEndSpec],
-  labels: [string, string],
-  hostKeys: (string | undefined)[],
-  befores: [ObservedEnd, ObservedEnd],
-): Promise<void> {
-  const pings = await Promise.all(
-    pingingEnds(t).map((i) =>
-      runOnRouter(
-        t.endpoints[i].connection,
-        [pingAcross(t.endpoints[i].address, t.endpoints[i].peerAddress)],
-        {
-          check: false,
-          expectedHostKey: hostKeys[i],
-        },
-      ).then((r) => ({ p: r.outcomes[0], i })),
-    ),
-  );
-  const failed = pings.filter(({ p }) => p.exitCode !== 0);
-  if (failed.length === 0) return;
-  const seen = failed.map(
-    ({ p, i }) =>
-      `${labels[i]}: \`ping -I ${t.endpoints[i].address} ${t.endpoints[i].peerAddress}\` got no reply (${excerpt(p.stdout + p.stderr, 200)})`,
-  );
-  const findings = await diagnose(t, specs, labels, hostKeys);
+  const findings = diagnoseTunnel(t.name, specs, labels, views as Pair<EndView>);
   const undone = await undoBoth(
-    t.endpoints.map((end, i) => ({
+    both((i) => ({
       label: labels[i],
-      restore: () => restoreEnd(end.connection, hostKeys[i], t.name, befores[i]),
+      restore: () => restoreEnd(t.endpoints[i].connection, ready.hostKeys[i], t.name, ready.befores[i]),
     })),
   );
   throw new Error(
@@ -187,227 +205,25 @@ async function verifyOrUndo(
   );
 }
 
-async function observeBoth(
-  t: Pick<NormalizedGreTunnel, "endpoints">,
-  hostKeys: (string | undefined)[],
-  extras: [Parameters<typeof observeRouter>[2], Parameters<typeof observeRouter>[2]] = [[], []],
-) {
-  return Promise.all(t.endpoints.map((end, i) => observeRouter(end.connection, hostKeys[i], extras[i])));
-}
-
-/** The outputs for what both routers have. */
-function outputsFrom(
-  t: NormalizedGreTunnel,
-  hostKeys: [string, string],
-  observed: [RouterObservation, RouterObservation],
-): GreTunnelOutputs {
-  const specs = endSpecs(t);
-  const labels = endLabels(t);
-  return {
-    ...inputsOf(t),
-    ends: both((i) => endState(labels[i], t.endpoints[i].connection, specs[i], observed[i])),
-    hostKeys,
-  };
-}
-
-/** Reads both ends and builds the outputs. */
-async function outputsAfter(t: NormalizedGreTunnel, hostKeys: [string, string]): Promise<GreTunnelOutputs> {
-  const views = await observeBoth(t, hostKeys);
-  return outputsFrom(
-    t,
-    hostKeys,
-    both((i) => views[i].observation),
-  );
-}
-
-/**
- * Applies each end's plan on both routers at once, each in one round trip that also reads back
- * what the router has; on failure both ends are put back as they were (`befores`).
- */
-async function applyPlans(
+/** Preflight, apply, verify: what create and update share. */
+async function converge(
   what: string,
   t: NormalizedGreTunnel,
-  plans: [EndPlan, EndPlan],
-  observed: [RouterObservation, RouterObservation],
-  befores: [ObservedEnd, ObservedEnd],
-  hostKeys: (string | undefined)[],
-): Promise<[RouterObservation, RouterObservation]> {
+  hostKeys: Pair<string | undefined>,
+  mode: "create" | "converge",
+): Promise<GreTunnelOutputs> {
+  const ready = await preflight(what, t, hostKeys, mode);
+  let observed = ready.observed;
+  if (ready.plans.some((p) => p.action !== "none")) {
+    observed = await applyPlans(what, t, ready);
+    if (t.verify) await verifyOrUndo(what, t, ready);
+  }
+  return outputsFrom(t, ready.hostKeys, observed);
+}
+
+function describe(verb: string, t: NormalizedGreTunnel): string {
   const labels = endLabels(t);
-  return runPair(
-    what,
-    both((i) => ({
-      label: labels[i],
-      run: async () => {
-        const plan = plans[i];
-        if (!("commands" in plan) || plan.commands.length === 0) return observed[i];
-        const outcomes = await applyOnRouter(
-          t.endpoints[i].connection,
-          plan.commands,
-          hostKeys[i],
-          observationCommands(),
-        );
-        return parseObservation(labels[i], outcomes);
-      },
-      restore: () => restoreEnd(t.endpoints[i].connection, hostKeys[i], t.name, befores[i]),
-    })),
-  );
-}
-
-async function check(
-  _olds: Record<string, unknown>,
-  news: Record<string, unknown>,
-): Promise<pulumi.dynamic.CheckResult> {
-  return checkInputs(greTunnelSchema(), news, normalizeGreTunnel);
-}
-
-async function diff(
-  _id: string,
-  olds: Record<string, unknown>,
-  news: Record<string, unknown>,
-): Promise<pulumi.dynamic.DiffResult> {
-  const result = diffGreTunnel(olds as Partial<GreTunnelOutputs>, news as unknown as NormalizedGreTunnel);
-  return {
-    changes: result.changes,
-    replaces: result.replaces,
-    deleteBeforeReplace: result.deleteBeforeReplace,
-  };
-}
-
-async function create(inputs: Record<string, unknown>): Promise<pulumi.dynamic.CreateResult> {
-  const t = inputs as unknown as NormalizedGreTunnel;
-  const specs = endSpecs(t);
-  const labels = endLabels(t);
-  const what = `creating GRE tunnel ${t.name} between ${labels[0]} and ${labels[1]}`;
-
-  // Preflight, both ends at once: reachable over SSH, GRE available, local address present, peer
-  // reachable over the underlay (the field note's ping), name free or an identical tunnel to adopt.
-  let views;
-  try {
-    views = await observeBoth(
-      t,
-      [undefined, undefined],
-      both((i) =>
-        t.verify && pingingEnds(t).includes(i) ? [pingUnderlay(specs[i].local, specs[i].remote)] : [],
-      ),
-    );
-  } catch (error) {
-    throw new Error(
-      `${what}: preflight failed, nothing was changed on either router: ${(error as Error).message}`,
-    );
-  }
-  const hostKeys = views.map((v) => v.hostKey) as [string, string];
-  const plans = both((i) => planEnd(specs[i], views[i].observation, "create"));
-  const problems: string[] = [];
-  specs.forEach((spec, i) => {
-    problems.push(...preflightProblems(spec, views[i].observation).map((p) => `${labels[i]}: ${p}`));
-    const ping = views[i].extra[0];
-    if (ping && ping.exitCode !== 0) {
-      problems.push(
-        `${labels[i]}: cannot reach ${spec.remote} from ${spec.local} over the underlay; make sure the network is ok (ping: ${excerpt(ping.stdout + ping.stderr, 200) || "no reply"})`,
-      );
-    }
-    const plan = plans[i];
-    if (plan.action === "conflict") problems.push(`${labels[i]}: ${plan.reason}`);
-  });
-  if (problems.length > 0) {
-    throw new Error(
-      `${what}: nothing was changed on either router.\n${problems.map((p) => `  - ${p}`).join("\n")}`,
-    );
-  }
-
-  const befores = both((i) => observeEnd(specs[i].name, views[i].observation));
-  const observed = await applyPlans(
-    what,
-    t,
-    plans,
-    both((i) => views[i].observation),
-    befores,
-    hostKeys,
-  );
-  if (t.verify) {
-    await verifyOrUndo(what, t, specs, labels, hostKeys, befores);
-  }
-  return { id: tunnelId(t), outs: outputsFrom(t, hostKeys, observed) };
-}
-
-async function read(id: string, props: Record<string, unknown>): Promise<pulumi.dynamic.ReadResult> {
-  const t = props as unknown as GreTunnelOutputs;
-  const outs = await outputsAfter(t, t.hostKeys);
-  return {
-    id,
-    props: outs as unknown as Record<string, unknown>,
-    inputs: inputsOf(t) as unknown as Record<string, unknown>,
-  };
-}
-
-async function update(
-  _id: string,
-  olds: Record<string, unknown>,
-  news: Record<string, unknown>,
-): Promise<pulumi.dynamic.UpdateResult> {
-  const old = olds as unknown as GreTunnelOutputs;
-  const t = news as unknown as NormalizedGreTunnel;
-  const specs = endSpecs(t);
-  const labels = endLabels(t);
-  const hostKeys = old.hostKeys;
-  const what = `updating GRE tunnel ${t.name} between ${labels[0]} and ${labels[1]}`;
-
-  let views;
-  try {
-    views = await observeBoth(t, hostKeys);
-  } catch (error) {
-    throw new Error(`${what}: nothing was changed on either router: ${(error as Error).message}`);
-  }
-  const plans = both((i) => planEnd(specs[i], views[i].observation, "converge"));
-  const problems: string[] = [];
-  plans.forEach((plan, i) => {
-    if (plan.action === "conflict") problems.push(`${labels[i]}: ${plan.reason}`);
-    if (plan.action !== "none")
-      problems.push(...preflightProblems(specs[i], views[i].observation).map((p) => `${labels[i]}: ${p}`));
-  });
-  if (problems.length > 0) {
-    throw new Error(
-      `${what}: nothing was changed on either router.\n${problems.map((p) => `  - ${p}`).join("\n")}`,
-    );
-  }
-  const befores = both((i) => observeEnd(specs[i].name, views[i].observation));
-  let observed = both((i) => views[i].observation);
-  if (plans.some((p) => p.action !== "none")) {
-    observed = await applyPlans(what, t, plans, observed, befores, hostKeys);
-    if (t.verify) {
-      await verifyOrUndo(what, t, specs, labels, hostKeys, befores);
-    }
-  }
-  return { outs: outputsFrom(t, hostKeys, observed) };
-}
-
-async function deleteTunnel(_id: string, props: Record<string, unknown>): Promise<void> {
-  const t = props as unknown as GreTunnelOutputs;
-  const specs = endSpecs(t);
-  const labels = endLabels(t);
-  const what = `deleting GRE tunnel ${t.name} between ${labels[0]} and ${labels[1]}`;
-  let views;
-  try {
-    views = await observeBoth(t, t.hostKeys);
-  } catch (error) {
-    throw new Error(
-      `${what}: nothing was removed from either router, and the tunnel stays in the state: ${(error as Error).message}`,
-    );
-  }
-  const plans = both((i) => planRemove(specs[i], views[i].observation));
-  const befores = both((i) => observeEnd(specs[i].name, views[i].observation));
-  await runPair(
-    what,
-    both((i) => ({
-      label: labels[i],
-      run: async () => {
-        const plan = plans[i];
-        if (plan.action === "remove")
-          await applyOnRouter(t.endpoints[i].connection, plan.commands, t.hostKeys[i]);
-      },
-      restore: () => restoreEnd(t.endpoints[i].connection, t.hostKeys[i], t.name, befores[i]),
-    })),
-  );
+  return `${verb} GRE tunnel ${t.name} between ${labels[0]} and ${labels[1]}`;
 }
 
 /**
@@ -415,10 +231,74 @@ async function deleteTunnel(_id: string, props: Record<string, unknown>): Promis
  * use the resource class.
  */
 export const greTunnelProvider: pulumi.dynamic.ResourceProvider = {
-  check,
-  diff,
-  create,
-  read,
-  update,
-  delete: deleteTunnel,
+  async check(_olds, news) {
+    return checkInputs(greTunnelSchema(), news, normalizeGreTunnel);
+  },
+
+  async diff(_id, olds, news) {
+    const result = diffGreTunnel(olds as Partial<GreTunnelOutputs>, news as unknown as NormalizedGreTunnel);
+    return {
+      changes: result.changes,
+      replaces: result.replaces,
+      deleteBeforeReplace: result.deleteBeforeReplace,
+    };
+  },
+
+  async create(inputs) {
+    const t = inputs as unknown as NormalizedGreTunnel;
+    return {
+      id: tunnelId(t),
+      outs: await converge(describe("creating", t), t, [undefined, undefined], "create"),
+    };
+  },
+
+  async read(id, props) {
+    const t = props as unknown as GreTunnelOutputs;
+    const views = await observeBoth(t, t.hostKeys);
+    const outs = outputsFrom(
+      t,
+      t.hostKeys,
+      both((i) => views[i].observation),
+    );
+    return {
+      id,
+      props: outs as unknown as Record<string, unknown>,
+      inputs: inputsOf(t) as unknown as Record<string, unknown>,
+    };
+  },
+
+  async update(_id, olds, news) {
+    const old = olds as unknown as GreTunnelOutputs;
+    const t = news as unknown as NormalizedGreTunnel;
+    return { outs: await converge(describe("updating", t), t, old.hostKeys, "converge") };
+  },
+
+  async delete(_id, props) {
+    const t = props as unknown as GreTunnelOutputs;
+    const specs = endSpecs(t);
+    const labels = endLabels(t);
+    const what = describe("deleting", t);
+    let views: Pair<RouterView>;
+    try {
+      views = await observeBoth(t, t.hostKeys);
+    } catch (error) {
+      throw new Error(
+        `${what}: nothing was removed from either router, and the tunnel stays in the state: ${(error as Error).message}`,
+      );
+    }
+    const plans = both((i) => planRemove(specs[i], views[i].observation));
+    const befores = both((i) => observeEnd(specs[i].name, views[i].observation));
+    await runPair(
+      what,
+      both((i) => ({
+        label: labels[i],
+        run: async () => {
+          const plan = plans[i];
+          if (plan.action === "remove")
+            await changeThenRead(t.endpoints[i].connection, plan.commands, [], t.hostKeys[i]);
+        },
+        restore: () => restoreEnd(t.endpoints[i].connection, t.hostKeys[i], t.name, befores[i]),
+      })),
+    );
+  },
 };

@@ -5,11 +5,25 @@
  *
  * @packageDocumentation
  */
-import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
 import type { TunnelEndSpec } from "../iproute2/tunnelCommands";
-import { connectionSchema, routerLabel, withoutSecrets, type Connection } from "../transport/connection";
-import { UNKNOWN, containsUnknown } from "./checkFailures";
+import type { RouterObservation } from "../iproute2/planTunnel";
+import { endState, type TunnelEndState } from "../iproute2/tunnelReport";
+import { connectionSchema } from "../schemas/connection";
+import {
+  containsUnknown,
+  greKey,
+  interfaceName,
+  ipAddress,
+  isKnown,
+  mirroredKeys,
+  mtu,
+  ttl,
+  type GreKey,
+} from "../schemas/values";
+import { routerAddress, routerLabel, withoutSecrets, type Connection } from "../transport/connection";
+
+export type { TunnelEndState };
 
 /** One router's end of the tunnel, as the user declares it. */
 export interface GreEndpointInputs {
@@ -34,7 +48,7 @@ export interface GreTunnelInputs {
    * mirrors it). Tunnels between the same two routers need distinct keys: the kernel matches
    * incoming GRE packets on local address, remote address and key.
    */
-  key?: number | { input: number; output: number };
+  key?: GreKey;
   /** Outer TTL, 1…255; default 255 as in the field note. */
   ttl?: number;
   /** Tunnel MTU; the kernel's default (1476, or 1472 with keys) when unset. */
@@ -48,31 +62,11 @@ export interface GreTunnelInputs {
 /** The inputs after `check`: defaults filled in. */
 export interface NormalizedGreTunnel {
   name: string;
-  key?: number | { input: number; output: number };
+  key?: GreKey;
   ttl: number;
   mtu?: number;
   verify: boolean;
   endpoints: [Required<GreEndpointInputs>, Required<GreEndpointInputs>];
-}
-
-/** What the router reported about its end, kept in state (no secrets). */
-export interface TunnelEndState {
-  /** The router, as errors name it. */
-  router: string;
-  host: string;
-  present: boolean;
-  up: boolean;
-  ifindex: number | null;
-  local: string | null;
-  remote: string | null;
-  ikey: number | null;
-  okey: number | null;
-  ttl: number | null;
-  mtu: number | null;
-  address: string | null;
-  peerAddress: string | null;
-  /** Each way the end differs from the inputs, naming the router; empty when it matches. */
-  drift: string[];
 }
 
 /** GreTunnel's outputs: the normalized inputs plus what was observed. */
@@ -82,73 +76,23 @@ export interface GreTunnelOutputs extends NormalizedGreTunnel {
   hostKeys: [string, string];
 }
 
-const INTERFACE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
-
-/** An IPv4 address without prefix length (GRE mode gre runs over IPv4, and carries IPv4 here). */
-export function ipv4() {
-  return z.string().refine((value) => value === UNKNOWN || ipaddr.IPv4.isValidFourPartDecimal(value), {
-    message: "must be an IPv4 address such as 198.51.100.11, without prefix length (mode gre runs over IPv4)",
-  });
-}
-
-/**
- * A key: one number for both directions, or `{input, output}`. Chosen by the value's type so that
- * a bad number is told what is wrong with it (a zod union would only say "invalid input").
- */
-function greKey(key: z.ZodNumber) {
-  const pair = z.object({ input: key, output: key }).strict();
-  return z.unknown().transform((value, ctx) => {
-    const result = typeof value === "number" ? key.safeParse(value) : pair.safeParse(value);
-    if (result.success) return result.data as number | { input: number; output: number };
-    for (const issue of result.error.issues) {
-      ctx.addIssue({
-        code: "custom",
-        message:
-          typeof value === "number" || typeof value === "object"
-            ? issue.message
-            : "must be a number or {input, output}",
-        path: issue.path as PropertyKey[] as (string | number)[],
-      });
-    }
-    return z.NEVER;
-  });
-}
-
 /** Builds GreTunnel's input schema. */
 export function greTunnelSchema() {
-  const key = z
-    .number()
-    .int("must be a whole number")
-    .min(0, "must be 0 or more")
-    .max(4294967295, "must be at most 4294967295");
   const endpoint = z
     .object({
       connection: connectionSchema(),
-      local: ipv4(),
-      remote: ipv4().optional(),
-      address: ipv4(),
-      peerAddress: ipv4().optional(),
+      local: ipAddress(),
+      remote: ipAddress().optional(),
+      address: ipAddress(),
+      peerAddress: ipAddress().optional(),
     })
     .strict();
   return z
     .object({
-      name: z
-        .string()
-        .regex(INTERFACE_NAME, "must be 1 to 15 letters, digits, `_`, `.` or `-` (a Linux interface name)")
-        .refine((n) => n !== "." && n !== "..", "must not be `.` or `..`"),
-      key: greKey(key).optional(),
-      ttl: z
-        .number()
-        .int("must be a whole number")
-        .min(1, "must be 1 or more")
-        .max(255, "must be at most 255")
-        .optional(),
-      mtu: z
-        .number()
-        .int("must be a whole number")
-        .min(68, "must be at least 68")
-        .max(65507, "must be at most 65507")
-        .optional(),
+      name: interfaceName(),
+      key: greKey().optional(),
+      ttl: ttl().optional(),
+      mtu: mtu().optional(),
       endpoints: z.array(endpoint).length(2, "a tunnel has exactly two endpoints"),
       verify: z.boolean().optional(),
     })
@@ -156,12 +100,11 @@ export function greTunnelSchema() {
     .superRefine((t, ctx) => {
       if (t.endpoints.length !== 2) return;
       const [a, b] = t.endpoints;
-      const known = (v: unknown) => !containsUnknown(v);
+      const known = isKnown;
       if (
         known(a.connection) &&
         known(b.connection) &&
-        a.connection.host === b.connection.host &&
-        (a.connection.port ?? 22) === (b.connection.port ?? 22)
+        routerAddress(a.connection) === routerAddress(b.connection)
       ) {
         ctx.addIssue({
           code: "custom",
@@ -226,25 +169,9 @@ export function normalizeGreTunnel(inputs: z.infer<ReturnType<typeof greTunnelSc
   return normalized;
 }
 
-/** The input and output key of each end: endpoints[1] mirrors endpoints[0]. */
-export function endKeys(
-  key: NormalizedGreTunnel["key"],
-): [{ ikey?: number; okey?: number }, { ikey?: number; okey?: number }] {
-  if (key === undefined) return [{}, {}];
-  if (typeof key === "number")
-    return [
-      { ikey: key, okey: key },
-      { ikey: key, okey: key },
-    ];
-  return [
-    { ikey: key.input, okey: key.output },
-    { ikey: key.output, okey: key.input },
-  ];
-}
-
 /** What each router should have: the field note's tunnel, address and link state. */
 export function endSpecs(tunnel: NormalizedGreTunnel): [TunnelEndSpec, TunnelEndSpec] {
-  const keys = endKeys(tunnel.key);
+  const keys = mirroredKeys(tunnel.key);
   const spec = (i: 0 | 1): TunnelEndSpec => {
     const end = tunnel.endpoints[i];
     const result: TunnelEndSpec = {
@@ -280,6 +207,31 @@ export function endLabels(tunnel: Pick<NormalizedGreTunnel, "endpoints">): [stri
 export function tunnelId(tunnel: NormalizedGreTunnel): string {
   const [a, b] = tunnel.endpoints;
   return `${tunnel.name}:${a.connection.host}:${b.connection.host}`;
+}
+
+/** The normalized inputs stored in outputs (what `read` hands back as inputs). */
+export function inputsOf(t: NormalizedGreTunnel): NormalizedGreTunnel {
+  const inputs: NormalizedGreTunnel = { name: t.name, ttl: t.ttl, verify: t.verify, endpoints: t.endpoints };
+  if (t.key !== undefined) inputs.key = t.key;
+  if (t.mtu !== undefined) inputs.mtu = t.mtu;
+  return inputs;
+}
+
+/** The outputs for what both routers have. */
+export function outputsFrom(
+  t: NormalizedGreTunnel,
+  hostKeys: [string, string],
+  observed: [RouterObservation, RouterObservation],
+): GreTunnelOutputs {
+  const specs = endSpecs(t);
+  const labels = endLabels(t);
+  return {
+    ...inputsOf(t),
+    ends: [0, 1].map((i) =>
+      endState(labels[i], t.endpoints[i].connection.host, specs[i], observed[i]),
+    ) as GreTunnelOutputs["ends"],
+    hostKeys,
+  };
 }
 
 /** The result of the offline diff. */
@@ -318,16 +270,14 @@ export function diffGreTunnel(olds: Partial<GreTunnelOutputs>, news: NormalizedG
       if (changed(`endpoints[${i}].${field}`, old?.[field], end[field]))
         replaces.push(`endpoints[${i}].${field}`);
     }
-    for (const field of ["host", "port"] as const) {
-      if (
-        changed(
-          `endpoints[${i}].connection.${field}`,
-          old?.connection?.[field] ?? (field === "port" ? 22 : undefined),
-          end.connection[field] ?? (field === "port" ? 22 : undefined),
-        )
-      ) {
-        replaces.push(`endpoints[${i}].connection.${field}`);
-      }
+    if (
+      changed(
+        `endpoints[${i}].connection.host`,
+        old?.connection && routerAddress(old.connection),
+        routerAddress(end.connection),
+      )
+    ) {
+      replaces.push(`endpoints[${i}].connection.host`);
     }
     changed(`endpoints[${i}].address`, old?.address, end.address);
     changed(`endpoints[${i}].peerAddress`, old?.peerAddress, end.peerAddress);

@@ -54,8 +54,8 @@ export async function observeRouter(
   // Only reads (and pings): they may share a round trip with other resources reading this router.
   const result = await changeThenRead(connection, [], [...base, ...extra], expectedHostKey);
   return {
-    observation: parseObservation(routerLabel(connection), result.outcomes.slice(0, base.length)),
+    observation: parseObservation(routerLabel(connection), result.reads.slice(0, base.length)),
     hostKey: result.hostKey,
-    extra: result.outcomes.slice(base.length),
+    extra: result.reads.slice(base.length),
   };
 }

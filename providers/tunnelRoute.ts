@@ -5,8 +5,6 @@
  *
  * @packageDocumentation
  */
-import type * as pulumi from "@pulumi/pulumi";
-import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
 import {
   MAIN_TABLE,
@@ -15,20 +13,26 @@ import {
   parseIpRoute,
   planRoute,
   planRouteRemoval,
-  prefixContains,
   routeDifferences,
   routeShow,
   type RouteSpec,
   type RouteState,
 } from "../iproute2/route";
-import { connectionSchema, routerLabel, type Connection } from "../transport/connection";
+import { connectionSchema } from "../schemas/connection";
+import {
+  UNKNOWN,
+  interfaceName,
+  ipAddress,
+  ipPrefix,
+  isAddress,
+  isPrefix,
+  prefixContains,
+  routeMetric,
+  routeTable,
+} from "../schemas/values";
+import { routerLabel, type Connection } from "../transport/connection";
 import { TransportError, outcomeFailed } from "../transport/errors";
-import type { RemoteCommand } from "../transport/script";
-import { runOnRouter } from "../transport";
-import { changeThenRead } from "./applyOnRouter";
-import { UNKNOWN, checkInputs } from "./checkFailures";
-import { diffOnRouter } from "./diffOnRouter";
-import { ipv4 } from "./greTunnelSpec";
+import { oneRouterProvider, type RouterStateFields } from "./oneRouter";
 
 /** The tunnel a route goes through, for the checks that keep routing sane. */
 export interface RouteTunnel {
@@ -61,32 +65,10 @@ export interface TunnelRouteInputs {
 }
 
 /** What the router has, as TunnelRoute's outputs record it. */
-export interface TunnelRouteOutputs extends TunnelRouteInputs {
+export interface TunnelRouteOutputs extends TunnelRouteInputs, RouterStateFields {
   present: boolean;
   /** The route found in the slot (destination, table, metric), whoever made it. */
   found: { gateway: string | null; device: string | null; protocol: number; source: string | null } | null;
-  hostKey: string;
-  drift: string[];
-}
-
-const INTERFACE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
-
-function prefix() {
-  return z.string().superRefine((value, ctx) => {
-    if (value === UNKNOWN) return;
-    if (!ipaddr.IPv4.isValidCIDR(value)) {
-      ctx.addIssue({ code: "custom", message: "must be an IPv4 prefix such as 10.2.1.0/24" });
-      return;
-    }
-    const [address, length] = ipaddr.IPv4.parseCIDR(value);
-    const network = ipaddr.IPv4.networkAddressFromCIDR(value).toString();
-    if (network !== address.toString()) {
-      ctx.addIssue({
-        code: "custom",
-        message: `is not a network address; did you mean ${network}/${length}?`,
-      });
-    }
-  });
 }
 
 /** Builds TunnelRoute's input schema, with the checks against recursive routes and stray next hops. */
@@ -94,23 +76,20 @@ export function tunnelRouteSchema() {
   return z
     .object({
       connection: connectionSchema(),
-      destination: prefix(),
-      via: ipv4().optional(),
-      device: z.string().regex(INTERFACE_NAME, "must be a Linux interface name").optional(),
-      metric: z.number().int("must be a whole number").min(0).max(4294967295).optional(),
-      table: z
-        .union([z.literal("main"), z.number().int("must be a whole number").min(1).max(4294967295)])
-        .optional()
-        .refine((t) => t !== 255, "must not be the local table (255)"),
-      source: ipv4().optional(),
+      destination: ipPrefix(),
+      via: ipAddress().optional(),
+      device: interfaceName().optional(),
+      metric: routeMetric().optional(),
+      table: routeTable().optional(),
+      source: ipAddress().optional(),
       takeOver: z.boolean().optional(),
       tunnel: z
         .object({
-          name: z.string().regex(INTERFACE_NAME, "must be a Linux interface name"),
-          local: ipv4(),
-          remote: ipv4(),
-          address: ipv4(),
-          peerAddress: ipv4(),
+          name: interfaceName(),
+          local: ipAddress(),
+          remote: ipAddress(),
+          address: ipAddress(),
+          peerAddress: ipAddress(),
         })
         .strict()
         .optional(),
@@ -127,11 +106,11 @@ export function tunnelRouteSchema() {
       }
       const t = r.tunnel;
       if (!t) return;
-      const validPrefix = known(r.destination) && ipaddr.IPv4.isValidCIDR(r.destination);
       if (
-        validPrefix &&
+        known(r.destination) &&
+        isPrefix("ipv4", r.destination) &&
         known(t.remote) &&
-        ipaddr.IPv4.isValidFourPartDecimal(t.remote) &&
+        isAddress("ipv4", t.remote) &&
         prefixContains(r.destination, t.remote)
       ) {
         ctx.addIssue({
@@ -183,16 +162,43 @@ function specOf(inputs: TunnelRouteInputs): RouteSpec {
   return spec;
 }
 
-/** Reads the router's IPv4 routes after running `changes`, in one round trip. */
-async function look(
-  inputs: TunnelRouteInputs,
-  expectedHostKey?: string,
-  changes: RemoteCommand[] = [],
-): Promise<{ routes: RouteState[]; hostKey: string }> {
-  let result;
-  try {
-    result = await changeThenRead(inputs.connection, changes, [routeShow()], expectedHostKey);
-  } catch (error) {
+/** The dynamic provider behind {@link TunnelRoute}. */
+export const tunnelRouteProvider = oneRouterProvider<TunnelRouteInputs, RouteState[], TunnelRouteOutputs>({
+  kind: "TunnelRoute",
+  subject: (inputs) => inputs.destination,
+  schema: tunnelRouteSchema,
+  normalize,
+  inputKeys: [
+    "connection",
+    "destination",
+    "via",
+    "device",
+    "metric",
+    "table",
+    "source",
+    "takeOver",
+    "tunnel",
+  ],
+  replaceOn: ["destination", "metric", "table"],
+  // A new slot does not collide with the old one: create the new route, then delete the old.
+  deleteBeforeReplace: false,
+  id: (inputs) => `${inputs.connection.host}:${inputs.table}:${inputs.destination}:${inputs.metric}`,
+
+  // ip -j route show table all.
+  reads: () => [routeShow()],
+  parse(_inputs, [routes], router) {
+    if (routes.exitCode !== 0) throw outcomeFailed(router, routes);
+    return parseIpRoute(routes.stdout);
+  },
+
+  // ip route replace, unless the slot holds a route someone else made. Once the resource exists the
+  // slot is its own (its create made or took the route): whatever is there since is drift to repair.
+  plan(inputs, routes, { previous }) {
+    const plan = planRoute(specOf(inputs), routes, previous !== undefined || inputs.takeOver);
+    if (plan.action === "conflict") throw new Error(`${routerLabel(inputs.connection)}: ${plan.reason}`);
+    return plan.action === "none" ? [] : plan.commands;
+  },
+  explainFailure(inputs, _routes, error) {
     if (
       inputs.tunnel &&
       TransportError.isInstance(error) &&
@@ -200,129 +206,26 @@ async function look(
     ) {
       error.message += ` (is tunnel ${inputs.tunnel.name} up? routes through it come after it)`;
     }
-    throw error;
-  }
-  const [routes] = result.outcomes;
-  if (routes.exitCode !== 0) {
-    throw outcomeFailed(routerLabel(inputs.connection), routes);
-  }
-  return { routes: parseIpRoute(routes.stdout), hostKey: result.hostKey };
-}
+    return error;
+  },
 
-function outputsOf(inputs: TunnelRouteInputs, routes: RouteState[], hostKey: string): TunnelRouteOutputs {
-  const label = routerLabel(inputs.connection);
-  const spec = specOf(inputs);
-  const route = findRoute(spec, routes);
-  return {
-    ...inputs,
-    present: !!route && route.protocol === ROUTE_PROTOCOL,
-    found: route
-      ? {
-          gateway: route.gateway ?? null,
-          device: route.device ?? null,
-          protocol: route.protocol,
-          source: route.source ?? null,
-        }
-      : null,
-    hostKey,
-    drift: routeDifferences(spec, route).map((d) => `${label}: ${d}`),
-  };
-}
+  outputs(inputs, routes) {
+    const spec = specOf(inputs);
+    const route = findRoute(spec, routes);
+    return {
+      present: !!route && route.protocol === ROUTE_PROTOCOL,
+      found: route
+        ? {
+            gateway: route.gateway ?? null,
+            device: route.device ?? null,
+            protocol: route.protocol,
+            source: route.source ?? null,
+          }
+        : null,
+      drift: routeDifferences(spec, route).map((d) => `${routerLabel(inputs.connection)}: ${d}`),
+    };
+  },
 
-/** Makes the route so; `mayReplace` lets it replace a route pulumi-gre did not make. */
-async function apply(
-  inputs: TunnelRouteInputs,
-  routes: RouteState[],
-  hostKey: string,
-  mayReplace: boolean,
-): Promise<TunnelRouteOutputs> {
-  const plan = planRoute(specOf(inputs), routes, mayReplace);
-  if (plan.action === "conflict") throw new Error(`${routerLabel(inputs.connection)}: ${plan.reason}`);
-  if (plan.action === "none") return outputsOf(inputs, routes, hostKey);
-  const after = await look(inputs, hostKey, plan.commands);
-  return outputsOf(inputs, after.routes, after.hostKey);
-}
-
-function inputsOf(state: TunnelRouteOutputs): TunnelRouteInputs {
-  const inputs: TunnelRouteInputs = {
-    connection: state.connection,
-    destination: state.destination,
-    metric: state.metric,
-    table: state.table,
-    takeOver: state.takeOver,
-  };
-  for (const key of ["via", "device", "source", "tunnel"] as const) {
-    if (state[key] !== undefined && state[key] !== null)
-      (inputs as unknown as Record<string, unknown>)[key] = state[key];
-  }
-  return inputs;
-}
-
-async function check(
-  _olds: Record<string, unknown>,
-  news: Record<string, unknown>,
-): Promise<pulumi.dynamic.CheckResult> {
-  return checkInputs(tunnelRouteSchema(), news, normalize);
-}
-
-async function diff(
-  _id: string,
-  olds: Record<string, unknown>,
-  news: Record<string, unknown>,
-): Promise<pulumi.dynamic.DiffResult> {
-  return diffOnRouter(olds as Partial<TunnelRouteOutputs>, news as unknown as TunnelRouteInputs, {
-    inputs: ["connection", "destination", "via", "device", "metric", "table", "source", "takeOver", "tunnel"],
-    replaceOn: ["destination", "metric", "table"],
-    // A new slot does not collide with the old one: create the new route, then delete the old.
-    deleteBeforeReplace: false,
-  });
-}
-
-async function create(props: Record<string, unknown>): Promise<pulumi.dynamic.CreateResult> {
-  const inputs = props as unknown as TunnelRouteInputs;
-  const { routes, hostKey } = await look(inputs);
-  const outs = await apply(inputs, routes, hostKey, inputs.takeOver);
-  return { id: `${inputs.connection.host}:${inputs.table}:${inputs.destination}:${inputs.metric}`, outs };
-}
-
-async function read(id: string, props: Record<string, unknown>): Promise<pulumi.dynamic.ReadResult> {
-  const state = props as unknown as TunnelRouteOutputs;
-  const inputs = inputsOf(state);
-  const { routes, hostKey } = await look(inputs, state.hostKey);
-  return {
-    id,
-    props: outputsOf(inputs, routes, hostKey) as unknown as Record<string, unknown>,
-    inputs: inputs as unknown as Record<string, unknown>,
-  };
-}
-
-async function update(
-  _id: string,
-  olds: Record<string, unknown>,
-  news: Record<string, unknown>,
-): Promise<pulumi.dynamic.UpdateResult> {
-  const state = olds as unknown as TunnelRouteOutputs;
-  const inputs = news as unknown as TunnelRouteInputs;
-  const { routes, hostKey } = await look(inputs, state.hostKey);
-  // The slot is this resource's (its create made or took the route): whatever someone put there
-  // since is drift to repair, not someone else's route.
-  return { outs: await apply(inputs, routes, hostKey, true) };
-}
-
-async function deleteRoute(_id: string, props: Record<string, unknown>): Promise<void> {
-  const state = props as unknown as TunnelRouteOutputs;
-  const inputs = inputsOf(state);
-  const { routes } = await look(inputs, state.hostKey);
-  const commands = planRouteRemoval(specOf(inputs), routes);
-  if (commands.length > 0) await runOnRouter(inputs.connection, commands, { expectedHostKey: state.hostKey });
-}
-
-/** The dynamic provider behind {@link TunnelRoute}. */
-export const tunnelRouteProvider: pulumi.dynamic.ResourceProvider = {
-  check,
-  diff,
-  create,
-  read,
-  update,
-  delete: deleteRoute,
-};
+  // ip route del … proto 176: only ever our own route.
+  planDelete: (state, routes) => ({ changes: planRouteRemoval(specOf(state), routes), notices: [] }),
+});

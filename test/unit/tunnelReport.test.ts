@@ -1,0 +1,119 @@
+/**
+ * What the routers say about a tunnel, on output recorded on lab routers: each end's state for the
+ * outputs, and the diagnosis of a tunnel that does not carry traffic.
+ */
+import { readFileSync } from "fs";
+import * as path from "path";
+import type { RouterObservation } from "../../iproute2/planTunnel";
+import { parseIpAddr, parseIpLink } from "../../iproute2/parseIp";
+import type { TunnelEndSpec } from "../../iproute2/tunnelCommands";
+import { diagnoseTunnel, endState, type EndView } from "../../iproute2/tunnelReport";
+import type { CommandOutcome } from "../../transport/script";
+
+function fixture(name: string): string {
+  return readFileSync(path.join(__dirname, "../fixtures/ip", name), "utf8");
+}
+
+/** A router's observation from its recorded `ip -d -j addr show`, with ip_gre loaded. */
+function observation(name: string): RouterObservation {
+  const text = fixture(name);
+  return { links: parseIpLink(text), addresses: parseIpAddr(text), greAvailable: true };
+}
+
+/** A recorded command whose last line is `status N`. */
+function recorded(name: string, argv: string[]): CommandOutcome {
+  const lines = fixture(name).trimEnd().split("\n");
+  const status = Number(/^status (\d+)$/.exec(lines.pop()!)![1]);
+  return { argv, ran: true, exitCode: status, stdout: lines.join("\n") + "\n", stderr: "" };
+}
+
+const specA: TunnelEndSpec = {
+  name: "gre1",
+  local: "198.51.100.11",
+  remote: "198.51.100.12",
+  ikey: 1,
+  okey: 1,
+  ttl: 255,
+  up: true,
+  addresses: [{ local: "10.10.10.2", peer: "10.10.10.1", prefixLength: 32 }],
+};
+const specB: TunnelEndSpec = {
+  ...specA,
+  local: "198.51.100.12",
+  remote: "198.51.100.11",
+  addresses: [{ local: "10.10.10.1", peer: "10.10.10.2", prefixLength: 32 }],
+};
+const labels: [string, string] = ["routerA", "routerB"];
+const underlayPing = recorded("ping-underlay-ok.txt", ["ping"]);
+
+describe("a tunnel end's state", () => {
+  it("records what the router has, and each difference from the spec as drift naming the router", () => {
+    const state = endState("routerB", "169.254.100.12", specB, observation("observe-routerB-gre1-key2.json"));
+    expect(state).toMatchObject({
+      router: "routerB",
+      host: "169.254.100.12",
+      present: true,
+      up: true,
+      local: "198.51.100.12",
+      remote: "198.51.100.11",
+      ikey: 2,
+      okey: 2,
+      ttl: 255,
+      address: "10.10.10.1",
+      peerAddress: "10.10.10.2",
+      drift: ["routerB: gre1 ikey is 2, wanted 1", "routerB: gre1 okey is 2, wanted 1"],
+    });
+  });
+
+  it("says an end is missing on a router without it", () => {
+    const state = endState("routerB", "169.254.100.12", specB, observation("addr-fresh.json"));
+    expect([state.present, state.up, state.ifindex, state.drift]).toEqual([
+      false,
+      false,
+      null,
+      ["routerB: gre1 is missing"],
+    ]);
+  });
+});
+
+describe("the diagnosis of a tunnel that does not carry traffic", () => {
+  it("names keys that do not mirror", () => {
+    const views: [EndView, EndView] = [
+      { observation: observation("observe-routerA-gre1-key1.json"), underlayPing },
+      { observation: observation("observe-routerB-gre1-key2.json"), underlayPing },
+    ];
+    expect(diagnoseTunnel("gre1", [specA, specB], labels, views)).toEqual([
+      "routerA: the underlay reaches 198.51.100.12 from 198.51.100.11",
+      "routerB: the underlay reaches 198.51.100.11 from 198.51.100.12",
+      "keys do not mirror: routerA sends key 1 and expects 1, routerB sends key 2 and expects 2",
+    ]);
+  });
+
+  it("names a remote that is not the peer (NAT), GRE unavailable, and a router it could not read", () => {
+    const natted = { ...specA, remote: "203.0.113.7" };
+    const a = observation("observe-routerA-gre1-key1.json");
+    const views: [EndView, EndView] = [
+      {
+        observation: { ...a, greAvailable: false },
+        underlayPing: { ...underlayPing, exitCode: 1, stdout: "" },
+      },
+      { unreadable: "routerB (root@169.254.100.12:22): unreachable after 1 attempt(s)" },
+    ];
+    expect(diagnoseTunnel("gre1", [natted, specB], labels, views)).toEqual([
+      expect.stringMatching(/^routerA: GRE is not available: the ip_gre module is not loaded/),
+      "routerA: the underlay does not reach 203.0.113.7 from 198.51.100.11 (no reply)",
+      "routerB: could not be inspected: routerB (root@169.254.100.12:22): unreachable after 1 attempt(s)",
+    ]);
+    const recordedB = observation("observe-routerB-gre1-key2.json");
+    const sameKeys = recordedB.links.map((l) =>
+      l.name === "gre1" ? { ...l, ikey: 1, okey: 1, remote: "203.0.113.9" } : l,
+    );
+    const both: [EndView, EndView] = [
+      { observation: a, underlayPing },
+      { observation: { ...recordedB, links: sameKeys }, underlayPing },
+    ];
+    expect(diagnoseTunnel("gre1", [specA, specB], labels, both).slice(2)).toEqual([
+      "routerB sends to 203.0.113.9, but routerA's tunnel starts at 198.51.100.11: right only if routerA is behind a NAT whose public address is 203.0.113.9 and that forwards GRE (IP protocol 47); many NATs cannot, and then a GRE tunnel cannot cross it",
+    ]);
+  });
+});
