@@ -98,12 +98,22 @@ export function unloadOrder(modules: string[], loaded: LoadedModule[]): string[]
   return order;
 }
 
-/** `modprobe NAME`. */
+/** `modprobe -- NAME` (after `--`, no name is read as an option). */
 export function modprobe(name: string): RemoteCommand {
-  return { argv: ["modprobe", name] };
+  return { argv: ["modprobe", "--", name] };
 }
 
-/** `rmmod A B …`, in the order given. */
-export function rmmod(names: string[]): RemoteCommand {
-  return { argv: ["rmmod", ...names] };
+/** `modinfo -F filename -- NAME`: where the module would be loaded from, or `(builtin)`. */
+export function modinfoFilename(name: string): RemoteCommand {
+  return { argv: ["modinfo", "-F", "filename", "--", name] };
+}
+
+/** `rmmod -- NAME`. */
+export function rmmod(name: string): RemoteCommand {
+  return { argv: ["rmmod", "--", name] };
+}
+
+/** The module an `rmmod` command removes. */
+export function rmmodTarget(command: { argv: string[] }): string | undefined {
+  return command.argv[0] === "rmmod" ? command.argv[command.argv.length - 1] : undefined;
 }

@@ -6,17 +6,14 @@
  */
 import type { RemoteCommand } from "../transport/script";
 
-/** A sysctl name: dotted words; a `/` stands for a dot inside a word (an interface like eth0.100). */
-export const SYSCTL_KEY = /^[a-z0-9_]+(\.[A-Za-z0-9_/:-]+)+$/;
-
-/** `sysctl -n KEY`. */
+/** `sysctl -n -- KEY`. */
 export function sysctlRead(key: string): RemoteCommand {
-  return { argv: ["sysctl", "-n", key] };
+  return { argv: ["sysctl", "-n", "--", key] };
 }
 
-/** `sysctl -w KEY=VALUE`. */
+/** `sysctl -w -- KEY=VALUE`. */
 export function sysctlWrite(key: string, value: string): RemoteCommand {
-  return { argv: ["sysctl", "-w", `${key}=${value}`] };
+  return { argv: ["sysctl", "-w", "--", `${key}=${value}`] };
 }
 
 /** Values compare with their whitespace folded: `4096\t87380` equals `4096 87380`. */

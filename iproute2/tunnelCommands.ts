@@ -31,14 +31,18 @@ export interface TunnelEndSpec {
   addresses: TunnelAddress[];
 }
 
-/** `ip tunnel add NAME mode gre remote R local L [ikey I] [okey O] ttl T` (the field note's). */
+/**
+ * `ip tunnel add name NAME mode gre remote R local L [ikey I] [okey O] ttl T`: the field note's
+ * command, with the name given as `name NAME` so that no name is read as a keyword (`ip tunnel add
+ * csum …` would name the tunnel itself).
+ */
 export function tunnelAdd(spec: TunnelEndSpec): RemoteCommand {
-  return { argv: ["ip", "tunnel", "add", spec.name, ...tunnelParameters(spec)] };
+  return { argv: ["ip", "tunnel", "add", "name", spec.name, ...tunnelParameters(spec)] };
 }
 
-/** `ip tunnel change …`: keys, TTL and endpoints in place (the ifindex stays). */
+/** `ip tunnel change name NAME …`: keys, TTL and endpoints in place (the ifindex stays). */
 export function tunnelChange(spec: TunnelEndSpec): RemoteCommand {
-  return { argv: ["ip", "tunnel", "change", spec.name, ...tunnelParameters(spec)] };
+  return { argv: ["ip", "tunnel", "change", "name", spec.name, ...tunnelParameters(spec)] };
 }
 
 function tunnelParameters(spec: TunnelEndSpec): string[] {
@@ -70,16 +74,24 @@ export function addressFlush(name: string): RemoteCommand {
   return { argv: ["ip", "-4", "addr", "flush", "dev", name] };
 }
 
-/** `ip link set NAME [mtu M] up|down`. */
+/** `ip link set dev NAME [mtu M] up|down`. */
 export function linkSet(name: string, up: boolean, mtu?: number): RemoteCommand {
   return {
-    argv: ["ip", "link", "set", name, ...(mtu === undefined ? [] : ["mtu", String(mtu)]), up ? "up" : "down"],
+    argv: [
+      "ip",
+      "link",
+      "set",
+      "dev",
+      name,
+      ...(mtu === undefined ? [] : ["mtu", String(mtu)]),
+      up ? "up" : "down",
+    ],
   };
 }
 
-/** The field note's teardown: `ip link set NAME down; ip tunnel del NAME`. */
+/** The field note's teardown: `ip link set dev NAME down; ip tunnel del name NAME`. */
 export function tunnelRemove(name: string): RemoteCommand[] {
-  return [linkSet(name, false), { argv: ["ip", "tunnel", "del", name] }];
+  return [linkSet(name, false), { argv: ["ip", "tunnel", "del", "name", name] }];
 }
 
 /** Everything that brings a missing end into being, in the field note's order. */

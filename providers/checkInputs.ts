@@ -7,7 +7,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
-import { problemsOf } from "../schemas/issues";
+import { explainIssue, problemsOf } from "../schemas/issues";
 
 /** Inputs without the engine's own `__provider` and other `__` properties. */
 export function userInputs(props: Record<string, unknown>): Record<string, unknown> {
@@ -24,7 +24,7 @@ export function checkInputs<S extends z.ZodType>(
   normalize: (data: z.infer<S>) => object,
 ): pulumi.dynamic.CheckResult {
   const inputs = userInputs(news);
-  const parsed = schema.safeParse(inputs);
+  const parsed = schema.safeParse(inputs, { error: explainIssue });
   if (!parsed.success) {
     const failures = problemsOf(parsed.error.issues, inputs).map((p) => ({
       property: p.path,

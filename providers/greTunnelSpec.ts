@@ -14,11 +14,11 @@ import {
   containsUnknown,
   greKey,
   interfaceName,
-  ipAddress,
   isKnown,
   mirroredKeys,
   mtu,
   ttl,
+  unicastAddress,
   type GreKey,
 } from "../schemas/values";
 import { routerAddress, routerLabel, withoutSecrets, type Connection } from "../transport/connection";
@@ -81,10 +81,10 @@ export function greTunnelSchema() {
   const endpoint = z
     .object({
       connection: connectionSchema(),
-      local: ipAddress(),
-      remote: ipAddress().optional(),
-      address: ipAddress(),
-      peerAddress: ipAddress().optional(),
+      local: unicastAddress(),
+      remote: unicastAddress().optional(),
+      address: unicastAddress(),
+      peerAddress: unicastAddress().optional(),
     })
     .strict();
   return z

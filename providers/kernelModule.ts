@@ -13,8 +13,10 @@ import {
   modulesLoadContent,
   modulesLoadFile,
   parseModinfo,
+  modinfoFilename,
   parseProcModules,
   rmmod,
+  rmmodTarget,
   successorOf,
   unloadOrder,
   type LoadedModule,
@@ -126,8 +128,8 @@ export const kernelModuleProvider = oneRouterProvider<KernelModuleInputs, Module
     const successor = successorOf(inputs.name);
     return [
       readFileCommand("/proc/modules"),
-      { argv: ["modinfo", "-F", "filename", inputs.name] },
-      ...(successor ? [{ argv: ["modinfo", "-F", "filename", successor] }] : []),
+      modinfoFilename(inputs.name),
+      ...(successor ? [modinfoFilename(successor)] : []),
       readFileCommand(modulesLoadFile(inputs.name)),
     ];
   },
@@ -206,15 +208,15 @@ export const kernelModuleProvider = oneRouterProvider<KernelModuleInputs, Module
     // One rmmod per module, each allowed to fail: a dependency someone else started using stays.
     const ours = loadedByUs.filter((m) => now.modules.some((l) => l.name === m));
     return {
-      changes: [...changes, ...unloadOrder(ours, now.modules).map((m) => ({ ...rmmod([m]), mayFail: true }))],
+      changes: [...changes, ...unloadOrder(ours, now.modules).map((m) => ({ ...rmmod(m), mayFail: true }))],
       notices: [],
     };
   },
   checkDeleted(state, after, changes) {
-    const unloads = changes.filter((o) => o.argv[0] === "rmmod");
-    const main = unloads.find((o) => o.argv[1] === after.provider);
+    const unloads = changes.filter((o) => rmmodTarget(o) !== undefined);
+    const main = unloads.find((o) => rmmodTarget(o) === after.provider);
     if (main && main.exitCode !== 0) throw outcomeFailed(routerLabel(state.connection), main);
-    const kept = unloads.filter((o) => o.exitCode !== 0).map((o) => o.argv[1]);
+    const kept = unloads.filter((o) => o.exitCode !== 0).map((o) => rmmodTarget(o));
     return kept.length > 0 ? [`unloaded, but kept ${kept.join(", ")} (in use)`] : [];
   },
 });

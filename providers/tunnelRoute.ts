@@ -22,13 +22,13 @@ import { connectionSchema } from "../schemas/connection";
 import {
   UNKNOWN,
   interfaceName,
-  ipAddress,
   ipPrefix,
   isAddress,
   isPrefix,
   prefixContains,
   routeMetric,
   routeTable,
+  unicastAddress,
 } from "../schemas/values";
 import { routerLabel, type Connection } from "../transport/connection";
 import { TransportError, outcomeFailed } from "../transport/errors";
@@ -61,6 +61,8 @@ export interface TunnelRouteInputs {
   source?: string;
   /** Replace a route to the same destination that pulumi-gre did not make. */
   takeOver: boolean;
+  /** Allow a destination that contains the address this router is reached at over SSH. */
+  allowCapture: boolean;
   tunnel?: RouteTunnel;
 }
 
@@ -77,19 +79,20 @@ export function tunnelRouteSchema() {
     .object({
       connection: connectionSchema(),
       destination: ipPrefix(),
-      via: ipAddress().optional(),
+      via: unicastAddress().optional(),
       device: interfaceName().optional(),
       metric: routeMetric().optional(),
       table: routeTable().optional(),
-      source: ipAddress().optional(),
+      source: unicastAddress().optional(),
       takeOver: z.boolean().optional(),
+      allowCapture: z.boolean().optional(),
       tunnel: z
         .object({
           name: interfaceName(),
-          local: ipAddress(),
-          remote: ipAddress(),
-          address: ipAddress(),
-          peerAddress: ipAddress(),
+          local: unicastAddress(),
+          remote: unicastAddress(),
+          address: unicastAddress(),
+          peerAddress: unicastAddress(),
         })
         .strict()
         .optional(),
@@ -102,6 +105,23 @@ export function tunnelRouteSchema() {
           code: "custom",
           path: ["via"],
           message: "give a next hop (via), a device, or the tunnel the route goes through",
+        });
+      }
+      const management = r.connection.host;
+      if (
+        !r.allowCapture &&
+        known(r.destination) &&
+        isPrefix("ipv4", r.destination) &&
+        known(management) &&
+        isAddress("ipv4", management) &&
+        prefixContains(r.destination, management)
+      ) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["destination"],
+          message:
+            `contains ${management}, the address this router is reached at over SSH: the route would capture the ` +
+            "management path and lock Pulumi out of the router; set allowCapture: true if that is meant",
         });
       }
       const t = r.tunnel;
@@ -145,6 +165,7 @@ function normalize(data: z.infer<ReturnType<typeof tunnelRouteSchema>>): TunnelR
     metric: data.metric ?? 0,
     table: data.table === undefined || data.table === "main" ? MAIN_TABLE : data.table,
     takeOver: data.takeOver ?? false,
+    allowCapture: data.allowCapture ?? false,
   };
   const via = data.via ?? (data.device === undefined ? data.tunnel?.peerAddress : undefined);
   if (via !== undefined) inputs.via = via;

@@ -28,6 +28,11 @@ export interface TunnelRouteArgs {
   source?: pulumi.Input<string>;
   /** Replace a route to the same destination that pulumi-gre did not make. Default false. */
   takeOver?: pulumi.Input<boolean>;
+  /**
+   * Allow a destination that contains the address this router is reached at over SSH (refused by
+   * default: such a route can lock Pulumi out of the router). Default false.
+   */
+  allowCapture?: pulumi.Input<boolean>;
   /** The tunnel the route goes through: enables the checks against recursive routing and stray next hops. */
   tunnel?: pulumi.Input<RouteTunnel>;
 }

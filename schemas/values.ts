@@ -45,6 +45,40 @@ export function isPrefix(family: IpFamily, value: string): boolean {
   return family === "ipv4" ? ipaddr.IPv4.isValidCIDR(value) : ipaddr.IPv6.isValidCIDR(value);
 }
 
+/**
+ * Addresses that can never be a tunnel's endpoint or a tunnel address: `ip` reads 0.0.0.0 as "any"
+ * (a tunnel that accepts GRE from anyone), and the rest do not belong to one router.
+ */
+const NOT_UNICAST: Array<[string, string, string]> = [
+  ["0.0.0.0/8", "unspecified", '`ip` reads it as "any"'],
+  ["255.255.255.255/32", "the broadcast address", "it reaches every host on a link"],
+  ["127.0.0.0/8", "a loopback address", "it never leaves the router"],
+  ["224.0.0.0/4", "a multicast address", "it is not one router's"],
+  ["169.254.0.0/16", "a link-local address", "it is valid on one link only"],
+  ["240.0.0.0/4", "a reserved (class E) address", "routers do not forward it"],
+  ["::/128", "unspecified", '`ip` reads it as "any"'],
+  ["::1/128", "a loopback address", "it never leaves the router"],
+  ["ff00::/8", "a multicast address", "it is not one router's"],
+  ["fe80::/10", "a link-local address", "it is valid on one link only"],
+];
+
+/** Why `address` cannot be one router's unicast address, or undefined when it can. */
+export function notUnicast(address: string): string | undefined {
+  for (const [range, what, why] of NOT_UNICAST) {
+    if (prefixContains(range, address)) return `must not be ${what} (${range}): ${why}`;
+  }
+  return undefined;
+}
+
+/** A unicast address of `family`: a tunnel endpoint or a tunnel address. */
+export function unicastAddress(family: IpFamily = "ipv4") {
+  return ipAddress(family).superRefine((value, ctx) => {
+    if (value === UNKNOWN || !isAddress(family, value)) return;
+    const reason = notUnicast(value);
+    if (reason) ctx.addIssue({ code: "custom", message: reason });
+  });
+}
+
 /** An address of `family` without prefix length; unknown during a preview passes. */
 export function ipAddress(family: IpFamily = "ipv4") {
   return z.string().refine((value) => value === UNKNOWN || isAddress(family, value), {
@@ -88,6 +122,25 @@ export function prefixContains(prefix: string, address: string): boolean {
   return parsed.kind() === range[0].kind() && parsed.match(range);
 }
 
+/** Whether two prefixes (same family) share any address. */
+export function prefixesOverlap(a: string, b: string): boolean {
+  const [addressA, lengthA] = ipaddr.parseCIDR(a);
+  const [addressB, lengthB] = ipaddr.parseCIDR(b);
+  if (addressA.kind() !== addressB.kind()) return false;
+  return lengthA <= lengthB ? addressB.match(addressA, lengthA) : addressA.match(addressB, lengthB);
+}
+
+/** Whether `outer` contains all of `inner` (same family): `inner` is as long or longer, and inside. */
+export function prefixContainsPrefix(outer: string, inner: string): boolean {
+  const [outerAddress, outerLength] = ipaddr.parseCIDR(outer);
+  const [innerAddress, innerLength] = ipaddr.parseCIDR(inner);
+  return (
+    outerAddress.kind() === innerAddress.kind() &&
+    innerLength >= outerLength &&
+    innerAddress.match(outerAddress, outerLength)
+  );
+}
+
 /** A whole number in [min, max], with the message naming what is wrong. */
 export function wholeNumber(min: number, max: number) {
   return z
@@ -97,7 +150,20 @@ export function wholeNumber(min: number, max: number) {
     .max(max, `must be at most ${max}`);
 }
 
-/** A Linux interface name: 1–15 letters, digits, `_ . -`, and not `.` or `..` (names of directories). */
+/**
+ * Words iproute2 reads as keywords where an interface name may stand (`ip tunnel add csum …` names
+ * the tunnel itself), and words other tools give a meaning: refused as interface names, even
+ * though the commands use the unambiguous `name NAME` and `dev NAME` forms.
+ */
+export const RESERVED_INTERFACE_NAMES = [
+  ...["mode", "remote", "local", "key", "ikey", "okey", "seq", "iseq", "oseq", "csum", "icsum", "ocsum"],
+  ...["pmtudisc", "nopmtudisc", "ignore-df", "noignore-df", "ttl", "hoplimit", "tos", "dsfield", "tclass"],
+  ...["encaplimit", "flowlabel", "dev", "name", "help", "h", "he", "hel", "any", "all", "default", "none"],
+  ...["up", "down", "mtu", "type", "link", "address", "broadcast", "master", "nomaster", "netns", "alias"],
+  ...["group", "vrf", "inherit", "external", "nocsum", "noseq", "nokey"],
+];
+
+/** A Linux interface name: 1–15 letters, digits, `_ . -`; not `.`/`..`, an option, or a word iproute2 reserves. */
 export function interfaceName() {
   return z
     .string()
@@ -105,7 +171,12 @@ export function interfaceName() {
       /^[A-Za-z0-9_.-]{1,15}$/,
       "must be 1 to 15 letters, digits, `_`, `.` or `-` (a Linux interface name)",
     )
-    .refine((n) => n !== "." && n !== "..", "must not be `.` or `..`");
+    .refine((n) => n !== "." && n !== "..", "must not be `.` or `..`")
+    .refine((n) => !n.startsWith("-"), "must not start with `-` (commands would read it as an option)")
+    .refine((n) => !RESERVED_INTERFACE_NAMES.includes(n.toLowerCase()), {
+      message:
+        "must not be a word iproute2 reads as a keyword (such as csum, seq, key, remote, help); choose another name",
+    });
 }
 
 /** A GRE key: one number for both directions, or `{input, output}` as seen from the first end. */
@@ -153,7 +224,14 @@ export function mirroredKeys(
 
 /** A tunnel's outer TTL (hop limit). */
 export function ttl() {
-  return wholeNumber(1, 255);
+  return z
+    .number({ error: "must be a number" })
+    .int("must be a whole number")
+    .min(
+      1,
+      'must be 1 or more: `ip` reads ttl 0 as "inherit" (each packet keeps its own TTL), which is not a fixed TTL',
+    )
+    .max(255, "must be at most 255");
 }
 
 /** A tunnel's MTU. */
@@ -192,15 +270,22 @@ export function hostKey() {
   });
 }
 
-/** A kernel module name as `modprobe` takes it. */
+/** A kernel module name as `modprobe` takes it; never an option (`-…`). */
 export function moduleName() {
   return z
     .string()
-    .regex(/^[A-Za-z0-9_-]{1,55}$/, "must be a kernel module name: letters, digits, `_` or `-`");
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9_-]{0,54}$/,
+      "must be a kernel module name: letters, digits, `_` or `-`, starting with a letter or digit",
+    );
 }
 
-/** A sysctl name: dotted words; a `/` stands for a dot inside a word (an interface like eth0.100). */
-export const SYSCTL_KEY = /^[a-z0-9_]+(\.[A-Za-z0-9_/:-]+)+$/;
+/**
+ * A sysctl name: dotted words of letters, digits, `_ : -`; a `/` joins two such words into one (a
+ * dot inside an interface name: eth0/100 for eth0.100). No word is empty or starts with `-`, so no
+ * path (`net.//.//..`) and no option can be made of it.
+ */
+export const SYSCTL_KEY = /^[a-z0-9_]+(\.[A-Za-z0-9_:][A-Za-z0-9_:-]*(\/[A-Za-z0-9_:][A-Za-z0-9_:-]*)*)+$/;
 
 /** A sysctl name such as net.ipv4.ip_forward. */
 export function sysctlKey() {

@@ -4,22 +4,18 @@
  *
  *   pulumi-gre:routers   routers: lab (or connection), underlay, lans
  *   pulumi-gre:tunnels   tunnels: name, key, ttl, mtu, ends (router, address, routes)
- *   pulumi-gre:settings  persist, unloadModulesOnDestroy
+ *   pulumi-gre:settings  persist, unloadModulesOnDestroy, allowNoTunnels
  *
  * See README.md for the schema and an example for real routers.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { inventoryRouter, labConnection, readInventory } from "../lab/inventory";
-import { parseStackConfig } from "./config";
+import { readStackConfig } from "./config";
 import { configConnections, declareNetwork } from "./program";
 
 const config = new pulumi.Config("pulumi-gre");
 const network = declareNetwork(
-  parseStackConfig({
-    routers: config.getObject("routers"),
-    tunnels: config.getObject("tunnels"),
-    settings: config.getObject("settings"),
-  }),
+  readStackConfig(pulumi.runtime.allConfig()),
   // The lab's one seam: its inventory file, read only when a router says `lab: NAME`.
   configConnections(config, (name) => labConnection(inventoryRouter(readInventory(), name))),
 );

@@ -12,6 +12,7 @@ import { IpForwarding } from "../resources/sysctl";
 import { TunnelRoutes } from "../resources/tunnelRoute";
 import type { Connection, ProxyConnection } from "../transport/connection";
 import type { ConfigConnection, RouterConfig, StackConfig, TunnelConfig } from "./config";
+import { routesOf } from "./configChecks";
 
 /** One tunnel in the stack outputs. */
 export interface TunnelSummary {
@@ -115,12 +116,6 @@ export function tunnelId(tunnel: TunnelConfig): string {
   return `${tunnel.ends[0].router}-${tunnel.ends[1].router}-${tunnel.name}`;
 }
 
-/** The prefixes each end routes through the tunnel (default: the LANs behind the other router). */
-export function tunnelRoutes(config: StackConfig, tunnel: TunnelConfig): [string[], string[]] {
-  const [a, b] = tunnel.ends;
-  return [a.routes ?? config.routers[b.router].lans, b.routes ?? config.routers[a.router].lans];
-}
-
 function summarize(id: string, tunnel: TunnelConfig, ends: TunnelEndState[] | undefined): TunnelSummary {
   const drift = (ends ?? []).flatMap((e) => e.drift ?? []);
   const state = !ends
@@ -168,7 +163,7 @@ export function declareNetwork(config: StackConfig, connectionOf: ConnectionReso
   );
   const reachable = new Map<string, string[]>();
   config.tunnels.forEach((t) =>
-    tunnelRoutes(config, t).forEach((prefixes, e) =>
+    routesOf(config, t).forEach((prefixes, e) =>
       reachable.set(t.ends[e].router, [...(reachable.get(t.ends[e].router) ?? []), ...prefixes]),
     ),
   );
@@ -200,7 +195,7 @@ export function declareNetwork(config: StackConfig, connectionOf: ConnectionReso
       },
       { dependsOn: [modules.get(a.router)!, modules.get(b.router)!] },
     );
-    const [routesA, routesB] = tunnelRoutes(config, t);
+    const [routesA, routesB] = routesOf(config, t);
     if (routesA.length + routesB.length > 0) {
       // TunnelRoutes takes the LANs behind each end: end 0 routes what lies behind end 1.
       new TunnelRoutes(`${id}-routes`, { tunnel, lans: [routesB, routesA], routers: [a.router, b.router] });

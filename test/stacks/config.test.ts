@@ -63,17 +63,19 @@ describe("the stack configuration", () => {
           ],
         },
       ],
-      settings: { persist: false, unloadModulesOnDestroy: true },
+      settings: { persist: false, unloadModulesOnDestroy: true, allowNoTunnels: false },
     });
   });
 
   it("accepts a real router reached with a secret key and sudo, and several tunnels with distinct keys", () => {
+    // A second tunnel between the same pair needs its own key; it routes nothing of its own here
+    // (the LANs go through gre1: one route per destination).
     const gre2 = {
       name: "gre2",
       key: 2,
       ends: [
-        { router: "routerA", address: "10.10.20.2" },
-        { router: "routerB", address: "10.10.20.1" },
+        { router: "routerA", address: "10.10.20.2", routes: [] },
+        { router: "routerB", address: "10.10.20.1", routes: [] },
       ],
     };
     const toC = {
@@ -126,8 +128,8 @@ describe("the stack configuration", () => {
             ...gre1,
             name: "gre2",
             ends: [
-              { router: "routerB", address: "10.10.20.1" },
-              { router: "routerA", address: "10.10.20.2" },
+              { router: "routerB", address: "10.10.20.1", routes: [] },
+              { router: "routerA", address: "10.10.20.2", routes: [] },
             ],
           },
         ],
@@ -149,8 +151,8 @@ describe("the stack configuration", () => {
           {
             name: "gre2",
             ends: [
-              { router: "routerA", address: "10.10.20.2" },
-              { router: "routerB", address: "10.10.20.1" },
+              { router: "routerA", address: "10.10.20.2", routes: [] },
+              { router: "routerB", address: "10.10.20.1", routes: [] },
             ],
           },
         ],
@@ -208,6 +210,11 @@ describe("the stack configuration", () => {
           reason:
             "198.51.100.0/24 contains 198.51.100.12, the tunnel's underlay peer: routing it through gre1 would route the tunnel's own GRE packets into the tunnel (recursive routing)",
         },
+        {
+          path: "tunnels[0].ends[0].routes[0]",
+          reason:
+            "198.51.100.0/24 contains 198.51.100.13, the underlay address of routerC: tunnels from routerA to routerC would be routed into gre1; set allowCapture: true on this end if that is meant",
+        },
       ],
     ],
     [
@@ -218,6 +225,11 @@ describe("the stack configuration", () => {
           path: "routers.routerB.lans",
           reason:
             "0.0.0.0/0 contains 198.51.100.12, the tunnel's underlay peer: routing it through gre1 would route the tunnel's own GRE packets into the tunnel (recursive routing)",
+        },
+        {
+          path: "routers.routerB.lans",
+          reason:
+            "0.0.0.0/0 contains 198.51.100.13, the underlay address of routerC: tunnels from routerA to routerC would be routed into gre1; set allowCapture: true on this end if that is meant",
         },
       ],
     ],
@@ -264,7 +276,13 @@ describe("the stack configuration", () => {
         },
         tunnels: [],
       },
-      [{ path: "routers.routerA.connection", reason: 'Unrecognized key: "privateKey"' }],
+      [
+        {
+          path: "routers.routerA.connection.privateKey",
+          reason:
+            "must not be written in the config: store it with `pulumi config set --secret NAME` and give NAME as privateKeySecret",
+        },
+      ],
     ],
   ])("refuses %s, naming the config path", (_title, raw, expected) => {
     expect(problems(raw)).toEqual(expected);

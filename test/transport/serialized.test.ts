@@ -142,7 +142,10 @@ describe("serialized providers in Pulumi's dynamic-provider host", () => {
       { connection: connectionOf(a, "routerA"), name: "ip_gre;reboot", __provider: modules },
     );
     expect(module.failures).toEqual([
-      { property: "name", reason: "must be a kernel module name: letters, digits, `_` or `-`" },
+      {
+        property: "name",
+        reason: "must be a kernel module name: letters, digits, `_` or `-`, starting with a letter or digit",
+      },
     ]);
     const route = await host.check(
       resourceUrn("TunnelRoute", "r"),

@@ -129,7 +129,17 @@ describe("GreTunnel check", () => {
       fieldNote({ key: { input: 1, output: 4294967296 } }),
       [{ property: "key.output", reason: "must be at most 4294967295" }],
     ],
-    ["ttl 0", fieldNote({ ttl: 0 }), [{ property: "ttl", reason: "must be 1 or more" }]],
+    [
+      "ttl 0",
+      fieldNote({ ttl: 0 }),
+      [
+        {
+          property: "ttl",
+          reason:
+            'must be 1 or more: `ip` reads ttl 0 as "inherit" (each packet keeps its own TTL), which is not a fixed TTL',
+        },
+      ],
+    ],
     ["ttl 256", fieldNote({ ttl: 256 }), [{ property: "ttl", reason: "must be at most 255" }]],
     ["an MTU below 68", fieldNote({ mtu: 60 }), [{ property: "mtu", reason: "must be 68 or more" }]],
     [
@@ -182,7 +192,12 @@ describe("GreTunnel check", () => {
     [
       "a property that does not exist",
       fieldNote({ keepalive: 10 }),
-      [{ property: "", reason: 'Unrecognized key: "keepalive"' }],
+      [
+        {
+          property: "keepalive",
+          reason: "is not a known property (known: name, key, ttl, mtu, endpoints, verify)",
+        },
+      ],
     ],
     [
       "a connection without a host",
@@ -190,7 +205,7 @@ describe("GreTunnel check", () => {
       [
         {
           property: "endpoints[0].connection.host",
-          reason: "Invalid input: expected string, received undefined",
+          reason: "is required",
         },
       ],
     ],

@@ -19,7 +19,7 @@ describe("ip -batch", () => {
         command: {
           argv: ["ip", "-batch", "-"],
           stdin:
-            "tunnel add gre1 mode gre remote 198.51.100.12 local 198.51.100.11 ikey 1 okey 1 ttl 255\naddr add 10.10.10.2 dev gre1 peer 10.10.10.1\nlink set gre1 up\n",
+            "tunnel add name gre1 mode gre remote 198.51.100.12 local 198.51.100.11 ikey 1 okey 1 ttl 255\naddr add 10.10.10.2 dev gre1 peer 10.10.10.1\nlink set dev gre1 up\n",
         },
         lines: tunnelCreate(spec),
       },

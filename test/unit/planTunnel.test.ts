@@ -51,9 +51,9 @@ function shown(plan: EndPlan): unknown {
 }
 
 const FIELD_NOTE_COMMANDS = [
-  "ip tunnel add gre1 mode gre remote 198.51.100.12 local 198.51.100.11 ikey 1 okey 1 ttl 255",
+  "ip tunnel add name gre1 mode gre remote 198.51.100.12 local 198.51.100.11 ikey 1 okey 1 ttl 255",
   "ip addr add 10.10.10.2 dev gre1 peer 10.10.10.1",
-  "ip link set gre1 up",
+  "ip link set dev gre1 up",
 ];
 
 describe("planEnd", () => {
@@ -80,9 +80,9 @@ describe("planEnd", () => {
       {
         action: "create",
         commands: [
-          "ip tunnel add gre5 mode gre remote 198.51.100.13 local 198.51.100.11 ttl 255",
+          "ip tunnel add name gre5 mode gre remote 198.51.100.13 local 198.51.100.11 ttl 255",
           "ip addr add 10.10.10.2 dev gre5 peer 10.10.10.1",
-          "ip link set gre5 mtu 1400 up",
+          "ip link set dev gre5 mtu 1400 up",
         ],
       },
     ],
@@ -103,7 +103,7 @@ describe("planEnd", () => {
         commands: [
           "ip -4 addr flush dev gre2",
           "ip addr add 10.10.10.2 dev gre2 peer 10.10.10.1",
-          "ip link set gre2 up",
+          "ip link set dev gre2 up",
         ],
       },
     ],
@@ -160,7 +160,7 @@ describe("planEnd", () => {
       {
         action: "repair",
         commands: [
-          "ip tunnel change gre1 mode gre remote 198.51.100.12 local 198.51.100.11 ikey 7 okey 8 ttl 64",
+          "ip tunnel change name gre1 mode gre remote 198.51.100.12 local 198.51.100.11 ikey 7 okey 8 ttl 64",
         ],
         differences: ["gre1 ikey is 1, wanted 7", "gre1 okey is 1, wanted 8", "gre1 ttl is 255, wanted 64"],
       },
@@ -181,10 +181,10 @@ describe("planEnd", () => {
       {
         action: "repair",
         commands: [
-          "ip link set gre2 down",
-          "ip tunnel del gre2",
-          "ip tunnel add gre2 mode gre remote 198.51.100.13 local 198.51.100.11 ttl 64",
-          "ip link set gre2 down",
+          "ip link set dev gre2 down",
+          "ip tunnel del name gre2",
+          "ip tunnel add name gre2 mode gre remote 198.51.100.13 local 198.51.100.11 ttl 64",
+          "ip link set dev gre2 down",
         ],
         differences: [
           "gre2 remote is 198.51.100.12, wanted 198.51.100.13",
@@ -203,7 +203,7 @@ describe("planEnd", () => {
         commands: [
           "ip -4 addr flush dev gre1",
           "ip addr add 10.10.99.2 dev gre1 peer 10.10.99.1",
-          "ip link set gre1 mtu 1400 up",
+          "ip link set dev gre1 mtu 1400 up",
         ],
         differences: [
           "gre1 addresses are 10.10.10.2 peer 10.10.10.1, wanted 10.10.99.2 peer 10.10.99.1",
@@ -216,7 +216,7 @@ describe("planEnd", () => {
       spec({ name: "gre3", ikey: undefined, okey: undefined, ttl: 0, addresses: [] }),
       withTunnels,
       "converge",
-      { action: "repair", commands: ["ip link set gre3 up"], differences: ["gre3 is down, wanted up"] },
+      { action: "repair", commands: ["ip link set dev gre3 up"], differences: ["gre3 is down, wanted up"] },
     ],
   ])("%s", (_title, end, router, mode, expected) => {
     expect(shown(planEnd(end, router, mode))).toEqual(expected);
@@ -247,15 +247,15 @@ describe("endDifferences", () => {
 describe("planRestore", () => {
   it("removes an end that did not exist before", () => {
     expect(planRestore("gre1", { addresses: [] }, withTunnels).map((c) => commandLine(c.argv))).toEqual([
-      "ip link set gre1 down",
-      "ip tunnel del gre1",
+      "ip link set dev gre1 down",
+      "ip tunnel del name gre1",
     ]);
   });
   it("rebuilds an end that was there before, exactly as it was", () => {
     const before = observeEnd("gre2", withTunnels);
     expect(planRestore("gre2", before, fresh).map((c) => commandLine(c.argv))).toEqual([
-      "ip tunnel add gre2 mode gre remote 198.51.100.12 local 198.51.100.11 ikey 5 okey 6 ttl 64",
-      "ip link set gre2 mtu 1400 down",
+      "ip tunnel add name gre2 mode gre remote 198.51.100.12 local 198.51.100.11 ikey 5 okey 6 ttl 64",
+      "ip link set dev gre2 mtu 1400 down",
     ]);
   });
   it("does nothing when nothing changed", () => {
@@ -270,7 +270,7 @@ describe("planRemove", () => {
       "removes our tunnel with the field note's commands",
       "gre1",
       withTunnels,
-      { action: "remove", commands: ["ip link set gre1 down", "ip tunnel del gre1"] },
+      { action: "remove", commands: ["ip link set dev gre1 down", "ip tunnel del name gre1"] },
     ],
     ["is done when the end is already gone", "gre1", fresh, { action: "none" }],
     [

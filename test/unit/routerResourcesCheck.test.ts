@@ -24,7 +24,10 @@ describe("KernelModule check", () => {
   });
   it.each([["ip_gre;reboot"], ["$(id)"], ["../ip_gre"], [""]])("refuses the name %j", async (name) => {
     expect((await check(kernelModuleProvider, { connection, name })).failures).toEqual([
-      { property: "name", reason: "must be a kernel module name: letters, digits, `_` or `-`" },
+      {
+        property: "name",
+        reason: "must be a kernel module name: letters, digits, `_` or `-`, starting with a letter or digit",
+      },
     ]);
   });
 });
@@ -78,6 +81,7 @@ describe("TunnelRoute check", () => {
       metric: 0,
       table: 254,
       takeOver: false,
+      allowCapture: false,
       tunnel,
     });
   });
@@ -98,6 +102,11 @@ describe("TunnelRoute check", () => {
       "a default route through the tunnel",
       { destination: "0.0.0.0/0", tunnel },
       [
+        {
+          property: "destination",
+          reason:
+            "contains 169.254.100.12, the address this router is reached at over SSH: the route would capture the management path and lock Pulumi out of the router; set allowCapture: true if that is meant",
+        },
         {
           property: "destination",
           reason:

@@ -260,9 +260,11 @@ describe("sysctl", () => {
     expect(sameSysctlValue("1", "0")).toBe(false);
   });
   it("builds the write command and the persistence file", () => {
-    expect(commandLine(sysctlWrite("net.ipv4.ip_forward", "1").argv)).toBe("sysctl -w net.ipv4.ip_forward=1");
+    expect(commandLine(sysctlWrite("net.ipv4.ip_forward", "1").argv)).toBe(
+      "sysctl -w -- net.ipv4.ip_forward=1",
+    );
     expect(commandLine(sysctlWrite("net.ipv4.tcp_rmem", "4096 87380 6291456").argv)).toBe(
-      "sysctl -w 'net.ipv4.tcp_rmem=4096 87380 6291456'",
+      "sysctl -w -- 'net.ipv4.tcp_rmem=4096 87380 6291456'",
     );
     expect(sysctlFile("net.ipv4.conf.eth0/100.rp_filter")).toBe(
       "/etc/sysctl.d/90-pulumi-gre-net.ipv4.conf.eth0_100.rp_filter.conf",

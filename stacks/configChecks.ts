@@ -1,0 +1,300 @@
+/**
+ * The checks of a stack configuration that zod cannot express, each a rule of its own: tunnels
+ * name declared routers, names and receive slots are unique per router, tunnel addresses collide
+ * with nothing, routes do not loop, do not capture a router's management path or another router's
+ * underlay, and do not take a router's own LAN; no router is declared twice; and the config has no
+ * key the program would silently ignore. Each problem names the config path. Pure.
+ *
+ * @packageDocumentation
+ */
+import { closestName, distinctProblems, propertyPath, type Problem } from "../schemas/issues";
+import {
+  isAddress,
+  mirroredKeys,
+  prefixContains,
+  prefixContainsPrefix,
+  prefixesOverlap,
+} from "../schemas/values";
+import type { RouterConfig, StackConfig, TunnelConfig, TunnelEndConfig } from "./configSchema";
+
+const at = (...path: Array<string | number>) => propertyPath(path);
+
+/** Whether the config declares a router called `name` (its own property, whatever the name). */
+function declared(config: StackConfig, name: string): boolean {
+  return Object.hasOwn(config.routers, name);
+}
+
+/** The underlay addresses of an end: where its tunnel starts and where it sends to. */
+function underlayOf(config: StackConfig, end: TunnelEndConfig, peer: TunnelEndConfig) {
+  const local = end.local ?? config.routers[end.router].underlay;
+  const remote = end.remote ?? peer.local ?? config.routers[peer.router].underlay;
+  return { local, remote };
+}
+
+/** The addresses a router is reached at over SSH (itself, and its jump host), when given as IP addresses. */
+function managementAddresses(router: RouterConfig): Array<{ address: string; what: string }> {
+  if (!("connection" in router)) return [];
+  const found = [{ address: router.connection.host, what: "the address this router is reached at over SSH" }];
+  if (router.connection.proxy)
+    found.push({
+      address: router.connection.proxy.host,
+      what: "the jump host this router is reached through",
+    });
+  return found.filter((f) => isAddress("ipv4", f.address));
+}
+
+/** Ends that name routers not declared, and tunnels with both ends on one router. */
+function peers(config: StackConfig, tunnel: TunnelConfig, t: number): Problem[] {
+  const problems: Problem[] = [];
+  tunnel.ends.forEach((end, e) => {
+    if (!declared(config, end.router))
+      problems.push({
+        path: at("tunnels", t, "ends", e, "router"),
+        reason: `no router "${end.router}" is declared under routers: the tunnel's peer is missing (declared: ${Object.keys(config.routers).join(", ") || "none"})`,
+      });
+  });
+  if (tunnel.ends[0].router === tunnel.ends[1].router)
+    problems.push({
+      path: at("tunnels", t, "ends", 1, "router"),
+      reason: "both ends are on the same router; a tunnel joins two routers",
+    });
+  return problems;
+}
+
+/** A tunnel end's address: unique, outside every LAN, no underlay address of any router. */
+function tunnelAddress(
+  config: StackConfig,
+  tunnel: TunnelConfig,
+  t: number,
+  e: number,
+  owners: Map<string, string>,
+): Problem[] {
+  const end = tunnel.ends[e];
+  const path = at("tunnels", t, "ends", e, "address");
+  const { local, remote } = underlayOf(config, end, tunnel.ends[1 - e]);
+  const problems: Problem[] = [];
+  const owner = owners.get(end.address);
+  if (owner)
+    problems.push({
+      path,
+      reason: `${end.address} is already used by ${owner}; tunnel addresses must not overlap`,
+    });
+  else owners.set(end.address, path);
+  for (const [name, r] of Object.entries(config.routers)) {
+    // A default route as a "LAN" (an internet uplink behind the router) contains everything.
+    const lan = r.lans.find((p) => !p.endsWith("/0") && prefixContains(p, end.address));
+    if (lan)
+      problems.push({
+        path,
+        reason: `${end.address} lies in ${lan}, a LAN of ${name}; tunnel addresses must not overlap LANs`,
+      });
+    if (r.underlay === end.address && end.address !== local && end.address !== remote)
+      problems.push({
+        path,
+        reason: `${end.address} is the underlay address of ${name}; a tunnel address must be its own`,
+      });
+  }
+  if (end.address === local || end.address === remote)
+    problems.push({ path, reason: "a tunnel address must differ from the underlay addresses" });
+  return problems;
+}
+
+/**
+ * The prefixes an end routes through its tunnel: not the tunnel's own underlay peer (recursive),
+ * not the router's own LANs, and — unless the end says `allowCapture` — not a router's management
+ * path or another router's underlay address.
+ */
+function routes(config: StackConfig, tunnel: TunnelConfig, t: number, e: number): Problem[] {
+  const end = tunnel.ends[e];
+  const peer = tunnel.ends[1 - e];
+  const router = config.routers[end.router];
+  const { remote } = underlayOf(config, end, peer);
+  const problems: Problem[] = [];
+  routesOf(config, tunnel)[e].forEach((prefix, r) => {
+    const path = end.routes ? at("tunnels", t, "ends", e, "routes", r) : at("routers", peer.router, "lans");
+    if (prefixContains(prefix, remote))
+      problems.push({
+        path,
+        reason: `${prefix} contains ${remote}, the tunnel's underlay peer: routing it through ${tunnel.name} would route the tunnel's own GRE packets into the tunnel (recursive routing)`,
+      });
+    // A route wider than a LAN leaves the LAN to its connected route; one inside it takes part of it.
+    // A default route as a "LAN" (an internet uplink behind the router) is left out.
+    const own = router.lans.find((lan) => !lan.endsWith("/0") && prefixContainsPrefix(lan, prefix));
+    if (own)
+      problems.push({
+        path,
+        reason:
+          own === prefix
+            ? `${prefix} is a LAN of ${end.router} itself; it cannot be routed to the other side`
+            : `${prefix} lies in ${own}, a LAN of ${end.router} itself; it would be routed away from its own LAN`,
+      });
+    if (end.allowCapture) return;
+    for (const { address, what } of managementAddresses(router)) {
+      if (prefixContains(prefix, address))
+        problems.push({
+          path,
+          reason: `${prefix} contains ${address}, ${what}: routing it through ${tunnel.name} would capture the management path and lock Pulumi out of ${end.router}; set allowCapture: true on this end if that is meant`,
+        });
+    }
+    for (const [name, other] of Object.entries(config.routers)) {
+      if (name === end.router || other.underlay === remote || !prefixContains(prefix, other.underlay))
+        continue;
+      problems.push({
+        path,
+        reason: `${prefix} contains ${other.underlay}, the underlay address of ${name}: tunnels from ${end.router} to ${name} would be routed into ${tunnel.name}; set allowCapture: true on this end if that is meant`,
+      });
+    }
+  });
+  return problems;
+}
+
+/** The prefixes each end routes through the tunnel (default: the LANs behind the other router). */
+export function routesOf(config: StackConfig, tunnel: TunnelConfig): [string[], string[]] {
+  const [a, b] = tunnel.ends;
+  return [a.routes ?? config.routers[b.router].lans, b.routes ?? config.routers[a.router].lans];
+}
+
+/** Per router: interface names unique, receive slots (local, remote, key) unique, routes not through two tunnels. */
+function perRouter(config: StackConfig): Problem[] {
+  const problems: Problem[] = [];
+  const names = new Map<string, string>();
+  const slots = new Map<string, string>();
+  const routed = new Map<string, { prefix: string; tunnel: string }[]>();
+  config.tunnels.forEach((tunnel, t) => {
+    if (
+      tunnel.ends.some((end) => !declared(config, end.router)) ||
+      tunnel.ends[0].router === tunnel.ends[1].router
+    )
+      return;
+    const keys = mirroredKeys(tunnel.key);
+    const [a, b] = tunnel.ends;
+    tunnel.ends.forEach((end, e) => {
+      const { local, remote } = underlayOf(config, end, tunnel.ends[1 - e]);
+      const previous = names.get(`${end.router}/${tunnel.name}`);
+      if (previous)
+        problems.push({
+          path: at("tunnels", t, "name"),
+          reason: `${end.router} already has a tunnel named ${tunnel.name} (${previous})`,
+        });
+      else names.set(`${end.router}/${tunnel.name}`, at("tunnels", t));
+      // The kernel delivers an incoming GRE packet by local address, remote address and key.
+      const { ikey } = keys[e];
+      const slot = `${end.router}|${local}|${remote}|${ikey ?? "none"}`;
+      const taken = slots.get(slot);
+      if (taken && !previous)
+        problems.push({
+          path: at("tunnels", t, "key"),
+          reason: `${taken} already joins ${a.router} and ${b.router} with ${ikey === undefined ? "no key" : `key ${ikey}`}; tunnels between the same routers need distinct keys (the kernel matches incoming GRE on local, remote and key)`,
+        });
+      else if (!taken) slots.set(slot, at("tunnels", t));
+      const mine = routed.get(end.router) ?? [];
+      routesOf(config, tunnel)[e].forEach((prefix) => {
+        const other = mine.find((m) => m.tunnel !== tunnel.name && prefixesOverlap(m.prefix, prefix));
+        if (other)
+          problems.push({
+            path: end.routes
+              ? at("tunnels", t, "ends", e, "routes")
+              : at("routers", tunnel.ends[1 - e].router, "lans"),
+            reason:
+              other.prefix === prefix
+                ? `${end.router} would route ${prefix} through both ${other.tunnel} and ${tunnel.name}: one destination, two tunnels (each route would replace the other)`
+                : `${end.router} would route ${prefix} through ${tunnel.name} and ${other.prefix} through ${other.tunnel}: they overlap`,
+          });
+        mine.push({ prefix, tunnel: tunnel.name });
+      });
+      routed.set(end.router, mine);
+    });
+  });
+  return problems;
+}
+
+/** Routers declared twice under two names (the same lab router, or the same host and port), and overlapping LANs. */
+function routers(config: StackConfig): Problem[] {
+  const problems: Problem[] = [];
+  const seen = new Map<string, string>();
+  for (const [name, router] of Object.entries(config.routers)) {
+    const identity =
+      "lab" in router
+        ? `lab router ${router.lab}`
+        : `${router.connection.host}:${router.connection.port ?? 22}`;
+    const first = seen.get(identity);
+    if (first)
+      problems.push({
+        path: at("routers", name),
+        reason: `is ${identity}, which is declared already as ${first}; one router must be declared once`,
+      });
+    else seen.set(identity, name);
+    router.lans.forEach((lan, i) => {
+      const other = router.lans.slice(0, i).find((l) => prefixesOverlap(l, lan));
+      if (other)
+        problems.push({
+          path: at("routers", name, "lans", i),
+          reason: `overlaps ${other}, another LAN of ${name}`,
+        });
+    });
+  }
+  return problems;
+}
+
+/** Every problem of a config that zod accepted; one collision seen from both routers is one problem. */
+export function crossCheck(config: StackConfig): Problem[] {
+  const problems: Problem[] = [...routers(config)];
+  const owners = new Map<string, string>();
+  config.tunnels.forEach((tunnel, t) => {
+    const found = peers(config, tunnel, t);
+    problems.push(...found);
+    if (found.length > 0) return;
+    for (const e of [0, 1])
+      problems.push(...tunnelAddress(config, tunnel, t, e, owners), ...routes(config, tunnel, t, e));
+    if (tunnel.ends[0].address === tunnel.ends[1].address)
+      problems.push({
+        path: at("tunnels", t, "ends", 1, "address"),
+        reason: "the two tunnel addresses are equal",
+      });
+  });
+  problems.push(...perRouter(config));
+  if (config.tunnels.length === 0 && !config.settings.allowNoTunnels)
+    problems.push({
+      path: "tunnels",
+      reason:
+        "declares no tunnel: `up` would remove every tunnel this stack made. Set pulumi-gre:settings.allowNoTunnels: true if that is meant",
+    });
+  return distinctProblems(problems);
+}
+
+/** The config keys the stack program reads, besides the secret config values routers name. */
+export const STACK_CONFIG_KEYS = ["routers", "tunnels", "settings", "sshPrivateKey"];
+
+/**
+ * Config keys the program would silently ignore: keys of the project's namespace it does not
+ * read, and keys of a namespace that is a typo of the project's (`pulumi-gr:tunnels`). `secretNames`
+ * are the secret config values the routers name.
+ */
+export function unknownConfigKeys(
+  keys: readonly string[],
+  project: string,
+  secretNames: readonly string[],
+): Problem[] {
+  const known = [...STACK_CONFIG_KEYS, ...secretNames];
+  const problems: Problem[] = [];
+  for (const full of keys) {
+    const colon = full.indexOf(":");
+    const namespace = full.slice(0, colon);
+    const key = full.slice(colon + 1);
+    if (namespace === project) {
+      if (!known.includes(key)) {
+        const meant = closestName(key, known);
+        problems.push({
+          path: key,
+          reason: `is not a key this stack reads${meant ? `; did you mean ${project}:${meant}?` : ""} (it reads ${STACK_CONFIG_KEYS.join(", ")} and the secrets routers name)`,
+        });
+      }
+    } else if (closestName(namespace, [project]) && STACK_CONFIG_KEYS.includes(key)) {
+      problems.push({
+        path: key,
+        reason: `is set as ${full}, in namespace ${namespace}, which this stack does not read; did you mean ${project}:${key}?`,
+      });
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,167 @@
+/**
+ * The stack configuration's schema and types: routers (a lab router by name, or a connection with
+ * its secrets by reference), tunnels as pairs of router ends, and stack-wide settings. Built from
+ * the shared value schemas (`schemas/`). Pure.
+ *
+ * @packageDocumentation
+ */
+import { z } from "zod";
+import { ONE_ROUTE_ONLY, oneRouteOnly, plainProxyFields, routerOnlyFields } from "../schemas/connection";
+import {
+  configValueName,
+  greKey,
+  interfaceName,
+  ipPrefix,
+  mtu,
+  routerName,
+  ttl,
+  unicastAddress,
+  type GreKey,
+} from "../schemas/values";
+
+/**
+ * Secrets of a connection in the config: each the name of a secret config value
+ * (`pulumi config set --secret NAME`), never the secret itself.
+ */
+function secretReferences() {
+  return {
+    /** Name of a secret config value holding the private key. */
+    privateKeySecret: configValueName().optional(),
+    /** Name of a secret config value holding the password. */
+    passwordSecret: configValueName().optional(),
+    /** Name of a secret config value holding the key's passphrase. */
+    privateKeyPasswordSecret: configValueName().optional(),
+  };
+}
+
+/** A connection in the config: the connection fields, with secrets by reference (the jump host's too). */
+function configConnection() {
+  const { name: _name, ...routerFields } = routerOnlyFields();
+  return z
+    .object({
+      ...plainProxyFields(),
+      ...secretReferences(),
+      proxy: z
+        .object({ ...plainProxyFields(), ...secretReferences() })
+        .strict()
+        .optional(),
+      ...routerFields,
+    })
+    .strict()
+    .refine(oneRouteOnly, ONE_ROUTE_ONLY);
+}
+
+/** A connection as the config gives it: no secrets in it, only the names of secret config values. */
+export type ConfigConnection = z.infer<ReturnType<typeof configConnection>>;
+
+/** How the stack reaches a router: a lab router by name, or a connection (secrets by reference). */
+export type RouterAccess = { lab: string } | { connection: ConfigConnection };
+
+/** One router of the stack. */
+export type RouterConfig = RouterAccess & {
+  /** Its underlay address (where tunnels start). */
+  underlay: string;
+  /** The LANs behind it. */
+  lans: string[];
+};
+
+/** One end of a tunnel. */
+export interface TunnelEndConfig {
+  /** A router declared under `routers`. */
+  router: string;
+  /** This end's tunnel address. */
+  address: string;
+  /** Prefixes this router routes through the tunnel; default: the LANs behind the other router. */
+  routes?: string[];
+  /** Overrides the router's underlay address as the tunnel's local address. */
+  local?: string;
+  /** Where this end sends to, when the peer is behind NAT (its public address). */
+  remote?: string;
+  /**
+   * Let this end's routes contain a router's management address, its jump host, or another
+   * router's underlay address (refused by default: such routes capture traffic they should not).
+   */
+  allowCapture?: boolean;
+}
+
+/** One tunnel: a pair of router ends. */
+export interface TunnelConfig {
+  name: string;
+  key?: GreKey;
+  ttl?: number;
+  mtu?: number;
+  verify?: boolean;
+  ends: [TunnelEndConfig, TunnelEndConfig];
+}
+
+/** Stack-wide settings. */
+export interface SettingsConfig {
+  /** Load ip_gre and enable forwarding at boot too (modules-load.d, sysctl.d). Default false. */
+  persist: boolean;
+  /** On destroy, unload the modules the stack loaded (rmmod, as the field note ends). Default false. */
+  unloadModulesOnDestroy: boolean;
+  /** Accept a config that declares no tunnel (then `up` removes every tunnel the stack made). Default false. */
+  allowNoTunnels: boolean;
+}
+
+/** The whole configuration, validated. */
+export interface StackConfig {
+  routers: Record<string, RouterConfig>;
+  tunnels: TunnelConfig[];
+  settings: SettingsConfig;
+}
+
+/** Builds the schema of the whole stack configuration. */
+export function stackSchema() {
+  const router = z
+    .object({
+      lab: routerName().optional(),
+      connection: configConnection().optional(),
+      underlay: unicastAddress(),
+      lans: z.array(ipPrefix()).default([]),
+    })
+    .strict()
+    .superRefine((r, ctx) => {
+      if ((r.lab === undefined) === (r.connection === undefined)) {
+        ctx.addIssue({
+          code: "custom",
+          path: [],
+          message: "give either lab (a lab router's name) or connection",
+        });
+      }
+    });
+  const end = z
+    .object({
+      router: z.string().min(1, "must name a router"),
+      address: unicastAddress(),
+      routes: z.array(ipPrefix()).optional(),
+      local: unicastAddress().optional(),
+      remote: unicastAddress().optional(),
+      allowCapture: z.boolean().optional(),
+    })
+    .strict();
+  const tunnel = z
+    .object({
+      name: interfaceName(),
+      key: greKey().optional(),
+      ttl: ttl().optional(),
+      mtu: mtu().optional(),
+      verify: z.boolean().optional(),
+      ends: z.array(end).length(2, "a tunnel has exactly two ends"),
+    })
+    .strict();
+  return z
+    .object({
+      routers: z.record(routerName(), router),
+      tunnels: z.array(tunnel).default([]),
+      settings: z
+        .object({
+          persist: z.boolean().default(false),
+          unloadModulesOnDestroy: z.boolean().default(false),
+          allowNoTunnels: z.boolean().default(false),
+        })
+        .strict()
+        .default({ persist: false, unloadModulesOnDestroy: false, allowNoTunnels: false }),
+    })
+    .strict();
+}

@@ -1,0 +1,533 @@
+/**
+ * Hostile and careless input, as an attacker or a tired operator would type it: every one is
+ * refused before anything runs on a router, with the path and the reason — by the stack config
+ * and by every provider's `check`.
+ */
+import { greTunnelProvider } from "../../providers/greTunnel";
+import { kernelModuleProvider } from "../../providers/kernelModule";
+import { sysctlProvider } from "../../providers/sysctl";
+import { tunnelRouteProvider } from "../../providers/tunnelRoute";
+import { parseStackConfig, readStackConfig, type StackConfigError } from "../../stacks/config";
+
+type Problem = { path: string; reason: string };
+
+function configProblems(run: () => unknown): Problem[] {
+  try {
+    run();
+  } catch (e) {
+    if (!(e as StackConfigError).problems) throw e;
+    return (e as StackConfigError).problems;
+  }
+  throw new Error("the config was accepted");
+}
+
+const routers = {
+  routerA: { lab: "routerA", underlay: "198.51.100.11", lans: ["10.2.1.0/24"] },
+  routerB: { lab: "routerB", underlay: "198.51.100.12", lans: ["10.1.1.0/24"] },
+  edge: {
+    connection: { host: "203.0.113.30", privateKeySecret: "edgeKey", proxy: { host: "192.0.2.99" } },
+    underlay: "198.51.100.13",
+    lans: ["10.3.1.0/24"],
+  },
+};
+const gre1 = {
+  name: "gre1",
+  key: 1,
+  ends: [
+    { router: "routerA", address: "10.10.10.2" },
+    { router: "routerB", address: "10.10.10.1" },
+  ],
+};
+const toEdge = {
+  name: "gre-edge",
+  key: 3,
+  ends: [
+    { router: "edge", address: "10.10.30.1", routes: ["10.2.1.0/24"] },
+    { router: "routerA", address: "10.10.30.2", routes: ["10.3.1.0/24"] },
+  ],
+};
+const KEYWORD =
+  "must not be a word iproute2 reads as a keyword (such as csum, seq, key, remote, help); choose another name";
+
+describe("the stack config refuses", () => {
+  it.each<[string, unknown, Problem[]]>([
+    [
+      "a tunnel named like an iproute2 keyword",
+      { ...gre1, name: "csum" },
+      [{ path: "tunnels[0].name", reason: KEYWORD }],
+    ],
+    ["a tunnel named help", { ...gre1, name: "help" }, [{ path: "tunnels[0].name", reason: KEYWORD }]],
+    [
+      "a tunnel named `.`",
+      { ...gre1, name: "." },
+      [{ path: "tunnels[0].name", reason: "must not be `.` or `..`" }],
+    ],
+    [
+      "a tunnel named `..`",
+      { ...gre1, name: ".." },
+      [{ path: "tunnels[0].name", reason: "must not be `.` or `..`" }],
+    ],
+    [
+      "a tunnel named like an option",
+      { ...gre1, name: "-x" },
+      [{ path: "tunnels[0].name", reason: "must not start with `-` (commands would read it as an option)" }],
+    ],
+    [
+      "a key that is not a number",
+      { ...gre1, key: "x" },
+      [{ path: "tunnels[0].key", reason: "must be a number or {input, output}" }],
+    ],
+    [
+      "ttl 0, which ip reads as inherit",
+      { ...gre1, ttl: 0 },
+      [
+        {
+          path: "tunnels[0].ttl",
+          reason:
+            'must be 1 or more: `ip` reads ttl 0 as "inherit" (each packet keeps its own TTL), which is not a fixed TTL',
+        },
+      ],
+    ],
+    [
+      "a field that does not exist, with the name meant",
+      { ...gre1, keepalive: 10, tll: 64 },
+      [
+        {
+          path: "tunnels[0].keepalive",
+          reason: "is not a known property (known: name, key, ttl, mtu, verify, ends)",
+        },
+        {
+          path: "tunnels[0].tll",
+          reason: "is not a known property; did you mean ttl? (known: name, key, ttl, mtu, verify, ends)",
+        },
+      ],
+    ],
+    [
+      "a tunnel address that is unspecified",
+      { ...gre1, ends: [{ router: "routerA", address: "0.0.0.0" }, gre1.ends[1]] },
+      [
+        {
+          path: "tunnels[0].ends[0].address",
+          reason: 'must not be unspecified (0.0.0.0/8): `ip` reads it as "any"',
+        },
+      ],
+    ],
+    [
+      "a tunnel address that is loopback",
+      { ...gre1, ends: [{ router: "routerA", address: "127.0.0.2" }, gre1.ends[1]] },
+      [
+        {
+          path: "tunnels[0].ends[0].address",
+          reason: "must not be a loopback address (127.0.0.0/8): it never leaves the router",
+        },
+      ],
+    ],
+    [
+      "a remote that is multicast",
+      { ...gre1, ends: [{ ...gre1.ends[0], remote: "224.0.0.5" }, gre1.ends[1]] },
+      [
+        {
+          path: "tunnels[0].ends[0].remote",
+          reason: "must not be a multicast address (224.0.0.0/4): it is not one router's",
+        },
+      ],
+    ],
+    [
+      "a local address that is broadcast",
+      { ...gre1, ends: [{ ...gre1.ends[0], local: "255.255.255.255" }, gre1.ends[1]] },
+      [
+        {
+          path: "tunnels[0].ends[0].local",
+          reason: "must not be the broadcast address (255.255.255.255/32): it reaches every host on a link",
+        },
+      ],
+    ],
+    [
+      "an end naming __proto__ as its router",
+      { ...gre1, ends: [{ router: "__proto__", address: "10.10.10.2" }, gre1.ends[1]] },
+      [
+        {
+          path: "tunnels[0].ends[0].router",
+          reason:
+            'no router "__proto__" is declared under routers: the tunnel\'s peer is missing (declared: routerA, routerB, edge)',
+        },
+      ],
+    ],
+    [
+      "an end naming constructor as its router",
+      { ...gre1, ends: [gre1.ends[0], { router: "constructor", address: "10.10.10.1" }] },
+      [
+        {
+          path: "tunnels[0].ends[1].router",
+          reason:
+            'no router "constructor" is declared under routers: the tunnel\'s peer is missing (declared: routerA, routerB, edge)',
+        },
+      ],
+    ],
+    [
+      "an end naming toString as its router",
+      { ...gre1, ends: [gre1.ends[0], { router: "toString", address: "10.10.10.1" }] },
+      [
+        {
+          path: "tunnels[0].ends[1].router",
+          reason:
+            'no router "toString" is declared under routers: the tunnel\'s peer is missing (declared: routerA, routerB, edge)',
+        },
+      ],
+    ],
+    [
+      "a tunnel address that is another router's underlay",
+      { ...gre1, ends: [{ router: "routerA", address: "198.51.100.13" }, gre1.ends[1]] },
+      [
+        {
+          path: "tunnels[0].ends[0].address",
+          reason: "198.51.100.13 is the underlay address of edge; a tunnel address must be its own",
+        },
+      ],
+    ],
+    [
+      "a route that captures the router's own management address",
+      { ...toEdge, ends: [{ ...toEdge.ends[0], routes: ["203.0.113.0/24"] }, toEdge.ends[1]] },
+      [
+        {
+          path: "tunnels[0].ends[0].routes[0]",
+          reason:
+            "203.0.113.0/24 contains 203.0.113.30, the address this router is reached at over SSH: routing it through gre-edge would capture the management path and lock Pulumi out of edge; set allowCapture: true on this end if that is meant",
+        },
+      ],
+    ],
+    [
+      "a route that captures the router's jump host",
+      { ...toEdge, ends: [{ ...toEdge.ends[0], routes: ["192.0.2.0/24"] }, toEdge.ends[1]] },
+      [
+        {
+          path: "tunnels[0].ends[0].routes[0]",
+          reason:
+            "192.0.2.0/24 contains 192.0.2.99, the jump host this router is reached through: routing it through gre-edge would capture the management path and lock Pulumi out of edge; set allowCapture: true on this end if that is meant",
+        },
+      ],
+    ],
+    [
+      "a route that captures another router's underlay",
+      { ...gre1, ends: [{ ...gre1.ends[0], routes: ["198.51.100.13/32"] }, gre1.ends[1]] },
+      [
+        {
+          path: "tunnels[0].ends[0].routes[0]",
+          reason:
+            "198.51.100.13/32 contains 198.51.100.13, the underlay address of edge: tunnels from routerA to edge would be routed into gre1; set allowCapture: true on this end if that is meant",
+        },
+      ],
+    ],
+    [
+      "a route inside the router's own LAN",
+      { ...gre1, ends: [{ ...gre1.ends[0], routes: ["10.2.1.128/25"] }, gre1.ends[1]] },
+      [
+        {
+          path: "tunnels[0].ends[0].routes[0]",
+          reason:
+            "10.2.1.128/25 lies in 10.2.1.0/24, a LAN of routerA itself; it would be routed away from its own LAN",
+        },
+      ],
+    ],
+  ])("%s", (_title, tunnel, expected) => {
+    expect(configProblems(() => parseStackConfig({ routers, tunnels: [tunnel] }))).toEqual(expected);
+  });
+
+  it("accepts a capturing route when the end says so", () => {
+    const allowed = {
+      ...toEdge,
+      ends: [{ ...toEdge.ends[0], routes: ["203.0.113.0/24"], allowCapture: true }, toEdge.ends[1]],
+    };
+    expect(() => parseStackConfig({ routers, tunnels: [allowed] })).not.toThrow();
+  });
+
+  it.each<[string, Record<string, unknown>, Problem[]]>([
+    [
+      "one lab router declared under two names",
+      { ...routers, routerA2: { lab: "routerA", underlay: "198.51.100.21", lans: [] } },
+      [
+        {
+          path: "routers.routerA2",
+          reason:
+            "is lab router routerA, which is declared already as routerA; one router must be declared once",
+        },
+      ],
+    ],
+    [
+      "one host and port declared under two names",
+      {
+        ...routers,
+        edge2: { connection: { host: "203.0.113.30", port: 22 }, underlay: "198.51.100.22", lans: [] },
+      },
+      [
+        {
+          path: "routers.edge2",
+          reason: "is 203.0.113.30:22, which is declared already as edge; one router must be declared once",
+        },
+      ],
+    ],
+    [
+      "overlapping LANs on one router",
+      { ...routers, routerA: { ...routers.routerA, lans: ["10.2.0.0/16", "10.2.1.0/24"] } },
+      [{ path: "routers.routerA.lans[1]", reason: "overlaps 10.2.0.0/16, another LAN of routerA" }],
+    ],
+    [
+      "an underlay address that is unspecified",
+      { ...routers, routerA: { ...routers.routerA, underlay: "0.0.0.0" } },
+      [
+        {
+          path: "routers.routerA.underlay",
+          reason: 'must not be unspecified (0.0.0.0/8): `ip` reads it as "any"',
+        },
+      ],
+    ],
+    [
+      "a jump host's password in plain text",
+      {
+        ...routers,
+        edge: {
+          ...routers.edge,
+          connection: { ...routers.edge.connection, proxy: { host: "192.0.2.99", password: "hunter2" } },
+        },
+      },
+      [
+        {
+          path: "routers.edge.connection.proxy.password",
+          reason:
+            "must not be written in the config: store it with `pulumi config set --secret NAME` and give NAME as passwordSecret",
+        },
+      ],
+    ],
+    [
+      "a router name with a property the config does not have",
+      { ...routers, routerB: { ...routers.routerB, lan: ["10.1.1.0/24"] } },
+      [
+        {
+          path: "routers.routerB.lan",
+          reason: "is not a known property; did you mean lans? (known: lab, connection, underlay, lans)",
+        },
+      ],
+    ],
+  ])("%s", (_title, declared, expected) => {
+    expect(configProblems(() => parseStackConfig({ routers: declared, tunnels: [gre1] }))).toEqual(expected);
+  });
+
+  const all = (extra: Record<string, string>) => ({
+    "pulumi-gre:routers": JSON.stringify(routers),
+    "pulumi-gre:tunnels": JSON.stringify([gre1]),
+    "pulumi-gre:edgeKey": "-----BEGIN OPENSSH PRIVATE KEY-----",
+    "aws:region": "eu-west-1",
+    ...extra,
+  });
+
+  it.each<[string, Record<string, string>, Problem[]]>([
+    [
+      "a misspelt key of the project (its tunnels would be ignored)",
+      { "pulumi-gre:tunels": "[]" },
+      [
+        {
+          path: "tunels",
+          reason:
+            "is not a key this stack reads; did you mean pulumi-gre:tunnels? (it reads routers, tunnels, settings, sshPrivateKey and the secrets routers name)",
+        },
+      ],
+    ],
+    [
+      "a key in a misspelt namespace",
+      { "pulumi-gr:settings": "{}" },
+      [
+        {
+          path: "settings",
+          reason:
+            "is set as pulumi-gr:settings, in namespace pulumi-gr, which this stack does not read; did you mean pulumi-gre:settings?",
+        },
+      ],
+    ],
+  ])("%s", (_title, extra, expected) => {
+    expect(configProblems(() => readStackConfig(all(extra)))).toEqual(expected);
+  });
+
+  it("refuses a config that declares no tunnel, unless the settings say so", () => {
+    const { ["pulumi-gre:tunnels"]: _dropped, ...noTunnels } = all({});
+    expect(configProblems(() => readStackConfig({ ...noTunnels, "pulumi-gr:tunnels": "[]" }))).toEqual([
+      {
+        path: "tunnels",
+        reason:
+          "declares no tunnel: `up` would remove every tunnel this stack made. Set pulumi-gre:settings.allowNoTunnels: true if that is meant",
+      },
+    ]);
+    expect(() =>
+      readStackConfig({ ...noTunnels, "pulumi-gre:settings": JSON.stringify({ allowNoTunnels: true }) }),
+    ).not.toThrow();
+  });
+
+  it("accepts a config whose every key is read", () => {
+    expect(() =>
+      readStackConfig(all({ "pulumi-gre:settings": JSON.stringify({ persist: true }) })),
+    ).not.toThrow();
+  });
+});
+
+const connection = { host: "169.254.100.12", privateKey: "key", name: "routerB" };
+
+async function failures(provider: typeof greTunnelProvider, news: Record<string, unknown>) {
+  return (await provider.check!({}, { ...news, __provider: "serialized" })).failures ?? [];
+}
+
+describe("every provider's check refuses", () => {
+  const tunnel = {
+    name: "gre1",
+    endpoints: [
+      {
+        connection: { ...connection, host: "169.254.100.11", name: "routerA" },
+        local: "198.51.100.11",
+        address: "10.10.10.2",
+      },
+      { connection, local: "198.51.100.12", address: "10.10.10.1" },
+    ],
+  };
+  const endpoint = (i: number, change: Record<string, unknown>) => ({
+    ...tunnel,
+    endpoints: tunnel.endpoints.map((e, j) => (j === i ? { ...e, ...change } : e)),
+  });
+  it.each<
+    [string, typeof greTunnelProvider, Record<string, unknown>, Array<{ property: string; reason: string }>]
+  >([
+    [
+      "GreTunnel named csum",
+      greTunnelProvider,
+      { ...tunnel, name: "csum" },
+      [{ property: "name", reason: KEYWORD }],
+    ],
+    [
+      "GreTunnel named seq",
+      greTunnelProvider,
+      { ...tunnel, name: "seq" },
+      [{ property: "name", reason: KEYWORD }],
+    ],
+    [
+      "GreTunnel with an unspecified local address",
+      greTunnelProvider,
+      endpoint(0, { local: "0.0.0.0" }),
+      [
+        {
+          property: "endpoints[0].local",
+          reason: 'must not be unspecified (0.0.0.0/8): `ip` reads it as "any"',
+        },
+      ],
+    ],
+    [
+      "GreTunnel with a link-local tunnel address",
+      greTunnelProvider,
+      endpoint(1, { address: "169.254.7.7" }),
+      [
+        {
+          property: "endpoints[1].address",
+          reason: "must not be a link-local address (169.254.0.0/16): it is valid on one link only",
+        },
+      ],
+    ],
+    [
+      "GreTunnel with a class E peer address",
+      greTunnelProvider,
+      endpoint(1, { peerAddress: "250.1.1.1" }),
+      [
+        {
+          property: "endpoints[1].peerAddress",
+          reason: "must not be a reserved (class E) address (240.0.0.0/4): routers do not forward it",
+        },
+      ],
+    ],
+    [
+      "KernelModule named like an option",
+      kernelModuleProvider,
+      { connection, name: "-r" },
+      [
+        {
+          property: "name",
+          reason:
+            "must be a kernel module name: letters, digits, `_` or `-`, starting with a letter or digit",
+        },
+      ],
+    ],
+    [
+      "KernelModule named --help",
+      kernelModuleProvider,
+      { connection, name: "--help" },
+      [
+        {
+          property: "name",
+          reason:
+            "must be a kernel module name: letters, digits, `_` or `-`, starting with a letter or digit",
+        },
+      ],
+    ],
+    [
+      "Sysctl whose key is a path",
+      sysctlProvider,
+      { connection, key: "net.//.//.//.etc.shadow", value: 1 },
+      [{ property: "key", reason: "must be a sysctl name such as net.ipv4.ip_forward" }],
+    ],
+    [
+      "Sysctl whose key is an option",
+      sysctlProvider,
+      { connection, key: "-a", value: 1 },
+      [{ property: "key", reason: "must be a sysctl name such as net.ipv4.ip_forward" }],
+    ],
+    [
+      "Sysctl whose key word starts with a dash",
+      sysctlProvider,
+      { connection, key: "net.-p.x", value: 1 },
+      [{ property: "key", reason: "must be a sysctl name such as net.ipv4.ip_forward" }],
+    ],
+    [
+      "TunnelRoute that captures the router's management address",
+      tunnelRouteProvider,
+      { connection, destination: "169.254.0.0/16", device: "gre1" },
+      [
+        {
+          property: "destination",
+          reason:
+            "contains 169.254.100.12, the address this router is reached at over SSH: the route would capture the management path and lock Pulumi out of the router; set allowCapture: true if that is meant",
+        },
+      ],
+    ],
+    [
+      "TunnelRoute through a device named help",
+      tunnelRouteProvider,
+      { connection, destination: "10.2.1.0/24", device: "help" },
+      [{ property: "device", reason: KEYWORD }],
+    ],
+    [
+      "TunnelRoute via an unspecified next hop",
+      tunnelRouteProvider,
+      { connection, destination: "10.2.1.0/24", via: "0.0.0.0" },
+      [{ property: "via", reason: 'must not be unspecified (0.0.0.0/8): `ip` reads it as "any"' }],
+    ],
+    [
+      "a property nobody declared, with the name meant",
+      tunnelRouteProvider,
+      { connection, destination: "10.2.1.0/24", via: "10.10.10.2", metirc: 5 },
+      [
+        {
+          property: "metirc",
+          reason:
+            "is not a known property; did you mean metric? (known: connection, destination, via, device, metric, table, source, takeOver, allowCapture, tunnel)",
+        },
+      ],
+    ],
+  ])("%s", async (_title, provider, news, expected) => {
+    expect(await failures(provider, news)).toEqual(expected);
+  });
+
+  it("accepts a capturing route when it says so", async () => {
+    expect(
+      await failures(tunnelRouteProvider, {
+        connection,
+        destination: "169.254.0.0/16",
+        device: "gre1",
+        allowCapture: true,
+      }),
+    ).toEqual([]);
+  });
+});
