@@ -9,6 +9,7 @@ import { batchStderr, failedBatchLine, groupIpCommands, type IpBatch } from "../
 import { runOnRouter } from "../transport";
 import { routerLabel, type Connection } from "../transport/connection";
 import { outcomeFailed } from "../transport/errors";
+import type { RecordedHostKeys } from "../transport/roundTripTypes";
 import type { CommandOutcome, RemoteCommand } from "../transport/script";
 
 /** What a change-then-read round trip returned. */
@@ -19,6 +20,8 @@ export interface ChangedAndRead {
   reads: CommandOutcome[];
   /** The host key the router presented. */
   hostKey: string;
+  /** The jump host's key, when the router is reached through one. */
+  jumpHostKey?: string;
 }
 
 /**
@@ -31,16 +34,16 @@ export async function changeThenRead(
   connection: Connection,
   changes: readonly RemoteCommand[],
   reads: readonly RemoteCommand[],
-  expectedHostKey: string | undefined,
+  recorded: RecordedHostKeys,
 ): Promise<ChangedAndRead> {
   if (changes.length === 0) {
     const result = await runOnRouter(connection, reads, {
       check: false,
       stopOnError: false,
-      expectedHostKey,
+      recorded,
       coalesce: true,
     });
-    return { changes: [], reads: result.outcomes, hostKey: result.hostKey };
+    return { changes: [], reads: result.outcomes, hostKey: result.hostKey, jumpHostKey: result.jumpHostKey };
   }
   const grouped = groupIpCommands(changes);
   const sent = grouped.map((g) => ("lines" in g ? g.command : g));
@@ -49,7 +52,7 @@ export async function changeThenRead(
   const result = await runOnRouter(connection, [...sent, ...readsAfter], {
     check: false,
     stopOnError: true,
-    expectedHostKey,
+    recorded,
   });
   const failedAt = result.outcomes
     .slice(0, sent.length)
@@ -69,5 +72,6 @@ export async function changeThenRead(
     changes: result.outcomes.slice(0, sent.length),
     reads: result.outcomes.slice(sent.length),
     hostKey: result.hostKey,
+    jumpHostKey: result.jumpHostKey,
   };
 }

@@ -13,7 +13,6 @@ import {
   observeEnd,
   planEnd,
   planRemove,
-  planRestore,
   preflightProblems,
   type EndPlan,
   type ObservedEnd,
@@ -21,12 +20,11 @@ import {
 } from "../iproute2/planTunnel";
 import { pingAcross, pingUnderlay } from "../iproute2/tunnelCommands";
 import { diagnoseTunnel, said, type EndView } from "../iproute2/tunnelReport";
-import type { Connection } from "../transport/connection";
-import type { RemoteCommand } from "../transport/script";
 import { changeThenRead } from "./applyOnRouter";
 import { checkInputs } from "./checkInputs";
+import { diffGreTunnel } from "./greTunnelDiff";
 import {
-  diffGreTunnel,
+  endKeys,
   endLabels,
   endSpecs,
   greTunnelSchema,
@@ -40,37 +38,13 @@ import {
 } from "./greTunnelSpec";
 import { observationCommands, observeRouter, parseObservation, type RouterView } from "./observeRouter";
 import { both, runPair, undoBoth } from "./pairOperation";
-
-type Pair<T> = [T, T];
-
-/** Both routers, read at once (each with `extras` in the same round trip). */
-function observeBoth(
-  t: Pick<NormalizedGreTunnel, "endpoints">,
-  hostKeys: Pair<string | undefined>,
-  extras: Pair<RemoteCommand[]> = [[], []],
-): Promise<Pair<RouterView>> {
-  return Promise.all(
-    both((i) => observeRouter(t.endpoints[i].connection, hostKeys[i], extras[i])),
-  ) as Promise<Pair<RouterView>>;
-}
-
-/** Takes one end back to `before`; says what it did. */
-async function restoreEnd(
-  connection: Connection,
-  hostKey: string | undefined,
-  name: string,
-  before: ObservedEnd,
-): Promise<string> {
-  const now = await observeRouter(connection, hostKey);
-  const commands = planRestore(name, before, now.observation);
-  if (commands.length === 0) return "nothing to undo";
-  await changeThenRead(connection, commands, [], hostKey);
-  return before.link ? `${name} put back as it was` : `${name} removed`;
-}
+import { observeBoth, recordedPair, restoreEnd, seenPair, type Pair } from "./tunnelEnds";
+import { keysToRecord, type RecordedHostKeys } from "./hostKeys";
 
 /** What preflight found on both routers, ready to apply. */
 interface Preflighted {
-  hostKeys: Pair<string>;
+  /** The keys both routers presented: expected from here on. */
+  seen: Pair<RecordedHostKeys & { hostKey: string }>;
   observed: Pair<RouterObservation>;
   plans: Pair<EndPlan>;
   befores: Pair<ObservedEnd>;
@@ -85,7 +59,7 @@ interface Preflighted {
 async function preflight(
   what: string,
   t: NormalizedGreTunnel,
-  hostKeys: Pair<string | undefined>,
+  recorded: Pair<RecordedHostKeys>,
   mode: "create" | "converge",
 ): Promise<Preflighted> {
   const specs = endSpecs(t);
@@ -95,7 +69,7 @@ async function preflight(
   try {
     views = await observeBoth(
       t,
-      hostKeys,
+      recorded,
       both((i) => (pinging.includes(i) ? [pingUnderlay(specs[i].local, specs[i].remote)] : [])),
     );
   } catch (error) {
@@ -123,7 +97,7 @@ async function preflight(
     );
   }
   return {
-    hostKeys: both((i) => views[i].hostKey),
+    seen: seenPair(views),
     observed: both((i) => views[i].observation),
     plans,
     befores: both((i) => observeEnd(specs[i].name, views[i].observation)),
@@ -151,11 +125,11 @@ function applyPlans(
           t.endpoints[i].connection,
           plan.commands,
           observationCommands(),
-          ready.hostKeys[i],
+          ready.seen[i],
         );
         return parseObservation(labels[i], result.reads);
       },
-      restore: () => restoreEnd(t.endpoints[i].connection, ready.hostKeys[i], t.name, ready.befores[i]),
+      restore: () => restoreEnd(t.endpoints[i].connection, ready.seen[i], t.name, ready.befores[i]),
     })),
   );
 }
@@ -171,7 +145,7 @@ async function verifyOrUndo(what: string, t: NormalizedGreTunnel, ready: Preflig
         end.connection,
         [],
         [pingAcross(end.address, end.peerAddress)],
-        ready.hostKeys[i],
+        ready.seen[i],
       );
       return { ping: result.reads[0], i };
     }),
@@ -184,7 +158,7 @@ async function verifyOrUndo(what: string, t: NormalizedGreTunnel, ready: Preflig
   );
   const views = await Promise.all(
     both((i): Promise<EndView> =>
-      observeRouter(t.endpoints[i].connection, ready.hostKeys[i], [
+      observeRouter(t.endpoints[i].connection, ready.seen[i], [
         pingUnderlay(specs[i].local, specs[i].remote),
       ]).then(
         (v) => ({ observation: v.observation, underlayPing: v.extra[0] }),
@@ -196,7 +170,7 @@ async function verifyOrUndo(what: string, t: NormalizedGreTunnel, ready: Preflig
   const undone = await undoBoth(
     both((i) => ({
       label: labels[i],
-      restore: () => restoreEnd(t.endpoints[i].connection, ready.hostKeys[i], t.name, ready.befores[i]),
+      restore: () => restoreEnd(t.endpoints[i].connection, ready.seen[i], t.name, ready.befores[i]),
     })),
   );
   throw new Error(
@@ -209,16 +183,20 @@ async function verifyOrUndo(what: string, t: NormalizedGreTunnel, ready: Preflig
 async function converge(
   what: string,
   t: NormalizedGreTunnel,
-  hostKeys: Pair<string | undefined>,
+  previous: GreTunnelOutputs | undefined,
   mode: "create" | "converge",
 ): Promise<GreTunnelOutputs> {
-  const ready = await preflight(what, t, hostKeys, mode);
+  const ready = await preflight(what, t, recordedPair(previous), mode);
   let observed = ready.observed;
   if (ready.plans.some((p) => p.action !== "none")) {
     observed = await applyPlans(what, t, ready);
     if (t.verify) await verifyOrUndo(what, t, ready);
   }
-  return outputsFrom(t, ready.hostKeys, observed);
+  return outputsFrom(
+    t,
+    both((i) => keysToRecord(t.endpoints[i].connection, ready.seen[i], endKeys(previous, i))),
+    observed,
+  );
 }
 
 function describe(verb: string, t: NormalizedGreTunnel): string {
@@ -248,16 +226,17 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider = {
     const t = inputs as unknown as NormalizedGreTunnel;
     return {
       id: tunnelId(t),
-      outs: await converge(describe("creating", t), t, [undefined, undefined], "create"),
+      outs: await converge(describe("creating", t), t, undefined, "create"),
     };
   },
 
   async read(id, props) {
     const t = props as unknown as GreTunnelOutputs;
-    const views = await observeBoth(t, t.hostKeys);
+    const views = await observeBoth(t, recordedPair(t));
+    const seen = seenPair(views);
     const outs = outputsFrom(
       t,
-      t.hostKeys,
+      both((i) => keysToRecord(t.endpoints[i].connection, seen[i], endKeys(t, i))),
       both((i) => views[i].observation),
     );
     return {
@@ -270,7 +249,7 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider = {
   async update(_id, olds, news) {
     const old = olds as unknown as GreTunnelOutputs;
     const t = news as unknown as NormalizedGreTunnel;
-    return { outs: await converge(describe("updating", t), t, old.hostKeys, "converge") };
+    return { outs: await converge(describe("updating", t), t, old, "converge") };
   },
 
   async delete(_id, props) {
@@ -280,7 +259,7 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider = {
     const what = describe("deleting", t);
     let views: Pair<RouterView>;
     try {
-      views = await observeBoth(t, t.hostKeys);
+      views = await observeBoth(t, recordedPair(t));
     } catch (error) {
       throw new Error(
         `${what}: nothing was removed from either router, and the tunnel stays in the state: ${(error as Error).message}`,
@@ -295,9 +274,9 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider = {
         run: async () => {
           const plan = plans[i];
           if (plan.action === "remove")
-            await changeThenRead(t.endpoints[i].connection, plan.commands, [], t.hostKeys[i]);
+            await changeThenRead(t.endpoints[i].connection, plan.commands, [], recordedPair(t)[i]);
         },
-        restore: () => restoreEnd(t.endpoints[i].connection, t.hostKeys[i], t.name, befores[i]),
+        restore: () => restoreEnd(t.endpoints[i].connection, recordedPair(t)[i], t.name, befores[i]),
       })),
     );
   },

@@ -11,7 +11,6 @@ import type { RouterObservation } from "../iproute2/planTunnel";
 import { endState, type TunnelEndState } from "../iproute2/tunnelReport";
 import { connectionSchema } from "../schemas/connection";
 import {
-  containsUnknown,
   greKey,
   interfaceName,
   isKnown,
@@ -21,7 +20,8 @@ import {
   unicastAddress,
   type GreKey,
 } from "../schemas/values";
-import { routerAddress, routerLabel, withoutSecrets, type Connection } from "../transport/connection";
+import { routerAddress, routerLabel, type Connection } from "../transport/connection";
+import type { HostKeyOrigin, HostKeyState } from "./hostKeys";
 
 export type { TunnelEndState };
 
@@ -72,8 +72,25 @@ export interface NormalizedGreTunnel {
 /** GreTunnel's outputs: the normalized inputs plus what was observed. */
 export interface GreTunnelOutputs extends NormalizedGreTunnel {
   ends: [TunnelEndState, TunnelEndState];
-  /** The routers' SSH host keys seen at create, enforced afterwards. */
+  /** The routers' SSH host keys, enforced on every later operation (a new pin replaces them). */
   hostKeys: [string, string];
+  /** Each router's jump host's key, when it is reached through one. */
+  jumpHostKeys: [string | null, string | null];
+  /** Where each router's host key came from. */
+  hostKeyOrigins: [HostKeyOrigin, HostKeyOrigin];
+}
+
+/** The host keys a state recorded for end `i` (none before create, or in a state from before keys were recorded). */
+export function endKeys(
+  t: Partial<GreTunnelOutputs> | undefined,
+  i: 0 | 1,
+): Partial<HostKeyState> | undefined {
+  if (!t) return undefined;
+  return {
+    hostKey: t.hostKeys?.[i],
+    jumpHostKey: t.jumpHostKeys?.[i] ?? null,
+    hostKeyOrigin: t.hostKeyOrigins?.[i],
+  };
 }
 
 /** Builds GreTunnel's input schema. */
@@ -220,7 +237,7 @@ export function inputsOf(t: NormalizedGreTunnel): NormalizedGreTunnel {
 /** The outputs for what both routers have. */
 export function outputsFrom(
   t: NormalizedGreTunnel,
-  hostKeys: [string, string],
+  keys: [HostKeyState, HostKeyState],
   observed: [RouterObservation, RouterObservation],
 ): GreTunnelOutputs {
   const specs = endSpecs(t);
@@ -230,73 +247,8 @@ export function outputsFrom(
     ends: [0, 1].map((i) =>
       endState(labels[i], t.endpoints[i].connection.host, specs[i], observed[i]),
     ) as GreTunnelOutputs["ends"],
-    hostKeys,
+    hostKeys: [keys[0].hostKey, keys[1].hostKey],
+    jumpHostKeys: [keys[0].jumpHostKey, keys[1].jumpHostKey],
+    hostKeyOrigins: [keys[0].hostKeyOrigin, keys[1].hostKeyOrigin],
   };
-}
-
-/** The result of the offline diff. */
-export interface TunnelDiff {
-  changes: boolean;
-  replaces: string[];
-  deleteBeforeReplace: boolean;
-  /** Why, for people: changed properties and drifted ends. */
-  reasons: string[];
-}
-
-function same(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
-/**
- * Compares the state (old outputs, refreshed or not) with new inputs, without SSH. A changed name,
- * router or underlay address replaces the tunnel (delete before create: the name is unique on a
- * router); keys, ttl, mtu and tunnel addresses change in place; an end that drifted (missing,
- * down, changed by hand) is an update that repairs that end.
- */
-export function diffGreTunnel(olds: Partial<GreTunnelOutputs>, news: NormalizedGreTunnel): TunnelDiff {
-  const replaces: string[] = [];
-  const reasons: string[] = [];
-  const changed = (path: string, before: unknown, after: unknown) => {
-    if (containsUnknown(after) || !same(before, after)) {
-      reasons.push(path);
-      return true;
-    }
-    return false;
-  };
-  if (changed("name", olds.name, news.name)) replaces.push("name");
-  news.endpoints.forEach((end, i) => {
-    const old = olds.endpoints?.[i];
-    for (const field of ["local", "remote"] as const) {
-      if (changed(`endpoints[${i}].${field}`, old?.[field], end[field]))
-        replaces.push(`endpoints[${i}].${field}`);
-    }
-    if (
-      changed(
-        `endpoints[${i}].connection.host`,
-        old?.connection && routerAddress(old.connection),
-        routerAddress(end.connection),
-      )
-    ) {
-      replaces.push(`endpoints[${i}].connection.host`);
-    }
-    changed(`endpoints[${i}].address`, old?.address, end.address);
-    changed(`endpoints[${i}].peerAddress`, old?.peerAddress, end.peerAddress);
-    // Credentials, proxies or pins changed: nothing to do on the router, but the state must learn them.
-    if (old?.connection) {
-      const rest = (c: Connection) => ({ ...c, host: "", port: 0 });
-      if (!same(withoutSecrets(rest(old.connection)), withoutSecrets(rest(end.connection)))) {
-        reasons.push(`endpoints[${i}].connection`);
-      } else if (!same(rest(old.connection), rest(end.connection))) {
-        reasons.push(`endpoints[${i}].connection (credentials)`);
-      }
-    }
-  });
-  changed("key", olds.key, news.key);
-  changed("ttl", olds.ttl, news.ttl);
-  changed("mtu", olds.mtu, news.mtu);
-  changed("verify", olds.verify, news.verify);
-  for (const end of olds.ends ?? []) {
-    reasons.push(...end.drift);
-  }
-  return { changes: reasons.length > 0, replaces, deleteBeforeReplace: replaces.length > 0, reasons };
 }

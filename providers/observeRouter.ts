@@ -10,6 +10,7 @@ import type { RouterObservation } from "../iproute2/planTunnel";
 import type { Connection } from "../transport/connection";
 import { outcomeFailed } from "../transport/errors";
 import { routerLabel } from "../transport/connection";
+import type { RecordedHostKeys } from "../transport/roundTripTypes";
 import type { CommandOutcome, RemoteCommand } from "../transport/script";
 import { changeThenRead } from "./applyOnRouter";
 
@@ -40,6 +41,7 @@ export function parseObservation(router: string, outcomes: CommandOutcome[]): Ro
 export interface RouterView {
   observation: RouterObservation;
   hostKey: string;
+  jumpHostKey?: string;
   /** Outcomes of the extra commands, in order. */
   extra: CommandOutcome[];
 }
@@ -47,15 +49,16 @@ export interface RouterView {
 /** Reads the router (plus `extra` commands) in one round trip. */
 export async function observeRouter(
   connection: Connection,
-  expectedHostKey: string | undefined,
+  recorded: RecordedHostKeys,
   extra: RemoteCommand[] = [],
 ): Promise<RouterView> {
   const base = observationCommands();
   // Only reads (and pings): they may share a round trip with other resources reading this router.
-  const result = await changeThenRead(connection, [], [...base, ...extra], expectedHostKey);
+  const result = await changeThenRead(connection, [], [...base, ...extra], recorded);
   return {
     observation: parseObservation(routerLabel(connection), result.reads.slice(0, base.length)),
     hostKey: result.hostKey,
+    jumpHostKey: result.jumpHostKey,
     extra: result.reads.slice(base.length),
   };
 }

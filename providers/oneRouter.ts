@@ -14,12 +14,11 @@ import type { CommandOutcome, RemoteCommand } from "../transport/script";
 import { changeThenRead } from "./applyOnRouter";
 import { checkInputs } from "./checkInputs";
 import { diffOnRouter } from "./diffOnRouter";
+import { keysToRecord, recordedKeys, type HostKeyState, type RecordedHostKeys } from "./hostKeys";
 import { notice } from "./notices";
 
 /** What every one-router resource's state holds besides its inputs and its own findings. */
-export interface RouterStateFields {
-  /** The router's SSH host key seen at create, enforced afterwards. */
-  hostKey: string;
+export interface RouterStateFields extends HostKeyState {
   /** How the router differs from the inputs, naming it; empty when it matches. */
   drift: string[];
 }
@@ -67,7 +66,7 @@ export interface OneRouterResource<
     inputs: Inputs,
     now: View,
     context: StepContext<Outputs, View>,
-  ): Omit<Outputs, keyof Inputs | "hostKey">;
+  ): Omit<Outputs, keyof Inputs | keyof HostKeyState>;
   /** What delete changes, and notices for the user about what it leaves. */
   planDelete(state: Outputs, now: View): { changes: RemoteCommand[]; notices: string[] };
   /** After delete's changes: throws when the resource is still there; returns further notices. */
@@ -81,24 +80,24 @@ export function oneRouterProvider<
   Outputs extends Inputs & RouterStateFields,
 >(resource: OneRouterResource<Inputs, View, Outputs>): pulumi.dynamic.ResourceProvider {
   /** Reads the router after `changes` (if any), in one round trip. */
-  const look = async (inputs: Inputs, hostKey: string | undefined, changes: RemoteCommand[] = []) => {
-    const result = await changeThenRead(inputs.connection, changes, resource.reads(inputs), hostKey);
+  const look = async (inputs: Inputs, recorded: RecordedHostKeys, changes: RemoteCommand[] = []) => {
+    const result = await changeThenRead(inputs.connection, changes, resource.reads(inputs), recorded);
     return {
       view: resource.parse(inputs, result.reads, routerLabel(inputs.connection)),
-      hostKey: result.hostKey,
+      seen: { hostKey: result.hostKey, jumpHostKey: result.jumpHostKey },
       changes: result.changes,
     };
   };
 
   /** Looks, plans, changes and reads back: the step create and update share. */
   const converge = async (inputs: Inputs, previous: Outputs | undefined): Promise<Outputs> => {
-    const first = await look(inputs, previous?.hostKey);
+    const first = await look(inputs, recordedKeys(previous));
     const context = { previous, before: first.view };
     const changes = resource.plan(inputs, first.view, context);
     let now = first;
     if (changes.length > 0) {
       try {
-        now = await look(inputs, first.hostKey, changes);
+        now = await look(inputs, first.seen, changes);
       } catch (error) {
         throw resource.explainFailure ? resource.explainFailure(inputs, first.view, error as Error) : error;
       }
@@ -106,7 +105,7 @@ export function oneRouterProvider<
     return {
       ...inputs,
       ...resource.outputs(inputs, now.view, context),
-      hostKey: now.hostKey,
+      ...keysToRecord(inputs.connection, now.seen, previous),
     } as unknown as Outputs;
   };
 
@@ -138,11 +137,11 @@ export function oneRouterProvider<
     async read(id, props) {
       const state = props as Outputs;
       const inputs = inputsOf(state);
-      const { view, hostKey } = await look(inputs, state.hostKey);
+      const { view, seen } = await look(inputs, recordedKeys(state));
       const outs = {
         ...inputs,
         ...resource.outputs(inputs, view, { previous: state, before: view }),
-        hostKey,
+        ...keysToRecord(inputs.connection, seen, state),
       };
       return { id, props: outs, inputs };
     },
@@ -153,10 +152,10 @@ export function oneRouterProvider<
       const state = props as Outputs;
       const inputs = inputsOf(state);
       const label = routerLabel(inputs.connection);
-      const { view } = await look(inputs, state.hostKey);
+      const { view } = await look(inputs, recordedKeys(state));
       const { changes, notices } = resource.planDelete(state, view);
       if (changes.length > 0) {
-        const after = await look(inputs, state.hostKey, changes);
+        const after = await look(inputs, recordedKeys(state), changes);
         notices.push(...(resource.checkDeleted?.(state, after.view, after.changes) ?? []));
       }
       notices.forEach((text) => notice(`${resource.kind} ${resource.subject(inputs)} on ${label}: ${text}`));

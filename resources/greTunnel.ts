@@ -87,14 +87,26 @@ export class GreTunnel extends pulumi.dynamic.Resource {
   declare public readonly endpoints: pulumi.Output<GreEndpointArgs[]>;
   /** What each router reported at the last create, update or refresh, with any drift. */
   declare public readonly ends: pulumi.Output<TunnelEndState[]>;
-  /** The SSH host keys seen at create, enforced on every later operation. */
+  /** Each router's SSH host key, enforced on every later operation (a new pin replaces it). */
   declare public readonly hostKeys: pulumi.Output<string[]>;
+  /** Each router's jump host's key (null without one), enforced likewise. */
+  declare public readonly jumpHostKeys: pulumi.Output<Array<string | null>>;
+  /** Where each host key came from: "pinned", "first use" (seen at create) or "adopted" (a state without one). */
+  declare public readonly hostKeyOrigins: pulumi.Output<string[]>;
 
   constructor(name: string, args: GreTunnelArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       greTunnelProvider,
       name,
-      { ...args, ends: undefined, hostKeys: undefined },
+      {
+        ...args,
+        // Secret in the state's inputs too, however the connections were given.
+        endpoints: pulumi.secret(args.endpoints),
+        ends: undefined,
+        hostKeys: undefined,
+        jumpHostKeys: undefined,
+        hostKeyOrigins: undefined,
+      },
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "endpoints"] },
       "gre",
       "GreTunnel",

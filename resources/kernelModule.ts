@@ -54,12 +54,16 @@ export class KernelModule extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
+        // Secret in the state's inputs too, however it was given (a plain-string key included).
+        connection: pulumi.secret(args.connection),
         status: undefined,
         providedBy: undefined,
         loadedByUs: undefined,
         refcount: undefined,
         persisted: undefined,
         hostKey: undefined,
+        jumpHostKey: undefined,
+        hostKeyOrigin: undefined,
         drift: undefined,
       },
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] },

@@ -45,10 +45,14 @@ export class Sysctl extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
+        // Secret in the state's inputs too, however it was given (a plain-string key included).
+        connection: pulumi.secret(args.connection),
         current: undefined,
         original: undefined,
         persisted: undefined,
         hostKey: undefined,
+        jumpHostKey: undefined,
+        hostKeyOrigin: undefined,
         drift: undefined,
       },
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] },

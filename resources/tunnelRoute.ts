@@ -65,7 +65,17 @@ export class TunnelRoute extends pulumi.dynamic.Resource {
     super(
       tunnelRouteProvider,
       name,
-      { ...args, present: undefined, found: undefined, hostKey: undefined, drift: undefined },
+      {
+        ...args,
+        // Secret in the state's inputs too, however it was given (a plain-string key included).
+        connection: pulumi.secret(args.connection),
+        present: undefined,
+        found: undefined,
+        hostKey: undefined,
+        jumpHostKey: undefined,
+        hostKeyOrigin: undefined,
+        drift: undefined,
+      },
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] },
       "gre",
       "TunnelRoute",

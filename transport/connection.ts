@@ -120,6 +120,23 @@ export interface ExpectedHostKey {
   source: string;
 }
 
+/** The keys a call expects of the router and of its jump host (if any): pins, else what was recorded. */
+export interface ExpectedHostKeys {
+  router?: ExpectedHostKey;
+  jump?: ExpectedHostKey;
+}
+
+/** The keys a call to `connection` expects, given what was `recorded`. */
+export function expectedHostKeys(
+  connection: Connection,
+  recorded: { hostKey?: string; jumpHostKey?: string } = {},
+): ExpectedHostKeys {
+  return {
+    router: expectedHostKey(connection, recorded.hostKey),
+    jump: connection.proxy ? expectedHostKey(connection.proxy, recorded.jumpHostKey) : undefined,
+  };
+}
+
 /** The key a call expects: the connection's pin, else the one `recorded` in state, else none. */
 export function expectedHostKey(connection: ProxyConnection, recorded?: string): ExpectedHostKey | undefined {
   if (connection.hostKey)

@@ -12,6 +12,7 @@ import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
 import {
   hostKeyFingerprint,
   type ExpectedHostKey,
+  type ExpectedHostKeys,
   type ProxyConnection,
   type ResolvedConnection,
 } from "./connection";
@@ -29,6 +30,8 @@ export interface JumpHost {
   label: string;
   ready: Promise<void>;
   client?: Client;
+  /** The fingerprint the jump host presented. */
+  hostKey?: string;
 }
 
 /** A connection that completed its handshake. */
@@ -55,8 +58,16 @@ export function proxyCommandArgv(argv: readonly string[], host: string, port: nu
   return argv.map((word) => word.replace(/%h/g, host).replace(/%p/g, String(port)).replace(/%%/g, "%"));
 }
 
-async function throughJumpHost(conn: ResolvedConnection, label: string, jump: JumpHost): Promise<Stream> {
+async function throughJumpHost(
+  conn: ResolvedConnection,
+  label: string,
+  jump: JumpHost,
+  expectedJump: ExpectedHostKey | undefined,
+): Promise<Stream> {
   await jump.ready;
+  // A pooled jump host may have been dialed by a call that expected nothing: check it before use.
+  if (expectedJump && jump.hostKey !== expectedJump.fingerprint)
+    throw hostKeyMismatch(jump.label, expectedJump, jump.hostKey ?? "no key");
   const channel = await new Promise<ClientChannel>((resolve, reject) => {
     jump.client!.forwardOut("127.0.0.1", 0, conn.host, conn.port, (err, stream) =>
       err
@@ -126,8 +137,9 @@ async function openStream(
   conn: ResolvedConnection,
   label: string,
   jump: JumpHost | undefined,
+  expectedJump: ExpectedHostKey | undefined,
 ): Promise<Stream> {
-  if (jump) return throughJumpHost(conn, label, jump);
+  if (jump) return throughJumpHost(conn, label, jump, expectedJump);
   if (conn.proxyCommand) return throughProxyCommand(conn, conn.proxyCommand);
   const socket = netConnect({ host: conn.host, port: conn.port });
   return { sock: socket, handles: [socket], diagnostics: async () => "", dispose: () => socket.destroy() };
@@ -155,16 +167,17 @@ export function hostKeyMismatch(label: string, expected: ExpectedHostKey, presen
 }
 
 /**
- * One connection attempt. With `expected`, a host presenting another key is refused inside the
- * handshake: before authentication, so it receives no credential.
+ * One connection attempt. With `expected` keys, a router presenting another key is refused inside
+ * the handshake, before authentication, so it receives no credential; a jump host with another key
+ * is not used at all.
  */
 export async function dialOnce(
   conn: ResolvedConnection,
   label: string,
   jump: JumpHost | undefined,
-  expected: ExpectedHostKey | undefined,
+  expected: ExpectedHostKeys,
 ): Promise<Dialed> {
-  const stream = await openStream(conn, label, jump);
+  const stream = await openStream(conn, label, jump, expected.jump);
   const client = new Client();
   let seen: string | undefined;
   let mismatch = false;
@@ -186,7 +199,7 @@ export async function dialOnce(
     });
     client.on("error", (err: Error & { level?: string }) => {
       if (mismatch) {
-        fail(() => hostKeyMismatch(label, expected!, seen!));
+        fail(() => hostKeyMismatch(label, expected.router!, seen!));
       } else if (err.level === "client-authentication") {
         fail((said) =>
           transportError(`${label}: authentication failed for user ${conn.user}: ${err.message}${said}`, {
@@ -218,7 +231,7 @@ export async function dialOnce(
         readyTimeout: conn.perDialTimeout * 1000,
         hostVerifier: (key: Buffer) => {
           seen = hostKeyFingerprint(key);
-          if (expected && expected.fingerprint !== seen) {
+          if (expected.router && expected.router.fingerprint !== seen) {
             mismatch = true;
             return false;
           }

@@ -7,7 +7,12 @@
  * @packageDocumentation
  */
 import { randomBytes } from "crypto";
-import { expectedHostKey, type ExpectedHostKey, type ResolvedConnection } from "./connection";
+import {
+  expectedHostKeys,
+  type ExpectedHostKey,
+  type ExpectedHostKeys,
+  type ResolvedConnection,
+} from "./connection";
 import { hostKeyMismatch } from "./dial";
 import { TransportError, commandFailed, excerpt, outcomeFailed, transportError } from "./errors";
 import { transportHooks } from "./hooks";
@@ -126,6 +131,18 @@ export function checkHostKey(label: string, presented: string, expected: Expecte
   if (expected && expected.fingerprint !== presented) throw hostKeyMismatch(label, expected, presented);
 }
 
+/**
+ * Fails unless the router and its jump host presented the expected keys: a pooled connection may
+ * have been dialed by a call that expected other keys (or none).
+ */
+export function checkHostKeys(
+  presented: { label: string; hostKey?: string; jump?: { label: string; hostKey?: string } },
+  expected: ExpectedHostKeys,
+): void {
+  checkHostKey(presented.label, presented.hostKey!, expected.router);
+  if (presented.jump) checkHostKey(presented.jump.label, presented.jump.hostKey!, expected.jump);
+}
+
 /** Turns the raw exec into outcomes, or the error that says which command failed and how. */
 function interpret(
   entry: PoolEntry,
@@ -166,7 +183,7 @@ function interpret(
     throw commandFailed(entry.label, unrun, raw.exitCode, trailingStderr, trailingStdout, raw.signal);
   }
   if (failed && check) throw outcomeFailed(entry.label, failed);
-  return { outcomes, hostKey: entry.hostKey! };
+  return { outcomes, hostKey: entry.hostKey!, ...(entry.jump ? { jumpHostKey: entry.jump.hostKey! } : {}) };
 }
 
 /**
@@ -184,13 +201,13 @@ export async function roundTrip(
   const commandText = execText(conn, batchScript(commands, nonce, options.stopOnError ?? true));
   const shown = commands.map((c) => commandLine(c.argv)).join("; ");
   const timeoutMs = (options.timeoutSeconds ?? conn.commandTimeout) * 1000;
-  const expected = expectedHostKey(conn, options.expectedHostKey);
+  const expected = expectedHostKeys(conn, options.recorded);
   for (let attempt = 1; ; attempt++) {
     const entry = options.dedicatedConnection ? dedicatedEntry(conn, expected) : acquireEntry(conn, expected);
     hold(entry);
     try {
       await entry.ready;
-      checkHostKey(entry.label, entry.hostKey!, expected);
+      checkHostKeys(entry, expected);
       await channelSlot(entry);
       let raw: RawExec;
       try {

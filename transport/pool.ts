@@ -11,10 +11,9 @@
 import { createHash } from "crypto";
 import type { Client } from "ssh2";
 import {
-  expectedHostKey,
   resolveConnection,
   routerLabel,
-  type ExpectedHostKey,
+  type ExpectedHostKeys,
   type ProxyConnection,
   type ResolvedConnection,
 } from "./connection";
@@ -126,14 +125,10 @@ export function closeAllConnections(): void {
 }
 
 /** Dials with the connection's retry budget. The entry is not in the pool; {@link acquireEntry} puts it there. */
-export function openEntry(
-  conn: ResolvedConnection,
-  key: string,
-  expected: ExpectedHostKey | undefined,
-): PoolEntry {
+export function openEntry(conn: ResolvedConnection, key: string, expected: ExpectedHostKeys): PoolEntry {
   const label = routerLabel(conn);
   const proxy = conn.proxy ? resolveConnection(conn.proxy) : undefined;
-  const jump = proxy ? acquireEntry(proxy, expectedHostKey(proxy)) : undefined;
+  const jump = proxy ? acquireEntry(proxy, { router: expected.jump }) : undefined;
   const entry: PoolEntry = {
     key,
     label,
@@ -178,7 +173,7 @@ export function openEntry(
 }
 
 /** The pooled connection for `conn`, dialed if there is none. */
-export function acquireEntry(conn: ResolvedConnection, expected: ExpectedHostKey | undefined): PoolEntry {
+export function acquireEntry(conn: ResolvedConnection, expected: ExpectedHostKeys): PoolEntry {
   const key = poolKey(conn);
   const pool = entries();
   let entry = pool.get(key);
@@ -190,7 +185,7 @@ export function acquireEntry(conn: ResolvedConnection, expected: ExpectedHostKey
 }
 
 /** A connection of its own, outside the pool (closed by its user with {@link closeEntry}). */
-export function dedicatedEntry(conn: ResolvedConnection, expected: ExpectedHostKey | undefined): PoolEntry {
+export function dedicatedEntry(conn: ResolvedConnection, expected: ExpectedHostKeys): PoolEntry {
   return openEntry(conn, `dedicated:${poolKey(conn)}`, expected);
 }
 

@@ -6,9 +6,9 @@
  *
  * @packageDocumentation
  */
-import { expectedHostKey, routerLabel, type ExpectedHostKey, type ResolvedConnection } from "./connection";
+import { expectedHostKeys, routerLabel, type ExpectedHostKeys, type ResolvedConnection } from "./connection";
 import { outcomeFailed } from "./errors";
-import { checkHostKey, roundTrip, type RoundTripOptions, type RunResult } from "./exec";
+import { checkHostKeys, roundTrip, type RoundTripOptions, type RunResult } from "./exec";
 import { acquireEntry, hold, poolKey, release } from "./pool";
 import { processWide } from "./processState";
 import { mergeCommands, type CommandOutcome, type RemoteCommand } from "./script";
@@ -53,7 +53,7 @@ function sleep(ms: number): Promise<void> {
 
 async function flush(
   conn: ResolvedConnection,
-  expected: ExpectedHostKey | undefined,
+  expected: ExpectedHostKeys,
   reads: RouterReads,
   batch: ReadBatch,
 ): Promise<void> {
@@ -78,7 +78,7 @@ async function flush(
     check: false,
     stopOnError: false,
     timeoutSeconds: batch.timeoutSeconds,
-    expectedHostKey: expected?.fingerprint,
+    recorded: { hostKey: expected.router?.fingerprint, jumpHostKey: expected.jump?.fingerprint },
   });
   reads.inFlight = running.then(
     () => undefined,
@@ -110,8 +110,10 @@ export async function coalescedRead(
   options: RoundTripOptions,
 ): Promise<RunResult> {
   const label = routerLabel(conn);
-  const expected = expectedHostKey(conn, options.expectedHostKey);
-  const reads = routerReads(`${poolKey(conn)}\u0000${expected?.fingerprint ?? ""}`);
+  const expected = expectedHostKeys(conn, options.recorded);
+  const reads = routerReads(
+    `${poolKey(conn)}\u0000${expected.router?.fingerprint ?? ""}\u0000${expected.jump?.fingerprint ?? ""}`,
+  );
   let batch = reads.filling;
   if (!batch) {
     const fresh: ReadBatch = { requests: [] };
@@ -123,7 +125,14 @@ export async function coalescedRead(
   const shared = await new Promise<RunResult>((resolve, reject) =>
     batch!.requests.push({ commands, resolve, reject }),
   );
-  checkHostKey(label, shared.hostKey, expected);
+  checkHostKeys(
+    {
+      label,
+      hostKey: shared.hostKey,
+      jump: conn.proxy ? { label: routerLabel(conn.proxy), hostKey: shared.jumpHostKey } : undefined,
+    },
+    expected,
+  );
   const failed = shared.outcomes.find((o) => o.exitCode !== 0);
   if (failed && (options.check ?? true)) throw outcomeFailed(label, failed);
   return shared;

@@ -15,10 +15,17 @@ export interface RoundTripOptions {
   /** Seconds the round trip may take; default the connection's `commandTimeout`. */
   timeoutSeconds?: number;
   /**
-   * The host key recorded earlier (in resource state). A different key is a hard error; the
-   * connection's own `hostKey` pin, when set, takes precedence.
+   * The host keys recorded earlier (in resource state) of the router and its jump host. A host
+   * presenting another key is refused in the handshake, before it receives any credential; a pin in
+   * the connection (`hostKey`) takes precedence over what was recorded.
    */
-  expectedHostKey?: string;
+  recorded?: RecordedHostKeys;
+}
+
+/** Host keys a resource recorded: the router's and, when it is reached through one, its jump host's. */
+export interface RecordedHostKeys {
+  hostKey?: string;
+  jumpHostKey?: string;
 }
 
 /** What a round trip returned. */
@@ -27,4 +34,6 @@ export interface RunResult {
   outcomes: CommandOutcome[];
   /** The fingerprint of the host key the router presented. */
   hostKey: string;
+  /** The fingerprint of the jump host's key, when the router is reached through one. */
+  jumpHostKey?: string;
 }

@@ -38,6 +38,8 @@ async function registrations(
     { project: "pulumi-gre", stack: "dev", preview: false, config, secretKeys },
   );
   const outputs = await pulumi.runtime.runInPulumiStack(async () => declare());
+  // Registrations that wait on other resources' outputs (the routes on the tunnel's) finish later.
+  await require("@pulumi/pulumi/runtime/settings").waitForRPCs();
   return { resources, outputs };
 }
 

@@ -109,6 +109,58 @@ describe("serialized providers in Pulumi's dynamic-provider host", () => {
     );
   });
 
+  it("adopts the host key of a state that had none, says so in its outputs, and enforces it from then on", async () => {
+    const provider = await serializeProvider("providers/sysctl.ts", "sysctlProvider");
+    const urn = resourceUrn("Sysctl", "forwarding");
+    const here = execFileSync("sysctl", ["-n", "net.ipv4.ip_forward"], { encoding: "utf8" }).trim();
+    const old = {
+      connection: connectionOf(b, "routerB"),
+      key: "net.ipv4.ip_forward",
+      value: here,
+      persist: false,
+      restoreOnDelete: true,
+      original: here,
+      __provider: provider,
+    };
+    const read = await host.read(urn, "x", old, old);
+    expect(read.outputs).toMatchObject({
+      hostKey: hostKeyFingerprint(b.hostKeyBlob),
+      hostKeyOrigin: "adopted",
+    });
+    expect(host.logs()).toContain(
+      `routerB (root@127.0.0.1:${b.port}): no host key was recorded for this router; adopted ${hostKeyFingerprint(b.hostKeyBlob)} (seen now), enforced from now on`,
+    );
+    // The same state pointed at another host (what an impostor looks like) is refused.
+    const moved = { ...read.outputs, connection: connectionOf(a, "routerB"), __provider: provider };
+    await expect(host.read(urn, "x", moved, moved)).rejects.toThrow(
+      `host key mismatch: expected ${hostKeyFingerprint(b.hostKeyBlob)} (recorded when the resource was created)`,
+    );
+  });
+
+  it("records a newly pinned key on update, replacing the one recorded at create", async () => {
+    const provider = await serializeProvider("providers/sysctl.ts", "sysctlProvider");
+    const urn = resourceUrn("Sysctl", "forwarding");
+    const here = execFileSync("sysctl", ["-n", "net.ipv4.ip_forward"], { encoding: "utf8" }).trim();
+    const inputs = { key: "net.ipv4.ip_forward", value: here, persist: false, restoreOnDelete: true };
+    const state = {
+      connection: connectionOf(a, "routerA"),
+      ...inputs,
+      original: here,
+      hostKey: "SHA256:" + "Z".repeat(43),
+      jumpHostKey: null,
+      hostKeyOrigin: "first use",
+      drift: [],
+    };
+    const pinned = hostKeyFingerprint(a.hostKeyBlob);
+    const news = {
+      connection: { ...connectionOf(a, "routerA"), hostKey: pinned },
+      ...inputs,
+      __provider: provider,
+    };
+    const updated = await host.update(urn, "x", { ...state, __provider: provider }, news);
+    expect(updated.outputs).toMatchObject({ hostKey: pinned, jumpHostKey: null, hostKeyOrigin: "pinned" });
+  });
+
   it("reads a sysctl through the serialized transport", async () => {
     const provider = await serializeProvider("providers/sysctl.ts", "sysctlProvider");
     const urn = resourceUrn("Sysctl", "forwarding");

@@ -303,12 +303,83 @@ describe("transport against an in-process ssh2 server", () => {
       server = await startTestServer({});
       // Same address, new key: what a reinstalled router (or an impostor) looks like.
       const moved = { ...conn, port: server.port, privateKey: server.clientPrivateKey };
-      const error = await rejection(runOnRouter(moved, [{ argv: ["true"] }], { expectedHostKey: first }));
+      const error = await rejection(
+        runOnRouter(moved, [{ argv: ["true"] }], { recorded: { hostKey: first } }),
+      );
       expect(port).not.toBe(0);
       expect(error.kind).toBe("host-key-mismatch");
       expect(error.message).toContain(`expected ${first} (recorded when the resource was created)`);
       expect(error.message).toContain(`the router presented ${hostKeyFingerprint(server.hostKeyBlob)}`);
       expect(server.execs).toEqual([]);
+      expect(server.authAttempts).toEqual([]);
+    });
+
+    it("sends an impostor at a router's address nothing — no password, no key, no command — when a key was recorded", async () => {
+      const recorded = hostKeyFingerprint(server.hostKeyBlob);
+      const impostor = await startTestServer({ password: "correct horse battery staple" });
+      try {
+        const victim = {
+          host: "127.0.0.1",
+          port: impostor.port,
+          password: "correct horse battery staple",
+          dialErrorLimit: 3,
+        };
+        const direct = await rejection(
+          runOnRouter(victim, [{ argv: ["true"] }], { recorded: { hostKey: recorded } }),
+        );
+        const shared = await rejection(
+          runOnRouter(victim, [{ argv: ["cat", "/proc/modules"] }], {
+            recorded: { hostKey: recorded },
+            coalesce: true,
+          }),
+        );
+        expect([direct.kind, shared.kind]).toEqual(["host-key-mismatch", "host-key-mismatch"]);
+        expect(direct.message).toContain(`expected ${recorded} (recorded when the resource was created)`);
+        expect(impostor.authAttempts).toEqual([]);
+        expect(impostor.execs).toEqual([]);
+        expect(impostor.connections).toBe(2);
+      } finally {
+        await impostor.close();
+      }
+    });
+
+    it("refuses an impostor jump host whose key differs from the recorded or pinned one, sending it nothing", async () => {
+      const jump = await startTestServer({ password: "jump secret" });
+      const impostor = await startTestServer({ password: "jump secret" });
+      try {
+        const viaJump = (port: number, pin?: string): Connection => ({
+          ...conn,
+          proxy: {
+            host: "127.0.0.1",
+            port,
+            password: "jump secret",
+            dialErrorLimit: 2,
+            ...(pin ? { hostKey: pin } : {}),
+          },
+        });
+        const first = await runOnRouter(viaJump(jump.port), [{ argv: ["echo", "hop"] }]);
+        expect(first.jumpHostKey).toBe(hostKeyFingerprint(jump.hostKeyBlob));
+        closeAllConnections();
+        const recorded = await rejection(
+          runOnRouter(viaJump(impostor.port), [{ argv: ["true"] }], {
+            recorded: { hostKey: first.hostKey, jumpHostKey: first.jumpHostKey },
+          }),
+        );
+        const pinned = await rejection(
+          runOnRouter(viaJump(impostor.port, first.jumpHostKey), [{ argv: ["true"] }]),
+        );
+        expect([recorded.kind, pinned.kind]).toEqual(["host-key-mismatch", "host-key-mismatch"]);
+        expect(recorded.message).toContain(
+          `expected ${first.jumpHostKey} (recorded when the resource was created)`,
+        );
+        expect(pinned.message).toContain(`expected ${first.jumpHostKey} (pinned in the connection)`);
+        expect(impostor.authAttempts).toEqual([]);
+        expect(impostor.forwards).toEqual([]);
+        expect(server.execs).toHaveLength(1);
+      } finally {
+        closeAllConnections();
+        await Promise.all([jump.close(), impostor.close()]);
+      }
     });
   });
 

@@ -53,6 +53,8 @@ export interface TestServer {
   signalsReceived: string[];
   /** Destinations of direct-tcpip channels (the server acting as a jump host). */
   forwards: string[];
+  /** Every authentication attempt: its method, user and (for passwords) the password. */
+  authAttempts: Array<{ method: string; username: string; password?: string }>;
   handler: ExecHandler;
   close(): Promise<void>;
 }
@@ -94,6 +96,7 @@ export async function startTestServer(
     closedEarly: 0,
     signalsReceived: [],
     forwards: [],
+    authAttempts: [],
     handler: () => "shell",
   };
 
@@ -103,6 +106,11 @@ export async function startTestServer(
     clients.add(client);
     client.on("close", () => clients.delete(client));
     client.on("authentication", (ctx) => {
+      state.authAttempts.push({
+        method: ctx.method,
+        username: ctx.username,
+        ...(ctx.method === "password" ? { password: ctx.password } : {}),
+      });
       if (ctx.method === "password" && options.password !== undefined && ctx.password === options.password) {
         return ctx.accept();
       }

@@ -1,10 +1,6 @@
 import { greTunnelProvider } from "../../providers/greTunnel";
-import {
-  diffGreTunnel,
-  endSpecs,
-  type GreTunnelOutputs,
-  type NormalizedGreTunnel,
-} from "../../providers/greTunnelSpec";
+import { diffGreTunnel } from "../../providers/greTunnelDiff";
+import { endSpecs, type GreTunnelOutputs, type NormalizedGreTunnel } from "../../providers/greTunnelSpec";
 import { UNKNOWN } from "../../schemas/values";
 
 const routerA = {
