@@ -57,7 +57,10 @@ export interface Connection extends ProxyConnection {
    * `%h` and `%p` stand for host and port. Example: `["ip","netns","exec","lab","socat","-","TCP:%h:%p"]`.
    */
   proxyCommand?: string[];
-  /** Run every command through `sudo -n` (for a non-root user with passwordless sudo). */
+  /**
+   * Run the commands as root through `sudo -n -- sh -c …` (for a non-root user allowed to run
+   * /bin/sh with passwordless sudo); a sudo that wants a password is an error, not a hang.
+   */
   sudo?: boolean;
   /** Seconds one round trip of commands may take; default 60. */
   commandTimeout?: number;

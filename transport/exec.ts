@@ -164,7 +164,7 @@ function interpret(
     // The batch itself died before a command finished: sudo refused, the shell was killed, …
     if (conn.sudo && /sudo:.*(password is required|a terminal is required)/.test(trailingStderr)) {
       throw transportError(
-        `${entry.label}: sudo needs a password for user ${conn.user}; grant it passwordless sudo for ip, modprobe and sysctl, or connect as root`,
+        `${entry.label}: sudo needs a password for user ${conn.user}; commands run as \`sudo -n -- sh -c …\`, so grant that user passwordless sudo for /bin/sh (NOPASSWD: /bin/sh in sudoers), or connect as root`,
         {
           kind: "sudo-password-required",
           router: entry.label,

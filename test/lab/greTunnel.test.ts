@@ -112,7 +112,23 @@ describeOnLab("GreTunnel on lab routers", () => {
   });
 
   afterEach(async () => {
-    await Promise.all([removeTunnels(a, "gre1", "gre2", "gre3"), removeTunnels(b, "gre1", "gre2", "gre3")]);
+    await Promise.all([
+      removeTunnels(a, "gre1", "gre2", "gre3", "csum"),
+      removeTunnels(b, "gre1", "gre2", "gre3", "csum"),
+    ]);
+  });
+
+  it("refuses a tunnel named like an iproute2 keyword before anything runs: nothing is left on either router", async () => {
+    await Promise.all([sh(a, ["modprobe", "ip_gre"]), sh(b, ["modprobe", "ip_gre"])]);
+    const before = await Promise.all([snapshot(a), snapshot(b)]);
+    // With the positional form, `ip tunnel add csum mode gre …` (and seq, icsum, iseq, …) makes a
+    // tunnel the kernel names gre1; key, remote, help, … fail. Measured on the lab's iproute2.
+    for (const name of ["csum", "seq", "iseq", "key", "remote", "help"]) {
+      const refused = await tunnels.create(name, fieldNote({ name })).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(CheckFailed);
+      expect((refused as CheckFailed).failures.map((f) => f.property)).toEqual(["name"]);
+    }
+    expect(await Promise.all([snapshot(a), snapshot(b)])).toEqual(before);
   });
 
   it("refuses to start without GRE, pointing at KernelModule, and changes nothing", async () => {

@@ -278,3 +278,39 @@ describe("the stack program", () => {
     expect(resources.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
   });
 });
+
+describe("secrets in what the resources register", () => {
+  it("keeps a connection secret however it was given — a plain-string key included — and never shows it in a diff", async () => {
+    const { GreTunnel, KernelModule, Sysctl, TunnelRoute } = await import("../../index");
+    const plain = { host: "203.0.113.10", privateKey: "PLAIN KEY TEXT", name: "edge" };
+    const { resources } = await registrations({}, () => {
+      new KernelModule("m", { connection: plain, name: "ip_gre" });
+      new Sysctl("s", { connection: plain, key: "net.ipv4.ip_forward", value: 1 });
+      new TunnelRoute("r", { connection: plain, destination: "10.9.0.0/16", device: "gre9" });
+      new GreTunnel("t", {
+        name: "gre9",
+        endpoints: [
+          { connection: plain, local: "198.51.100.11", address: "10.10.90.1" },
+          { connection: { ...plain, host: "203.0.113.20" }, local: "198.51.100.12", address: "10.10.90.2" },
+        ],
+      });
+    });
+    expect(
+      resources
+        .filter((r) => r.custom)
+        .map((r) => [r.name, reveal(r.inputs).secret])
+        .sort(),
+    ).toEqual([
+      ["m", ["connection"]],
+      ["r", ["connection"]],
+      ["s", ["connection"]],
+      ["t", ["endpoints"]],
+    ]);
+    const { propertyChanges } = await import("../../tools/engine/engine");
+    expect(
+      propertyChanges({ connection: plain }, { connection: { ...plain, privateKey: "NEW KEY" } }, [
+        "connection",
+      ]),
+    ).toEqual(["connection.privateKey: [secret] changed"]);
+  });
+});

@@ -405,7 +405,7 @@ describe("transport against an in-process ssh2 server", () => {
       );
       expect(error.kind).toBe("sudo-password-required");
       expect(error.message).toBe(
-        `routerT (netops@127.0.0.1:${server.port}): sudo needs a password for user netops; grant it passwordless sudo for ip, modprobe and sysctl, or connect as root`,
+        `routerT (netops@127.0.0.1:${server.port}): sudo needs a password for user netops; commands run as \`sudo -n -- sh -c …\`, so grant that user passwordless sudo for /bin/sh (NOPASSWD: /bin/sh in sudoers), or connect as root`,
       );
     });
   });
