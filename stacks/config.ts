@@ -36,15 +36,14 @@ export function parseStackConfig(raw: {
   return config;
 }
 
-/** The names of the secret config values the routers' connections (and jump hosts) name. */
-function secretNames(config: StackConfig): string[] {
+/** The names of the secret config values the routers' connections (and jump hosts) name, as given. */
+function secretNames(routers: unknown): string[] {
   const names: string[] = [];
-  for (const router of Object.values(config.routers)) {
-    if (!("connection" in router)) continue;
-    for (const c of [router.connection, router.connection.proxy]) {
-      for (const name of [c?.privateKeySecret, c?.passwordSecret, c?.privateKeyPasswordSecret]) {
-        if (name) names.push(name);
-      }
+  const fields = ["privateKeySecret", "passwordSecret", "privateKeyPasswordSecret"];
+  for (const router of Object.values(typeof routers === "object" && routers !== null ? routers : {})) {
+    const connection = (router as { connection?: Record<string, unknown> })?.connection;
+    for (const c of [connection, connection?.proxy as Record<string, unknown> | undefined]) {
+      for (const field of fields) if (typeof c?.[field] === "string") names.push(c[field] as string);
     }
   }
   return names;
@@ -65,13 +64,21 @@ export function readStackConfig(all: Record<string, string>, project = "pulumi-g
       return text;
     }
   };
-  const config = parseStackConfig({
-    routers: value("routers"),
-    tunnels: value("tunnels"),
-    settings: value("settings"),
-  });
-  const problems = unknownConfigKeys(Object.keys(all), project, secretNames(config));
-  if (problems.length > 0) throw stackConfigError(problems);
+  // Keys the program would ignore explain many other problems (no tunnels declared): say both.
+  const ignored = unknownConfigKeys(Object.keys(all), project, secretNames(value("routers")));
+  let config: StackConfig;
+  try {
+    config = parseStackConfig({
+      routers: value("routers"),
+      tunnels: value("tunnels"),
+      settings: value("settings"),
+    });
+  } catch (error) {
+    const problems = (error as StackConfigError).problems;
+    if (!problems) throw error;
+    throw stackConfigError([...ignored, ...problems]);
+  }
+  if (ignored.length > 0) throw stackConfigError(ignored);
   return config;
 }
 

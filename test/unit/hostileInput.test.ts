@@ -353,6 +353,11 @@ describe("the stack config refuses", () => {
       {
         path: "tunnels",
         reason:
+          "is set as pulumi-gr:tunnels, in namespace pulumi-gr, which this stack does not read; did you mean pulumi-gre:tunnels?",
+      },
+      {
+        path: "tunnels",
+        reason:
           "declares no tunnel: `up` would remove every tunnel this stack made. Set pulumi-gre:settings.allowNoTunnels: true if that is meant",
       },
     ]);
