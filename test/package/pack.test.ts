@@ -1,0 +1,60 @@
+/**
+ * What `npm pack` publishes: the built product, its typings, the README and the LICENSE — no
+ * tests, lab, benchmark, tools or fixtures — and a manifest a Pulumi user can install next to
+ * their own `@pulumi/pulumi`.
+ */
+import { execFileSync } from "child_process";
+import { readFileSync } from "fs";
+import * as path from "path";
+
+const ROOT = path.resolve(__dirname, "../..");
+
+describe("the package", () => {
+  const manifest = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as Record<
+    string,
+    unknown
+  >;
+
+  it("holds the built product and nothing of the repository's own", () => {
+    const [packed] = JSON.parse(
+      execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], {
+        cwd: ROOT,
+        encoding: "utf8",
+      }),
+    ) as Array<{ files: Array<{ path: string }> }>;
+    const files = packed.files.map((f) => f.path);
+    const outside = files.filter((f) => !/^(dist\/.+\.(js|d\.ts)|README\.md|LICENSE|package\.json)$/.test(f));
+    expect(outside).toEqual([]);
+    expect(files.filter((f) => /(^|\/)(test|lab|bench|tools|fixtures|stacks)\//.test(f))).toEqual([]);
+    expect(files).toEqual(
+      expect.arrayContaining([
+        "LICENSE",
+        "README.md",
+        "dist/index.js",
+        "dist/index.d.ts",
+        "dist/providers/runtime.js",
+        "dist/providers/runtime.d.ts",
+      ]),
+    );
+  });
+
+  it("can be published and installed beside the user's own Pulumi SDK", () => {
+    expect(manifest.private).toBeUndefined();
+    expect(manifest.license).toBe("Apache-2.0");
+    expect(readFileSync(path.join(ROOT, "LICENSE"), "utf8")).toContain("Apache License");
+    expect(manifest.peerDependencies).toEqual({ "@pulumi/pulumi": "^3.248.0" });
+    const dependencies = manifest.dependencies as Record<string, string>;
+    expect(Object.keys(dependencies).sort()).toEqual(["ipaddr.js", "ssh2", "zod"]);
+    // Ranges, not pins: a user's newer patch releases satisfy them.
+    expect(Object.values(dependencies).every((range) => range.startsWith("^"))).toBe(true);
+    expect(manifest.exports).toEqual({
+      ".": { types: "./dist/index.d.ts", default: "./dist/index.js" },
+      // The one stable entry point that serialized providers require at run time (never moves).
+      "./provider-runtime": {
+        types: "./dist/providers/runtime.d.ts",
+        default: "./dist/providers/runtime.js",
+      },
+      "./package.json": "./package.json",
+    });
+  });
+});
