@@ -7,7 +7,10 @@ export {
   GreTunnel,
   type GreTunnelArgs,
   type GreEndpointArgs,
+  type GreEndpoint,
+  type GreKey,
   type TunnelEndState,
+  type HostKeyOrigin,
 } from "./resources/greTunnel";
 export { KernelModule, type KernelModuleArgs } from "./resources/kernelModule";
 export { Sysctl, IpForwarding, type SysctlArgs, type IpForwardingArgs } from "./resources/sysctl";
@@ -17,5 +20,7 @@ export {
   type TunnelRouteArgs,
   type TunnelRoutesArgs,
   type RouteTunnel,
+  type FoundRoute,
 } from "./resources/tunnelRoute";
+export type { ConnectionArgs, ProxyConnectionArgs } from "./resources/connectionArgs";
 export type { Connection, ProxyConnection } from "./transport/connection";

@@ -4,16 +4,19 @@
  * @packageDocumentation
  */
 import * as pulumi from "@pulumi/pulumi";
-import { greTunnelProvider } from "../providers/greTunnel";
 import type { TunnelEndState } from "../providers/greTunnelSpec";
+import type { HostKeyOrigin } from "../providers/hostKeys";
+import type { GreKey } from "../schemas/values";
 import type { Connection } from "../transport/connection";
+import { withSecretConnection, type ConnectionArgs } from "./connectionArgs";
+import { runtimeProvider } from "./runtimeProvider";
 
-export type { TunnelEndState };
+export type { TunnelEndState, HostKeyOrigin, GreKey };
 
 /** One router's end of a tunnel. */
 export interface GreEndpointArgs {
   /** How to reach the router: `@pulumi/command`'s connection shape, plus `hostKey`, `sudo`, `proxyCommand`. */
-  connection: pulumi.Input<Connection>;
+  connection: pulumi.Input<ConnectionArgs>;
   /** The router's underlay address, where the tunnel starts (`ip tunnel add … local LOCAL`). */
   local: pulumi.Input<string>;
   /** Where this end sends to; defaults to the peer's `local`. Set it when the peer is behind NAT. */
@@ -24,23 +27,32 @@ export interface GreEndpointArgs {
   peerAddress?: pulumi.Input<string>;
 }
 
+/** One router's end of a tunnel as the state records it: every default filled in. */
+export interface GreEndpoint {
+  connection: Connection;
+  local: string;
+  remote: string;
+  address: string;
+  peerAddress: string;
+}
+
 /** The arguments of a {@link GreTunnel}. */
 export interface GreTunnelArgs {
-  /** Interface name on both routers: 1–15 letters, digits, `_`, `.` or `-`. */
+  /** Interface name on both routers: 1–15 letters, digits, `_`, `.` or `-`, not an iproute2 keyword. */
   name: pulumi.Input<string>;
   /**
    * GRE key (0…4294967295) for both directions, or `{input, output}` as seen from `endpoints[0]`
    * (the other end mirrors it). Tunnels between the same two routers need distinct keys: the
    * kernel matches incoming GRE packets on local address, remote address and key.
    */
-  key?: pulumi.Input<number | { input: number; output: number }>;
+  key?: pulumi.Input<GreKey>;
   /** Outer TTL, 1…255; default 255 as in the field note. */
   ttl?: pulumi.Input<number>;
-  /** Tunnel MTU (the field note suggests 1400 and MSS 1436 for TCP); kernel default when unset. */
+  /** Tunnel MTU; the kernel's default (1476, or 1472 with keys, over a 1500-byte underlay) when unset. */
   mtu?: pulumi.Input<number>;
   /** Exactly two endpoints, on two different routers. */
   endpoints: pulumi.Input<pulumi.Input<GreEndpointArgs>[]>;
-  /** Ping across the tunnel from both ends after create and update, and the underlay before create; default true. */
+  /** Ping across the tunnel after create and update, and the underlay before create; default true. */
   verify?: pulumi.Input<boolean>;
 }
 
@@ -60,31 +72,37 @@ export interface GreTunnelArgs {
  *
  * const config = new pulumi.Config();
  * const key = config.requireSecret("sshPrivateKey");
- * const routerA = { host: "203.0.113.10", privateKey: key };
- * const routerB = { host: "203.0.113.20", privateKey: key };
+ * const routerA = { name: "routerA", host: "203.0.113.10", privateKey: key, hostKey: config.get("routerAHostKey") };
+ * const routerB = { name: "routerB", host: "203.0.113.20", privateKey: key, hostKey: config.get("routerBHostKey") };
  *
- * const greA = new KernelModule("ip_gre-a", { connection: routerA, name: "ip_gre" });
- * const greB = new KernelModule("ip_gre-b", { connection: routerB, name: "ip_gre" });
- * const tunnel = new GreTunnel("gre1", {
- *   name: "gre1",
- *   key: 1,
- *   ttl: 255,
- *   endpoints: [
- *     { connection: routerA, local: "30.1.1.2", address: "10.10.10.2" },
- *     { connection: routerB, local: "30.1.1.1", address: "10.10.10.1" },
- *   ],
- * }, { dependsOn: [greA, greB] });
+ * const greA = new KernelModule("routerA-ip_gre", { connection: routerA, name: "ip_gre" });
+ * const greB = new KernelModule("routerB-ip_gre", { connection: routerB, name: "ip_gre" });
+ * const tunnel = new GreTunnel(
+ *   "gre1",
+ *   {
+ *     name: "gre1",
+ *     key: 1,
+ *     ttl: 255,
+ *     endpoints: [
+ *       { connection: routerA, local: "198.51.100.10", address: "10.10.10.2" },
+ *       { connection: routerB, local: "198.51.100.20", address: "10.10.10.1" },
+ *     ],
+ *   },
+ *   { dependsOn: [greA, greB] },
+ * );
  * export const ends = tunnel.ends;
  * ```
  */
 export class GreTunnel extends pulumi.dynamic.Resource {
   /** Interface name on both routers. */
   declare public readonly name: pulumi.Output<string>;
-  declare public readonly key: pulumi.Output<number | { input: number; output: number } | undefined>;
+  /** The key as given (undefined: no key). */
+  declare public readonly key: pulumi.Output<GreKey | undefined>;
   declare public readonly ttl: pulumi.Output<number>;
   declare public readonly mtu: pulumi.Output<number | undefined>;
+  declare public readonly verify: pulumi.Output<boolean>;
   /** The endpoints with defaults filled in (secret: they hold the connections). */
-  declare public readonly endpoints: pulumi.Output<GreEndpointArgs[]>;
+  declare public readonly endpoints: pulumi.Output<GreEndpoint[]>;
   /** What each router reported at the last create, update or refresh, with any drift. */
   declare public readonly ends: pulumi.Output<TunnelEndState[]>;
   /** Each router's SSH host key, enforced on every later operation (a new pin replaces it). */
@@ -92,11 +110,11 @@ export class GreTunnel extends pulumi.dynamic.Resource {
   /** Each router's jump host's key (null without one), enforced likewise. */
   declare public readonly jumpHostKeys: pulumi.Output<Array<string | null>>;
   /** Where each host key came from: "pinned", "first use" (seen at create) or "adopted" (a state without one). */
-  declare public readonly hostKeyOrigins: pulumi.Output<string[]>;
+  declare public readonly hostKeyOrigins: pulumi.Output<HostKeyOrigin[]>;
 
   constructor(name: string, args: GreTunnelArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      greTunnelProvider,
+      runtimeProvider("greTunnelProvider"),
       name,
       {
         ...args,
@@ -107,7 +125,7 @@ export class GreTunnel extends pulumi.dynamic.Resource {
         jumpHostKeys: undefined,
         hostKeyOrigins: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "endpoints"] },
+      withSecretConnection(opts, "endpoints"),
       "gre",
       "GreTunnel",
     );

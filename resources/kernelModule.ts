@@ -4,13 +4,15 @@
  * @packageDocumentation
  */
 import * as pulumi from "@pulumi/pulumi";
-import { kernelModuleProvider } from "../providers/kernelModule";
+import type { HostKeyOrigin } from "../providers/hostKeys";
 import type { Connection } from "../transport/connection";
+import { withSecretConnection, type ConnectionArgs } from "./connectionArgs";
+import { runtimeProvider } from "./runtimeProvider";
 
 /** The arguments of a {@link KernelModule}. */
 export interface KernelModuleArgs {
   /** How to reach the router. */
-  connection: pulumi.Input<Connection>;
+  connection: pulumi.Input<ConnectionArgs>;
   /** The module, as modprobe names it: ip_gre, nf_conntrack, nf_conntrack_proto_gre, … */
   name: pulumi.Input<string>;
   /** Also load it at boot (a file in /etc/modules-load.d, removed on delete). Default false. */
@@ -31,26 +33,45 @@ export interface KernelModuleArgs {
  *
  * @example
  * ```ts
- * const gre = new KernelModule("routerA-ip_gre", {
- *   connection: { host: "203.0.113.10", privateKey: config.requireSecret("sshKey") },
+ * import * as pulumi from "@pulumi/pulumi";
+ * import { KernelModule } from "pulumi-gre";
+ *
+ * const config = new pulumi.Config();
+ * export const status = new KernelModule("routerA-ip_gre", {
+ *   connection: { host: "203.0.113.10", privateKey: config.requireSecret("sshPrivateKey") },
  *   name: "ip_gre",
  *   persist: true,
- * });
+ * }).status;
  * ```
  */
 export class KernelModule extends pulumi.dynamic.Resource {
+  /** How the router is reached (secret). */
+  declare public readonly connection: pulumi.Output<Connection>;
   declare public readonly name: pulumi.Output<string>;
+  declare public readonly persist: pulumi.Output<boolean>;
+  declare public readonly unloadOnDelete: pulumi.Output<boolean>;
   /** loaded, builtin or not-loaded, at the last create, update or refresh. */
   declare public readonly status: pulumi.Output<"loaded" | "builtin" | "not-loaded">;
   /** The module that provides `name` on this kernel. */
   declare public readonly providedBy: pulumi.Output<string>;
   /** Modules this resource loaded (unloaded on delete when `unloadOnDelete`). */
   declare public readonly loadedByUs: pulumi.Output<string[]>;
+  /** Holders of the module (devices, other modules); null when built in or not loaded. */
+  declare public readonly refcount: pulumi.Output<number | null>;
+  /** Whether the /etc/modules-load.d file is there. */
+  declare public readonly persisted: pulumi.Output<boolean>;
+  /** The router's SSH host key, enforced on every later operation. */
+  declare public readonly hostKey: pulumi.Output<string>;
+  /** Its jump host's key; null without one. */
+  declare public readonly jumpHostKey: pulumi.Output<string | null>;
+  /** Where `hostKey` came from: "pinned", "first use" or "adopted". */
+  declare public readonly hostKeyOrigin: pulumi.Output<HostKeyOrigin>;
+  /** How the router differs from the arguments, naming it; empty when it matches. */
   declare public readonly drift: pulumi.Output<string[]>;
 
   constructor(name: string, args: KernelModuleArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      kernelModuleProvider,
+      runtimeProvider("kernelModuleProvider"),
       name,
       {
         ...args,
@@ -66,7 +87,7 @@ export class KernelModule extends pulumi.dynamic.Resource {
         hostKeyOrigin: undefined,
         drift: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] },
+      withSecretConnection(opts),
       "gre",
       "KernelModule",
     );

@@ -4,13 +4,15 @@
  * @packageDocumentation
  */
 import * as pulumi from "@pulumi/pulumi";
-import { sysctlProvider } from "../providers/sysctl";
+import type { HostKeyOrigin } from "../providers/hostKeys";
 import type { Connection } from "../transport/connection";
+import { withSecretConnection, type ConnectionArgs } from "./connectionArgs";
+import { runtimeProvider } from "./runtimeProvider";
 
 /** The arguments of a {@link Sysctl}. */
 export interface SysctlArgs {
   /** How to reach the router. */
-  connection: pulumi.Input<Connection>;
+  connection: pulumi.Input<ConnectionArgs>;
   /** The parameter, e.g. net.ipv4.ip_forward. */
   key: pulumi.Input<string>;
   /** The value, e.g. 1. */
@@ -27,21 +29,40 @@ export interface SysctlArgs {
  *
  * @example
  * ```ts
+ * import * as pulumi from "@pulumi/pulumi";
+ * import { Sysctl } from "pulumi-gre";
+ *
+ * const config = new pulumi.Config();
+ * const connection = { host: "203.0.113.10", user: "netops", sudo: true, privateKey: config.requireSecret("sshPrivateKey") };
  * new Sysctl("routerA-rp_filter", { connection, key: "net.ipv4.conf.all.rp_filter", value: 2 });
  * ```
  */
 export class Sysctl extends pulumi.dynamic.Resource {
+  /** How the router is reached (secret). */
+  declare public readonly connection: pulumi.Output<Connection>;
   declare public readonly key: pulumi.Output<string>;
+  /** The value wanted, as sysctl prints it. */
   declare public readonly value: pulumi.Output<string>;
+  declare public readonly persist: pulumi.Output<boolean>;
+  declare public readonly restoreOnDelete: pulumi.Output<boolean>;
   /** The value at the last create, update or refresh. */
   declare public readonly current: pulumi.Output<string>;
   /** The value found at create (restored on delete). */
   declare public readonly original: pulumi.Output<string>;
+  /** Whether the /etc/sysctl.d file is there. */
+  declare public readonly persisted: pulumi.Output<boolean>;
+  /** The router's SSH host key, enforced on every later operation. */
+  declare public readonly hostKey: pulumi.Output<string>;
+  /** Its jump host's key; null without one. */
+  declare public readonly jumpHostKey: pulumi.Output<string | null>;
+  /** Where `hostKey` came from: "pinned", "first use" or "adopted". */
+  declare public readonly hostKeyOrigin: pulumi.Output<HostKeyOrigin>;
+  /** How the router differs from the arguments, naming it; empty when it matches. */
   declare public readonly drift: pulumi.Output<string[]>;
 
   constructor(name: string, args: SysctlArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      sysctlProvider,
+      runtimeProvider("sysctlProvider"),
       name,
       {
         ...args,
@@ -55,7 +76,7 @@ export class Sysctl extends pulumi.dynamic.Resource {
         hostKeyOrigin: undefined,
         drift: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] },
+      withSecretConnection(opts),
       "gre",
       "Sysctl",
     );
@@ -64,7 +85,8 @@ export class Sysctl extends pulumi.dynamic.Resource {
 
 /** The arguments of an {@link IpForwarding}. */
 export interface IpForwardingArgs {
-  connection: pulumi.Input<Connection>;
+  /** How to reach the router. */
+  connection: pulumi.Input<ConnectionArgs>;
   /** Also enable it at boot. Default false. */
   persist?: pulumi.Input<boolean>;
 }
@@ -75,7 +97,14 @@ export interface IpForwardingArgs {
  *
  * @example
  * ```ts
- * new IpForwarding("routerA-forwarding", { connection, persist: true });
+ * import * as pulumi from "@pulumi/pulumi";
+ * import { IpForwarding } from "pulumi-gre";
+ *
+ * const config = new pulumi.Config();
+ * new IpForwarding("routerA-forwarding", {
+ *   connection: { host: "203.0.113.10", privateKey: config.requireSecret("sshPrivateKey") },
+ *   persist: true,
+ * });
  * ```
  */
 export class IpForwarding extends Sysctl {

@@ -4,16 +4,19 @@
  * @packageDocumentation
  */
 import * as pulumi from "@pulumi/pulumi";
-import { tunnelRouteProvider, type RouteTunnel } from "../providers/tunnelRoute";
+import type { HostKeyOrigin } from "../providers/hostKeys";
+import type { RouteTunnel } from "../providers/tunnelRoute";
 import type { Connection } from "../transport/connection";
+import { withSecretConnection, type ConnectionArgs } from "./connectionArgs";
 import type { GreTunnel } from "./greTunnel";
+import { runtimeProvider } from "./runtimeProvider";
 
 export type { RouteTunnel };
 
 /** The arguments of a {@link TunnelRoute}. */
 export interface TunnelRouteArgs {
   /** How to reach the router. */
-  connection: pulumi.Input<Connection>;
+  connection: pulumi.Input<ConnectionArgs>;
   /** The destination prefix: the LAN behind the other router (10.2.1.0/24). */
   destination: pulumi.Input<string>;
   /** Next hop (`via`); with `tunnel`, defaults to the tunnel's peer address. */
@@ -37,6 +40,14 @@ export interface TunnelRouteArgs {
   tunnel?: pulumi.Input<RouteTunnel>;
 }
 
+/** The route found in a route's slot (destination, table, metric), whoever made it. */
+export interface FoundRoute {
+  gateway: string | null;
+  device: string | null;
+  protocol: number;
+  source: string | null;
+}
+
 /**
  * A route on one router, as in the field note: `ip route add 10.2.1.0/24 via 10.10.10.2` (or
  * `dev gre1`). Routes made by pulumi-gre carry their own protocol number (176), so a route to the
@@ -47,23 +58,47 @@ export interface TunnelRouteArgs {
  *
  * @example
  * ```ts
- * new TunnelRoute("routerB-to-pc1-lan", {
+ * import * as pulumi from "@pulumi/pulumi";
+ * import { TunnelRoute } from "pulumi-gre";
+ *
+ * const config = new pulumi.Config();
+ * const routerB = { host: "203.0.113.20", privateKey: config.requireSecret("sshPrivateKey") };
+ * export const present = new TunnelRoute("routerB-to-pc1-lan", {
  *   connection: routerB,
  *   destination: "10.2.1.0/24",
  *   via: "10.10.10.2",
- * }, { dependsOn: [tunnel] });
+ * }).present;
  * ```
  */
 export class TunnelRoute extends pulumi.dynamic.Resource {
+  /** How the router is reached (secret). */
+  declare public readonly connection: pulumi.Output<Connection>;
   declare public readonly destination: pulumi.Output<string>;
   declare public readonly via: pulumi.Output<string | undefined>;
+  declare public readonly device: pulumi.Output<string | undefined>;
+  declare public readonly metric: pulumi.Output<number>;
+  /** The table's number (254 is main). */
+  declare public readonly table: pulumi.Output<number>;
+  declare public readonly source: pulumi.Output<string | undefined>;
+  declare public readonly takeOver: pulumi.Output<boolean>;
+  declare public readonly allowCapture: pulumi.Output<boolean>;
+  declare public readonly tunnel: pulumi.Output<RouteTunnel | undefined>;
   /** Whether pulumi-gre's route is there, at the last create, update or refresh. */
   declare public readonly present: pulumi.Output<boolean>;
+  /** The route found in the slot, whoever made it; null when the slot is empty. */
+  declare public readonly found: pulumi.Output<FoundRoute | null>;
+  /** The router's SSH host key, enforced on every later operation. */
+  declare public readonly hostKey: pulumi.Output<string>;
+  /** Its jump host's key; null without one. */
+  declare public readonly jumpHostKey: pulumi.Output<string | null>;
+  /** Where `hostKey` came from: "pinned", "first use" or "adopted". */
+  declare public readonly hostKeyOrigin: pulumi.Output<HostKeyOrigin>;
+  /** How the router differs from the arguments, naming it; empty when it matches. */
   declare public readonly drift: pulumi.Output<string[]>;
 
   constructor(name: string, args: TunnelRouteArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      tunnelRouteProvider,
+      runtimeProvider("tunnelRouteProvider"),
       name,
       {
         ...args,
@@ -76,7 +111,7 @@ export class TunnelRoute extends pulumi.dynamic.Resource {
         hostKeyOrigin: undefined,
         drift: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection"] },
+      withSecretConnection(opts),
       "gre",
       "TunnelRoute",
     );
@@ -104,6 +139,19 @@ export interface TunnelRoutesArgs {
  *
  * @example
  * ```ts
+ * import * as pulumi from "@pulumi/pulumi";
+ * import { GreTunnel, TunnelRoutes } from "pulumi-gre";
+ *
+ * const config = new pulumi.Config();
+ * const key = config.requireSecret("sshPrivateKey");
+ * const tunnel = new GreTunnel("gre1", {
+ *   name: "gre1",
+ *   key: 1,
+ *   endpoints: [
+ *     { connection: { host: "203.0.113.10", privateKey: key }, local: "198.51.100.10", address: "10.10.10.2" },
+ *     { connection: { host: "203.0.113.20", privateKey: key }, local: "198.51.100.20", address: "10.10.10.1" },
+ *   ],
+ * });
  * new TunnelRoutes("gre1-routes", { tunnel, lans: [["10.2.1.0/24"], ["10.1.1.0/24"]] });
  * ```
  */
@@ -117,19 +165,19 @@ export class TunnelRoutes extends pulumi.ComponentResource {
     this.routes = [];
     for (const i of [0, 1] as const) {
       const end = tunnel.endpoints.apply((endpoints) => endpoints[i]);
-      const through = pulumi.all([tunnel.name, end]).apply(([tunnelName, e]) => ({
+      const through = pulumi.all([tunnel.name, end]).apply(([tunnelName, e]): RouteTunnel => ({
         name: tunnelName,
-        local: e.local as string,
-        remote: e.remote as string,
-        address: e.address as string,
-        peerAddress: e.peerAddress as string,
+        local: e.local,
+        remote: e.remote,
+        address: e.address,
+        peerAddress: e.peerAddress,
       }));
       for (const destination of args.lans[1 - i]) {
         this.routes.push(
           new TunnelRoute(
             `${name}-${args.routers?.[i] ?? `end${i}`}-${destination.replace("/", "_")}`,
             {
-              connection: end.apply((e) => e.connection as Connection),
+              connection: end.apply((e) => e.connection),
               destination,
               tunnel: through,
               metric: args.metric,

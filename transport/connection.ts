@@ -38,15 +38,20 @@ export interface ProxyConnection {
  * A router's SSH connection. Every field of `@pulumi/command`'s `remote.Connection` means the same
  * here; the extras are `hostKey`, `sudo`, `proxyCommand`, `commandTimeout` and `name`.
  *
+ * This is the resolved shape, as a resource's `connection` output holds it; programs write
+ * `ConnectionArgs`, whose fields may be `Input`s.
+ *
  * @example
  * ```ts
- * const connection: Connection = {
- *   host: "198.51.100.11",
- *   user: "netops",
- *   privateKey: config.requireSecret("sshKey"),
- *   hostKey: "SHA256:3pPq0VbVu0Ylkq8o7y8J2s7WqH6oJx0N3nT1ZmR4c9A",
- *   sudo: true,
- * };
+ * import * as pulumi from "@pulumi/pulumi";
+ * import { KernelModule, type Connection } from "pulumi-gre";
+ *
+ * const config = new pulumi.Config();
+ * const gre = new KernelModule("routerA-ip_gre", {
+ *   connection: { host: "198.51.100.11", user: "netops", sudo: true, privateKey: config.requireSecret("sshKey") },
+ *   name: "ip_gre",
+ * });
+ * export const reachedAt = gre.connection.apply((c: Connection) => `${c.user ?? "root"}@${c.host}`);
  * ```
  */
 export interface Connection extends ProxyConnection {

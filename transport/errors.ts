@@ -35,13 +35,8 @@ export interface TransportErrorDetails {
 /**
  * A failure reaching a router or running a command on it: a plain `Error` with the details as
  * properties and a brand. Not a subclass: Pulumi's closure serializer turns classes into plain
- * functions, and an `Error` subclass then loses its message.
- *
- * @example
- * ```ts
- * try { await runOnRouter(connection, [{ argv: ["ip", "link", "show", "gre1"] }]); }
- * catch (e) { if (TransportError.isInstance(e) && e.kind === "command-failed") { ... } }
- * ```
+ * functions, and an `Error` subclass then loses its message. Recognize one with
+ * `TransportError.isInstance(error)`, then react to `error.kind` ("command-failed", …).
  */
 export interface TransportError extends Error, TransportErrorDetails {
   readonly [BRAND]: true;

@@ -31,14 +31,8 @@ export interface RunOptions extends RoundTripOptions {
  * Throws a {@link TransportError} naming the router when it cannot be reached, its host key differs
  * from the pinned or recorded one, the round trip times out, sudo wants a password, or (unless
  * `check` is false) a command fails; the error then names that command, its exit status and stderr.
- *
- * @example
- * ```ts
- * const { outcomes } = await runOnRouter(connection, [
- *   { argv: ["ip", "-j", "-d", "link", "show"] },
- *   { argv: ["ip", "-j", "addr", "show"] },
- * ]);
- * ```
+ * For instance, `runOnRouter(connection, [{ argv: ["ip", "-j", "-d", "link", "show"] }, { argv: ["ip",
+ * "-j", "addr", "show"] }])` reads links and addresses in one round trip.
  */
 export async function runOnRouter(
   connection: Connection,

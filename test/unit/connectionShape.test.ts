@@ -4,6 +4,7 @@
  * over the tests) and by a runtime list of the fields.
  */
 import type { types } from "@pulumi/command";
+import type { ConnectionArgs } from "../../resources/connectionArgs";
 import type { Connection, ProxyConnection } from "../../transport/connection";
 import { connectionSchema } from "../../schemas/connection";
 
@@ -15,6 +16,12 @@ const missingFromConnection: Exclude<keyof CommandConnection, keyof Connection> 
   true;
 const missingFromProxy: Exclude<keyof CommandProxy, keyof ProxyConnection> extends never ? true : never =
   true;
+
+// A compile error here means a connection written for @pulumi/command (each field an Input) cannot
+// be handed to a pulumi-gre resource as it is.
+export function asOurs(connection: CommandConnection): ConnectionArgs {
+  return connection;
+}
 
 describe("the connection shape", () => {
   it("has every field of @pulumi/command's remote.Connection", () => {
