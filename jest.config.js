@@ -9,4 +9,6 @@ module.exports = {
   globalSetup: "<rootDir>/test/lab/globalSetup.ts",
   globalTeardown: "<rootDir>/test/lab/globalTeardown.ts",
   testTimeout: 120000,
+  // The stack imports the package by name; unit tests take it from the sources.
+  moduleNameMapper: { "^pulumi-gre$": "<rootDir>/index.ts" },
 };

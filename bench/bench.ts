@@ -13,6 +13,7 @@
 import { spawn } from "child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import * as path from "path";
+import { parseArgs } from "util";
 import { dump as toYaml } from "js-yaml";
 import { inventoryRouter, labConnection, repoRoot, type Inventory } from "../lab/inventory";
 import { Lab } from "../lab/lab";
@@ -20,6 +21,7 @@ import { fieldNoteState } from "../lab/routerState";
 import { closeAllConnections, runOnRouter } from "../transport";
 import { installTransportHooks } from "../transport/hooks";
 import type { RunResult } from "../tools/engine/engine";
+import { ensureOwnPackage } from "../tools/localPackage";
 import { countingObserver, noCounts, type TransportCounts } from "./transportCounters";
 import { topologyConfig, type BenchTunnel, type Topology } from "./topology";
 
@@ -63,11 +65,6 @@ interface BenchResult {
   resources: number;
   floor: { wallSeconds: number; connections: number; roundTrips: number };
   modes: ModeResult[];
-}
-
-function option(args: string[], name: string, fallback: string): string {
-  const at = args.indexOf(name);
-  return at >= 0 && args[at + 1] ? args[at + 1] : fallback;
 }
 
 /** What `npm run engine -- … --report FILE` writes, with the counts our hooks took in the provider host. */
@@ -289,15 +286,28 @@ function table(result: BenchResult): string {
 }
 
 async function main(args: string[]): Promise<number> {
-  if (args.includes("--help")) {
+  // Strict: a mistyped flag is an error, never ignored.
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      routers: { type: "string", default: "2" },
+      topology: { type: "string", default: "mesh" },
+      mode: { type: "string", default: "both" },
+      json: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
     console.log(
       "usage: npm run bench -- [--routers N (2..6)] [--topology mesh|hub] [--mode ours|baseline|both] [--json FILE]",
     );
     return 0;
   }
-  const routers = Number(option(args, "--routers", "2"));
-  const topology = option(args, "--topology", "mesh") as Topology;
-  const modeArg = option(args, "--mode", "both");
+  const routers = Number(values.routers);
+  const topology = values.topology as Topology;
+  const modeArg = values.mode!;
   if (!Number.isInteger(routers) || routers < 2 || routers > 6) throw new Error("--routers takes 2 to 6");
   if (topology !== "mesh" && topology !== "hub") throw new Error("--topology is mesh or hub");
   const modes: Mode[] = modeArg === "both" ? ["ours", "baseline"] : [modeArg as Mode];
@@ -305,6 +315,9 @@ async function main(args: string[]): Promise<number> {
     throw new Error("--mode is ours, baseline or both");
 
   Lab.requireRoot();
+  // The stack runs on this checkout as an installed package (see tools/localPackage.ts): pack and
+  // install it now, so that no phase pays for it.
+  ensureOwnPackage(repoRoot(), (line) => console.log(line));
   const lab = new Lab(repoRoot(), () => undefined);
   const wasUp = lab.isUp();
   let inventory: Inventory;
@@ -346,7 +359,7 @@ async function main(args: string[]): Promise<number> {
     modes: results,
   };
   console.log(`\n${table(result)}`);
-  const json = option(args, "--json", "");
+  const json = values.json;
   if (json) writeFileSync(json, JSON.stringify(result, null, 2) + "\n");
   if (!wasUp) lab.down(true);
   const wrong = results.flatMap((m) => m.phases).filter((p) => !p.correct);
@@ -357,6 +370,6 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
+    process.exit((error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") ? 2 : 1);
   },
 );

@@ -6,11 +6,16 @@
  * @packageDocumentation
  */
 import * as pulumi from "@pulumi/pulumi";
-import { GreTunnel, type TunnelEndState } from "../resources/greTunnel";
-import { KernelModule } from "../resources/kernelModule";
-import { IpForwarding } from "../resources/sysctl";
-import { TunnelRoutes } from "../resources/tunnelRoute";
-import type { Connection, ProxyConnection } from "../transport/connection";
+// The stack uses pulumi-gre as users do: the installed package, by its name.
+import {
+  GreTunnel,
+  IpForwarding,
+  KernelModule,
+  TunnelRoutes,
+  type Connection,
+  type ProxyConnection,
+  type TunnelEndState,
+} from "pulumi-gre";
 import type { ConfigConnection, RouterConfig, StackConfig, TunnelConfig } from "./config";
 import { routesOf } from "./configChecks";
 

@@ -17,7 +17,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   resources: ["providers", "iproute2", "transport", "schemas"],
   "index.ts": ["resources", "transport", "schemas"],
   stacks: ["index.ts", "resources", "transport", "schemas", "lab/inventory.ts"],
-  lab: ["iproute2", "transport", "schemas"],
+  lab: ["iproute2", "transport", "schemas", "tools/localPackage.ts"],
   tools: ["lab/inventory.ts"],
   bench: ["tools", "lab", "stacks", "transport", "schemas"],
 };

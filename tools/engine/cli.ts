@@ -3,10 +3,12 @@
  */
 import { writeFileSync } from "fs";
 import * as path from "path";
+import { parseArgs } from "util";
 import { repoRoot } from "../../lab/inventory";
+import { ensureOwnPackage } from "../localPackage";
 import { StandInEngine, type Command } from "./engine";
 
-const HELP = `usage: npm run engine -- up|preview|refresh|destroy --stack NAME [--refresh] [--expect-no-changes]
+const HELP = `usage: npm run engine -- up|preview|refresh|destroy --stack NAME [options]
 
 A TEST STAND-IN for the Pulumi engine, not a deployment tool. The Pulumi CLI cannot be installed
 where this project is developed, so this runs the stack program on Pulumi's Node runtime and sends
@@ -23,9 +25,12 @@ machine, use the Pulumi CLI: npm run up | preview | refresh | destroy.
   --refresh              refresh first (up, preview)
   --expect-no-changes    exit non-zero when anything would change (as pulumi's flag)
   --config-file FILE     the stack's config instead of Pulumi.NAME.yaml (as pulumi's flag)
+  --cwd DIR              the Pulumi project's folder (as pulumi's --cwd); default this repository,
+                         whose stack then runs on this checkout packed and installed as a package
   --report FILE          write what happened as JSON (operations, time, provider-host memory)
   --host-require MODULE  load MODULE (TypeScript or JavaScript) into the provider host first: how the
-                         benchmark attaches its counters and baseline to the transport`;
+                         benchmark attaches its counters and baseline to the transport
+  --help                 this text`;
 
 /** NODE_OPTIONS that load `module` (through ts-node when it is TypeScript) before the host starts. */
 function preload(module: string): string {
@@ -43,41 +48,68 @@ function preload(module: string): string {
 }
 
 async function main(args: string[]): Promise<number> {
-  if (args.includes("--help") || args.includes("-h") || args.length === 0) {
-    console.log(HELP);
-    return args.length === 0 ? 2 : 0;
-  }
-  const command = args[0] as Command;
-  if (!["up", "preview", "refresh", "destroy"].includes(command)) {
-    console.error(`unknown command ${command}\n\n${HELP}`);
-    return 2;
-  }
-  const at = args.indexOf("--stack");
-  const stack = at >= 0 ? args[at + 1] : undefined;
-  if (!stack) {
-    console.error("--stack NAME is required");
-    return 2;
-  }
-  const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
-  const report = option("--report");
-  const hostRequire = option("--host-require");
-  const engine = new StandInEngine({
-    root: repoRoot(),
-    stack,
-    refresh: args.includes("--refresh"),
-    expectNoChanges: args.includes("--expect-no-changes"),
-    configFile: option("--config-file"),
-    hostEnv: hostRequire ? { NODE_OPTIONS: preload(path.resolve(hostRequire)) } : undefined,
+  // Strict: a mistyped flag (--expect-no-change) is an error, never silently ignored.
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      stack: { type: "string" },
+      refresh: { type: "boolean" },
+      "expect-no-changes": { type: "boolean" },
+      "config-file": { type: "string" },
+      cwd: { type: "string" },
+      report: { type: "string" },
+      "host-require": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
   });
-  const result = await engine.run(command);
-  if (report) writeFileSync(report, JSON.stringify({ command, ...result }, null, 2));
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const [command, ...stray] = positionals;
+  if (!command) {
+    console.error(HELP);
+    return 2;
+  }
+  if (!["up", "preview", "refresh", "destroy"].includes(command)) {
+    console.error(`engine: unknown command ${command}\n\n${HELP}`);
+    return 2;
+  }
+  if (stray.length > 0) {
+    console.error(`engine: unexpected argument${stray.length > 1 ? "s" : ""} ${stray.join(" ")}`);
+    return 2;
+  }
+  if (!values.stack) {
+    console.error("engine: --stack NAME is required");
+    return 2;
+  }
+  const root = values.cwd ? path.resolve(values.cwd) : repoRoot();
+  if (!values.cwd) ensureOwnPackage(root, (line) => console.log(line));
+  const engine = new StandInEngine({
+    root,
+    stack: values.stack,
+    refresh: values.refresh ?? false,
+    expectNoChanges: values["expect-no-changes"] ?? false,
+    configFile: values["config-file"],
+    hostEnv: values["host-require"]
+      ? { NODE_OPTIONS: preload(path.resolve(values["host-require"])) }
+      : undefined,
+  });
+  const result = await engine.run(command as Command);
+  if (values.report) writeFileSync(values.report, JSON.stringify({ command, ...result }, null, 2));
   return result.exitCode;
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(`engine: ${error instanceof Error ? error.stack : String(error)}`);
-    process.exit(1);
+    const message = error instanceof Error ? error.message : String(error);
+    // parseArgs names the flag it does not know; say how to see the ones it does.
+    console.error(
+      `engine: ${message}${/Unknown option|Unexpected argument/.test(message) ? " (see --help)" : ""}`,
+    );
+    process.exit(2);
   },
 );

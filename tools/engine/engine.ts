@@ -192,6 +192,13 @@ export class StandInEngine {
     this.print(details.length === 0 ? head : `${head}\n${details.map((d) => `        ${d}`).join("\n")}`);
   }
 
+  /** Says that an operation that changed routers finished, and how long it took. */
+  private finished(what: string, resource: { type: string; name: string }, since: number): void {
+    this.print(
+      `   ${what} ${shortType(resource.type)} ${resource.name} (${((Date.now() - since) / 1000).toFixed(1)} s)`,
+    );
+  }
+
   /** Runs one command; never throws: failures are in the result, as an exit code. */
   async run(command: Command): Promise<RunResult> {
     const started = Date.now();
@@ -210,11 +217,16 @@ export class StandInEngine {
     );
     // The provider host starts (and the refresh reads routers) while the program loads and
     // serializes its providers; registrations wait for the refresh.
-    const hostReady = ProviderHost.start({ config, env: this.options.hostEnv }).then((host) => {
-      this.host = host;
-      this.timings.hostStart = (Date.now() - started) / 1000;
-      return host;
-    });
+    const hostReady = ProviderHost.start({ config, env: this.options.hostEnv, cwd: this.options.root }).then(
+      (host) => {
+        this.host = host;
+        // The providers' messages, where the Pulumi CLI shows a dynamic provider's output.
+        host.onOutput = (kind, line) =>
+          this.print(`    ${kind}: ${line.replace(/^(info|warning|error): \[runtime\] /, "")}`);
+        this.timings.hostStart = (Date.now() - started) / 1000;
+        return host;
+      },
+    );
     const refreshed = hostReady.then(async () => {
       if (command === "refresh" || this.options.refresh) {
         const at = Date.now();
@@ -316,11 +328,13 @@ export class StandInEngine {
       if (!pending) {
         pending = (async () => {
           await Promise.all(dependentsOf(resource.urn).map(remove));
+          if (resource.custom) this.record("delete", resource);
           if (!preview && resource.custom && resource.type.startsWith(DYNAMIC)) {
+            const at = Date.now();
             await this.limiter.run(() => this.host!.delete(resource.urn, resource.id, resource.outputs));
+            this.finished("deleted", resource, at);
           }
           deleted(resource);
-          if (resource.custom) this.record("delete", resource);
         })();
         done.set(resource.urn, pending);
       }
@@ -431,7 +445,9 @@ export class StandInEngine {
       if (!prior) {
         this.record("create", label);
         if (preview) return keep("", inputs);
+        const at = Date.now();
         const created = await host.create(registration.urn, inputs);
+        this.finished("created", label, at);
         return keep(created.id, created.outputs);
       }
       const diff = await host.diff(registration.urn, prior.id, prior.outputs, inputs);
@@ -446,9 +462,11 @@ export class StandInEngine {
         this.record("update", label, details.length > 0 ? details : ["the provider reports changes"]);
         if (preview) return keep(prior.id, prior.outputs);
       }
+      const at = Date.now();
       const applied = await applyDiff(host, registration.urn, prior, inputs, diff, () =>
         old.delete(registration.urn),
       );
+      this.finished(applied.operation === "replace" ? "replaced" : "updated", label, at);
       return keep(applied.id, applied.outputs);
     });
   }

@@ -86,22 +86,37 @@ type Unary = (request: unknown, callback: (error: grpc.ServiceError | null, resp
 /** One running dynamic-provider host process. */
 export class ProviderHost {
   private readonly output: string[] = [];
+  /** Told each line the host prints after it started listening: its providers' messages. */
+  onOutput?: (kind: "info" | "warning", line: string) => void;
 
   private constructor(
     private readonly child: ChildProcess,
     private readonly client: Record<string, Unary> & grpc.Client,
   ) {
-    child.stdout!.on("data", (d) => this.output.push(String(d)));
-    child.stderr!.on("data", (d) => this.output.push(String(d)));
+    for (const [stream, kind] of [
+      [child.stdout!, "info"],
+      [child.stderr!, "warning"],
+    ] as const) {
+      let partial = "";
+      stream.on("data", (d) => {
+        this.output.push(String(d));
+        // Whole lines, as the Pulumi CLI shows a dynamic provider's output.
+        const lines = (partial + String(d)).split("\n");
+        partial = lines.pop()!;
+        for (const line of lines) if (line.trim() !== "") this.onOutput?.(kind, line);
+      });
+    }
   }
 
   /** Starts the host with the repo as its working directory, as the engine does for a project. */
   static async start(
-    options: { config?: Record<string, string>; env?: NodeJS.ProcessEnv } = {},
+    options: { config?: Record<string, string>; env?: NodeJS.ProcessEnv; cwd?: string } = {},
   ): Promise<ProviderHost> {
     // The host needs an engine address argument; it only uses it to log, which we do not serve.
     const child = spawn(process.execPath, [HOST_ENTRY, "127.0.0.1:1"], {
-      cwd: REPO_ROOT,
+      // The project's folder, as the engine starts plugins: serialized code requires installed
+      // packages (`pulumi-gre/provider-runtime`) from its node_modules.
+      cwd: options.cwd ?? REPO_ROOT,
       env: { ...process.env, ...options.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
