@@ -3,8 +3,9 @@
  *
  * @packageDocumentation
  */
-import { Lab, LabError } from "./lab";
+import { parseArgs, type ParseArgsConfig } from "util";
 import { repoRoot } from "./inventory";
+import { Lab, LabError } from "./lab";
 import { MAX_ROUTERS } from "./topology";
 
 const USAGE = `usage: npm run lab -- <command>
@@ -19,39 +20,50 @@ const USAGE = `usage: npm run lab -- <command>
 The lab needs root. Files live under .lab/ (git-ignored): the lab's SSH key, inventory.json, router
 consoles. Routers are user-mode Linux kernels in the network namespace the status line names.`;
 
+/** The arguments of one command: strict, so a mistyped flag is an error, never ignored. */
+function parse(args: string[], options: NonNullable<ParseArgsConfig["options"]> = {}) {
+  return parseArgs({ args, options, allowPositionals: true, strict: true });
+}
+
+/** Fails unless exactly `count` positionals were given. */
+function positionals(given: string[], count: number, usage: string): string[] {
+  if (given.length !== count) throw new LabError(`usage: npm run lab -- ${usage}`);
+  return given;
+}
+
 async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   const lab = new Lab(repoRoot());
   switch (command) {
     case "up": {
-      let count = 2;
-      const at = rest.indexOf("--routers");
-      if (at >= 0) {
-        count = Number(rest[at + 1]);
-        if (!Number.isInteger(count))
-          throw new LabError(`--routers takes a whole number, not ${rest[at + 1]}`);
-      }
+      const { values, positionals: extra } = parse(rest, { routers: { type: "string" } });
+      positionals(extra, 0, "up [--routers N]");
+      const count = values.routers === undefined ? 2 : Number(values.routers);
+      if (!Number.isInteger(count))
+        throw new LabError(`--routers takes a whole number, not ${values.routers}`);
       await lab.up(count);
       lab.status().forEach((line) => console.log(line));
       return 0;
     }
     case "down":
+      positionals(parse(rest).positionals, 0, "down");
       lab.down();
       return 0;
     case "status":
+      positionals(parse(rest).positionals, 0, "status");
       lab.status().forEach((line) => console.log(line));
       return 0;
     case "exec": {
+      // Everything after `--` is the command, passed as it is.
       const dash = rest.indexOf("--");
-      const target = rest[0];
-      if (!target || dash !== 1) throw new LabError("usage: npm run lab -- exec ROUTER[:pc] -- CMD...");
-      return lab.exec(target, rest.slice(dash + 1));
+      if (dash !== 1 || rest.length < 3)
+        throw new LabError("usage: npm run lab -- exec ROUTER[:pc] -- CMD...");
+      return lab.exec(rest[0], rest.slice(dash + 1));
     }
     case "restart":
     case "stop":
     case "start": {
-      const name = rest[0];
-      if (!name) throw new LabError(`usage: npm run lab -- ${command} ROUTER`);
+      const [name] = positionals(parse(rest).positionals, 1, `${command} ROUTER`);
       if (command === "restart") await lab.restart(name);
       else if (command === "stop") lab.stop(name);
       else await lab.start(name);
@@ -73,6 +85,8 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     console.error(`lab: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
+    process.exit(
+      error instanceof LabError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") ? 2 : 1,
+    );
   },
 );

@@ -7,6 +7,8 @@
  * `npm run demo -- --down` destroys the stack and stops the lab.
  */
 import { spawnSync } from "child_process";
+import { parseArgs } from "util";
+import { ensureOwnPackage } from "../tools/localPackage";
 import { repoRoot } from "./inventory";
 import { Lab } from "./lab";
 
@@ -26,18 +28,37 @@ function deployCommand(command: "up" | "destroy"): string[] {
     : ["npm", "run", "-s", "engine", "--", command, "--stack", "dev"];
 }
 
+const USAGE = `usage: npm run demo [-- --down]
+
+Boots two lab routers, deploys the field note's tunnel (Pulumi.dev.yaml) and shows PC1 and PC2
+pinging each other through it; the lab keeps running. --down destroys the stack and stops the lab.`;
+
 async function main(args: string[]): Promise<number> {
+  // Strict: a mistyped flag is an error, never ignored.
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: { down: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
   Lab.requireRoot();
-  const lab = new Lab(repoRoot());
+  const lab = new Lab(repoRoot(), (line) => console.log(line));
+  // The stack imports pulumi-gre by name, as users do: this checkout, packed and installed.
+  ensureOwnPackage(repoRoot(), (line) => console.log(line));
   const engine = hasPulumiCli()
     ? "the Pulumi CLI (local backend under .lab/pulumi)"
     : "the test stand-in engine (the Pulumi CLI is not installed)";
-  if (args.includes("--down")) {
+  if (values.down) {
     console.log(`Destroying the dev stack with ${engine}, then stopping the lab.`);
     if (lab.isUp() && run(deployCommand("destroy")) !== 0) return 1;
     lab.down();
     return 0;
   }
+  console.log("Booting the lab: two user-mode Linux routers (routerA, routerB), each with a PC behind it.");
   await lab.up(2);
   console.log(`Deploying the dev stack (Pulumi.dev.yaml) with ${engine}.`);
   if (run(deployCommand("up")) !== 0) return 1;
@@ -56,6 +77,6 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     console.error(`demo: ${error instanceof Error ? error.message : String(error)}`);
-    process.exit(1);
+    process.exit((error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") ? 2 : 1);
   },
 );

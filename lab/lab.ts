@@ -113,8 +113,19 @@ export class Lab {
     linkRouterModules();
     prepareLabFiles(this.paths, this.identity.namespace, plans);
     createLabNetwork(this.identity.namespace, plans);
-    for (const plan of plans) bootMachine(this.machines, plan);
-    await Promise.all(plans.map((plan) => waitForSsh(this.machines, plan, BOOT_TIMEOUT_MS)));
+    this.log(`lab ${this.identity.namespace}: network namespace, bridges and taps ready`);
+    for (const plan of plans) {
+      bootMachine(this.machines, plan);
+      this.log(
+        `${plan.name}: booting (user-mode Linux, management ${plan.management}, underlay ${plan.underlay})`,
+      );
+    }
+    await Promise.all(
+      plans.map(async (plan) => {
+        await waitForSsh(this.machines, plan, BOOT_TIMEOUT_MS);
+        this.log(`${plan.name}: up, sshd accepts logins (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      }),
+    );
     const inventory = writeInventory(
       this.paths.inventory,
       { labId: this.identity.id, namespace: this.identity.namespace, privateKeyPath: this.paths.key },

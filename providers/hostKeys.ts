@@ -8,7 +8,7 @@
  */
 import type { RecordedHostKeys } from "../transport/roundTripTypes";
 import { routerLabel, type Connection } from "../transport/connection";
-import { notice } from "./notices";
+import { warning } from "./notices";
 
 export type { RecordedHostKeys };
 
@@ -41,7 +41,7 @@ export function keysToRecord(
 ): HostKeyState {
   const adopted = previous !== undefined && !previous.hostKey && !connection.hostKey;
   if (adopted)
-    notice(
+    warning(
       `${routerLabel(connection)}: no host key was recorded for this router; adopted ${seen.hostKey} (seen now), enforced from now on. Pin it with connection.hostKey to be sure it is the router's`,
     );
   if (
@@ -51,7 +51,7 @@ export function keysToRecord(
     !connection.proxy.hostKey &&
     seen.jumpHostKey
   )
-    notice(
+    warning(
       `${routerLabel(connection)}: no host key was recorded for its jump host ${connection.proxy.host}; adopted ${seen.jumpHostKey} (seen now), enforced from now on`,
     );
   const origin: HostKeyOrigin = connection.hostKey
