@@ -49,6 +49,10 @@ interface Stream {
   dispose: () => void;
 }
 
+/** SSH keepalives: one every 5 s, the connection given up after 3 unanswered. */
+const KEEPALIVE_INTERVAL_MS = 5000;
+const KEEPALIVE_COUNT_MAX = 3;
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -176,9 +180,15 @@ export async function dialOnce(
   label: string,
   jump: JumpHost | undefined,
   expected: ExpectedHostKeys,
+  abandon: { onAbandon?: () => void } = {},
 ): Promise<Dialed> {
   const stream = await openStream(conn, label, jump, expected.jump);
   const client = new Client();
+  // Whoever gave up on this dial (the pool closing the entry) ends it at once.
+  abandon.onAbandon = () => {
+    client.end();
+    stream.dispose();
+  };
   let seen: string | undefined;
   let mismatch = false;
   return new Promise<Dialed>((resolve, reject) => {
@@ -229,6 +239,10 @@ export async function dialOnce(
         sock: stream.sock,
         ...credentials(conn),
         readyTimeout: conn.perDialTimeout * 1000,
+        // A router that died silently (power cut, frozen kernel, cut link) is noticed within about
+        // 15 s, and its connection leaves the pool.
+        keepaliveInterval: KEEPALIVE_INTERVAL_MS,
+        keepaliveCountMax: KEEPALIVE_COUNT_MAX,
         hostVerifier: (key: Buffer) => {
           seen = hostKeyFingerprint(key);
           if (expected.router && expected.router.fingerprint !== seen) {

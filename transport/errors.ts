@@ -17,7 +17,8 @@ export type TransportErrorKind =
   | "connect-failed"
   | "auth-failed"
   | "host-key-mismatch"
-  | "sudo-password-required";
+  | "sudo-password-required"
+  | "connection-lost";
 
 /** Details that travel with a {@link TransportError}. */
 export interface TransportErrorDetails {
@@ -85,9 +86,11 @@ export function commandFailed(
   signal?: string,
 ): TransportError {
   const status =
-    exitCode === null
-      ? `was killed${signal ? ` by signal ${signal}` : ""}`
-      : `exited with status ${exitCode}`;
+    exitCode !== null
+      ? `exited with status ${exitCode}`
+      : signal
+        ? `was killed by signal ${signal}`
+        : "ended without an exit status (its session was cut off)";
   const said = excerpt(stderr) || "(no stderr)";
   return transportError(`${router}: command \`${command}\` ${status}: ${said}`, {
     kind: "command-failed",

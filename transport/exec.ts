@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 import { randomBytes } from "crypto";
+import type { ClientChannel } from "ssh2";
 import {
   expectedHostKeys,
   type ExpectedHostKey,
@@ -38,17 +39,76 @@ interface RawExec {
   stderr: string;
 }
 
-/** Runs one exec and collects its output, with a deadline. */
+/** The error for a round trip that passed its deadline, at `stage`. */
+function timedOut(
+  entry: Pick<PoolEntry, "label">,
+  shown: string,
+  timeoutMs: number,
+  stage: string,
+  output: { stdout?: string; stderr?: string } = {},
+): Error {
+  const said = output.stderr?.trim() ? `: ${excerpt(output.stderr)}` : "";
+  return transportError(
+    `${entry.label}: command \`${shown}\` timed out after ${timeoutMs / 1000} s${stage ? ` ${stage}` : ""}${said}`,
+    {
+      kind: "command-timeout",
+      router: entry.label,
+      command: shown,
+      stderr: output.stderr,
+      stdout: output.stdout,
+    },
+  );
+}
+
+/**
+ * Runs one exec and collects its output, until `deadline` (a time in ms) — counted before the
+ * channel opens, so that a connection that died silently cannot hold a round trip forever.
+ */
 function execOnce(
   entry: PoolEntry,
   commandText: string,
   shownCommand: string,
+  deadline: number,
   timeoutMs: number,
   onTimeout: (stdoutSoFar: string) => void,
 ): Promise<RawExec> {
   return new Promise((resolve, reject) => {
-    entry.client!.exec(commandText, (err, channel) => {
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    let exitCode: number | null = null;
+    let signal: string | undefined;
+    let settled = false;
+    let channel: ClientChannel | undefined;
+    const timer = setTimeout(
+      () => {
+        settled = true;
+        const out = Buffer.concat(stdout).toString("utf8");
+        const errText = Buffer.concat(stderr).toString("utf8");
+        if (!channel) {
+          // The router never opened a channel: the connection is dead; the next call dials anew.
+          closeEntry(entry);
+          reject(timedOut(entry, shownCommand, timeoutMs, "(the router did not answer: no channel opened)"));
+          return;
+        }
+        try {
+          channel.signal("KILL");
+        } catch {
+          // Not every server honours signal requests (OpenSSH ignores them); see onTimeout.
+        }
+        channel.close();
+        onTimeout(out);
+        reject(timedOut(entry, shownCommand, timeoutMs, "", { stdout: out, stderr: errText }));
+      },
+      Math.max(0, deadline - Date.now()),
+    );
+    entry.client!.exec(commandText, (err, opened) => {
+      if (settled) {
+        opened?.close();
+        return;
+      }
       if (err) {
+        settled = true;
+        clearTimeout(timer);
         reject(
           transportError(`${entry.label}: could not start \`${shownCommand}\`: ${err.message}`, {
             kind: "connect-failed",
@@ -58,45 +118,28 @@ function execOnce(
         );
         return;
       }
-      const stdout: Buffer[] = [];
-      const stderr: Buffer[] = [];
-      let exitCode: number | null = null;
-      let signal: string | undefined;
-      let settled = false;
-      const timer = setTimeout(() => {
-        settled = true;
-        const out = Buffer.concat(stdout).toString("utf8");
-        const errText = Buffer.concat(stderr).toString("utf8");
-        try {
-          channel.signal("KILL");
-        } catch {
-          // Not every server honours signal requests (OpenSSH ignores them); see onTimeout.
-        }
-        channel.close();
-        onTimeout(out);
-        reject(
-          transportError(
-            `${entry.label}: command \`${shownCommand}\` timed out after ${timeoutMs / 1000} s${errText.trim() ? `: ${excerpt(errText)}` : ""}`,
-            {
-              kind: "command-timeout",
-              router: entry.label,
-              command: shownCommand,
-              stderr: errText,
-              stdout: out,
-            },
-          ),
-        );
-      }, timeoutMs);
-      channel.on("data", (chunk: Buffer) => stdout.push(chunk));
-      channel.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
-      channel.on("exit", (code: number | null, signalName?: string) => {
+      channel = opened;
+      opened.on("data", (chunk: Buffer) => stdout.push(chunk));
+      opened.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
+      opened.on("exit", (code: number | null, signalName?: string) => {
         exitCode = typeof code === "number" ? code : null;
         signal = signalName ?? undefined;
       });
-      channel.on("close", () => {
+      opened.on("close", () => {
         clearTimeout(timer);
         if (settled) return;
         settled = true;
+        if (entry.closed && exitCode === null && signal === undefined) {
+          // The connection went away under the command (keepalives unanswered, the router gone):
+          // whether it ran is unknown, so this is never retried.
+          reject(
+            transportError(
+              `${entry.label}: the SSH connection was lost during \`${shownCommand}\` (the router stopped answering, rebooted, or the network dropped); whether it ran is unknown`,
+              { kind: "connection-lost", router: entry.label, command: shownCommand },
+            ),
+          );
+          return;
+        }
         resolve({
           exitCode,
           signal,
@@ -105,6 +148,23 @@ function execOnce(
         });
       });
     });
+  });
+}
+
+/** Waits for `promise`, at most until `deadline`; then throws what `expired` makes. */
+function beforeDeadline<T>(promise: Promise<T>, deadline: number, expired: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(expired()), Math.max(0, deadline - Date.now()));
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
   });
 }
 
@@ -121,7 +181,7 @@ function killProcessGroup(entry: PoolEntry, conn: ResolvedConnection, pgid: numb
   // `kill -KILL -PGID` rather than `kill -s KILL -- -PGID`: dash's builtin kill has no `--`.
   const kill = commandLine(["kill", "-KILL", `-${pgid}`]);
   hold(entry);
-  execOnce(entry, execText(conn, kill), kill, 10_000, () => undefined)
+  execOnce(entry, execText(conn, kill), kill, Date.now() + 10_000, 10_000, () => undefined)
     .catch(() => undefined)
     .finally(() => release(entry));
 }
@@ -201,22 +261,35 @@ export async function roundTrip(
   const commandText = execText(conn, batchScript(commands, nonce, options.stopOnError ?? true));
   const shown = commands.map((c) => commandLine(c.argv)).join("; ");
   const timeoutMs = (options.timeoutSeconds ?? conn.commandTimeout) * 1000;
+  // One deadline for the whole round trip: dialing, waiting for a channel, and the commands.
+  const deadline = Date.now() + timeoutMs;
   const expected = expectedHostKeys(conn, options.recorded);
   for (let attempt = 1; ; attempt++) {
     const entry = options.dedicatedConnection ? dedicatedEntry(conn, expected) : acquireEntry(conn, expected);
     hold(entry);
     try {
-      await entry.ready;
+      await beforeDeadline(entry.ready, deadline, () =>
+        timedOut(
+          entry,
+          shown,
+          timeoutMs,
+          "(while connecting: the router did not complete the SSH handshake)",
+        ),
+      );
       checkHostKeys(entry, expected);
-      await channelSlot(entry);
+      await channelSlot(entry, deadline, () =>
+        timedOut(entry, shown, timeoutMs, "(waiting for a free channel on the connection)"),
+      );
       let raw: RawExec;
       try {
         transportHooks().observer?.roundTrip?.(entry.label, commands);
-        raw = await execOnce(entry, commandText, shown, timeoutMs, (stdoutSoFar) => {
+        raw = await execOnce(entry, commandText, shown, deadline, timeoutMs, (stdoutSoFar) => {
           const pgid = parseProcessGroup(nonce, stdoutSoFar);
           if (pgid !== undefined) killProcessGroup(entry, conn, pgid);
         });
       } catch (error) {
+        // A pooled connection that died while idle (the router rebooted) could not even open a
+        // channel: nothing ran, so one retry on a fresh connection is safe.
         const retry =
           attempt === 1 &&
           !options.dedicatedConnection &&

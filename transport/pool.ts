@@ -38,12 +38,17 @@ export interface PoolEntry extends JumpHost {
   idleTimer?: NodeJS.Timeout;
   handles: Handle[];
   jump?: PoolEntry;
+  /** Ends a dial under way, when the entry is closed before it connects. */
+  dialing: { onAbandon?: () => void };
 }
 
 /** At most this many channels at once on one connection (OpenSSH's MaxSessions is 10). */
 const MAX_CHANNELS = 8;
-/** An idle connection is closed after this long; it never keeps the process alive meanwhile. */
-const IDLE_CLOSE_MS = 30_000;
+/**
+ * An idle connection is closed after this long. Its SSH keepalives keep the process alive
+ * meanwhile (ssh2's keepalive timer cannot be unref'd), so it is short.
+ */
+const IDLE_CLOSE_MS = 10_000;
 
 /** The pool of this process. */
 function entries(): Map<string, PoolEntry> {
@@ -117,6 +122,7 @@ export function closeEntry(entry: PoolEntry): void {
   if (pool.get(entry.key) === entry) pool.delete(entry.key);
   if (entry.idleTimer) clearTimeout(entry.idleTimer);
   entry.client?.end();
+  entry.dialing.onAbandon?.();
 }
 
 /** Closes every pooled connection of this process (tests and the end of a run). */
@@ -139,12 +145,19 @@ export function openEntry(conn: ResolvedConnection, key: string, expected: Expec
     holds: 0,
     handles: [],
     jump,
+    dialing: {},
   };
   entry.ready = (async () => {
     let lastError: unknown;
     for (let attempt = 1; attempt <= conn.dialErrorLimit; attempt++) {
       try {
-        const dialed = await dialOnce(conn, label, jump, expected);
+        if (entry.closed) break;
+        const dialed = await dialOnce(conn, label, jump, expected, entry.dialing);
+        if (entry.closed) {
+          // Given up on while the handshake completed: nobody holds this connection.
+          dialed.client.end();
+          break;
+        }
         transportHooks().observer?.connectionOpened?.(label);
         entry.client = dialed.client;
         entry.hostKey = dialed.hostKey;
@@ -159,8 +172,14 @@ export function openEntry(conn: ResolvedConnection, key: string, expected: Expec
         await sleep(Math.min(250 * 2 ** (attempt - 1), 4000));
       }
     }
+    const abandoned = entry.closed;
     closeEntry(entry);
     if (isPermanent(lastError)) throw lastError;
+    if (abandoned && lastError === undefined)
+      throw transportError(`${label}: the connection was closed while it was being opened`, {
+        kind: "connect-failed",
+        router: label,
+      });
     const reason = lastError instanceof Error ? lastError.message : String(lastError);
     throw transportError(`${label}: unreachable after ${conn.dialErrorLimit} attempt(s): ${reason}`, {
       kind: "connect-failed",
@@ -189,13 +208,31 @@ export function dedicatedEntry(conn: ResolvedConnection, expected: ExpectedHostK
   return openEntry(conn, `dedicated:${poolKey(conn)}`, expected);
 }
 
-/** Waits for a free channel on the connection. */
-export async function channelSlot(entry: PoolEntry): Promise<void> {
+/**
+ * Waits for a free channel on the connection, at most until `deadline` (a time in ms): then it
+ * gives up its place in the queue and throws what `expired` makes.
+ */
+export async function channelSlot(entry: PoolEntry, deadline: number, expired: () => Error): Promise<void> {
   if (entry.active < MAX_CHANNELS) {
     entry.active++;
     return;
   }
-  await new Promise<void>((resolve) => entry.queue.push(resolve));
+  await new Promise<void>((resolve, reject) => {
+    // Declared before the closure that clears it: Pulumi's closure serializer needs that order.
+    let timer: NodeJS.Timeout | undefined = undefined;
+    const waiter = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    timer = setTimeout(
+      () => {
+        entry.queue = entry.queue.filter((w) => w !== waiter);
+        reject(expired());
+      },
+      Math.max(0, deadline - Date.now()),
+    );
+    entry.queue.push(waiter);
+  });
   entry.active++;
 }
 

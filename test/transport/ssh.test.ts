@@ -135,6 +135,53 @@ describe("transport against an in-process ssh2 server", () => {
     expect(server.closedEarly).toBe(1);
   });
 
+  it("ends a round trip within its deadline when the router never opens a channel, and drops the connection", async () => {
+    await runOnRouter(conn, [{ argv: ["true"] }]);
+    server.stallSessions = true;
+    const started = Date.now();
+    const error = await rejection(
+      runOnRouter(conn, [{ argv: ["ip", "link", "show"] }], { timeoutSeconds: 2 }),
+    );
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(error.kind).toBe("command-timeout");
+    expect(error.message).toBe(
+      `routerT (root@127.0.0.1:${server.port}): command \`ip link show\` timed out after 2 s (the router did not answer: no channel opened)`,
+    );
+    server.stallSessions = false;
+    await runOnRouter(conn, [{ argv: ["true"] }]);
+    expect(server.connections).toBe(2);
+  });
+
+  it("ends a round trip within its deadline when the router does not finish the handshake", async () => {
+    // Accepts TCP, reads, and says nothing: a router whose sshd froze.
+    const silent = createServer((socket) => socket.resume());
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", () => resolve()));
+    try {
+      const port = (silent.address() as AddressInfo).port;
+      const started = Date.now();
+      const error = await rejection(
+        runOnRouter({ ...conn, port, perDialTimeout: 30 }, [{ argv: ["true"] }], { timeoutSeconds: 2 }),
+      );
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(error.message).toContain(
+        "timed out after 2 s (while connecting: the router did not complete the SSH handshake)",
+      );
+    } finally {
+      closeAllConnections();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  it("says the connection was lost, never retrying, when the router goes away under a command", async () => {
+    server.handler = () => ({ dropConnection: true });
+    const error = await rejection(runOnRouter(conn, [{ argv: ["ip", "tunnel", "add", "name", "gre1"] }]));
+    expect(error.kind).toBe("connection-lost");
+    expect(error.message).toBe(
+      `routerT (root@127.0.0.1:${server.port}): the SSH connection was lost during \`ip tunnel add name gre1\` (the router stopped answering, rebooted, or the network dropped); whether it ran is unknown`,
+    );
+    expect(server.execs).toHaveLength(1);
+  });
+
   it("kills the whole process group of a round trip that timed out", async () => {
     const marker = `gre-timeout-${process.pid}-${Date.now()}`;
     const error = await rejection(
@@ -493,7 +540,7 @@ describe("process lifetime", () => {
       });
       let out = "";
       child.stdout.on("data", (d) => (out += d));
-      // The idle close comes after 30 s; a process held by its pooled connection would still be
+      // The idle close comes after 10 s; a process held by its pooled connection would still be
       // running at 20 s and fail this test.
       const code = await new Promise<number | null>((resolve, reject) => {
         const t = setTimeout(() => {

@@ -35,6 +35,8 @@ export interface ScriptedReply {
   signal?: string;
   /** Never answer (until the client closes the channel). */
   hang?: boolean;
+  /** Cut the whole SSH connection while the command runs (a router that went away). */
+  dropConnection?: boolean;
 }
 
 /** "shell" runs the command as received in a local sh; `{ shell }` runs that text instead. */
@@ -56,6 +58,8 @@ export interface TestServer {
   /** Every authentication attempt: its method, user and (for passwords) the password. */
   authAttempts: Array<{ method: string; username: string; password?: string }>;
   handler: ExecHandler;
+  /** Leave session requests unanswered: a router that died silently after the handshake. */
+  stallSessions: boolean;
   close(): Promise<void>;
 }
 
@@ -97,6 +101,7 @@ export async function startTestServer(
     signalsReceived: [],
     forwards: [],
     authAttempts: [],
+    stallSessions: false,
     handler: () => "shell",
   };
 
@@ -138,6 +143,7 @@ export async function startTestServer(
         upstream.on("error", () => reject());
       });
       client.on("session", (accept) => {
+        if (state.stallSessions) return;
         const session = accept();
         session.on("signal", (_accept, _reject, info) => state.signalsReceived.push(info.name));
         session.on("exec", (acceptExec, _reject, info) => {
@@ -153,6 +159,10 @@ export async function startTestServer(
             return;
           }
           if (reply.hang) {
+            return;
+          }
+          if (reply.dropConnection) {
+            client.end();
             return;
           }
           finished = true;
