@@ -325,7 +325,7 @@ async function main(args: string[]): Promise<number> {
     inventory = await lab.up(routers);
   } catch {
     // Up with another number of routers: the benchmark needs exactly N.
-    lab.down(true);
+    await lab.down(true);
     inventory = await lab.up(routers);
   }
   console.log(`lab of ${routers} routers; restarting them so every run starts from freshly booted routers`);
@@ -361,7 +361,7 @@ async function main(args: string[]): Promise<number> {
   console.log(`\n${table(result)}`);
   const json = values.json;
   if (json) writeFileSync(json, JSON.stringify(result, null, 2) + "\n");
-  if (!wasUp) lab.down(true);
+  if (!wasUp) await lab.down(true);
   const wrong = results.flatMap((m) => m.phases).filter((p) => !p.correct);
   return wrong.length === 0 ? 0 : 1;
 }

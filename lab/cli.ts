@@ -47,7 +47,7 @@ async function main(args: string[]): Promise<number> {
     }
     case "down":
       positionals(parse(rest).positionals, 0, "down");
-      lab.down();
+      await lab.down();
       return 0;
     case "status":
       positionals(parse(rest).positionals, 0, "status");
@@ -65,7 +65,7 @@ async function main(args: string[]): Promise<number> {
     case "start": {
       const [name] = positionals(parse(rest).positionals, 1, `${command} ROUTER`);
       if (command === "restart") await lab.restart(name);
-      else if (command === "stop") lab.stop(name);
+      else if (command === "stop") await lab.stop(name);
       else await lab.start(name);
       return 0;
     }

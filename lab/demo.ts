@@ -55,7 +55,7 @@ async function main(args: string[]): Promise<number> {
   if (values.down) {
     console.log(`Destroying the dev stack with ${engine}, then stopping the lab.`);
     if (lab.isUp() && run(deployCommand("destroy")) !== 0) return 1;
-    lab.down();
+    await lab.down();
     return 0;
   }
   console.log("Booting the lab: two user-mode Linux routers (routerA, routerB), each with a PC behind it.");

@@ -107,7 +107,7 @@ export class Lab {
       );
     }
     // Whatever a crashed `up` left behind goes first.
-    this.down(true);
+    await this.down(true);
     const plans = planLab(this.identity, count);
     const started = Date.now();
     linkRouterModules();
@@ -139,10 +139,10 @@ export class Lab {
   }
 
   /** Stops every router, deletes the namespace (with its taps and bridges) and the router files. */
-  down(quiet = false): void {
+  async down(quiet = false): Promise<void> {
     Lab.requireRoot();
     const pids = umlProcesses(this.machines);
-    killMachines(pids);
+    await killMachines(pids);
     deleteLabNetwork(this.identity.namespace);
     removeLabFiles(this.paths);
     if (!quiet) this.log(`lab ${this.identity.namespace} is down (${pids.length} router processes stopped)`);
@@ -151,14 +151,14 @@ export class Lab {
   /** Restarts one router: its kernel stops and boots again, as after a power cut. */
   async restart(name: string): Promise<void> {
     Lab.requireRoot();
-    this.stop(name);
+    await this.stop(name);
     await this.start(name);
   }
 
   /** Stops one router (it stays down until `start` or `restart`). */
-  stop(name: string): void {
+  async stop(name: string): Promise<void> {
     Lab.requireRoot();
-    killMachines(umlProcesses(this.machines, bootRecord(this.machines, name).umid));
+    await killMachines(umlProcesses(this.machines, bootRecord(this.machines, name).umid));
     this.log(`${name} stopped`);
   }
 

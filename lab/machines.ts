@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { spawn, spawnSync } from "child_process";
+import { spawn } from "child_process";
 import { existsSync, openSync, readFileSync, readdirSync, writeFileSync } from "fs";
 import * as path from "path";
 import { routerDir, type LabPaths } from "./labFiles";
@@ -106,18 +106,16 @@ export function bootRecord(lab: MachineContext, name: string): RouterPlan {
   return (JSON.parse(readFileSync(file, "utf8")) as { plan: RouterPlan }).plan;
 }
 
+/** The processes of `pids` that still exist — zombies included: `down` returns when they are gone. */
 function alive(pids: number[]): number[] {
-  return pids.filter((pid) => {
-    try {
-      return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-    } catch {
-      return false;
-    }
-  });
+  return pids.filter((pid) => existsSync(`/proc/${pid}`));
 }
 
-/** Kills `pids` and returns once none of them runs any more. */
-export function killMachines(pids: number[], timeoutMs = 10_000): void {
+/**
+ * Kills `pids` and returns once none of them exists any more. It waits without blocking: a router
+ * this process booted is its child, reaped by Node's event loop.
+ */
+export async function killMachines(pids: number[], timeoutMs = 10_000): Promise<void> {
   for (const pid of pids) {
     try {
       process.kill(pid, "SIGKILL");
@@ -128,7 +126,7 @@ export function killMachines(pids: number[], timeoutMs = 10_000): void {
   const deadline = Date.now() + timeoutMs;
   while (alive(pids).length > 0) {
     if (Date.now() > deadline) throw new LabError(`router processes ${alive(pids).join(", ")} did not stop`);
-    spawnSync("sleep", ["0.1"]);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
@@ -140,7 +138,9 @@ export function sshArgv(lab: MachineContext, host: string, remoteCommand: string
     "exec",
     lab.namespace,
     "ssh",
-    "-q",
+    // Errors only (a changed host key must be said, not hidden as -q would).
+    "-o",
+    "LogLevel=ERROR",
     "-i",
     lab.paths.key,
     "-o",
@@ -162,12 +162,19 @@ export async function waitForSsh(lab: MachineContext, plan: RouterPlan, timeoutM
   const argv = sshArgv(lab, addressOf(plan.management), "true");
   const consoleLog = path.join(routerDir(lab.paths, plan.name), "console.log");
   while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const child = spawn(argv[0], argv.slice(1), { stdio: "ignore" });
-      child.on("exit", (code) => resolve(code === 0));
-      child.on("error", () => resolve(false));
+    const { ok, said } = await new Promise<{ ok: boolean; said: string }>((resolve) => {
+      const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "ignore", "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (d) => (stderr += d));
+      child.on("exit", (code) => resolve({ ok: code === 0, said: stderr }));
+      child.on("error", () => resolve({ ok: false, said: stderr }));
     });
     if (ok) return;
+    // Up, but not the router the lab knows: waiting longer would not help.
+    if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/.test(said))
+      throw new LabError(
+        `${plan.name} is up but presents another SSH host key than the one the lab recorded (${lab.paths.knownHosts}): its key changed. Run \`npm run lab -- down\` and \`up\` for fresh routers`,
+      );
     if (routerPid(lab, plan.name) === undefined)
       throw new LabError(`${plan.name} stopped while booting; see ${consoleLog}`);
     await new Promise((r) => setTimeout(r, 500));

@@ -37,7 +37,7 @@ import {
   type NormalizedGreTunnel,
 } from "./greTunnelSpec";
 import { observationCommands, observeRouter, parseObservation, type RouterView } from "./observeRouter";
-import { both, runPair, undoBoth } from "./pairOperation";
+import { both, runPair, undoBoth, undoneReport } from "./pairOperation";
 import { observeBoth, recordedPair, restoreEnd, seenPair, type Pair } from "./tunnelEnds";
 import { keysToRecord, type RecordedHostKeys } from "./hostKeys";
 
@@ -175,7 +175,7 @@ async function verifyOrUndo(what: string, t: NormalizedGreTunnel, ready: Preflig
   );
   throw new Error(
     `${what}: the tunnel does not carry traffic.\n${seen.map((s) => `  ${s}`).join("\n")}\n` +
-      `What was seen:\n${findings.map((f) => `  - ${f}`).join("\n")}\nUndone, so no half tunnel is left:\n${undone.map((u) => `  ${u}`).join("\n")}`,
+      `What was seen:\n${findings.map((f) => `  - ${f}`).join("\n")}\n${undoneReport(undone)}`,
   );
 }
 

@@ -29,6 +29,7 @@ import {
   removeFile,
   type BootFile,
 } from "../iproute2/bootFile";
+import { moduleMarker, readMarker, removeMarker, writeMarker } from "../iproute2/ownership";
 import { connectionSchema } from "../schemas/connection";
 import { moduleName as moduleNameSchema } from "../schemas/values";
 import { routerLabel, type Connection } from "../transport/connection";
@@ -80,6 +81,8 @@ interface ModuleView {
   provider: string;
   availability: ModuleAvailability;
   persistFile: string | undefined;
+  /** The modules loaded before pulumi-gre loaded this one, when its marker is there (see iproute2/ownership.ts). */
+  loadedBefore: string[] | undefined;
 }
 
 function isLoaded(view: ModuleView): boolean {
@@ -131,6 +134,7 @@ export const kernelModuleProvider = oneRouterProvider<KernelModuleInputs, Module
       modinfoFilename(inputs.name),
       ...(successor ? [modinfoFilename(successor)] : []),
       readFileCommand(modulesLoadFile(inputs.name)),
+      readMarker(moduleMarker(inputs.name)),
     ];
   },
   parse(inputs, outcomes, router) {
@@ -146,21 +150,24 @@ export const kernelModuleProvider = oneRouterProvider<KernelModuleInputs, Module
         availability = parseModinfo(other.exitCode, other.stdout, other.stderr);
       }
     }
-    const file = rest[0];
+    const [file, marker] = rest;
     return {
       modules: parseProcModules(modules.stdout),
       provider,
       availability,
       persistFile: file.exitCode === 0 ? file.stdout : undefined,
+      loadedBefore: marker.exitCode === 0 ? marker.stdout.split("\n").filter(Boolean) : undefined,
     };
   },
 
-  // modprobe when it is not loaded, and the boot file as `persist` says.
+  // modprobe when it is not loaded — remembering on the router, first, what was loaded before — and
+  // the boot file as `persist` says.
   plan(inputs, now) {
     const load = !isLoaded(now);
     if (load && now.availability.kind === "missing") throw notAvailable(inputs, now, now.availability.said);
+    const before = now.modules.map((m) => m.name).join("\n");
     return [
-      ...(load ? [modprobe(now.provider)] : []),
+      ...(load ? [...writeMarker(moduleMarker(inputs.name), `${before}\n`), modprobe(now.provider)] : []),
       ...bootFileChanges(bootFile(inputs, now), now.persistFile),
     ];
   },
@@ -177,12 +184,15 @@ export const kernelModuleProvider = oneRouterProvider<KernelModuleInputs, Module
       ...(status === "not-loaded" ? [`kernel module ${shownName} is not loaded`] : []),
       ...bootFileDrift(bootFile(inputs, now), now.persistFile),
     ];
-    const loadedBefore = new Set(before.modules.map((m) => m.name));
-    const loadedNow = now.modules.map((m) => m.name).filter((m) => !loadedBefore.has(m));
+    const notLoaded = (names: Set<string>) => now.modules.map((m) => m.name).filter((m) => !names.has(m));
+    const loadedNow = notLoaded(new Set(before.modules.map((m) => m.name)));
+    // Loaded already, by a run that was killed before its state was written: its marker says so.
+    const loadedByInterruptedRun =
+      !previous?.loadedByUs?.length && before.loadedBefore ? notLoaded(new Set(before.loadedBefore)) : [];
     return {
       status,
       providedBy: now.provider,
-      loadedByUs: [...new Set([...(previous?.loadedByUs ?? []), ...loadedNow])],
+      loadedByUs: [...new Set([...(previous?.loadedByUs ?? []), ...loadedNow, ...loadedByInterruptedRun])],
       refcount: loaded && status === "loaded" ? loaded.refcount : null,
       persisted: now.persistFile !== undefined,
       drift: drift.map((d) => `${routerLabel(inputs.connection)}: ${d}`),
@@ -192,10 +202,17 @@ export const kernelModuleProvider = oneRouterProvider<KernelModuleInputs, Module
   // The boot file goes; the module is unloaded (rmmod, dependencies after their users) only when
   // asked to, only if this resource loaded it, and only while nothing uses it.
   planDelete(state, now) {
-    const changes: RemoteCommand[] =
-      now.persistFile !== undefined ? [removeFile(modulesLoadFile(state.name))] : [];
+    const changes: RemoteCommand[] = [
+      ...(now.persistFile !== undefined ? [removeFile(modulesLoadFile(state.name))] : []),
+      ...(now.loadedBefore !== undefined ? [removeMarker(moduleMarker(state.name))] : []),
+    ];
     const loaded = now.modules.find((m) => m.name === now.provider);
-    const loadedByUs = state.loadedByUs ?? [];
+    // A create a killed run left under way has no state of its own: the router's marker says.
+    const loadedByUs = state.loadedByUs?.length
+      ? state.loadedByUs
+      : now.loadedBefore
+        ? now.modules.map((m) => m.name).filter((m) => !now.loadedBefore!.includes(m))
+        : [];
     let reason: string | undefined;
     if (!loaded) reason = now.availability.kind === "builtin" ? "it is built into the kernel" : undefined;
     else if (!state.unloadOnDelete) reason = "unloadOnDelete is not set";

@@ -15,7 +15,7 @@ const BRAND = "__pulumiGrePairError";
 export interface PairOperationError extends Error {
   readonly [BRAND]: true;
   readonly failedEnds: string[];
-  readonly undone: string[];
+  readonly undone: UndoOutcome[];
 }
 
 /** Recognizes a {@link PairOperationError}, whichever module instance made it. */
@@ -25,7 +25,11 @@ export const PairOperationError = {
   },
 };
 
-function pairOperationError(message: string, failedEnds: string[], undone: string[]): PairOperationError {
+function pairOperationError(
+  message: string,
+  failedEnds: string[],
+  undone: UndoOutcome[],
+): PairOperationError {
   const error = new Error(message) as Error & Record<string, unknown>;
   error.name = "PairOperationError";
   Object.assign(error, { failedEnds, undone, [BRAND]: true });
@@ -71,21 +75,41 @@ export async function runPair<T>(what: string, steps: [EndStep<T>, EndStep<T>]):
   const undone = await undoBoth(steps);
   throw pairOperationError(
     `${what} failed on ${failures.length === 2 ? "both routers" : steps[results.findIndex((r) => r.status === "rejected")].label}.\n` +
-      `${failures.map((f) => `  ${f}`).join("\n")}\nUndone, so no half tunnel is left:\n${undone.map((u) => `  ${u}`).join("\n")}`,
+      `${failures.map((f) => `  ${f}`).join("\n")}\n${undoneReport(undone)}`,
     failures,
     undone,
   );
 }
 
+/** What undo did, for the error: all undone, or — said first — an undo that failed. */
+export function undoneReport(undone: readonly UndoOutcome[]): string {
+  const lines = undone.map((u) => `  ${u.text}`).join("\n");
+  return undone.some((u) => !u.ok)
+    ? `UNDO FAILED on ${undone
+        .filter((u) => !u.ok)
+        .map((u) => u.label)
+        .join(
+          " and ",
+        )}: a half tunnel may be left there; fix it by hand (or run \`pulumi up\` again once the router answers):\n${lines}`
+    : `Undone, so no half tunnel is left:\n${lines}`;
+}
+
+/** What undo did on one end. */
+export interface UndoOutcome {
+  label: string;
+  ok: boolean;
+  text: string;
+}
+
 /** Restores both ends (in parallel) and reports each outcome. */
 export async function undoBoth(
   steps: ReadonlyArray<Pick<EndStep<unknown>, "label" | "restore">>,
-): Promise<string[]> {
+): Promise<UndoOutcome[]> {
   const restored = await Promise.allSettled(steps.map((s) => s.restore()));
   return steps.map((step, i) => {
     const r = restored[i];
     return r.status === "fulfilled"
-      ? `${step.label}: ${r.value}`
-      : `${step.label}: UNDO FAILED, fix by hand: ${messageOf(r.reason)}`;
+      ? { label: step.label, ok: true, text: `${step.label}: ${r.value}` }
+      : { label: step.label, ok: false, text: `${step.label}: UNDO FAILED: ${messageOf(r.reason)}` };
   });
 }

@@ -21,6 +21,7 @@ import {
   sysctlRead,
   sysctlWrite,
 } from "../iproute2/sysctl";
+import { readMarker, removeMarker, sysctlMarker, writeMarker } from "../iproute2/ownership";
 import { connectionSchema } from "../schemas/connection";
 import { sysctlKey, sysctlValue } from "../schemas/values";
 import { routerLabel, type Connection } from "../transport/connection";
@@ -66,6 +67,8 @@ export function sysctlSchema() {
 interface SysctlView {
   current: string;
   file: string | undefined;
+  /** The value pulumi-gre found before it first set this one, when its marker is there. */
+  original: string | undefined;
 }
 
 /** The boot file `persist` asks for: /etc/sysctl.d/90-pulumi-gre-KEY.conf. */
@@ -96,8 +99,12 @@ export const sysctlProvider = oneRouterProvider<SysctlInputs, SysctlView, Sysctl
   id: (inputs) => `${inputs.connection.host}:${inputs.key}`,
 
   // sysctl -n KEY, and the boot file.
-  reads: (inputs) => [sysctlRead(inputs.key), readFileCommand(sysctlFile(inputs.key))],
-  parse(inputs, [value, file], router) {
+  reads: (inputs) => [
+    sysctlRead(inputs.key),
+    readFileCommand(sysctlFile(inputs.key)),
+    readMarker(sysctlMarker(inputs.key)),
+  ],
+  parse(inputs, [value, file, marker], router) {
     if (value.exitCode !== 0) {
       throw new Error(
         `${router}: there is no sysctl ${inputs.key} on this router (${excerpt(value.stderr, 200)}); a module may be missing, or the kernel lacks it`,
@@ -106,12 +113,20 @@ export const sysctlProvider = oneRouterProvider<SysctlInputs, SysctlView, Sysctl
     return {
       current: normalizeSysctlValue(value.stdout),
       file: file.exitCode === 0 ? file.stdout : undefined,
+      original: marker.exitCode === 0 ? normalizeSysctlValue(marker.stdout) : undefined,
     };
   },
 
   // sysctl -w KEY=VALUE when it differs, and the boot file as `persist` says.
+  // sysctl -w KEY=VALUE when it differs — remembering on the router, first, the value found — and
+  // the boot file as `persist` says.
   plan: (inputs, now) => [
-    ...(sameSysctlValue(now.current, inputs.value) ? [] : [sysctlWrite(inputs.key, inputs.value)]),
+    ...(sameSysctlValue(now.current, inputs.value)
+      ? []
+      : [
+          ...(now.original === undefined ? writeMarker(sysctlMarker(inputs.key), `${now.current}\n`) : []),
+          sysctlWrite(inputs.key, inputs.value),
+        ]),
     ...bootFileChanges(bootFile(inputs), now.file),
   ],
 
@@ -124,20 +139,27 @@ export const sysctlProvider = oneRouterProvider<SysctlInputs, SysctlView, Sysctl
     ].map((d) => `${routerLabel(inputs.connection)}: ${d}`);
     return {
       current: now.current,
-      original: previous?.original ?? before.current,
+      // A run killed after setting the value left the one it found on the router.
+      original: previous?.original ?? before.original ?? before.current,
       persisted: now.file !== undefined,
       drift,
     };
   },
 
   // The value found at create goes back (unless told not to), and the boot file goes.
-  planDelete: (state, now) => ({
-    changes: [
-      ...(state.restoreOnDelete && !sameSysctlValue(now.current, state.original)
-        ? [sysctlWrite(state.key, state.original)]
-        : []),
-      ...(now.file !== undefined ? [removeFile(sysctlFile(state.key))] : []),
-    ],
-    notices: [],
-  }),
+  // A create a killed run left under way has no state of its own: the router's marker says what
+  // the value was.
+  planDelete: (state, now) => {
+    const original = state.original ?? now.original;
+    return {
+      changes: [
+        ...(state.restoreOnDelete && original !== undefined && !sameSysctlValue(now.current, original)
+          ? [sysctlWrite(state.key, original)]
+          : []),
+        ...(now.file !== undefined ? [removeFile(sysctlFile(state.key))] : []),
+        ...(now.original !== undefined ? [removeMarker(sysctlMarker(state.key))] : []),
+      ],
+      notices: [],
+    };
+  },
 });

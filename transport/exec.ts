@@ -151,8 +151,19 @@ function execOnce(
   });
 }
 
+/** The error for a round trip whose deadline passed while its connection was still being dialed. */
+export function connectTimedOut(entry: PoolEntry, shown: string, timeoutMs: number): Error {
+  const last = entry.lastDialError ? `; the last attempt: ${entry.lastDialError}` : "";
+  return timedOut(
+    entry,
+    shown,
+    timeoutMs,
+    `(while connecting: the router did not complete the SSH handshake${last})`,
+  );
+}
+
 /** Waits for `promise`, at most until `deadline`; then throws what `expired` makes. */
-function beforeDeadline<T>(promise: Promise<T>, deadline: number, expired: () => Error): Promise<T> {
+export function beforeDeadline<T>(promise: Promise<T>, deadline: number, expired: () => Error): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(expired()), Math.max(0, deadline - Date.now()));
     promise.then(
@@ -268,14 +279,7 @@ export async function roundTrip(
     const entry = options.dedicatedConnection ? dedicatedEntry(conn, expected) : acquireEntry(conn, expected);
     hold(entry);
     try {
-      await beforeDeadline(entry.ready, deadline, () =>
-        timedOut(
-          entry,
-          shown,
-          timeoutMs,
-          "(while connecting: the router did not complete the SSH handshake)",
-        ),
-      );
+      await beforeDeadline(entry.ready, deadline, () => connectTimedOut(entry, shown, timeoutMs));
       checkHostKeys(entry, expected);
       await channelSlot(entry, deadline, () =>
         timedOut(entry, shown, timeoutMs, "(waiting for a free channel on the connection)"),

@@ -38,6 +38,8 @@ export interface PoolEntry extends JumpHost {
   idleTimer?: NodeJS.Timeout;
   handles: Handle[];
   jump?: PoolEntry;
+  /** Why the last attempt to dial failed, while attempts go on (for an error that cannot wait). */
+  lastDialError?: string;
   /** Ends a dial under way, when the entry is closed before it connects. */
   dialing: { onAbandon?: () => void };
 }
@@ -168,6 +170,7 @@ export function openEntry(conn: ResolvedConnection, key: string, expected: Expec
         return;
       } catch (error) {
         lastError = error;
+        entry.lastDialError = error instanceof Error ? error.message : String(error);
         if (isPermanent(error) || attempt === conn.dialErrorLimit) break;
         await sleep(Math.min(250 * 2 ** (attempt - 1), 4000));
       }

@@ -8,10 +8,17 @@
  */
 import { expectedHostKeys, routerLabel, type ExpectedHostKeys, type ResolvedConnection } from "./connection";
 import { outcomeFailed } from "./errors";
-import { checkHostKeys, roundTrip, type RoundTripOptions, type RunResult } from "./exec";
+import {
+  beforeDeadline,
+  checkHostKeys,
+  connectTimedOut,
+  roundTrip,
+  type RoundTripOptions,
+  type RunResult,
+} from "./exec";
 import { acquireEntry, hold, poolKey, release } from "./pool";
 import { processWide } from "./processState";
-import { mergeCommands, type CommandOutcome, type RemoteCommand } from "./script";
+import { commandLine, mergeCommands, type CommandOutcome, type RemoteCommand } from "./script";
 
 /** How long a read waits for others to share its round trip. */
 const COALESCE_WINDOW_MS = 10;
@@ -25,6 +32,8 @@ interface ReadRequest {
 interface ReadBatch {
   requests: ReadRequest[];
   timeoutSeconds?: number;
+  /** When its first request arrived: its deadline runs from there. */
+  started: number;
 }
 
 /** The reads of one router: the batch that is filling, and the shared round trip under way. */
@@ -59,9 +68,18 @@ async function flush(
 ): Promise<void> {
   // Reads that arrive while the connection comes up join this batch too.
   const entry = acquireEntry(conn, expected);
+  // The batch's deadline runs from its first request, dialing included.
+  const timeoutMs = (batch.timeoutSeconds ?? conn.commandTimeout) * 1000;
+  const deadline = batch.started + timeoutMs;
   hold(entry);
   try {
-    await entry.ready;
+    await beforeDeadline(entry.ready, deadline, () =>
+      connectTimedOut(
+        entry,
+        batch.requests.flatMap((r) => r.commands.map((c) => commandLine(c.argv))).join("; "),
+        timeoutMs,
+      ),
+    );
     await sleep(COALESCE_WINDOW_MS);
     // One shared read in flight per router: whatever arrives meanwhile waits and goes next, together.
     await reads.inFlight;
@@ -77,7 +95,7 @@ async function flush(
   const running = roundTrip(conn, commands, {
     check: false,
     stopOnError: false,
-    timeoutSeconds: batch.timeoutSeconds,
+    timeoutSeconds: Math.max(1, (deadline - Date.now()) / 1000),
     recorded: { hostKey: expected.router?.fingerprint, jumpHostKey: expected.jump?.fingerprint },
   });
   reads.inFlight = running.then(
@@ -116,7 +134,7 @@ export async function coalescedRead(
   );
   let batch = reads.filling;
   if (!batch) {
-    const fresh: ReadBatch = { requests: [] };
+    const fresh: ReadBatch = { requests: [], started: Date.now() };
     reads.filling = batch = fresh;
     void flush(conn, expected, reads, fresh);
   }

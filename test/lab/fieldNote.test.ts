@@ -5,19 +5,15 @@
  * lab booted them. Plus KernelModule, Sysctl and TunnelRoute on their own.
  */
 import { parseProcModules } from "../../iproute2/kernelModule";
-import { repoRoot, type InventoryRouter } from "../../lab/inventory";
+import { repoRoot } from "../../lab/inventory";
 import { fieldNoteState } from "../../lab/routerState";
 import { Lab } from "../../lab/lab";
-import type { Connection } from "../../transport/connection";
 import { closeAllConnections, runOnRouter } from "../../transport";
 import { Lifecycle, type ResourceState } from "../../tools/providerHost/lifecycle";
 import { ProviderHost, serializeProvider, type Props } from "../../tools/providerHost/providerHost";
-import { describeOnLab, labRouter } from "./labEnv";
+import { describeOnLab, labRouter, type LabSide } from "./labEnv";
 
-interface Side {
-  router: InventoryRouter;
-  connection: Connection;
-}
+type Side = LabSide;
 
 async function run(side: Side, argv: string[]) {
   return (await runOnRouter(side.connection, [{ argv }], { check: false })).outcomes[0];

@@ -6,7 +6,7 @@ import { STARTED_MARKER } from "./labEnv";
 /** Stops the lab when this test run booted it; a lab that was already up stays up. */
 export default async function globalTeardown(): Promise<void> {
   if (existsSync(STARTED_MARKER)) {
-    new Lab(repoRoot(), () => undefined).down(true);
+    await new Lab(repoRoot(), () => undefined).down(true);
     rmSync(STARTED_MARKER, { force: true });
   }
 }

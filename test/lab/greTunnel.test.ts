@@ -3,17 +3,12 @@
  * dynamic-provider host, to user-mode Linux routers over SSH.
  */
 import { parseIpAddr, parseIpLink, type LinkState } from "../../iproute2/parseIp";
-import type { InventoryRouter } from "../../lab/inventory";
-import type { Connection } from "../../transport/connection";
 import { closeAllConnections, runOnRouter } from "../../transport";
 import { CheckFailed, Lifecycle } from "../../tools/providerHost/lifecycle";
 import { ProviderHost, serializeProvider, type Props } from "../../tools/providerHost/providerHost";
-import { describeOnLab, labRouter } from "./labEnv";
+import { describeOnLab, labRouter, type LabSide } from "./labEnv";
 
-interface Side {
-  router: InventoryRouter;
-  connection: Connection;
-}
+type Side = LabSide;
 
 /** Runs commands on a lab router the way an operator would, failing the test on error. */
 async function sh(side: Side, ...commands: string[][]): Promise<string[]> {

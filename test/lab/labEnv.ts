@@ -13,6 +13,7 @@ import {
   type InventoryRouter,
 } from "../../lab/inventory";
 import { Lab } from "../../lab/lab";
+import { runOnRouter } from "../../transport";
 import type { Connection } from "../../transport/connection";
 
 /** The file that says this test run booted the lab (so its teardown stops it). */
@@ -62,11 +63,27 @@ export function ensureLab(): Promise<Inventory> {
   return booted;
 }
 
+/** A lab router as tests use it: its inventory entry and a transport connection. */
+export interface LabSide {
+  router: InventoryRouter;
+  connection: Connection;
+}
+
 /** The inventory entry and a transport connection for a lab router. */
-export async function labRouter(name: string): Promise<{ router: InventoryRouter; connection: Connection }> {
+export async function labRouter(name: string): Promise<LabSide> {
   const inventory = await ensureLab();
   const router = inventoryRouter(inventory, name);
   return { router, connection: labConnection(router) };
+}
+
+/** Pings the PC behind `to` from the PC behind `from` (two probes); ping's exit status. */
+export async function pingPcToPc(from: LabSide, to: LabSide): Promise<number | null> {
+  const result = await runOnRouter(
+    from.connection,
+    [{ argv: ["ip", "netns", "exec", "pc", "ping", "-c", "2", "-W", "2", to.router.pc] }],
+    { check: false },
+  );
+  return result.outcomes[0].exitCode;
 }
 
 export { readInventory };

@@ -10,21 +10,16 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "f
 import { dump } from "js-yaml";
 import { tmpdir } from "os";
 import * as path from "path";
-import type { InventoryRouter } from "../../lab/inventory";
 import { fieldNoteState } from "../../lab/routerState";
-import { closeAllConnections, runOnRouter } from "../../transport";
-import type { Connection } from "../../transport/connection";
+import { closeAllConnections } from "../../transport";
 import { installTarball, packedTarball } from "../../tools/localPackage";
 import { markdownExamples } from "../package/examples";
-import { describeOnLab, labRouter } from "./labEnv";
+import { describeOnLab, labRouter, pingPcToPc, type LabSide } from "./labEnv";
 
 const ROOT = path.resolve(__dirname, "../..");
 const PREVIOUS = path.join(ROOT, "test/fixtures/package");
 
-interface Side {
-  router: InventoryRouter;
-  connection: Connection;
-}
+type Side = LabSide;
 
 /** The README's quick-start program, as written. */
 function quickStart(): string {
@@ -94,15 +89,6 @@ function engine(
   });
 }
 
-async function pcToPc(from: Side, to: Side): Promise<number | null> {
-  const result = await runOnRouter(
-    from.connection,
-    [{ argv: ["ip", "netns", "exec", "pc", "ping", "-c", "2", "-W", "2", to.router.pc] }],
-    { check: false },
-  );
-  return result.outcomes[0].exitCode;
-}
-
 /**
  * A router's state without what a loaded ip_gre brings — the module, and the kernel's fallback
  * devices gre0, gretap0, erspan0 —: KernelModule leaves ip_gre loaded unless told otherwise.
@@ -137,7 +123,7 @@ describeOnLab("the README's quick start, in a project that installs the packed p
   it("up builds the field note: PC1 and PC2 ping each other", async () => {
     const up = await engine(project, stateDir, "up");
     expect([up.code, up.out]).toEqual([0, expect.stringContaining("Resources: 7 to create")]);
-    expect([await pcToPc(a, b), await pcToPc(b, a)]).toEqual([0, 0]);
+    expect([await pingPcToPc(a, b), await pingPcToPc(b, a)]).toEqual([0, 0]);
   });
 
   it("puts a few lines of provider into the state, requiring pulumi-gre/provider-runtime and nothing of the package's layout", () => {
@@ -196,7 +182,7 @@ describeOnLab(
       const refreshed = await engine(project, stateDir, "preview", "--refresh");
       expect([refreshed.code, refreshed.out]).toEqual([0, expect.not.stringContaining("error:")]);
       expect((await engine(project, stateDir, "up", "--refresh")).code).toBe(0);
-      expect([await pcToPc(a, b), await pcToPc(b, a)]).toEqual([0, 0]);
+      expect([await pingPcToPc(a, b), await pingPcToPc(b, a)]).toEqual([0, 0]);
       expect((await engine(project, stateDir, "preview", "--refresh", "--expect-no-changes")).code).toBe(0);
       expect((await engine(project, stateDir, "destroy")).code).toBe(0);
       expect(await Promise.all([withoutModules(a), withoutModules(b)])).toEqual(before);

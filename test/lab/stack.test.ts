@@ -7,17 +7,13 @@ import { spawn } from "child_process";
 import { mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
-import { repoRoot, type InventoryRouter } from "../../lab/inventory";
+import { repoRoot } from "../../lab/inventory";
 import { fieldNoteState } from "../../lab/routerState";
 import { Lab } from "../../lab/lab";
-import type { Connection } from "../../transport/connection";
 import { closeAllConnections, runOnRouter } from "../../transport";
-import { describeOnLab, labRouter } from "./labEnv";
+import { describeOnLab, labRouter, pingPcToPc, type LabSide } from "./labEnv";
 
-interface Side {
-  router: InventoryRouter;
-  connection: Connection;
-}
+type Side = LabSide;
 
 let stateDir: string;
 
@@ -34,15 +30,6 @@ function engine(...args: string[]): Promise<{ code: number | null; out: string }
     child.stderr.on("data", (d) => (out += d));
     child.on("exit", (code) => resolve({ code, out }));
   });
-}
-
-async function ping(from: Side, to: Side): Promise<number | null> {
-  const result = await runOnRouter(
-    from.connection,
-    [{ argv: ["ip", "netns", "exec", "pc", "ping", "-c", "2", "-W", "2", to.router.pc] }],
-    { check: false },
-  );
-  return result.outcomes[0].exitCode;
 }
 
 function routerState(side: Side) {
@@ -75,7 +62,7 @@ describeOnLab("the dev stack on the lab, through the stand-in engine", () => {
     expect(up.out).toContain("Resources: 7 to create");
     expect(up.code).toBe(0);
     expect(up.out).toMatch(/"state": "up"/);
-    expect([await ping(a, b), await ping(b, a)]).toEqual([0, 0]);
+    expect([await pingPcToPc(a, b), await pingPcToPc(b, a)]).toEqual([0, 0]);
   });
 
   it("2. preview --refresh --expect-no-changes passes when nothing drifted", async () => {
@@ -97,7 +84,7 @@ describeOnLab("the dev stack on the lab, through the stand-in engine", () => {
     const up = await engine("up", "--stack", "dev", "--refresh");
     expect(up.code).toBe(0);
     expect(up.out).toContain("~  update   GreTunnel routerA-routerB-gre1 (routerA, routerB)");
-    expect([await ping(a, b), await ping(b, a)]).toEqual([0, 0]);
+    expect([await pingPcToPc(a, b), await pingPcToPc(b, a)]).toEqual([0, 0]);
   });
 
   it("4. a rebooted routerB: tunnel end, route, module and forwarding are drift; up --refresh repairs all", async () => {
@@ -115,7 +102,7 @@ describeOnLab("the dev stack on the lab, through the stand-in engine", () => {
     const up = await engine("up", "--stack", "dev", "--refresh");
     expect(up.code).toBe(0);
     expect(up.out).toContain("Resources: 4 to update, 4 drifted, 3 unchanged");
-    expect([await ping(a, b), await ping(b, a)]).toEqual([0, 0]);
+    expect([await pingPcToPc(a, b), await pingPcToPc(b, a)]).toEqual([0, 0]);
     const clean = await engine("preview", "--stack", "dev", "--refresh", "--expect-no-changes");
     expect(clean.code).toBe(0);
   });

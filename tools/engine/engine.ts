@@ -18,7 +18,23 @@ import {
   type Registration,
   type RegistrationResult,
 } from "./monitor";
-import { loadState, saveState, type StackState, type StateResource } from "./state";
+import { lockStack } from "./lock";
+import { loadState, saveState, type PendingOperation, type StackState, type StateResource } from "./state";
+
+/** How a pending operation is said: "creating", … */
+const PENDING_VERB: Record<PendingOperation["operation"], string> = {
+  create: "creating",
+  update: "updating",
+  replace: "replacing",
+  delete: "deleting",
+};
+
+/** Failures already reported, resource by resource, as they happened. */
+class ReportedFailures extends Error {
+  constructor() {
+    super("failures were reported");
+  }
+}
 
 export type Command = "up" | "preview" | "refresh" | "destroy";
 
@@ -173,6 +189,15 @@ export class StandInEngine {
   /** Seconds to the provider host being ready, and spent refreshing (reading every resource). */
   private readonly timings: { hostStart?: number; refresh?: number; provider?: number } = {};
   private readonly records: OperationRecord[] = [];
+  /** Failures, each reported once as it happened. */
+  private readonly errors: string[] = [];
+  /** What the program's runtime left unhandled. */
+  private readonly stray: unknown[] = [];
+  /** Operations under way (written into every checkpoint). */
+  private pending: PendingOperation[] = [];
+  private preview = false;
+  /** How many of the errors are resources' own (reported as they happened). */
+  private resourceFailures = 0;
 
   constructor(private readonly options: EngineOptions) {
     this.print = options.print ?? ((line) => process.stdout.write(`${line}\n`));
@@ -199,6 +224,43 @@ export class StandInEngine {
     );
   }
 
+  /** Reports a resource's failure once, as Pulumi does: `error:` naming it. */
+  private fail(resource: { type: string; name: string }, error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.errors.push(`${shortType(resource.type)} ${resource.name}: ${message}`);
+    this.resourceFailures++;
+    this.print(`error: ${shortType(resource.type)} ${resource.name}: ${message}`);
+  }
+
+  /** Writes the state as it is now (checkpoint), unless this is a preview. */
+  private checkpoint(state: StackState, resources: StateResource[]): void {
+    if (this.preview) return;
+    saveState(this.stateFile, { ...state, resources, pending: this.pending });
+  }
+
+  /** Records an operation as under way (a run killed now leaves it in the state); returns its end. */
+  private begin(
+    state: StackState,
+    resources: () => StateResource[],
+    operation: PendingOperation["operation"],
+    resource: { urn: string; type: string; name: string; inputs: Props; secretInputs: string[] },
+  ): () => void {
+    const entry: PendingOperation = {
+      urn: resource.urn,
+      type: resource.type,
+      name: resource.name,
+      operation,
+      inputs: resource.inputs,
+      secretInputs: resource.secretInputs,
+      startedAt: new Date().toISOString(),
+    };
+    this.pending.push(entry);
+    this.checkpoint(state, resources());
+    return () => {
+      this.pending = this.pending.filter((p) => p !== entry);
+    };
+  }
+
   /** Runs one command; never throws: failures are in the result, as an exit code. */
   async run(command: Command): Promise<RunResult> {
     const started = Date.now();
@@ -207,55 +269,83 @@ export class StandInEngine {
       this.options.stack,
       this.options.configFile,
     );
-    const state = loadState(this.stateFile, project, this.options.stack);
-    const preview = command === "preview";
-    let outputs: Record<string, unknown> = state.outputs;
-    let error: string | undefined;
-    let hostPeakMemoryBytes: number | undefined;
+    this.preview = command === "preview";
     this.print(
       `${command === "preview" ? "Previewing update" : command === "destroy" ? "Destroying" : command === "refresh" ? "Refreshing" : "Updating"} (${project}/${this.options.stack}) with the test stand-in engine`,
     );
-    // The provider host starts (and the refresh reads routers) while the program loads and
-    // serializes its providers; registrations wait for the refresh.
-    const hostReady = ProviderHost.start({ config, env: this.options.hostEnv, cwd: this.options.root }).then(
-      (host) => {
-        this.host = host;
-        // The providers' messages, where the Pulumi CLI shows a dynamic provider's output.
-        host.onOutput = (kind, line) =>
-          this.print(`    ${kind}: ${line.replace(/^(info|warning|error): \[runtime\] /, "")}`);
-        this.timings.hostStart = (Date.now() - started) / 1000;
-        return host;
-      },
-    );
-    const refreshed = hostReady.then(async () => {
-      if (command === "refresh" || this.options.refresh) {
-        const at = Date.now();
-        await this.refresh(state);
-        this.timings.refresh = (Date.now() - at) / 1000;
-      }
-    });
-    refreshed.catch(() => undefined);
+    let unlock: (() => void) | undefined;
+    let hostPeakMemoryBytes: number | undefined;
+    let outputs: Record<string, unknown> = {};
+    // What the program's runtime leaves unhandled (a failed registration's rejected outputs) is a
+    // reported failure, never a crash of the engine.
+    const stray = (reason: unknown) => this.stray.push(reason);
+    process.on("unhandledRejection", stray);
+    let hostReady: Promise<ProviderHost> | undefined;
+    let state: StackState | undefined;
     try {
+      if (!this.preview)
+        unlock = lockStack(this.stateFile, this.options.stack, command, (line) =>
+          this.print(`warning: ${line}`),
+        );
+      state = loadState(this.stateFile, project, this.options.stack);
+      const loaded = state;
+      outputs = state.outputs;
+      const interrupted = state.pending ?? [];
+      this.pending = [...interrupted];
+      for (const op of interrupted)
+        this.print(
+          `warning: the last run was interrupted while it was ${PENDING_VERB[op.operation]} ${shortType(op.type)} ${op.name} (since ${op.startedAt}); ` +
+            "its outcome is not in the state: refresh reads what the routers have, up converges (create adopts what an interrupted create left), destroy removes it",
+        );
+      // The provider host starts (and the refresh reads routers) while the program loads and
+      // serializes its providers; registrations wait for the refresh.
+      hostReady = ProviderHost.start({ config, env: this.options.hostEnv, cwd: this.options.root }).then(
+        (host) => {
+          this.host = host;
+          // The providers' messages, where the Pulumi CLI shows a dynamic provider's output.
+          // Pulumi's log arrives as `info: [runtime] …`; other errors' stack traces on stderr are
+          // left out (each failure is reported once, from the provider's answer).
+          host.onOutput = (kind, line) => {
+            const logged = /^(info|warning|error): \[runtime\] (.*)$/.exec(line);
+            if (logged) this.print(`    ${logged[1]}: ${logged[2]}`);
+            else if (kind === "info") this.print(`    info: ${line}`);
+          };
+          this.timings.hostStart = (Date.now() - started) / 1000;
+          return host;
+        },
+      );
+      const refreshed = hostReady.then(async () => {
+        if (command === "refresh" || this.options.refresh) {
+          const at = Date.now();
+          await this.refresh(loaded);
+          this.timings.refresh = (Date.now() - at) / 1000;
+        }
+      });
+      refreshed.catch(() => undefined);
       if (command === "destroy") {
         await refreshed;
-        await this.destroy(state);
+        await this.destroy(state, interrupted);
         outputs = {};
       } else if (command === "up" || command === "preview") {
-        outputs = await this.update(state, { project, main, config, preview, ready: refreshed });
+        outputs = await this.update(state, { project, main, config, ready: refreshed }, interrupted);
       } else {
         await refreshed;
+        this.checkpoint(state, state.resources);
       }
+      state.outputs = outputs;
     } catch (e) {
-      error = e instanceof Error ? e.message : String(e);
+      // Failures of resources were reported as they happened; anything else is reported here.
+      if (!(e instanceof ReportedFailures)) this.errors.push(e instanceof Error ? e.message : String(e));
+      if (!(e instanceof ReportedFailures)) this.print(`error: ${this.errors[this.errors.length - 1]}`);
     } finally {
-      const host = await hostReady.catch(() => undefined);
+      const host = await hostReady?.catch(() => undefined);
       hostPeakMemoryBytes = host?.peakMemoryBytes();
       this.timings.provider = host?.providerSeconds();
       await host?.stop();
-    }
-    if (!preview) {
-      state.outputs = outputs;
-      saveState(this.stateFile, state);
+      // The last checkpoint: what completed, and what is still pending (none after a clean run).
+      if (state && unlock) this.checkpoint(state, state.resources);
+      unlock?.();
+      process.off("unhandledRejection", stray);
     }
     const changes = this.records.filter((r) => r.operation !== "same").length;
     const counts = (["create", "update", "replace", "delete", "refresh", "same"] as Operation[])
@@ -267,8 +357,11 @@ export class StandInEngine {
       this.print(`Outputs:\n${JSON.stringify(outputs, null, 2)}`);
     }
     let exitCode = 0;
-    if (error) {
-      this.print(`error: ${error}`);
+    if (this.errors.length > 0) {
+      if (this.resourceFailures > 0)
+        this.print(
+          `error: ${this.resourceFailures === 1 ? "1 resource failed" : `${this.resourceFailures} resources failed`}${this.preview ? "" : "; what completed is in the state, and the next run continues from there"}`,
+        );
       exitCode = 1;
     } else if (this.options.expectNoChanges && changes > 0) {
       this.print("error: no changes were expected but changes were proposed");
@@ -278,7 +371,7 @@ export class StandInEngine {
       operations: this.records,
       changes,
       outputs,
-      error,
+      error: this.errors.length > 0 ? this.errors.join("\n") : undefined,
       exitCode,
       wallSeconds: (Date.now() - started) / 1000,
       hostPeakMemoryBytes,
@@ -286,29 +379,76 @@ export class StandInEngine {
     };
   }
 
-  /** Reads every resource back; what drifted is reported, naming router and property. */
+  /** Reads every resource back; what drifted is reported, naming router and property. A failed read fails the refresh. */
   private async refresh(state: StackState): Promise<void> {
-    await Promise.all(
+    const results = await Promise.allSettled(
       state.resources.map((resource) =>
         this.limiter.run(async () => {
           if (!resource.custom || !resource.type.startsWith(DYNAMIC)) return;
-          const read = await this.host!.read(resource.urn, resource.id, resource.outputs, resource.inputs);
-          const drift = driftOf(read.outputs);
-          const before = JSON.stringify(driftOf(resource.outputs));
-          resource.outputs = read.outputs;
-          if (read.inputs) resource.inputs = read.inputs;
-          if (drift.length > 0 || JSON.stringify(drift) !== before)
-            this.record("refresh", resource, drift.length ? drift : ["drift cleared"]);
+          try {
+            const read = await this.host!.read(resource.urn, resource.id, resource.outputs, resource.inputs);
+            const drift = driftOf(read.outputs);
+            const before = JSON.stringify(driftOf(resource.outputs));
+            resource.outputs = read.outputs;
+            if (read.inputs) resource.inputs = read.inputs;
+            if (drift.length > 0 || JSON.stringify(drift) !== before)
+              this.record("refresh", resource, drift.length ? drift : ["drift cleared"]);
+          } catch (error) {
+            this.fail({ type: resource.type, name: `${resource.name} (refresh)` }, error);
+            throw error;
+          }
         }),
       ),
     );
+    if (results.some((r) => r.status === "rejected")) {
+      // What was read is kept; the run stops before changing anything.
+      this.checkpoint(state, state.resources);
+      throw new ReportedFailures();
+    }
   }
 
-  /** Deletes everything, dependents first. */
-  private async destroy(state: StackState): Promise<void> {
-    await this.deleteAll(state.resources, false, (resource) => {
-      state.resources = state.resources.filter((r) => r.urn !== resource.urn);
-    });
+  /** Deletes everything, dependents first; and whatever an interrupted create may have left. */
+  private async destroy(state: StackState, interrupted: PendingOperation[]): Promise<void> {
+    await this.deleteAll(
+      state,
+      state.resources,
+      (resource) => {
+        state.resources = state.resources.filter((r) => r.urn !== resource.urn);
+        this.checkpoint(state, state.resources);
+      },
+      () => state.resources,
+    );
+    await this.removeInterruptedCreates(state, interrupted, new Set(), () => state.resources);
+  }
+
+  /**
+   * Creates that a killed run left under way, of resources the state does not hold: deleted with the
+   * inputs they were given (each provider removes only what matches them), so nothing is orphaned.
+   */
+  private async removeInterruptedCreates(
+    state: StackState,
+    interrupted: PendingOperation[],
+    declared: Set<string>,
+    resources: () => StateResource[],
+  ): Promise<void> {
+    for (const op of interrupted) {
+      if (op.operation !== "create") continue;
+      if (declared.has(op.urn) || resources().some((r) => r.urn === op.urn)) {
+        this.pending = this.pending.filter((p) => p !== op);
+        continue;
+      }
+      if (!op.type.startsWith(DYNAMIC)) continue;
+      this.record("delete", { type: op.type, name: `${op.name} (left by an interrupted create)` });
+      try {
+        await this.host!.delete(op.urn, "", op.inputs);
+        this.pending = this.pending.filter((p) => p !== op);
+        this.checkpoint(state, resources());
+      } catch (error) {
+        this.fail({ type: op.type, name: op.name }, error);
+      }
+    }
+    // Interrupted updates and deletes of resources the state holds were redone by this run.
+    this.pending = this.pending.filter((p) => p.operation === "create");
   }
 
   /**
@@ -316,9 +456,10 @@ export class StandInEngine {
    * depends on it (or is its child) is gone. A failed delete keeps what it depends on.
    */
   private async deleteAll(
+    state: StackState,
     resources: StateResource[],
-    preview: boolean,
     deleted: (r: StateResource) => void,
+    all: () => StateResource[],
   ): Promise<void> {
     const done = new Map<string, Promise<void>>();
     const dependentsOf = (urn: string) =>
@@ -329,9 +470,17 @@ export class StandInEngine {
         pending = (async () => {
           await Promise.all(dependentsOf(resource.urn).map(remove));
           if (resource.custom) this.record("delete", resource);
-          if (!preview && resource.custom && resource.type.startsWith(DYNAMIC)) {
+          if (!this.preview && resource.custom && resource.type.startsWith(DYNAMIC)) {
             const at = Date.now();
-            await this.limiter.run(() => this.host!.delete(resource.urn, resource.id, resource.outputs));
+            const end = this.begin(state, all, "delete", { ...resource, inputs: resource.outputs });
+            try {
+              await this.limiter.run(() => this.host!.delete(resource.urn, resource.id, resource.outputs));
+            } catch (error) {
+              this.fail(resource, error);
+              throw error;
+            } finally {
+              end();
+            }
             this.finished("deleted", resource, at);
           }
           deleted(resource);
@@ -341,8 +490,7 @@ export class StandInEngine {
       return pending;
     };
     const results = await Promise.allSettled(resources.map(remove));
-    const failed = results.find((r) => r.status === "rejected") as PromiseRejectedResult | undefined;
-    if (failed) throw failed.reason;
+    if (results.some((r) => r.status === "rejected")) throw new ReportedFailures();
   }
 
   /** Runs the program; creates, updates and replaces as it registers; deletes what it dropped. */
@@ -352,40 +500,90 @@ export class StandInEngine {
       project: string;
       main: string;
       config: Record<string, string>;
-      preview: boolean;
       ready: Promise<void>;
     },
+    interrupted: PendingOperation[],
   ): Promise<Record<string, unknown>> {
     const old = new Map(state.resources.map((r) => [r.urn, r]));
     const next: StateResource[] = [];
-    const failures: string[] = [];
+    const current = () => this.merge(next, old);
+    const failed = new Set<string>();
+    const activity = { inFlight: 0, last: Date.now() };
     installMonitor(
-      (registration) =>
-        run.ready
-          .then(() => this.register(registration, old, next, run.preview))
-          .catch((e: Error) => {
-            failures.push(`${shortType(registration.type)} ${registration.name}: ${e.message}`);
-            throw e;
-          }),
-      { project: run.project, stack: this.options.stack, preview: run.preview, config: run.config },
+      async (registration) => {
+        activity.inFlight++;
+        try {
+          await run.ready.catch(() => {
+            failed.add(registration.urn);
+            throw new Error("not done: the refresh failed");
+          });
+          // A resource whose dependency (or parent) failed is skipped, as Pulumi does.
+          const blocker = [...registration.dependencies, registration.parent].find((u) => failed.has(u));
+          if (blocker) {
+            failed.add(registration.urn);
+            this.print(
+              `   skipped ${shortType(registration.type)} ${registration.name}: ${blocker.split("::").pop()} failed`,
+            );
+            throw new Error(`skipped: ${blocker.split("::").pop()} failed`);
+          }
+          try {
+            const result = await this.register(registration, old, next, state, current);
+            this.checkpoint(state, current());
+            return result;
+          } catch (error) {
+            failed.add(registration.urn);
+            this.fail(registration, error);
+            throw error;
+          }
+        } finally {
+          activity.inFlight--;
+          activity.last = Date.now();
+        }
+      },
+      { project: run.project, stack: this.options.stack, preview: this.preview, config: run.config },
     );
-    let outputs: Record<string, unknown> = {};
+    const program = runProgram(run.main);
+    program.catch(() => undefined);
+    // When a resource failed, the program never finishes (what depends on it waits for ever):
+    // the run ends once the independent work has settled, as Pulumi's does.
+    const settled = new Promise<"failed">((resolve) => {
+      const check = setInterval(() => {
+        if (
+          (failed.size > 0 || this.stray.length > 0) &&
+          activity.inFlight === 0 &&
+          Date.now() - activity.last > 500
+        ) {
+          clearInterval(check);
+          resolve("failed");
+        }
+      }, 100);
+      void program.finally(() => clearInterval(check));
+    });
+    let outputs: Record<string, unknown> | undefined;
     try {
-      outputs = (await runProgram(run.main)) ?? {};
+      const finished = await Promise.race([program, settled]);
+      if (finished !== "failed") outputs = finished ?? {};
     } catch (error) {
+      // The program itself failed (a bad configuration): nothing was declared past that.
+      if (failed.size === 0) throw error;
+    }
+    if (outputs === undefined || failed.size > 0) {
       // Keep what was done: the state records every resource that completed.
-      state.resources = this.merge(next, old);
-      throw new Error(failures.length > 0 ? failures.join("\n") : (error as Error).message);
+      state.resources = current();
+      if (failed.size === 0 && this.stray.length > 0) throw this.stray[0];
+      throw new ReportedFailures();
     }
     // What the program no longer declares goes, dependents first.
     const registered = new Set(next.map((r) => r.urn));
     const gone = state.resources.filter((r) => !registered.has(r.urn));
     const kept = new Set(gone.map((r) => r.urn));
+    const remaining = () => [...next, ...gone.filter((r) => kept.has(r.urn))];
     try {
-      await this.deleteAll(gone, run.preview, (resource) => kept.delete(resource.urn));
+      await this.deleteAll(state, gone, (resource) => kept.delete(resource.urn), remaining);
+      if (!this.preview) await this.removeInterruptedCreates(state, interrupted, registered, remaining);
     } finally {
       // What could not be deleted stays in the state, still on the routers.
-      state.resources = [...next, ...gone.filter((r) => kept.has(r.urn))];
+      state.resources = remaining();
     }
     return outputs;
   }
@@ -400,8 +598,10 @@ export class StandInEngine {
     registration: Registration,
     old: Map<string, StateResource>,
     next: StateResource[],
-    preview: boolean,
+    state: StackState,
+    current: () => StateResource[],
   ): Promise<RegistrationResult> {
+    const preview = this.preview;
     const { plain, secret } = reveal(registration.inputs);
     const base = {
       urn: registration.urn,
@@ -446,7 +646,8 @@ export class StandInEngine {
         this.record("create", label);
         if (preview) return keep("", inputs);
         const at = Date.now();
-        const created = await host.create(registration.urn, inputs);
+        const end = this.begin(state, current, "create", { ...base, inputs });
+        const created = await host.create(registration.urn, inputs).finally(end);
         this.finished("created", label, at);
         return keep(created.id, created.outputs);
       }
@@ -463,9 +664,13 @@ export class StandInEngine {
         if (preview) return keep(prior.id, prior.outputs);
       }
       const at = Date.now();
+      const end = this.begin(state, current, diff.replaces.length > 0 ? "replace" : "update", {
+        ...base,
+        inputs,
+      });
       const applied = await applyDiff(host, registration.urn, prior, inputs, diff, () =>
         old.delete(registration.urn),
-      );
+      ).finally(end);
       this.finished(applied.operation === "replace" ? "replaced" : "updated", label, at);
       return keep(applied.id, applied.outputs);
     });

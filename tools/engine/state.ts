@@ -30,6 +30,24 @@ export interface StackState {
   stack: string;
   resources: StateResource[];
   outputs: Record<string, unknown>;
+  /**
+   * Operations under way when the state was last written, as Pulumi's pending operations: a run
+   * killed in the middle leaves them, and the next run reports and resolves them.
+   */
+  pending?: PendingOperation[];
+}
+
+/** An operation on a resource that started and had not finished when the state was written. */
+export interface PendingOperation {
+  urn: string;
+  type: string;
+  name: string;
+  operation: "create" | "update" | "replace" | "delete";
+  /** The inputs it was given (what a delete of an interrupted create needs). */
+  inputs: Record<string, unknown>;
+  /** Which of the inputs were secret (stored encrypted). */
+  secretInputs: string[];
+  startedAt: string;
 }
 
 function keyFile(file: string): string {
@@ -91,6 +109,7 @@ export function loadState(file: string, project: string, stack: string): StackSt
       inputs: unseal(r.inputs, key),
       outputs: unseal(r.outputs, key),
     })),
+    pending: (stored.pending ?? []).map((p) => ({ ...p, inputs: unseal(p.inputs, key) })),
   };
 }
 
@@ -104,6 +123,7 @@ export function saveState(file: string, state: StackState): void {
       inputs: seal(r.inputs, r.secretInputs, key),
       outputs: seal(r.outputs, r.secretOutputs, key),
     })),
+    pending: (state.pending ?? []).map((p) => ({ ...p, inputs: seal(p.inputs, p.secretInputs, key) })),
   };
   mkdirSync(path.dirname(file), { recursive: true });
   const temporary = `${file}.tmp`;

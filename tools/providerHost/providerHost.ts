@@ -17,6 +17,7 @@ const structproto = require("google-protobuf/google/protobuf/struct_pb");
 
 export const REPO_ROOT = path.resolve(__dirname, "../..");
 const HOST_ENTRY = require.resolve("@pulumi/pulumi/cmd/dynamic-provider/index.js");
+const EXIT_WITH_ENGINE = path.join(__dirname, "exitWithEngine.js");
 
 /** Property bags as they travel over the wire. */
 export type Props = Record<string, unknown>;
@@ -113,12 +114,14 @@ export class ProviderHost {
     options: { config?: Record<string, string>; env?: NodeJS.ProcessEnv; cwd?: string } = {},
   ): Promise<ProviderHost> {
     // The host needs an engine address argument; it only uses it to log, which we do not serve.
-    const child = spawn(process.execPath, [HOST_ENTRY, "127.0.0.1:1"], {
+    // It dies with whoever started it (see exitWithEngine.js): a killed engine leaves no host
+    // working on, and no change made that the state will not record.
+    const child = spawn(process.execPath, ["--require", EXIT_WITH_ENGINE, HOST_ENTRY, "127.0.0.1:1"], {
       // The project's folder, as the engine starts plugins: serialized code requires installed
       // packages (`pulumi-gre/provider-runtime`) from its node_modules.
       cwd: options.cwd ?? REPO_ROOT,
       env: { ...process.env, ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: ["pipe", "pipe", "pipe"],
     });
     const port = await new Promise<number>((resolve, reject) => {
       let buffered = "";
