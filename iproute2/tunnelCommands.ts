@@ -60,13 +60,17 @@ function tunnelParameters(spec: TunnelEndSpec): string[] {
   ];
 }
 
-/** `ip addr add 10.10.10.1 dev gre1 peer 10.10.10.2` (or `A/P dev D` without a peer). */
+/**
+ * The field note's `ip addr add 10.10.10.1 dev gre1 peer 10.10.10.2` (or `A/P dev D` without a
+ * peer), as `ip addr replace`: the same address, but not an error when it is there already — on a
+ * router whose systemd-networkd configures a persisted tunnel the moment its device appears.
+ */
 export function addressAdd(name: string, address: TunnelAddress): RemoteCommand {
   if (address.peer !== undefined) {
     const peer = address.prefixLength === 32 ? address.peer : `${address.peer}/${address.prefixLength}`;
-    return { argv: ["ip", "addr", "add", address.local, "dev", name, "peer", peer] };
+    return { argv: ["ip", "addr", "replace", address.local, "dev", name, "peer", peer] };
   }
-  return { argv: ["ip", "addr", "add", `${address.local}/${address.prefixLength}`, "dev", name] };
+  return { argv: ["ip", "addr", "replace", `${address.local}/${address.prefixLength}`, "dev", name] };
 }
 
 /** Removes every IPv4 address of the device (its IPv6 link-local stays). */

@@ -16,6 +16,8 @@ const USAGE = `usage: npm run lab -- <command>
   exec ROUTER -- CMD...    run CMD on ROUTER (or on its PC: ROUTER:pc) and return its exit status
   restart ROUTER           power-cycle one router (its kernel state is lost, like a reboot)
   stop ROUTER | start ROUTER
+  underlay-mtu BYTES       give the underlay between the routers a smaller MTU (a WAN hop that
+                           silently drops larger packets; 1500 as booted)
 
 The lab needs root. Files live under .lab/ (git-ignored): the lab's SSH key, inventory.json, router
 consoles. Routers are user-mode Linux kernels in the network namespace the status line names.`;
@@ -67,6 +69,11 @@ async function main(args: string[]): Promise<number> {
       if (command === "restart") await lab.restart(name);
       else if (command === "stop") await lab.stop(name);
       else await lab.start(name);
+      return 0;
+    }
+    case "underlay-mtu": {
+      const [bytes] = positionals(parse(rest).positionals, 1, "underlay-mtu BYTES");
+      lab.underlayMtu(Number(bytes));
       return 0;
     }
     case undefined:

@@ -66,6 +66,15 @@ export function createLabNetwork(namespace: string, plans: RouterPlan[]): void {
   inNs(["ip", "link", "set", "brunder", "up"]);
 }
 
+/**
+ * Sets the MTU of the underlay between the routers (each router's underlay port on the host's
+ * bridge), as a WAN hop with a smaller MTU: the bridge drops larger frames without a word, so a
+ * path MTU black hole is what the routers see.
+ */
+export function setUnderlayMtu(namespace: string, taps: string[], mtu: number): void {
+  for (const tap of taps) runHost(["ip", "-n", namespace, "link", "set", "dev", tap, "mtu", String(mtu)]);
+}
+
 /** Deletes the namespace (its taps and bridges go with it). */
 export function deleteLabNetwork(namespace: string): void {
   if (namespaceExists(namespace)) runHost(["ip", "netns", "del", namespace]);

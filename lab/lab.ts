@@ -12,7 +12,13 @@
 import { existsSync, readFileSync, realpathSync } from "fs";
 import { spawnSync } from "child_process";
 import { commandLine } from "../transport/script";
-import { createLabNetwork, deleteLabNetwork, linkRouterModules, namespaceExists } from "./hostNetwork";
+import {
+  createLabNetwork,
+  deleteLabNetwork,
+  linkRouterModules,
+  namespaceExists,
+  setUnderlayMtu,
+} from "./hostNetwork";
 import { writeInventory, type Inventory } from "./inventory";
 import { labPaths, prepareLabFiles, removeLabFiles, routerHostPublicKey, type LabPaths } from "./labFiles";
 import { LabError } from "./labError";
@@ -70,6 +76,11 @@ export class Lab {
       ["/usr/bin/socat", "socat"],
       ["/usr/bin/ssh-keygen", "openssh-client"],
       ["/usr/sbin/modprobe", "kmod"],
+      ["/lib/systemd/systemd-networkd", "systemd"],
+      ["/usr/bin/dbus-daemon", "dbus"],
+      ["/usr/sbin/iptables-legacy", "iptables"],
+      ["/usr/sbin/nft", "nftables"],
+      ["/usr/bin/tcpdump", "tcpdump"],
     ]) {
       if (!existsSync(file)) return `${file} is missing (apt-get install ${pkg})`;
     }
@@ -169,6 +180,21 @@ export class Lab {
     if (routerPid(this.machines, name) === undefined) bootMachine(this.machines, plan);
     await waitForSsh(this.machines, plan, BOOT_TIMEOUT_MS);
     this.log(`${name} started`);
+  }
+
+  /**
+   * Gives the underlay between the routers an MTU (68…1500; 1500 as booted), as a hop across a
+   * WAN whose smaller MTU silently drops larger packets: what MSS clamping is for.
+   */
+  underlayMtu(mtu: number): void {
+    Lab.requireRoot();
+    if (!Number.isInteger(mtu) || mtu < 68 || mtu > 1500)
+      throw new LabError(`the underlay MTU must be a whole number from 68 to 1500, not ${mtu}`);
+    const inventory = this.readInventoryFile();
+    if (!inventory) throw new LabError("the lab is down: run `npm run lab -- up`");
+    const taps = inventory.routers.map((r) => bootRecord(this.machines, r.name).underlayTap);
+    setUnderlayMtu(this.identity.namespace, taps, mtu);
+    this.log(`underlay MTU between the routers is ${mtu}`);
   }
 
   /** What runs: one line per router. */

@@ -70,6 +70,7 @@ export function prepareLabFiles(paths: LabPaths, namespace: string, plans: Route
     const dir = routerDir(paths, plan.name);
     mkdirSync(path.join(dir, "persist", "modules-load.d"), { recursive: true });
     mkdirSync(path.join(dir, "persist", "sysctl.d"), { recursive: true });
+    mkdirSync(path.join(dir, "persist", "systemd-network"), { recursive: true });
     const hostKey = path.join(dir, "ssh_host_ed25519_key");
     runHost(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", plan.name, "-f", hostKey]);
     chmodSync(hostKey, 0o600);

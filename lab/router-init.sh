@@ -8,7 +8,9 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root
 
 mount -t proc proc /proc
-mount -t sysfs sysfs /sys
+# Read-only, as in a container: systemd-networkd then knows no udev will announce the links (the
+# lab runs none) and configures them at once.
+mount -t sysfs -o ro sysfs /sys
 
 param() {
   for word in $(cat /proc/cmdline); do
@@ -42,11 +44,13 @@ mount -t tmpfs -o mode=1777 tmp /tmp
 # A clean home: the host's root shell rc files would otherwise run on every SSH command.
 mount -t tmpfs -o mode=700 root /root
 
-# What survives a reboot of this router: its own /etc/modules-load.d and /etc/sysctl.d, kept on
-# the host under .lab/routers/NAME/persist/ (the rest of /etc is the host's, read-only).
+# What survives a reboot of this router: its own /etc/modules-load.d, /etc/sysctl.d and
+# /etc/systemd/network, kept on the host under .lab/routers/NAME/persist/ (the rest of /etc is the
+# host's, read-only).
 PERSIST="$LABDIR/routers/$NAME/persist"
 mount -t hostfs -o "$PERSIST/modules-load.d" none /etc/modules-load.d || fail "cannot mount modules-load.d"
 mount -t hostfs -o "$PERSIST/sysctl.d" none /etc/sysctl.d || fail "cannot mount sysctl.d"
+mount -t hostfs -o "$PERSIST/systemd-network" none /etc/systemd/network || fail "cannot mount systemd/network"
 
 hostname "$NAME"
 ip link set lo up
@@ -63,6 +67,15 @@ done
 for conf in /etc/sysctl.d/*.conf; do
   [ -f "$conf" ] && sysctl -q -p "$conf"
 done
+
+# systemd-networkd, as a Debian or Ubuntu router (netplan) runs it at boot: it brings back the
+# tunnels and routes persisted under /etc/systemd/network. Links without a .network file of their
+# own (eth0, eth1, the LAN port) stay as set up above.
+# The system bus comes first: `networkctl reload` reaches networkd through it.
+mkdir -p /run/dbus /run/systemd/netif
+dbus-daemon --system --fork --nopidfile || fail "dbus-daemon did not start"
+chown systemd-network:systemd-network /run/systemd/netif
+/lib/systemd/systemd-networkd >/run/networkd.log 2>&1 &
 
 # The PC: a network namespace behind the router's LAN port.
 modprobe veth || fail "veth"

@@ -30,7 +30,7 @@ export async function fieldNoteState(connection: Connection): Promise<FieldNoteS
       { argv: ["ip", "-4", "-N", "-j", "route", "show", "table", "all"] },
       { argv: ["cat", "/proc/modules"] },
       { argv: ["sysctl", "-n", "net.ipv4.ip_forward"] },
-      { argv: ["ls", "/etc/modules-load.d", "/etc/sysctl.d"] },
+      { argv: ["find", "/etc/modules-load.d", "/etc/sysctl.d", "/etc/systemd/network", "-mindepth", "1"] },
     ],
     { check: false, stopOnError: false },
   );
@@ -47,6 +47,6 @@ export async function fieldNoteState(connection: Connection): Promise<FieldNoteS
       .map((m) => m.name)
       .sort(),
     forwarding: forwarding.trim(),
-    files: files.trim(),
+    files: files.trim().split("\n").filter(Boolean).sort().join("\n"),
   };
 }

@@ -9,15 +9,7 @@
  * @packageDocumentation
  */
 import type * as pulumi from "@pulumi/pulumi";
-import {
-  observeEnd,
-  planEnd,
-  planRemove,
-  preflightProblems,
-  type EndPlan,
-  type ObservedEnd,
-  type RouterObservation,
-} from "../iproute2/planTunnel";
+import { observeEnd, planRemove, type RouterObservation } from "../iproute2/planTunnel";
 import { pingAcross, pingUnderlay } from "../iproute2/tunnelCommands";
 import { diagnoseTunnel, said, type EndView } from "../iproute2/tunnelReport";
 import { changeThenRead } from "./applyOnRouter";
@@ -38,71 +30,10 @@ import {
 } from "./greTunnelSpec";
 import { observationCommands, observeRouter, parseObservation, type RouterView } from "./observeRouter";
 import { both, runPair, undoBoth, undoneReport } from "./pairOperation";
+import { preflight, wantedExtras, type Preflighted } from "./greTunnelPreflight";
 import { observeBoth, recordedPair, restoreEnd, seenPair, type Pair } from "./tunnelEnds";
-import { keysToRecord, type RecordedHostKeys } from "./hostKeys";
-
-/** What preflight found on both routers, ready to apply. */
-interface Preflighted {
-  /** The keys both routers presented: expected from here on. */
-  seen: Pair<RecordedHostKeys & { hostKey: string }>;
-  observed: Pair<RouterObservation>;
-  plans: Pair<EndPlan>;
-  befores: Pair<ObservedEnd>;
-}
-
-/**
- * Preflight, both ends at once: reachable over SSH (with the expected host keys), GRE available,
- * the local address present, the peer reachable over the underlay (the field note's ping, before a
- * create), the name free or an identical tunnel to adopt, no other tunnel the kernel could not tell
- * apart. Throws, with nothing changed on either router, when any end cannot take its plan.
- */
-async function preflight(
-  what: string,
-  t: NormalizedGreTunnel,
-  recorded: Pair<RecordedHostKeys>,
-  mode: "create" | "converge",
-): Promise<Preflighted> {
-  const specs = endSpecs(t);
-  const labels = endLabels(t);
-  const pinging = mode === "create" && t.verify ? pingingEnds(t) : [];
-  let views: Pair<RouterView>;
-  try {
-    views = await observeBoth(
-      t,
-      recorded,
-      both((i) => (pinging.includes(i) ? [pingUnderlay(specs[i].local, specs[i].remote)] : [])),
-    );
-  } catch (error) {
-    throw new Error(
-      `${what}: preflight failed, nothing was changed on either router: ${(error as Error).message}`,
-    );
-  }
-  const plans = both((i) => planEnd(specs[i], views[i].observation, mode));
-  const problems: string[] = [];
-  specs.forEach((spec, i) => {
-    const plan = plans[i];
-    if (plan.action === "conflict") problems.push(`${labels[i]}: ${plan.reason}`);
-    if (plan.action !== "none")
-      problems.push(...preflightProblems(spec, views[i].observation).map((p) => `${labels[i]}: ${p}`));
-    const ping = views[i].extra[0];
-    if (ping && ping.exitCode !== 0) {
-      problems.push(
-        `${labels[i]}: cannot reach ${spec.remote} from ${spec.local} over the underlay; make sure the network is ok (ping: ${said(ping, "no reply")})`,
-      );
-    }
-  });
-  if (problems.length > 0) {
-    throw new Error(
-      `${what}: nothing was changed on either router.\n${problems.map((p) => `  - ${p}`).join("\n")}`,
-    );
-  }
-  return {
-    seen: seenPair(views),
-    observed: both((i) => views[i].observation),
-    plans,
-    befores: both((i) => observeEnd(specs[i].name, views[i].observation)),
-  };
-}
+import { keysToRecord } from "./hostKeys";
+import { extrasChanges, extrasReads, extrasToRead, parseExtras, type ExtrasView } from "./tunnelEndExtras";
 
 /**
  * Applies each end's plan on both routers at once, each in one round trip that also reads back
@@ -112,22 +43,26 @@ function applyPlans(
   what: string,
   t: NormalizedGreTunnel,
   ready: Preflighted,
-): Promise<Pair<RouterObservation>> {
+): Promise<Pair<{ observation: RouterObservation; extras: ExtrasView }>> {
   const labels = endLabels(t);
+  const base = observationCommands();
   return runPair(
     what,
     both((i) => ({
       label: labels[i],
       run: async () => {
-        const plan = ready.plans[i];
-        if (!("commands" in plan) || plan.commands.length === 0) return ready.observed[i];
+        const changes = ready.changes[i];
+        if (changes.length === 0) return { observation: ready.observed[i], extras: ready.extras[i] };
         const result = await changeThenRead(
           t.endpoints[i].connection,
-          plan.commands,
-          observationCommands(),
+          changes,
+          [...base, ...extrasReads(ready.reads)],
           ready.seen[i],
         );
-        return parseObservation(labels[i], result.reads);
+        return {
+          observation: parseObservation(labels[i], result.reads.slice(0, base.length)),
+          extras: parseExtras(t.name, ready.reads, result.reads.slice(base.length)),
+        };
       },
       restore: () => restoreEnd(t.endpoints[i].connection, ready.seen[i], t.name, ready.befores[i]),
     })),
@@ -186,16 +121,20 @@ async function converge(
   previous: GreTunnelOutputs | undefined,
   mode: "create" | "converge",
 ): Promise<GreTunnelOutputs> {
-  const ready = await preflight(what, t, recordedPair(previous), mode);
+  const ready = await preflight(what, t, previous, mode);
   let observed = ready.observed;
-  if (ready.plans.some((p) => p.action !== "none")) {
-    observed = await applyPlans(what, t, ready);
-    if (t.verify) await verifyOrUndo(what, t, ready);
+  let extras = ready.extras;
+  if (ready.changes.some((c) => c.length > 0)) {
+    const applied = await applyPlans(what, t, ready);
+    observed = both((i) => applied[i].observation);
+    extras = both((i) => applied[i].extras);
+    if (t.verify && ready.plans.some((p) => p.action !== "none")) await verifyOrUndo(what, t, ready);
   }
   return outputsFrom(
     t,
     both((i) => keysToRecord(t.endpoints[i].connection, ready.seen[i], endKeys(previous, i))),
     observed,
+    extras,
   );
 }
 
@@ -232,12 +171,18 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider = {
 
   async read(id, props) {
     const t = props as unknown as GreTunnelOutputs;
-    const views = await observeBoth(t, recordedPair(t));
+    const reads = extrasToRead(wantedExtras(t));
+    const views = await observeBoth(
+      t,
+      recordedPair(t),
+      both(() => extrasReads(reads)),
+    );
     const seen = seenPair(views);
     const outs = outputsFrom(
       t,
       both((i) => keysToRecord(t.endpoints[i].connection, seen[i], endKeys(t, i))),
       both((i) => views[i].observation),
+      both((i) => parseExtras(t.name, reads, views[i].extra)),
     );
     return {
       id,
@@ -257,24 +202,39 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider = {
     const specs = endSpecs(t);
     const labels = endLabels(t);
     const what = describe("deleting", t);
+    const reads = extrasToRead({ persist: false }, wantedExtras(t));
     let views: Pair<RouterView>;
     try {
-      views = await observeBoth(t, recordedPair(t));
+      views = await observeBoth(
+        t,
+        recordedPair(t),
+        both(() => extrasReads(reads)),
+      );
     } catch (error) {
       throw new Error(
         `${what}: nothing was removed from either router, and the tunnel stays in the state: ${(error as Error).message}`,
       );
     }
     const plans = both((i) => planRemove(specs[i], views[i].observation));
-    const befores = both((i) => observeEnd(specs[i].name, views[i].observation));
+    const extras = both((i) => parseExtras(t.name, reads, views[i].extra));
+    const befores = both((i) => ({
+      end: observeEnd(specs[i].name, views[i].observation),
+      reads,
+      extras: extras[i],
+    }));
     await runPair(
       what,
       both((i) => ({
         label: labels[i],
         run: async () => {
           const plan = plans[i];
-          if (plan.action === "remove")
-            await changeThenRead(t.endpoints[i].connection, plan.commands, [], recordedPair(t)[i]);
+          const changes = [
+            ...(plan.action === "remove" ? plan.commands : []),
+            // Its boot files and MSS rule go with it (they are this resource's, by name and mark).
+            ...extrasChanges(specs[i], { persist: false }, extras[i], true),
+          ];
+          if (changes.length > 0)
+            await changeThenRead(t.endpoints[i].connection, changes, [], recordedPair(t)[i]);
         },
         restore: () => restoreEnd(t.endpoints[i].connection, recordedPair(t)[i], t.name, befores[i]),
       })),

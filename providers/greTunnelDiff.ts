@@ -68,6 +68,8 @@ export function diffGreTunnel(olds: Partial<GreTunnelOutputs>, news: NormalizedG
   changed("key", olds.key, news.key);
   changed("ttl", olds.ttl, news.ttl);
   changed("mtu", olds.mtu, news.mtu);
+  changed("tcpMss", olds.tcpMss ?? undefined, news.tcpMss);
+  changed("persist", olds.persist ?? false, news.persist);
   changed("verify", olds.verify, news.verify);
   for (const end of olds.ends ?? []) {
     reasons.push(...end.drift);

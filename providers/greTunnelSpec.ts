@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import { z } from "zod";
+import type { TcpMss } from "../iproute2/mssClamp";
 import type { TunnelEndSpec } from "../iproute2/tunnelCommands";
 import type { RouterObservation } from "../iproute2/planTunnel";
 import { endState, type TunnelEndState } from "../iproute2/tunnelReport";
@@ -15,15 +16,18 @@ import {
   interfaceName,
   isKnown,
   mirroredKeys,
+  mssBeyondMtu,
   mtu,
+  tcpMss,
   ttl,
   unicastAddress,
   type GreKey,
 } from "../schemas/values";
 import { routerAddress, routerLabel, type Connection } from "../transport/connection";
 import type { HostKeyOrigin, HostKeyState } from "./hostKeys";
+import { extrasDrift, extrasState, type ExtrasState, type ExtrasView } from "./tunnelEndExtras";
 
-export type { TunnelEndState };
+export type { TunnelEndState, TcpMss };
 
 /** One router's end of the tunnel, as the user declares it. */
 export interface GreEndpointInputs {
@@ -51,8 +55,24 @@ export interface GreTunnelInputs {
   key?: GreKey;
   /** Outer TTL, 1…255; default 255 as in the field note. */
   ttl?: number;
-  /** Tunnel MTU; the kernel's default (1476, or 1472 with keys) when unset. */
+  /**
+   * Tunnel MTU; the kernel's default when unset: the underlay's MTU − 24 (1476 over 1500), − 4
+   * more with keys (1472).
+   */
   mtu?: number;
+  /**
+   * Clamp the MSS of TCP connections through the tunnel on both ends (a firewall rule of this
+   * resource: nftables where the kernel takes it, else iptables): `"clamp"` to the path MTU — the
+   * tunnel's MTU − 40, so 1436 over a 1500-byte underlay and 1360 with `mtu: 1400` — or a number of
+   * bytes. Unset: no rule.
+   */
+  tcpMss?: TcpMss;
+  /**
+   * Bring the tunnel back at boot without Pulumi: systemd-networkd files on both routers
+   * (`/etc/systemd/network/50-pulumi-gre-NAME.netdev` and `.network`). Default false. The MSS
+   * rule is not persisted.
+   */
+  persist?: boolean;
   /** Exactly two ends, on two different routers. */
   endpoints: GreEndpointInputs[];
   /** Ping across the tunnel from each end after create and update; default true. */
@@ -65,13 +85,18 @@ export interface NormalizedGreTunnel {
   key?: GreKey;
   ttl: number;
   mtu?: number;
+  tcpMss?: TcpMss;
+  persist: boolean;
   verify: boolean;
   endpoints: [Required<GreEndpointInputs>, Required<GreEndpointInputs>];
 }
 
+/** One end as the outputs record it: the device, its boot files and MSS rule, and drift. */
+export type GreEndState = TunnelEndState & ExtrasState;
+
 /** GreTunnel's outputs: the normalized inputs plus what was observed. */
 export interface GreTunnelOutputs extends NormalizedGreTunnel {
-  ends: [TunnelEndState, TunnelEndState];
+  ends: [GreEndState, GreEndState];
   /** The routers' SSH host keys, enforced on every later operation (a new pin replaces them). */
   hostKeys: [string, string];
   /** Each router's jump host's key, when it is reached through one. */
@@ -110,11 +135,26 @@ export function greTunnelSchema() {
       key: greKey().optional(),
       ttl: ttl().optional(),
       mtu: mtu().optional(),
+      tcpMss: tcpMss().optional(),
+      persist: z.boolean().optional(),
       endpoints: z.array(endpoint).length(2, "a tunnel has exactly two endpoints"),
       verify: z.boolean().optional(),
     })
     .strict()
     .superRefine((t, ctx) => {
+      const beyond = mssBeyondMtu(t.tcpMss, t.mtu);
+      if (beyond) ctx.addIssue({ code: "custom", path: ["tcpMss"], message: beyond });
+      if (t.persist && t.key !== undefined) {
+        const keys = typeof t.key === "number" ? [t.key] : [t.key.input, t.key.output];
+        if (keys.includes(0)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["key"],
+            message:
+              "0 cannot be persisted: systemd-networkd reads key 0 as no key; choose another key or persist: false",
+          });
+        }
+      }
       if (t.endpoints.length !== 2) return;
       const [a, b] = t.endpoints;
       const known = isKnown;
@@ -178,11 +218,13 @@ export function normalizeGreTunnel(inputs: z.infer<ReturnType<typeof greTunnelSc
   const normalized: NormalizedGreTunnel = {
     name: inputs.name,
     ttl: inputs.ttl ?? 255,
+    persist: inputs.persist ?? false,
     verify: inputs.verify ?? true,
     endpoints: [end(a, b), end(b, a)],
   };
   if (inputs.key !== undefined) normalized.key = inputs.key;
   if (inputs.mtu !== undefined) normalized.mtu = inputs.mtu;
+  if (inputs.tcpMss !== undefined) normalized.tcpMss = inputs.tcpMss;
   return normalized;
 }
 
@@ -228,9 +270,17 @@ export function tunnelId(tunnel: NormalizedGreTunnel): string {
 
 /** The normalized inputs stored in outputs (what `read` hands back as inputs). */
 export function inputsOf(t: NormalizedGreTunnel): NormalizedGreTunnel {
-  const inputs: NormalizedGreTunnel = { name: t.name, ttl: t.ttl, verify: t.verify, endpoints: t.endpoints };
+  const inputs: NormalizedGreTunnel = {
+    name: t.name,
+    ttl: t.ttl,
+    // A state from before persist existed has none.
+    persist: t.persist ?? false,
+    verify: t.verify,
+    endpoints: t.endpoints,
+  };
   if (t.key !== undefined) inputs.key = t.key;
   if (t.mtu !== undefined) inputs.mtu = t.mtu;
+  if (t.tcpMss !== undefined && t.tcpMss !== null) inputs.tcpMss = t.tcpMss;
   return inputs;
 }
 
@@ -239,14 +289,22 @@ export function outputsFrom(
   t: NormalizedGreTunnel,
   keys: [HostKeyState, HostKeyState],
   observed: [RouterObservation, RouterObservation],
+  extras: [ExtrasView, ExtrasView],
 ): GreTunnelOutputs {
   const specs = endSpecs(t);
   const labels = endLabels(t);
+  const wanted = { persist: t.persist ?? false, tcpMss: t.tcpMss ?? undefined };
+  const ends = [0, 1].map((i): GreEndState => {
+    const device = endState(labels[i], t.endpoints[i].connection.host, specs[i], observed[i]);
+    return {
+      ...device,
+      ...extrasState(specs[i], wanted, extras[i], device.mtu ?? undefined),
+      drift: [...device.drift, ...extrasDrift(specs[i], wanted, extras[i]).map((d) => `${labels[i]}: ${d}`)],
+    };
+  });
   return {
     ...inputsOf(t),
-    ends: [0, 1].map((i) =>
-      endState(labels[i], t.endpoints[i].connection.host, specs[i], observed[i]),
-    ) as GreTunnelOutputs["ends"],
+    ends: ends as GreTunnelOutputs["ends"],
     hostKeys: [keys[0].hostKey, keys[1].hostKey],
     jumpHostKeys: [keys[0].jumpHostKey, keys[1].jumpHostKey],
     hostKeyOrigins: [keys[0].hostKeyOrigin, keys[1].hostKeyOrigin],

@@ -53,10 +53,10 @@ export interface OneRouterResource<
   deleteBeforeReplace: boolean;
   /** The resource id. */
   id(inputs: Inputs): string;
-  /** The commands that read what the resource is about. */
-  reads(inputs: Inputs): RemoteCommand[];
+  /** The commands that read what the resource is about (and what the state says it left). */
+  reads(inputs: Inputs, previous?: Outputs): RemoteCommand[];
   /** What the reads found; throws when the router cannot hold the resource at all. */
-  parse(inputs: Inputs, outcomes: CommandOutcome[], router: string): View;
+  parse(inputs: Inputs, outcomes: CommandOutcome[], router: string, previous?: Outputs): View;
   /** The changes that bring the router from `now` to the inputs; throws on a conflict. */
   plan(inputs: Inputs, now: View, context: StepContext<Outputs, View>): RemoteCommand[];
   /** Explains a change that failed (the error as thrown, naming the command). */
@@ -80,10 +80,16 @@ export function oneRouterProvider<
   Outputs extends Inputs & RouterStateFields,
 >(resource: OneRouterResource<Inputs, View, Outputs>): pulumi.dynamic.ResourceProvider {
   /** Reads the router after `changes` (if any), in one round trip. */
-  const look = async (inputs: Inputs, recorded: RecordedHostKeys, changes: RemoteCommand[] = []) => {
-    const result = await changeThenRead(inputs.connection, changes, resource.reads(inputs), recorded);
+  const look = async (
+    inputs: Inputs,
+    previous: Outputs | undefined,
+    recorded: RecordedHostKeys,
+    changes: RemoteCommand[] = [],
+  ) => {
+    const reads = resource.reads(inputs, previous);
+    const result = await changeThenRead(inputs.connection, changes, reads, recorded);
     return {
-      view: resource.parse(inputs, result.reads, routerLabel(inputs.connection)),
+      view: resource.parse(inputs, result.reads, routerLabel(inputs.connection), previous),
       seen: { hostKey: result.hostKey, jumpHostKey: result.jumpHostKey },
       changes: result.changes,
     };
@@ -91,13 +97,13 @@ export function oneRouterProvider<
 
   /** Looks, plans, changes and reads back: the step create and update share. */
   const converge = async (inputs: Inputs, previous: Outputs | undefined): Promise<Outputs> => {
-    const first = await look(inputs, recordedKeys(previous));
+    const first = await look(inputs, previous, recordedKeys(previous));
     const context = { previous, before: first.view };
     const changes = resource.plan(inputs, first.view, context);
     let now = first;
     if (changes.length > 0) {
       try {
-        now = await look(inputs, first.seen, changes);
+        now = await look(inputs, previous, first.seen, changes);
       } catch (error) {
         throw resource.explainFailure ? resource.explainFailure(inputs, first.view, error as Error) : error;
       }
@@ -137,7 +143,7 @@ export function oneRouterProvider<
     async read(id, props) {
       const state = props as Outputs;
       const inputs = inputsOf(state);
-      const { view, seen } = await look(inputs, recordedKeys(state));
+      const { view, seen } = await look(inputs, state, recordedKeys(state));
       const outs = {
         ...inputs,
         ...resource.outputs(inputs, view, { previous: state, before: view }),
@@ -152,10 +158,10 @@ export function oneRouterProvider<
       const state = props as Outputs;
       const inputs = inputsOf(state);
       const label = routerLabel(inputs.connection);
-      const { view } = await look(inputs, recordedKeys(state));
+      const { view } = await look(inputs, state, recordedKeys(state));
       const { changes, notices } = resource.planDelete(state, view);
       if (changes.length > 0) {
-        const after = await look(inputs, recordedKeys(state), changes);
+        const after = await look(inputs, state, recordedKeys(state), changes);
         notices.push(...(resource.checkDeleted?.(state, after.view, after.changes) ?? []));
       }
       notices.forEach((text) => notice(`${resource.kind} ${resource.subject(inputs)} on ${label}: ${text}`));

@@ -5,6 +5,13 @@
  * @packageDocumentation
  */
 import { planRestore, type ObservedEnd } from "../iproute2/planTunnel";
+import {
+  extrasReads,
+  extrasRestore,
+  parseExtras,
+  type ExtrasReads,
+  type ExtrasView,
+} from "./tunnelEndExtras";
 import type { Connection } from "../transport/connection";
 import type { RemoteCommand } from "../transport/script";
 import { changeThenRead } from "./applyOnRouter";
@@ -37,16 +44,26 @@ export function seenPair(views: Pair<RouterView>): Pair<RecordedHostKeys & { hos
   return both((i) => ({ hostKey: views[i].hostKey, jumpHostKey: views[i].jumpHostKey }));
 }
 
-/** Takes one end back to `before`; says what it did. */
+/** An end as it was before a change: its device, and the extras that were read. */
+export interface EndBefore {
+  end: ObservedEnd;
+  reads: ExtrasReads;
+  extras: ExtrasView;
+}
+
+/** Takes one end (its device, boot files and MSS rule) back to `before`; says what it did. */
 export async function restoreEnd(
   connection: Connection,
   recorded: RecordedHostKeys,
   name: string,
-  before: ObservedEnd,
+  before: EndBefore,
 ): Promise<string> {
-  const now = await observeRouter(connection, recorded);
-  const commands = planRestore(name, before, now.observation);
+  const now = await observeRouter(connection, recorded, extrasReads(before.reads));
+  const commands = [
+    ...planRestore(name, before.end, now.observation),
+    ...extrasRestore(name, before.extras, parseExtras(name, before.reads, now.extra)),
+  ];
   if (commands.length === 0) return "nothing to undo";
   await changeThenRead(connection, commands, [], recorded);
-  return before.link ? `${name} put back as it was` : `${name} removed`;
+  return before.end.link ? `${name} put back as it was` : `${name} removed`;
 }

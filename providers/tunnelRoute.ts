@@ -5,9 +5,7 @@
  *
  * @packageDocumentation
  */
-import { z } from "zod";
 import {
-  MAIN_TABLE,
   ROUTE_PROTOCOL,
   findRoute,
   parseIpRoute,
@@ -15,180 +13,80 @@ import {
   planRouteRemoval,
   routeDifferences,
   routeShow,
-  type RouteSpec,
-  type RouteState,
 } from "../iproute2/route";
-import { connectionSchema } from "../schemas/connection";
 import {
-  UNKNOWN,
-  interfaceName,
-  ipPrefix,
-  isAddress,
-  isPrefix,
-  prefixContains,
-  routeMetric,
-  routeTable,
-  unicastAddress,
-} from "../schemas/values";
-import { routerLabel, type Connection } from "../transport/connection";
+  networkdInstalled,
+  parsePersistedFiles,
+  persistChanges,
+  persistDrift,
+  readPersistedFiles,
+  routeContent,
+  routeFile,
+  tunnelFiles,
+  type WantedFile,
+} from "../iproute2/networkd";
+import { routerLabel } from "../transport/connection";
 import { TransportError, outcomeFailed } from "../transport/errors";
-import { oneRouterProvider, type RouterStateFields } from "./oneRouter";
+import { oneRouterProvider } from "./oneRouter";
+import {
+  normalizeTunnelRoute,
+  specOf,
+  tunnelRouteSchema,
+  type RouteView,
+  type TunnelRouteInputs,
+  type TunnelRouteOutputs,
+} from "./tunnelRouteSpec";
 
-/** The tunnel a route goes through, for the checks that keep routing sane. */
-export interface RouteTunnel {
-  /** The tunnel interface (gre1). */
-  name: string;
-  /** This router's underlay address and the peer's (where the tunnel's own packets go). */
-  local: string;
-  remote: string;
-  /** This end's and the peer's tunnel addresses. */
-  address: string;
-  peerAddress: string;
+export type { RouteTunnel, TunnelRouteInputs, TunnelRouteOutputs } from "./tunnelRouteSpec";
+
+/** The link whose `.network` would carry the route's boot file. */
+function persistDevice(inputs: TunnelRouteInputs): string | undefined {
+  return inputs.device ?? inputs.tunnel?.name;
 }
 
-/** TunnelRoute's inputs after check. */
-export interface TunnelRouteInputs {
-  connection: Connection;
-  /** The destination prefix (the LAN behind the other router), e.g. 10.2.1.0/24. */
-  destination: string;
-  /** Next hop; with a tunnel, defaults to the tunnel's peer address. */
-  via?: string;
-  /** Output device, e.g. gre1. */
-  device?: string;
-  metric: number;
-  table: number;
-  /** Preferred source address. */
-  source?: string;
-  /** Replace a route to the same destination that pulumi-gre did not make. */
-  takeOver: boolean;
-  /** Allow a destination that contains the address this router is reached at over SSH. */
-  allowCapture: boolean;
-  tunnel?: RouteTunnel;
+/** Whether persistence is involved: wanted now, or left by the state. */
+function readsFiles(inputs: TunnelRouteInputs, previous?: Partial<TunnelRouteOutputs>): boolean {
+  return persistDevice(inputs) !== undefined && (inputs.persist || previous?.persist === true);
 }
 
-/** What the router has, as TunnelRoute's outputs record it. */
-export interface TunnelRouteOutputs extends TunnelRouteInputs, RouterStateFields {
-  present: boolean;
-  /** The route found in the slot (destination, table, metric), whoever made it. */
-  found: { gateway: string | null; device: string | null; protocol: number; source: string | null } | null;
-}
-
-/** Builds TunnelRoute's input schema, with the checks against recursive routes and stray next hops. */
-export function tunnelRouteSchema() {
-  return z
-    .object({
-      connection: connectionSchema(),
-      destination: ipPrefix(),
-      via: unicastAddress().optional(),
-      device: interfaceName().optional(),
-      metric: routeMetric().optional(),
-      table: routeTable().optional(),
-      source: unicastAddress().optional(),
-      takeOver: z.boolean().optional(),
-      allowCapture: z.boolean().optional(),
-      tunnel: z
-        .object({
-          name: interfaceName(),
-          local: unicastAddress(),
-          remote: unicastAddress(),
-          address: unicastAddress(),
-          peerAddress: unicastAddress(),
-        })
-        .strict()
-        .optional(),
-    })
-    .strict()
-    .superRefine((r, ctx) => {
-      const known = (v: unknown) => typeof v === "string" && v !== UNKNOWN;
-      if (!r.via && !r.device && !r.tunnel) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["via"],
-          message: "give a next hop (via), a device, or the tunnel the route goes through",
-        });
-      }
-      const management = r.connection.host;
-      if (
-        !r.allowCapture &&
-        known(r.destination) &&
-        isPrefix("ipv4", r.destination) &&
-        known(management) &&
-        isAddress("ipv4", management) &&
-        prefixContains(r.destination, management)
-      ) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["destination"],
-          message:
-            `contains ${management}, the address this router is reached at over SSH: the route would capture the ` +
-            "management path and lock Pulumi out of the router; set allowCapture: true if that is meant",
-        });
-      }
-      const t = r.tunnel;
-      if (!t) return;
-      if (
-        known(r.destination) &&
-        isPrefix("ipv4", r.destination) &&
-        known(t.remote) &&
-        isAddress("ipv4", t.remote) &&
-        prefixContains(r.destination, t.remote)
-      ) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["destination"],
-          message:
-            `contains ${t.remote}, the tunnel's underlay peer: the tunnel's own GRE packets would be routed into the tunnel ` +
-            "(recursive routing); route the LAN behind the peer, not its underlay address",
-        });
-      }
-      if (r.via !== undefined && known(r.via) && known(t.peerAddress) && r.via !== t.peerAddress) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["via"],
-          message: `is outside the tunnel's addresses: a route through ${t.name} goes via its peer address ${t.peerAddress}`,
-        });
-      }
-      if (r.device !== undefined && known(r.device) && r.device !== t.name) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["device"],
-          message: `is not the tunnel's interface ${t.name}`,
-        });
-      }
-    });
-}
-
-function normalize(data: z.infer<ReturnType<typeof tunnelRouteSchema>>): TunnelRouteInputs {
-  const inputs: TunnelRouteInputs = {
-    connection: data.connection,
-    destination: data.destination,
-    metric: data.metric ?? 0,
-    table: data.table === undefined || data.table === "main" ? MAIN_TABLE : data.table,
-    takeOver: data.takeOver ?? false,
-    allowCapture: data.allowCapture ?? false,
+/** The route's boot file, with the content `persist` asks for (undefined: not there). */
+function bootFile(inputs: TunnelRouteInputs): WantedFile[] {
+  const device = persistDevice(inputs);
+  if (device === undefined) return [];
+  const route = {
+    device,
+    destination: inputs.destination,
+    metric: inputs.metric,
+    table: inputs.table,
+    protocol: ROUTE_PROTOCOL,
+    ...(inputs.via === undefined ? {} : { gateway: inputs.via }),
+    ...(inputs.source === undefined ? {} : { source: inputs.source }),
   };
-  const via = data.via ?? (data.device === undefined ? data.tunnel?.peerAddress : undefined);
-  if (via !== undefined) inputs.via = via;
-  if (data.device !== undefined) inputs.device = data.device;
-  if (data.source !== undefined) inputs.source = data.source;
-  if (data.tunnel !== undefined) inputs.tunnel = data.tunnel;
-  return inputs;
+  return [{ path: routeFile(route), content: inputs.persist ? routeContent(route) : undefined }];
 }
 
-function specOf(inputs: TunnelRouteInputs): RouteSpec {
-  const spec: RouteSpec = { destination: inputs.destination, metric: inputs.metric, table: inputs.table };
-  if (inputs.via !== undefined) spec.gateway = inputs.via;
-  if (inputs.device !== undefined) spec.device = inputs.device;
-  if (inputs.source !== undefined) spec.source = inputs.source;
-  return spec;
+/** Why the route cannot be persisted here; undefined when it can (or need not be). */
+function persistProblem(inputs: TunnelRouteInputs, view: RouteView): string | undefined {
+  const device = persistDevice(inputs);
+  if (!inputs.persist || device === undefined) return undefined;
+  if (view.networkd === false)
+    return "persist: systemd-networkd is not installed, so nothing would bring the route back at boot";
+  const network = tunnelFiles(device).network;
+  if (view.files && !view.files.has(network)) {
+    return (
+      `persist: ${device} is not persisted by pulumi-gre on this router (${network} is missing), so systemd-networkd ` +
+      "would not bring the route back with it; persist the tunnel too (GreTunnel persist: true)"
+    );
+  }
+  return undefined;
 }
 
 /** The dynamic provider behind {@link TunnelRoute}. */
-export const tunnelRouteProvider = oneRouterProvider<TunnelRouteInputs, RouteState[], TunnelRouteOutputs>({
+export const tunnelRouteProvider = oneRouterProvider<TunnelRouteInputs, RouteView, TunnelRouteOutputs>({
   kind: "TunnelRoute",
   subject: (inputs) => inputs.destination,
   schema: tunnelRouteSchema,
-  normalize,
+  normalize: normalizeTunnelRoute,
   inputKeys: [
     "connection",
     "destination",
@@ -198,6 +96,7 @@ export const tunnelRouteProvider = oneRouterProvider<TunnelRouteInputs, RouteSta
     "table",
     "source",
     "takeOver",
+    "persist",
     "tunnel",
   ],
   replaceOn: ["destination", "metric", "table"],
@@ -205,19 +104,31 @@ export const tunnelRouteProvider = oneRouterProvider<TunnelRouteInputs, RouteSta
   deleteBeforeReplace: false,
   id: (inputs) => `${inputs.connection.host}:${inputs.table}:${inputs.destination}:${inputs.metric}`,
 
-  // ip -j route show table all.
-  reads: () => [routeShow()],
-  parse(_inputs, [routes], router) {
+  // ip -j route show table all, and our boot files when persistence is involved.
+  reads: (inputs, previous) => [
+    routeShow(),
+    ...(readsFiles(inputs, previous) ? [readPersistedFiles()] : []),
+    ...(inputs.persist ? [networkdInstalled()] : []),
+  ],
+  parse(inputs, [routes, ...rest], router, previous) {
     if (routes.exitCode !== 0) throw outcomeFailed(router, routes);
-    return parseIpRoute(routes.stdout);
+    const view: RouteView = { routes: parseIpRoute(routes.stdout) };
+    if (readsFiles(inputs, previous)) view.files = parsePersistedFiles(rest.shift()!.stdout);
+    if (inputs.persist) view.networkd = rest.shift()!.exitCode === 0;
+    return view;
   },
 
   // ip route replace, unless the slot holds a route someone else made. Once the resource exists the
   // slot is its own (its create made or took the route): whatever is there since is drift to repair.
-  plan(inputs, routes, { previous }) {
-    const plan = planRoute(specOf(inputs), routes, previous !== undefined || inputs.takeOver);
+  plan(inputs, view, { previous }) {
+    const plan = planRoute(specOf(inputs), view.routes, previous !== undefined || inputs.takeOver);
     if (plan.action === "conflict") throw new Error(`${routerLabel(inputs.connection)}: ${plan.reason}`);
-    return plan.action === "none" ? [] : plan.commands;
+    const problem = persistProblem(inputs, view);
+    if (problem) throw new Error(`${routerLabel(inputs.connection)}: ${problem}`);
+    return [
+      ...(plan.action === "none" ? [] : plan.commands),
+      ...(view.files ? persistChanges(bootFile(inputs), view.files) : []),
+    ];
   },
   explainFailure(inputs, _routes, error) {
     if (
@@ -230,10 +141,15 @@ export const tunnelRouteProvider = oneRouterProvider<TunnelRouteInputs, RouteSta
     return error;
   },
 
-  outputs(inputs, routes) {
+  outputs(inputs, view) {
     const spec = specOf(inputs);
-    const route = findRoute(spec, routes);
+    const route = findRoute(spec, view.routes);
+    const files = bootFile(inputs);
+    const asPersisted = bootFile({ ...inputs, persist: true });
+    const involved =
+      view.files !== undefined && (inputs.persist || files.some((f) => view.files!.has(f.path)));
     return {
+      persisted: involved ? persistDrift(asPersisted, view.files!).length === 0 : null,
       present: !!route && route.protocol === ROUTE_PROTOCOL,
       found: route
         ? {
@@ -243,10 +159,18 @@ export const tunnelRouteProvider = oneRouterProvider<TunnelRouteInputs, RouteSta
             source: route.source ?? null,
           }
         : null,
-      drift: routeDifferences(spec, route).map((d) => `${routerLabel(inputs.connection)}: ${d}`),
+      drift: [...routeDifferences(spec, route), ...(view.files ? persistDrift(files, view.files) : [])].map(
+        (d) => `${routerLabel(inputs.connection)}: ${d}`,
+      ),
     };
   },
 
-  // ip route del … proto 176: only ever our own route.
-  planDelete: (state, routes) => ({ changes: planRouteRemoval(specOf(state), routes), notices: [] }),
+  // ip route del … proto 176: only ever our own route; and its boot file.
+  planDelete: (state, view) => ({
+    changes: [
+      ...planRouteRemoval(specOf(state), view.routes),
+      ...(view.files ? persistChanges(bootFile({ ...state, persist: false }), view.files, true) : []),
+    ],
+    notices: [],
+  }),
 });

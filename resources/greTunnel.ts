@@ -4,14 +4,14 @@
  * @packageDocumentation
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { TunnelEndState } from "../providers/greTunnelSpec";
+import type { GreEndState, TcpMss, TunnelEndState } from "../providers/greTunnelSpec";
 import type { HostKeyOrigin } from "../providers/hostKeys";
 import type { GreKey } from "../schemas/values";
 import type { Connection } from "../transport/connection";
 import { withSecretConnection, type ConnectionArgs } from "./connectionArgs";
 import { runtimeProvider } from "./runtimeProvider";
 
-export type { TunnelEndState, HostKeyOrigin, GreKey };
+export type { GreEndState, TunnelEndState, HostKeyOrigin, GreKey, TcpMss };
 
 /** One router's end of a tunnel. */
 export interface GreEndpointArgs {
@@ -50,6 +50,20 @@ export interface GreTunnelArgs {
   ttl?: pulumi.Input<number>;
   /** Tunnel MTU; the kernel's default (1476, or 1472 with keys, over a 1500-byte underlay) when unset. */
   mtu?: pulumi.Input<number>;
+  /**
+   * Clamp the MSS of TCP connections through the tunnel, on both routers: `"clamp"` to the path
+   * MTU (the tunnel's MTU − 40: 1436 over a 1500-byte underlay, 1360 with `mtu: 1400`), or a number
+   * of bytes (536 or more, at most `mtu` − 40). A firewall rule of this resource: nftables (table
+   * `ip pulumi_gre`) where the kernel takes it, else iptables (mangle FORWARD, comment
+   * `pulumi-gre:NAME`). Unset: no rule.
+   */
+  tcpMss?: pulumi.Input<TcpMss>;
+  /**
+   * Bring the tunnel back at boot without Pulumi: systemd-networkd files on both routers
+   * (`/etc/systemd/network/50-pulumi-gre-NAME.netdev` and `.network`). Needs systemd-networkd
+   * enabled on the routers. The MSS rule is not persisted. Default false.
+   */
+  persist?: pulumi.Input<boolean>;
   /** Exactly two endpoints, on two different routers. */
   endpoints: pulumi.Input<pulumi.Input<GreEndpointArgs>[]>;
   /** Ping across the tunnel after create and update, and the underlay before create; default true. */
@@ -83,6 +97,9 @@ export interface GreTunnelArgs {
  *     name: "gre1",
  *     key: 1,
  *     ttl: 255,
+ *     mtu: 1400,
+ *     tcpMss: "clamp", // TCP through the tunnel: MSS 1400 − 40 = 1360
+ *     persist: true, // back at boot, by the routers' systemd-networkd
  *     endpoints: [
  *       { connection: routerA, local: "198.51.100.10", address: "10.10.10.2" },
  *       { connection: routerB, local: "198.51.100.20", address: "10.10.10.1" },
@@ -100,11 +117,17 @@ export class GreTunnel extends pulumi.dynamic.Resource {
   declare public readonly key: pulumi.Output<GreKey | undefined>;
   declare public readonly ttl: pulumi.Output<number>;
   declare public readonly mtu: pulumi.Output<number | undefined>;
+  /** The MSS clamp as given (undefined: none). */
+  declare public readonly tcpMss: pulumi.Output<TcpMss | undefined>;
+  declare public readonly persist: pulumi.Output<boolean>;
   declare public readonly verify: pulumi.Output<boolean>;
   /** The endpoints with defaults filled in (secret: they hold the connections). */
   declare public readonly endpoints: pulumi.Output<GreEndpoint[]>;
-  /** What each router reported at the last create, update or refresh, with any drift. */
-  declare public readonly ends: pulumi.Output<TunnelEndState[]>;
+  /**
+   * What each router reported at the last create, update or refresh: the device, whether its boot
+   * files are there (`persisted`), its MSS rule (`tcpMss`), and any drift.
+   */
+  declare public readonly ends: pulumi.Output<GreEndState[]>;
   /** Each router's SSH host key, enforced on every later operation (a new pin replaces it). */
   declare public readonly hostKeys: pulumi.Output<string[]>;
   /** Each router's jump host's key (null without one), enforced likewise. */

@@ -36,6 +36,12 @@ export interface TunnelRouteArgs {
    * default: such a route can lock Pulumi out of the router). Default false.
    */
   allowCapture?: pulumi.Input<boolean>;
+  /**
+   * Bring the route back at boot without Pulumi: a systemd-networkd drop-in of its tunnel's
+   * `.network` (so the tunnel must be a {@link GreTunnel} with `persist: true`; the route needs
+   * `device` or `tunnel`). Default false.
+   */
+  persist?: pulumi.Input<boolean>;
   /** The tunnel the route goes through: enables the checks against recursive routing and stray next hops. */
   tunnel?: pulumi.Input<RouteTunnel>;
 }
@@ -82,7 +88,10 @@ export class TunnelRoute extends pulumi.dynamic.Resource {
   declare public readonly source: pulumi.Output<string | undefined>;
   declare public readonly takeOver: pulumi.Output<boolean>;
   declare public readonly allowCapture: pulumi.Output<boolean>;
+  declare public readonly persist: pulumi.Output<boolean>;
   declare public readonly tunnel: pulumi.Output<RouteTunnel | undefined>;
+  /** Whether the route's boot file is there as written; null when persist is off and there is none. */
+  declare public readonly persisted: pulumi.Output<boolean | null>;
   /** Whether pulumi-gre's route is there, at the last create, update or refresh. */
   declare public readonly present: pulumi.Output<boolean>;
   /** The route found in the slot, whoever made it; null when the slot is empty. */
@@ -105,6 +114,7 @@ export class TunnelRoute extends pulumi.dynamic.Resource {
         // Secret in the state's inputs too, however it was given (a plain-string key included).
         connection: pulumi.secret(args.connection),
         present: undefined,
+        persisted: undefined,
         found: undefined,
         hostKey: undefined,
         jumpHostKey: undefined,
@@ -131,6 +141,8 @@ export interface TunnelRoutesArgs {
   routers?: [string, string];
   metric?: pulumi.Input<number>;
   table?: pulumi.Input<number | "main">;
+  /** Bring the routes back at boot; default: as the tunnel does (its `persist`). */
+  persist?: pulumi.Input<boolean>;
 }
 
 /**
@@ -182,6 +194,7 @@ export class TunnelRoutes extends pulumi.ComponentResource {
               tunnel: through,
               metric: args.metric,
               table: args.table,
+              persist: args.persist ?? tunnel.persist,
             },
             { parent: this, dependsOn: [tunnel] },
           ),

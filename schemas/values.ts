@@ -239,6 +239,31 @@ export function mtu() {
   return wholeNumber(68, 65507);
 }
 
+/**
+ * The MSS clamp of a tunnel: `"clamp"` (to the path MTU: the tunnel's MTU − 40) or a number of
+ * bytes. Chosen by the value's type so that each mistake is told what is wrong with it.
+ */
+export function tcpMss() {
+  const bytes = wholeNumber(536, 65495);
+  return z.unknown().transform((value, ctx): "clamp" | number => {
+    if (value === "clamp") return value;
+    if (typeof value === "number") {
+      const result = bytes.safeParse(value);
+      if (result.success) return result.data;
+      ctx.addIssue({ code: "custom", message: result.error.issues[0].message });
+      return z.NEVER;
+    }
+    ctx.addIssue({ code: "custom", message: 'must be "clamp" (to the path MTU) or a number of bytes' });
+    return z.NEVER;
+  });
+}
+
+/** Why an MSS does not fit a tunnel of MTU `mtu`; undefined when it does (or either is not a number). */
+export function mssBeyondMtu(mss: unknown, mtu: number | undefined): string | undefined {
+  if (typeof mss !== "number" || mtu === undefined || mss <= mtu - 40) return undefined;
+  return `is more than mtu ${mtu} allows (${mtu} − 40 bytes of IPv4 and TCP headers = ${mtu - 40}): segments would still not fit the tunnel`;
+}
+
 /** A TCP port. */
 export function port() {
   return wholeNumber(1, 65535);

@@ -12,7 +12,9 @@ import {
   greKey,
   interfaceName,
   ipPrefix,
+  mssBeyondMtu,
   mtu,
+  tcpMss,
   routerName,
   ttl,
   unicastAddress,
@@ -90,13 +92,18 @@ export interface TunnelConfig {
   key?: GreKey;
   ttl?: number;
   mtu?: number;
+  /** Clamp TCP's MSS through the tunnel: "clamp" (to the path MTU) or a number of bytes. */
+  tcpMss?: "clamp" | number;
   verify?: boolean;
   ends: [TunnelEndConfig, TunnelEndConfig];
 }
 
 /** Stack-wide settings. */
 export interface SettingsConfig {
-  /** Load ip_gre and enable forwarding at boot too (modules-load.d, sysctl.d). Default false. */
+  /**
+   * Bring everything back at boot without Pulumi: ip_gre and forwarding (modules-load.d,
+   * sysctl.d), each tunnel and its routes (systemd-networkd files). Default false.
+   */
   persist: boolean;
   /** On destroy, unload the modules the stack loaded (rmmod, as the field note ends). Default false. */
   unloadModulesOnDestroy: boolean;
@@ -146,10 +153,15 @@ export function stackSchema() {
       key: greKey().optional(),
       ttl: ttl().optional(),
       mtu: mtu().optional(),
+      tcpMss: tcpMss().optional(),
       verify: z.boolean().optional(),
       ends: z.array(end).length(2, "a tunnel has exactly two ends"),
     })
-    .strict();
+    .strict()
+    .superRefine((t, ctx) => {
+      const beyond = mssBeyondMtu(t.tcpMss, t.mtu);
+      if (beyond) ctx.addIssue({ code: "custom", path: ["tcpMss"], message: beyond });
+    });
   return z
     .object({
       routers: z.record(routerName(), router),

@@ -4,9 +4,8 @@
  * middle of `up`, two engines at once. Each must end in bounded time with a clear error, leave no
  * half tunnel and no orphan, keep the state true to the routers, and converge on the next run.
  */
-import { spawn, spawnSync, type ChildProcess } from "child_process";
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "fs";
-import { dump } from "js-yaml";
+import { spawnSync } from "child_process";
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { parseIpLink } from "../../iproute2/parseIp";
@@ -14,6 +13,7 @@ import { repoRoot } from "../../lab/inventory";
 import { Lab } from "../../lab/lab";
 import { fieldNoteState } from "../../lab/routerState";
 import { closeAllConnections, runOnRouter } from "../../transport";
+import { startEngine, writeStackConfig } from "./engineRun";
 import { describeOnLab, labRouter, pingPcToPc, type LabSide } from "./labEnv";
 
 type Side = LabSide;
@@ -24,36 +24,7 @@ let stateDir: string;
 let configFile: string;
 
 /** `npm run engine -- ARGS` on the faults stack, as a person runs it; its exit code, output and time. */
-function engine(...args: string[]): {
-  child: ChildProcess;
-  done: Promise<{ code: number | null; out: string; seconds: number }>;
-} {
-  const started = Date.now();
-  const child = spawn(
-    process.execPath,
-    [
-      "-r",
-      "ts-node/register/transpile-only",
-      "tools/engine/cli.ts",
-      ...args,
-      "--stack",
-      "faults",
-      "--config-file",
-      configFile,
-    ],
-    { cwd: ROOT, env: { ...process.env, GRE_ENGINE_STATE_DIR: stateDir }, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let out = "";
-  child.stdout!.on("data", (d) => (out += d));
-  child.stderr!.on("data", (d) => (out += d));
-  return {
-    child,
-    done: new Promise((resolve) =>
-      child.on("exit", (code) => resolve({ code, out, seconds: (Date.now() - started) / 1000 })),
-    ),
-  };
-}
-
+const engine = (...args: string[]) => startEngine({ stack: "faults", stateDir, configFile }, ...args);
 const run = (...args: string[]) => engine(...args).done;
 
 /** The faults stack: the field note, with routers reached by connection so that timeouts are short. */
@@ -71,27 +42,22 @@ function writeConfig(a: Side, b: Side): void {
     underlay: side.router.underlay,
     lans: [side.router.lanPrefix],
   });
-  writeFileSync(
-    configFile,
-    dump({
-      config: {
-        // In plain text only because this stand-in engine cannot decrypt secrets; lab key only.
-        "pulumi-gre:labKey": a.connection.privateKey,
-        "pulumi-gre:routers": { routerA: router(a), routerB: router(b) },
-        "pulumi-gre:tunnels": [
-          {
-            name: "gre1",
-            key: 1,
-            ends: [
-              { router: "routerA", address: "10.10.10.2" },
-              { router: "routerB", address: "10.10.10.1" },
-            ],
-          },
+  writeStackConfig(configFile, {
+    // In plain text only because this stand-in engine cannot decrypt secrets; lab key only.
+    "pulumi-gre:labKey": a.connection.privateKey,
+    "pulumi-gre:routers": { routerA: router(a), routerB: router(b) },
+    "pulumi-gre:tunnels": [
+      {
+        name: "gre1",
+        key: 1,
+        ends: [
+          { router: "routerA", address: "10.10.10.2" },
+          { router: "routerB", address: "10.10.10.1" },
         ],
-        "pulumi-gre:settings": { unloadModulesOnDestroy: true },
       },
-    }),
-  );
+    ],
+    "pulumi-gre:settings": { unloadModulesOnDestroy: true },
+  });
 }
 
 async function hasGre1(side: Side): Promise<boolean> {

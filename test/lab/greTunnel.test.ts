@@ -400,7 +400,7 @@ describeOnLab("GreTunnel on lab routers", () => {
   });
 
   it("undoes routerA when a command fails on routerB, and says which command failed", async () => {
-    // Fault injection on a real router: an `ip` earlier in PATH that refuses `ip addr add`, alone or
+    // Fault injection on a real router: an `ip` earlier in PATH that refuses `ip addr replace`, alone or
     // in an `ip -batch` (after running the lines before it, as ip does).
     const wrapper = [
       "#!/bin/sh",
@@ -408,12 +408,12 @@ describeOnLab("GreTunnel on lab routers", () => {
       "  n=0",
       "  while IFS= read -r line; do",
       "    n=$((n+1))",
-      '    case "$line" in "addr add"*) echo "RTNETLINK answers: Operation not permitted (injected)" >&2; echo "Command failed -:$n" >&2; exit 1;; esac',
+      '    case "$line" in "addr replace"*) echo "RTNETLINK answers: Operation not permitted (injected)" >&2; echo "Command failed -:$n" >&2; exit 1;; esac',
       '    /usr/sbin/ip $line || { echo "Command failed -:$n" >&2; exit 1; }',
       "  done",
       "  exit 0",
       "fi",
-      'case "$1 $2" in "addr add") echo "RTNETLINK answers: Operation not permitted (injected)" >&2; exit 2;; esac',
+      'case "$1 $2" in "addr replace") echo "RTNETLINK answers: Operation not permitted (injected)" >&2; exit 2;; esac',
       'exec /usr/sbin/ip "$@"',
       "",
     ].join("\n");
@@ -434,7 +434,7 @@ describeOnLab("GreTunnel on lab routers", () => {
       expect(message).toBe(
         [
           "creating GRE tunnel gre1 between routerA (root@169.254.100.11:22) and routerB (root@169.254.100.12:22) failed on routerB (root@169.254.100.12:22).",
-          "  routerB (root@169.254.100.12:22): command `ip addr add 10.10.10.1 dev gre1 peer 10.10.10.2` exited with status 1: RTNETLINK answers: Operation not permitted (injected)",
+          "  routerB (root@169.254.100.12:22): command `ip addr replace 10.10.10.1 dev gre1 peer 10.10.10.2` exited with status 1: RTNETLINK answers: Operation not permitted (injected)",
           "Undone, so no half tunnel is left:",
           "  routerA (root@169.254.100.11:22): gre1 removed",
           "  routerB (root@169.254.100.12:22): gre1 removed",

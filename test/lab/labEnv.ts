@@ -13,6 +13,7 @@ import {
   type InventoryRouter,
 } from "../../lab/inventory";
 import { Lab } from "../../lab/lab";
+import { fieldNoteState, type FieldNoteState } from "../../lab/routerState";
 import { runOnRouter } from "../../transport";
 import type { Connection } from "../../transport/connection";
 
@@ -84,6 +85,15 @@ export async function pingPcToPc(from: LabSide, to: LabSide): Promise<number | n
     { check: false },
   );
   return result.outcomes[0].exitCode;
+}
+
+/**
+ * A router's state without what a loaded ip_gre brings — the module, and the kernel's fallback
+ * devices gre0, gretap0, erspan0 —: KernelModule leaves ip_gre loaded unless told otherwise.
+ */
+export async function withoutModules(side: LabSide): Promise<Omit<FieldNoteState, "modules">> {
+  const { modules: _modules, links, ...rest } = await fieldNoteState(side.connection);
+  return { ...rest, links: links.filter((l) => !/^(gre0|gretap0|erspan0):/.test(l)) };
 }
 
 export { readInventory };

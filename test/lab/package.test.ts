@@ -10,11 +10,10 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "f
 import { dump } from "js-yaml";
 import { tmpdir } from "os";
 import * as path from "path";
-import { fieldNoteState } from "../../lab/routerState";
 import { closeAllConnections } from "../../transport";
 import { installTarball, packedTarball } from "../../tools/localPackage";
 import { markdownExamples } from "../package/examples";
-import { describeOnLab, labRouter, pingPcToPc, type LabSide } from "./labEnv";
+import { describeOnLab, labRouter, pingPcToPc, withoutModules, type LabSide } from "./labEnv";
 
 const ROOT = path.resolve(__dirname, "../..");
 const PREVIOUS = path.join(ROOT, "test/fixtures/package");
@@ -87,15 +86,6 @@ function engine(
     child.stderr.on("data", (d) => (out += d));
     child.on("exit", (code) => resolve({ code, out }));
   });
-}
-
-/**
- * A router's state without what a loaded ip_gre brings — the module, and the kernel's fallback
- * devices gre0, gretap0, erspan0 —: KernelModule leaves ip_gre loaded unless told otherwise.
- */
-async function withoutModules(side: Side) {
-  const { modules: _modules, links, ...rest } = await fieldNoteState(side.connection);
-  return { ...rest, links: links.filter((l) => !/^(gre0|gretap0|erspan0):/.test(l)) };
 }
 
 describeOnLab("the README's quick start, in a project that installs the packed package", () => {

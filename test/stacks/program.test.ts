@@ -121,6 +121,7 @@ describe("the stack program", () => {
             name: "gre1",
             key: 1,
             ttl: 255,
+            persist: false,
             endpoints: [
               { connection: connA, local: "198.51.100.11", address: "10.10.10.2", peerAddress: "10.10.10.1" },
               { connection: connB, local: "198.51.100.12", address: "10.10.10.1", peerAddress: "10.10.10.2" },
@@ -142,6 +143,7 @@ describe("the stack program", () => {
           inputs: {
             connection: connA,
             destination: "10.1.1.0/24",
+            persist: false,
             tunnel: tunnelOf("198.51.100.11", "10.10.10.2", "10.10.10.1"),
           },
           secret: ["connection", "tunnel"],
@@ -153,6 +155,7 @@ describe("the stack program", () => {
           inputs: {
             connection: connB,
             destination: "10.2.1.0/24",
+            persist: false,
             tunnel: tunnelOf("198.51.100.12", "10.10.10.1", "10.10.10.2"),
           },
           secret: ["connection", "tunnel"],

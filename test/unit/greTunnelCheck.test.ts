@@ -46,6 +46,7 @@ describe("GreTunnel check", () => {
       name: "gre1",
       key: 1,
       ttl: 255,
+      persist: false,
       verify: true,
       endpoints: [
         {
@@ -191,9 +192,46 @@ describe("GreTunnel check", () => {
       [
         {
           property: "keepalive",
-          reason: "is not a known property (known: name, key, ttl, mtu, endpoints, verify)",
+          reason: "is not a known property (known: name, key, ttl, mtu, tcpMss, persist, endpoints, verify)",
         },
       ],
+    ],
+    [
+      "an MSS clamp that is neither clamp nor a number",
+      fieldNote({ tcpMss: "1436" }),
+      [{ property: "tcpMss", reason: 'must be "clamp" (to the path MTU) or a number of bytes' }],
+    ],
+    [
+      "an MSS below what IPv4 guarantees",
+      fieldNote({ tcpMss: 500 }),
+      [{ property: "tcpMss", reason: "must be 536 or more" }],
+    ],
+    [
+      "the field note's MSS 1436 with mtu 1400",
+      fieldNote({ tcpMss: 1436, mtu: 1400 }),
+      [
+        {
+          property: "tcpMss",
+          reason:
+            "is more than mtu 1400 allows (1400 − 40 bytes of IPv4 and TCP headers = 1360): segments would still not fit the tunnel",
+        },
+      ],
+    ],
+    [
+      "a persisted tunnel with key 0",
+      fieldNote({ key: 0, persist: true }),
+      [
+        {
+          property: "key",
+          reason:
+            "0 cannot be persisted: systemd-networkd reads key 0 as no key; choose another key or persist: false",
+        },
+      ],
+    ],
+    [
+      "persist that is not a boolean",
+      fieldNote({ persist: "yes" }),
+      [{ property: "persist", reason: "must be true or false" }],
     ],
     [
       "a connection without a host",
@@ -247,6 +285,7 @@ describe("endSpecs", () => {
       name: "gre1",
       key,
       ttl: 255,
+      persist: false,
       verify: true,
       endpoints: [
         {

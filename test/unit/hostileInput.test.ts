@@ -89,16 +89,33 @@ describe("the stack config refuses", () => {
       ],
     ],
     [
+      "an MSS clamp written as a command",
+      { ...gre1, tcpMss: "clamp; reboot" },
+      [{ path: "tunnels[0].tcpMss", reason: 'must be "clamp" (to the path MTU) or a number of bytes' }],
+    ],
+    [
+      "an MSS clamp the tunnel's MTU cannot carry",
+      { ...gre1, mtu: 1400, tcpMss: 1436 },
+      [
+        {
+          path: "tunnels[0].tcpMss",
+          reason:
+            "is more than mtu 1400 allows (1400 − 40 bytes of IPv4 and TCP headers = 1360): segments would still not fit the tunnel",
+        },
+      ],
+    ],
+    [
       "a field that does not exist, with the name meant",
       { ...gre1, keepalive: 10, tll: 64 },
       [
         {
           path: "tunnels[0].keepalive",
-          reason: "is not a known property (known: name, key, ttl, mtu, verify, ends)",
+          reason: "is not a known property (known: name, key, ttl, mtu, tcpMss, verify, ends)",
         },
         {
           path: "tunnels[0].tll",
-          reason: "is not a known property; did you mean ttl? (known: name, key, ttl, mtu, verify, ends)",
+          reason:
+            "is not a known property; did you mean ttl? (known: name, key, ttl, mtu, tcpMss, verify, ends)",
         },
       ],
     ],
@@ -510,6 +527,18 @@ describe("every provider's check refuses", () => {
       [{ property: "via", reason: 'must not be unspecified (0.0.0.0/8): `ip` reads it as "any"' }],
     ],
     [
+      "TunnelRoute persisted without the link it goes through",
+      tunnelRouteProvider,
+      { connection, destination: "10.2.1.0/24", via: "10.10.10.2", persist: true },
+      [
+        {
+          property: "persist",
+          reason:
+            "needs the route's device or tunnel: systemd-networkd brings a route back with the link it goes through",
+        },
+      ],
+    ],
+    [
       "a property nobody declared, with the name meant",
       tunnelRouteProvider,
       { connection, destination: "10.2.1.0/24", via: "10.10.10.2", metirc: 5 },
@@ -517,7 +546,7 @@ describe("every provider's check refuses", () => {
         {
           property: "metirc",
           reason:
-            "is not a known property; did you mean metric? (known: connection, destination, via, device, metric, table, source, takeOver, allowCapture, tunnel)",
+            "is not a known property; did you mean metric? (known: connection, destination, via, device, metric, table, source, takeOver, allowCapture, persist, tunnel)",
         },
       ],
     ],

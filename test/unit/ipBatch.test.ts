@@ -1,17 +1,9 @@
 import { batchStderr, batchable, failedBatchLine, groupIpCommands } from "../../iproute2/ipBatch";
 import { tunnelCreate, tunnelRemove } from "../../iproute2/tunnelCommands";
+import { fieldNoteEndA } from "./fieldNoteEnds";
 
 describe("ip -batch", () => {
-  const spec = {
-    name: "gre1",
-    local: "198.51.100.11",
-    remote: "198.51.100.12",
-    ikey: 1,
-    okey: 1,
-    ttl: 255,
-    up: true,
-    addresses: [{ local: "10.10.10.2", peer: "10.10.10.1", prefixLength: 32 }],
-  };
+  const spec = fieldNoteEndA();
 
   it("turns the field note's three commands into one ip process", () => {
     expect(groupIpCommands(tunnelCreate(spec))).toEqual([
@@ -19,7 +11,7 @@ describe("ip -batch", () => {
         command: {
           argv: ["ip", "-batch", "-"],
           stdin:
-            "tunnel add name gre1 mode gre remote 198.51.100.12 local 198.51.100.11 ikey 1 okey 1 ttl 255\naddr add 10.10.10.2 dev gre1 peer 10.10.10.1\nlink set dev gre1 up\n",
+            "tunnel add name gre1 mode gre remote 198.51.100.12 local 198.51.100.11 ikey 1 okey 1 ttl 255\naddr replace 10.10.10.2 dev gre1 peer 10.10.10.1\nlink set dev gre1 up\n",
         },
         lines: tunnelCreate(spec),
       },

@@ -13,6 +13,7 @@ import {
 } from "../../iproute2/planTunnel";
 import type { TunnelEndSpec } from "../../iproute2/tunnelCommands";
 import { commandLine } from "../../transport/script";
+import { fieldNoteEndA } from "./fieldNoteEnds";
 
 function fixture(name: string): string {
   return readFileSync(path.join(__dirname, "../fixtures/ip", name), "utf8");
@@ -32,17 +33,7 @@ const withTunnels: RouterObservation = {
 
 /** The field note's end on routerA: gre1, key 1, ttl 255, 10.10.10.2 peer 10.10.10.1. */
 function spec(overrides: Partial<TunnelEndSpec> = {}): TunnelEndSpec {
-  return {
-    name: "gre1",
-    local: "198.51.100.11",
-    remote: "198.51.100.12",
-    ikey: 1,
-    okey: 1,
-    ttl: 255,
-    up: true,
-    addresses: [{ local: "10.10.10.2", peer: "10.10.10.1", prefixLength: 32 }],
-    ...overrides,
-  };
+  return fieldNoteEndA(overrides);
 }
 
 /** A plan with its commands as shell lines, for readable expectations. */
@@ -52,7 +43,7 @@ function shown(plan: EndPlan): unknown {
 
 const FIELD_NOTE_COMMANDS = [
   "ip tunnel add name gre1 mode gre remote 198.51.100.12 local 198.51.100.11 ikey 1 okey 1 ttl 255",
-  "ip addr add 10.10.10.2 dev gre1 peer 10.10.10.1",
+  "ip addr replace 10.10.10.2 dev gre1 peer 10.10.10.1",
   "ip link set dev gre1 up",
 ];
 
@@ -81,7 +72,7 @@ describe("planEnd", () => {
         action: "create",
         commands: [
           "ip tunnel add name gre5 mode gre remote 198.51.100.13 local 198.51.100.11 ttl 255",
-          "ip addr add 10.10.10.2 dev gre5 peer 10.10.10.1",
+          "ip addr replace 10.10.10.2 dev gre5 peer 10.10.10.1",
           "ip link set dev gre5 mtu 1400 up",
         ],
       },
@@ -102,7 +93,7 @@ describe("planEnd", () => {
         action: "adopt",
         commands: [
           "ip -4 addr flush dev gre2",
-          "ip addr add 10.10.10.2 dev gre2 peer 10.10.10.1",
+          "ip addr replace 10.10.10.2 dev gre2 peer 10.10.10.1",
           "ip link set dev gre2 up",
         ],
       },
@@ -202,7 +193,7 @@ describe("planEnd", () => {
         action: "repair",
         commands: [
           "ip -4 addr flush dev gre1",
-          "ip addr add 10.10.99.2 dev gre1 peer 10.10.99.1",
+          "ip addr replace 10.10.99.2 dev gre1 peer 10.10.99.1",
           "ip link set dev gre1 mtu 1400 up",
         ],
         differences: [

@@ -82,6 +82,7 @@ describe("TunnelRoute check", () => {
       table: 254,
       takeOver: false,
       allowCapture: false,
+      persist: false,
       tunnel,
     });
   });

@@ -9,6 +9,7 @@ import { parseIpAddr, parseIpLink } from "../../iproute2/parseIp";
 import type { TunnelEndSpec } from "../../iproute2/tunnelCommands";
 import { diagnoseTunnel, endState, type EndView } from "../../iproute2/tunnelReport";
 import type { CommandOutcome } from "../../transport/script";
+import { fieldNoteEndA, fieldNoteEndB } from "./fieldNoteEnds";
 
 function fixture(name: string): string {
   return readFileSync(path.join(__dirname, "../fixtures/ip", name), "utf8");
@@ -27,22 +28,8 @@ function recorded(name: string, argv: string[]): CommandOutcome {
   return { argv, ran: true, exitCode: status, stdout: lines.join("\n") + "\n", stderr: "" };
 }
 
-const specA: TunnelEndSpec = {
-  name: "gre1",
-  local: "198.51.100.11",
-  remote: "198.51.100.12",
-  ikey: 1,
-  okey: 1,
-  ttl: 255,
-  up: true,
-  addresses: [{ local: "10.10.10.2", peer: "10.10.10.1", prefixLength: 32 }],
-};
-const specB: TunnelEndSpec = {
-  ...specA,
-  local: "198.51.100.12",
-  remote: "198.51.100.11",
-  addresses: [{ local: "10.10.10.1", peer: "10.10.10.2", prefixLength: 32 }],
-};
+const specA: TunnelEndSpec = fieldNoteEndA();
+const specB: TunnelEndSpec = fieldNoteEndB();
 const labels: [string, string] = ["routerA", "routerB"];
 const underlayPing = recorded("ping-underlay-ok.txt", ["ping"]);
 

@@ -1,0 +1,129 @@
+/**
+ * GreTunnel's preflight, both ends at once, before anything changes: what each router has (the
+ * device, its boot files and MSS rule), the plan for each end, and every reason it cannot be
+ * applied. Nothing here changes a router.
+ *
+ * @packageDocumentation
+ */
+import {
+  observeEnd,
+  planEnd,
+  preflightProblems,
+  type EndPlan,
+  type RouterObservation,
+} from "../iproute2/planTunnel";
+import { pingUnderlay } from "../iproute2/tunnelCommands";
+import { said } from "../iproute2/tunnelReport";
+import type { RemoteCommand } from "../transport/script";
+import {
+  endLabels,
+  endSpecs,
+  pingingEnds,
+  type GreTunnelOutputs,
+  type NormalizedGreTunnel,
+} from "./greTunnelSpec";
+import type { RecordedHostKeys } from "./hostKeys";
+import type { RouterView } from "./observeRouter";
+import { both } from "./pairOperation";
+import { observeBoth, recordedPair, seenPair, type EndBefore, type Pair } from "./tunnelEnds";
+import {
+  extrasChanges,
+  extrasProblems,
+  extrasReads,
+  extrasToRead,
+  parseExtras,
+  type ExtrasReads,
+  type ExtrasView,
+  type ExtrasWanted,
+} from "./tunnelEndExtras";
+
+/** What preflight found on both routers, ready to apply. */
+export interface Preflighted {
+  /** The keys both routers presented: expected from here on. */
+  seen: Pair<RecordedHostKeys & { hostKey: string }>;
+  observed: Pair<RouterObservation>;
+  /** The boot files and MSS rules read (what the inputs and the state mention). */
+  reads: ExtrasReads;
+  extras: Pair<ExtrasView>;
+  plans: Pair<EndPlan>;
+  /** Each end's changes: the device's plan, then its boot files and MSS rule. */
+  changes: Pair<RemoteCommand[]>;
+  befores: Pair<EndBefore>;
+}
+
+/** What the inputs (or a state) ask of the ends besides the tunnel. */
+export function wantedExtras(t: Partial<NormalizedGreTunnel>): ExtrasWanted {
+  return { persist: t.persist ?? false, tcpMss: t.tcpMss ?? undefined };
+}
+
+/**
+ * Preflight, both ends at once: reachable over SSH (with the expected host keys), GRE available,
+ * the local address present, the peer reachable over the underlay (the field note's ping, before a
+ * create), the name free or an identical tunnel to adopt, no other tunnel the kernel could not tell
+ * apart. Throws, with nothing changed on either router, when any end cannot take its plan.
+ */
+export async function preflight(
+  what: string,
+  t: NormalizedGreTunnel,
+  previous: GreTunnelOutputs | undefined,
+  mode: "create" | "converge",
+): Promise<Preflighted> {
+  const specs = endSpecs(t);
+  const labels = endLabels(t);
+  const pinging = mode === "create" && t.verify ? pingingEnds(t) : [];
+  const wanted = wantedExtras(t);
+  const reads = extrasToRead(wanted, previous && wantedExtras(previous));
+  const extraReads = extrasReads(reads);
+  let views: Pair<RouterView>;
+  try {
+    views = await observeBoth(
+      t,
+      recordedPair(previous),
+      both((i) => [
+        ...extraReads,
+        ...(pinging.includes(i) ? [pingUnderlay(specs[i].local, specs[i].remote)] : []),
+      ]),
+    );
+  } catch (error) {
+    throw new Error(
+      `${what}: preflight failed, nothing was changed on either router: ${(error as Error).message}`,
+    );
+  }
+  const plans = both((i) => planEnd(specs[i], views[i].observation, mode));
+  const extras = both((i) => parseExtras(t.name, reads, views[i].extra.slice(0, extraReads.length)));
+  const problems: string[] = [];
+  specs.forEach((spec, i) => {
+    const plan = plans[i];
+    if (plan.action === "conflict") problems.push(`${labels[i]}: ${plan.reason}`);
+    if (plan.action !== "none")
+      problems.push(...preflightProblems(spec, views[i].observation).map((p) => `${labels[i]}: ${p}`));
+    problems.push(...extrasProblems(spec, wanted, extras[i]).map((p) => `${labels[i]}: ${p}`));
+    const ping = views[i].extra[extraReads.length];
+    if (ping && ping.exitCode !== 0) {
+      problems.push(
+        `${labels[i]}: cannot reach ${spec.remote} from ${spec.local} over the underlay; make sure the network is ok (ping: ${said(ping, "no reply")})`,
+      );
+    }
+  });
+  if (problems.length > 0) {
+    throw new Error(
+      `${what}: nothing was changed on either router.\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+    );
+  }
+  return {
+    seen: seenPair(views),
+    observed: both((i) => views[i].observation),
+    reads,
+    extras,
+    plans,
+    changes: both((i) => [
+      ...("commands" in plans[i] ? (plans[i] as { commands: RemoteCommand[] }).commands : []),
+      ...extrasChanges(specs[i], wanted, extras[i]),
+    ]),
+    befores: both((i) => ({
+      end: observeEnd(specs[i].name, views[i].observation),
+      reads,
+      extras: extras[i],
+    })),
+  };
+}

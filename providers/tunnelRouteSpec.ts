@@ -1,0 +1,194 @@
+/**
+ * TunnelRoute's inputs: their zod schema (built inside functions, never at import time), with the
+ * checks that keep routing sane, the normalization `check` performs, and the route they describe.
+ * Pure: no SSH here.
+ *
+ * @packageDocumentation
+ */
+import { z } from "zod";
+import { MAIN_TABLE, type RouteSpec, type RouteState } from "../iproute2/route";
+import type { PersistedFiles } from "../iproute2/networkd";
+import { connectionSchema } from "../schemas/connection";
+import {
+  UNKNOWN,
+  interfaceName,
+  ipPrefix,
+  isAddress,
+  isPrefix,
+  prefixContains,
+  routeMetric,
+  routeTable,
+  unicastAddress,
+} from "../schemas/values";
+import type { Connection } from "../transport/connection";
+import type { RouterStateFields } from "./oneRouter";
+
+/** The tunnel a route goes through, for the checks that keep routing sane. */
+export interface RouteTunnel {
+  /** The tunnel interface (gre1). */
+  name: string;
+  /** This router's underlay address and the peer's (where the tunnel's own packets go). */
+  local: string;
+  remote: string;
+  /** This end's and the peer's tunnel addresses. */
+  address: string;
+  peerAddress: string;
+}
+
+/** TunnelRoute's inputs after check. */
+export interface TunnelRouteInputs {
+  connection: Connection;
+  /** The destination prefix (the LAN behind the other router), e.g. 10.2.1.0/24. */
+  destination: string;
+  /** Next hop; with a tunnel, defaults to the tunnel's peer address. */
+  via?: string;
+  /** Output device, e.g. gre1. */
+  device?: string;
+  metric: number;
+  table: number;
+  /** Preferred source address. */
+  source?: string;
+  /** Replace a route to the same destination that pulumi-gre did not make. */
+  takeOver: boolean;
+  /** Allow a destination that contains the address this router is reached at over SSH. */
+  allowCapture: boolean;
+  /** Bring the route back at boot: a drop-in of its persisted tunnel's systemd-networkd `.network`. */
+  persist: boolean;
+  tunnel?: RouteTunnel;
+}
+
+/** What the router has: its routes, and (when persistence is involved) our boot files. */
+export interface RouteView {
+  routes: RouteState[];
+  files?: PersistedFiles;
+  networkd?: boolean;
+}
+
+/** What the router has, as TunnelRoute's outputs record it. */
+export interface TunnelRouteOutputs extends TunnelRouteInputs, RouterStateFields {
+  present: boolean;
+  /** Whether the route's boot file is there as written (null: persist is off and there is none). */
+  persisted: boolean | null;
+  /** The route found in the slot (destination, table, metric), whoever made it. */
+  found: { gateway: string | null; device: string | null; protocol: number; source: string | null } | null;
+}
+
+/** Builds TunnelRoute's input schema, with the checks against recursive routes and stray next hops. */
+export function tunnelRouteSchema() {
+  return z
+    .object({
+      connection: connectionSchema(),
+      destination: ipPrefix(),
+      via: unicastAddress().optional(),
+      device: interfaceName().optional(),
+      metric: routeMetric().optional(),
+      table: routeTable().optional(),
+      source: unicastAddress().optional(),
+      takeOver: z.boolean().optional(),
+      allowCapture: z.boolean().optional(),
+      persist: z.boolean().optional(),
+      tunnel: z
+        .object({
+          name: interfaceName(),
+          local: unicastAddress(),
+          remote: unicastAddress(),
+          address: unicastAddress(),
+          peerAddress: unicastAddress(),
+        })
+        .strict()
+        .optional(),
+    })
+    .strict()
+    .superRefine((r, ctx) => {
+      const known = (v: unknown) => typeof v === "string" && v !== UNKNOWN;
+      if (!r.via && !r.device && !r.tunnel) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["via"],
+          message: "give a next hop (via), a device, or the tunnel the route goes through",
+        });
+      }
+      if (r.persist && !r.device && !r.tunnel && r.via) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["persist"],
+          message:
+            "needs the route's device or tunnel: systemd-networkd brings a route back with the link it goes through",
+        });
+      }
+      const management = r.connection.host;
+      if (
+        !r.allowCapture &&
+        known(r.destination) &&
+        isPrefix("ipv4", r.destination) &&
+        known(management) &&
+        isAddress("ipv4", management) &&
+        prefixContains(r.destination, management)
+      ) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["destination"],
+          message:
+            `contains ${management}, the address this router is reached at over SSH: the route would capture the ` +
+            "management path and lock Pulumi out of the router; set allowCapture: true if that is meant",
+        });
+      }
+      const t = r.tunnel;
+      if (!t) return;
+      if (
+        known(r.destination) &&
+        isPrefix("ipv4", r.destination) &&
+        known(t.remote) &&
+        isAddress("ipv4", t.remote) &&
+        prefixContains(r.destination, t.remote)
+      ) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["destination"],
+          message:
+            `contains ${t.remote}, the tunnel's underlay peer: the tunnel's own GRE packets would be routed into the tunnel ` +
+            "(recursive routing); route the LAN behind the peer, not its underlay address",
+        });
+      }
+      if (r.via !== undefined && known(r.via) && known(t.peerAddress) && r.via !== t.peerAddress) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["via"],
+          message: `is outside the tunnel's addresses: a route through ${t.name} goes via its peer address ${t.peerAddress}`,
+        });
+      }
+      if (r.device !== undefined && known(r.device) && r.device !== t.name) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["device"],
+          message: `is not the tunnel's interface ${t.name}`,
+        });
+      }
+    });
+}
+
+export function normalizeTunnelRoute(data: z.infer<ReturnType<typeof tunnelRouteSchema>>): TunnelRouteInputs {
+  const inputs: TunnelRouteInputs = {
+    connection: data.connection,
+    destination: data.destination,
+    metric: data.metric ?? 0,
+    table: data.table === undefined || data.table === "main" ? MAIN_TABLE : data.table,
+    takeOver: data.takeOver ?? false,
+    allowCapture: data.allowCapture ?? false,
+    persist: data.persist ?? false,
+  };
+  const via = data.via ?? (data.device === undefined ? data.tunnel?.peerAddress : undefined);
+  if (via !== undefined) inputs.via = via;
+  if (data.device !== undefined) inputs.device = data.device;
+  if (data.source !== undefined) inputs.source = data.source;
+  if (data.tunnel !== undefined) inputs.tunnel = data.tunnel;
+  return inputs;
+}
+
+export function specOf(inputs: TunnelRouteInputs): RouteSpec {
+  const spec: RouteSpec = { destination: inputs.destination, metric: inputs.metric, table: inputs.table };
+  if (inputs.via !== undefined) spec.gateway = inputs.via;
+  if (inputs.device !== undefined) spec.device = inputs.device;
+  if (inputs.source !== undefined) spec.source = inputs.source;
+  return spec;
+}

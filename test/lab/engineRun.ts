@@ -1,0 +1,89 @@
+/**
+ * The stand-in engine as lab tests run it — `npm run engine -- ARGS --stack NAME --config-file F`,
+ * as a person would (the Pulumi CLI cannot run here) — and stack configs for the lab's routers.
+ */
+import { spawn, type ChildProcess } from "child_process";
+import { readFileSync, writeFileSync } from "fs";
+import { dump, load } from "js-yaml";
+import * as path from "path";
+import { repoRoot } from "../../lab/inventory";
+
+/** How a run ended. */
+export interface EngineResult {
+  code: number | null;
+  out: string;
+  seconds: number;
+}
+
+/** A stack the tests drive: its name, its state folder and its config file. */
+export interface TestStack {
+  stack: string;
+  stateDir: string;
+  configFile: string;
+}
+
+/** Starts `engine ARGS` on a stack; the child (to kill it) and how it ended. */
+export function startEngine(
+  stack: TestStack,
+  ...args: string[]
+): { child: ChildProcess; done: Promise<EngineResult> } {
+  const started = Date.now();
+  const child = spawn(
+    process.execPath,
+    [
+      "-r",
+      "ts-node/register/transpile-only",
+      "tools/engine/cli.ts",
+      ...args,
+      "--stack",
+      stack.stack,
+      "--config-file",
+      stack.configFile,
+    ],
+    {
+      cwd: repoRoot(),
+      env: { ...process.env, GRE_ENGINE_STATE_DIR: stack.stateDir },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (out += d));
+  return {
+    child,
+    done: new Promise((resolve) =>
+      child.on("exit", (code) => resolve({ code, out, seconds: (Date.now() - started) / 1000 })),
+    ),
+  };
+}
+
+/** Runs `engine ARGS` on a stack to its end. */
+export function runEngine(stack: TestStack, ...args: string[]): Promise<EngineResult> {
+  return startEngine(stack, ...args).done;
+}
+
+/** Writes a stack config file (`config:` with the given pulumi-gre keys). */
+export function writeStackConfig(file: string, config: Record<string, unknown>): void {
+  writeFileSync(file, dump({ config }));
+}
+
+/**
+ * The dev stack's config (Pulumi.dev.yaml: the field note between the lab's routerA and routerB),
+ * with changes to its tunnel and its settings.
+ */
+export function fieldNoteConfig(
+  tunnel: Record<string, unknown> = {},
+  settings: Record<string, unknown> = {},
+): Record<string, unknown> {
+  const dev = (
+    load(readFileSync(path.join(repoRoot(), "Pulumi.dev.yaml"), "utf8")) as {
+      config: Record<string, unknown>;
+    }
+  ).config;
+  const [gre1] = dev["pulumi-gre:tunnels"] as Array<Record<string, unknown>>;
+  return {
+    ...dev,
+    "pulumi-gre:tunnels": [{ ...gre1, ...tunnel }],
+    "pulumi-gre:settings": { ...(dev["pulumi-gre:settings"] as object), ...settings },
+  };
+}

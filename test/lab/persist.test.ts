@@ -1,0 +1,123 @@
+/**
+ * A persisted stack across real reboots of the lab's routers: each router's kernel stops and boots
+ * again, and systemd-networkd — as a Debian or Ubuntu router runs it at boot — brings the tunnel and
+ * its routes back from the files pulumi-gre wrote, with no Pulumi run. Edited or removed files are
+ * drift; persist turned off removes them; destroy leaves the routers as booted.
+ */
+import { mkdtempSync, rmSync } from "fs";
+import { tmpdir } from "os";
+import * as path from "path";
+import { tunnelFiles } from "../../iproute2/networkd";
+import { repoRoot } from "../../lab/inventory";
+import { Lab } from "../../lab/lab";
+import { fieldNoteState } from "../../lab/routerState";
+import { closeAllConnections, runOnRouter } from "../../transport";
+import { fieldNoteConfig, runEngine, writeStackConfig, type TestStack } from "./engineRun";
+import { describeOnLab, labRouter, pingPcToPc, withoutModules, type LabSide } from "./labEnv";
+
+const GRE1 = tunnelFiles("gre1");
+const ROUTE_A = `${GRE1.dropIns}/pulumi-gre-route-10.1.1.0_24-t254-m0.conf`;
+
+/** Runs a command on a router; its exit status. */
+async function on(side: LabSide, argv: string[]): Promise<number | null> {
+  return (await runOnRouter(side.connection, [{ argv }], { check: false })).outcomes[0].exitCode;
+}
+
+/** Pings PC to PC until it works (a router that booted configures its links a moment after sshd). */
+async function pingsWithin(a: LabSide, b: LabSide, seconds: number): Promise<boolean> {
+  const until = Date.now() + seconds * 1000;
+  while (Date.now() < until) {
+    if ((await pingPcToPc(a, b)) === 0 && (await pingPcToPc(b, a)) === 0) return true;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return false;
+}
+
+describeOnLab("a persisted stack across reboots", () => {
+  let a: LabSide;
+  let b: LabSide;
+  let lab: Lab;
+  let stack: TestStack;
+  let booted: unknown[];
+
+  const restart = async (...names: string[]) => {
+    await Promise.all(names.map((n) => lab.restart(n)));
+    // The old connections died with the routers' kernels.
+    closeAllConnections();
+  };
+
+  beforeAll(async () => {
+    a = await labRouter("routerA");
+    b = await labRouter("routerB");
+    lab = new Lab(repoRoot(), () => undefined);
+    const stateDir = mkdtempSync(path.join(tmpdir(), "gre-persist-"));
+    stack = { stack: "persist", stateDir, configFile: path.join(stateDir, "Pulumi.persist.yaml") };
+    writeStackConfig(stack.configFile, fieldNoteConfig({}, { persist: true }));
+    booted = await Promise.all([withoutModules(a), withoutModules(b)]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await runEngine(stack, "destroy");
+    rmSync(stack.stateDir, { recursive: true, force: true });
+    closeAllConnections();
+  }, 120_000);
+
+  it("writes every resource's boot files on both routers", async () => {
+    const up = await runEngine(stack, "up");
+    if (up.code !== 0) console.log(up.out);
+    expect(up.code).toBe(0);
+    const files = (await fieldNoteState(a.connection)).files.split("\n");
+    expect(files).toEqual(
+      expect.arrayContaining([
+        GRE1.netdev,
+        GRE1.network,
+        ROUTE_A,
+        "/etc/modules-load.d/pulumi-gre-ip_gre.conf",
+        "/etc/sysctl.d/90-pulumi-gre-net.ipv4.ip_forward.conf",
+      ]),
+    );
+  }, 120_000);
+
+  it("both routers restarted: PC1 ⇄ PC2 with no Pulumi run, and preview --refresh --expect-no-changes exits 0", async () => {
+    await restart("routerA", "routerB");
+    expect(await pingsWithin(a, b, 30)).toBe(true);
+    const preview = await runEngine(stack, "preview", "--refresh", "--expect-no-changes");
+    expect(preview.out).not.toMatch(/^[~+-]\s+(refresh|update|create|replace|delete)\b/m);
+    expect(preview.code).toBe(0);
+  }, 180_000);
+
+  it("a boot file edited or removed by hand is drift, and up puts it back", async () => {
+    expect(await on(b, ["sed", "-i", "s/^TTL=255$/TTL=64/", GRE1.netdev])).toBe(0);
+    expect(await on(a, ["rm", ROUTE_A])).toBe(0);
+    const preview = await runEngine(stack, "preview", "--refresh", "--expect-no-changes");
+    expect(preview.code).not.toBe(0);
+    expect(preview.out).toContain(`routerB (root@169.254.100.12:22): ${GRE1.netdev} was changed`);
+    expect(preview.out).toContain(`routerA (root@169.254.100.11:22): ${ROUTE_A} is missing`);
+    const up = await runEngine(stack, "up", "--refresh");
+    expect(up.code).toBe(0);
+    expect(await on(b, ["grep", "-qx", "TTL=255", GRE1.netdev])).toBe(0);
+    expect(await on(a, ["test", "-f", ROUTE_A])).toBe(0);
+    expect((await runEngine(stack, "preview", "--refresh", "--expect-no-changes")).code).toBe(0);
+  }, 180_000);
+
+  it("persist turned off: up removes the files, and a reboot is then drift that up repairs", async () => {
+    writeStackConfig(stack.configFile, fieldNoteConfig({}, { persist: false }));
+    const up = await runEngine(stack, "up");
+    if (up.code !== 0) console.log(up.out);
+    expect(up.code).toBe(0);
+    for (const side of [a, b]) expect((await fieldNoteState(side.connection)).files).toBe("");
+    await restart("routerB");
+    const preview = await runEngine(stack, "preview", "--refresh", "--expect-no-changes");
+    expect(preview.code).not.toBe(0);
+    expect(preview.out).toContain("routerB (root@169.254.100.12:22): gre1 is missing");
+    expect((await runEngine(stack, "up", "--refresh")).code).toBe(0);
+    expect([await pingPcToPc(a, b), await pingPcToPc(b, a)]).toEqual([0, 0]);
+  }, 240_000);
+
+  it("destroy leaves both routers as booted", async () => {
+    writeStackConfig(stack.configFile, fieldNoteConfig({}, { persist: true }));
+    expect((await runEngine(stack, "up")).code).toBe(0);
+    expect((await runEngine(stack, "destroy")).code).toBe(0);
+    expect(await Promise.all([withoutModules(a), withoutModules(b)])).toEqual(booted);
+  }, 180_000);
+});
