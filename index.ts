@@ -10,6 +10,9 @@ export {
   type GreEndpoint,
   type GreKey,
   type TunnelEndState,
+  type GreEndState,
+  type GreTunnelHealth,
+  type TcpMss,
   type HostKeyOrigin,
 } from "./resources/greTunnel";
 export { KernelModule, type KernelModuleArgs } from "./resources/kernelModule";

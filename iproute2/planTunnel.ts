@@ -229,12 +229,15 @@ export function planRemove(spec: Pick<TunnelEndSpec, "name" | "local">, router: 
   return { action: "remove", commands: tunnelRemove(spec.name) };
 }
 
+/** What a router without GRE is told. */
+export const GRE_UNAVAILABLE = "GRE is not available: the ip_gre module is not loaded";
+
 /** Why the router cannot hold this end, for preflight: GRE unavailable, local address not on it. */
 export function preflightProblems(spec: TunnelEndSpec, router: RouterObservation): string[] {
   const problems: string[] = [];
   if (!router.greAvailable) {
     problems.push(
-      "GRE is not available: the ip_gre module is not loaded. Declare a KernelModule for ip_gre on this router " +
+      `${GRE_UNAVAILABLE}. Declare a KernelModule for ip_gre on this router ` +
         "(or run `modprobe ip_gre`); if modprobe fails, check that the kernel has GRE: grep GRE /boot/config-$(uname -r)",
     );
   }

@@ -6,7 +6,13 @@
  *
  * @packageDocumentation
  */
-import { endDifferences, observeEnd, preflightProblems, type RouterObservation } from "./planTunnel";
+import {
+  endDifferences,
+  GRE_UNAVAILABLE,
+  observeEnd,
+  preflightProblems,
+  type RouterObservation,
+} from "./planTunnel";
 import type { TunnelEndSpec } from "./tunnelCommands";
 import { excerpt } from "../transport/errors";
 import type { CommandOutcome } from "../transport/script";
@@ -55,7 +61,11 @@ export function endState(
     mtu: link?.mtu ?? null,
     address: address?.local ?? null,
     peerAddress: address?.peer ?? null,
-    drift: endDifferences(spec, end).map((d) => `${router}: ${d}`),
+    drift: [
+      ...endDifferences(spec, end),
+      // A missing end says why when the router cannot have it (after a reboot without ip_gre).
+      ...(!link && !observation.greAvailable ? [GRE_UNAVAILABLE] : []),
+    ].map((d) => `${router}: ${d}`),
   };
 }
 

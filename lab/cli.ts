@@ -10,7 +10,10 @@ import { MAX_ROUTERS } from "./topology";
 
 const USAGE = `usage: npm run lab -- <command>
 
-  up [--routers N]         boot N routers (default 2, at most ${MAX_ROUTERS}): routerA, routerB, …
+  up [--routers N] [--nat ROUTER]
+                           boot N routers (default 2, at most ${MAX_ROUTERS}): routerA, routerB, …;
+                           with --nat, ROUTER sits behind one more router doing NAT (natB for
+                           routerB), as the field note's failing topology
   down                     stop every router; remove the namespace, taps, bridges and router files
   status                   say what runs
   exec ROUTER -- CMD...    run CMD on ROUTER (or on its PC: ROUTER:pc) and return its exit status
@@ -38,12 +41,15 @@ async function main(args: string[]): Promise<number> {
   const lab = new Lab(repoRoot());
   switch (command) {
     case "up": {
-      const { values, positionals: extra } = parse(rest, { routers: { type: "string" } });
-      positionals(extra, 0, "up [--routers N]");
+      const { values, positionals: extra } = parse(rest, {
+        routers: { type: "string" },
+        nat: { type: "string" },
+      });
+      positionals(extra, 0, "up [--routers N] [--nat ROUTER]");
       const count = values.routers === undefined ? 2 : Number(values.routers);
       if (!Number.isInteger(count))
         throw new LabError(`--routers takes a whole number, not ${values.routers}`);
-      await lab.up(count);
+      await lab.up(count, values.nat as string | undefined);
       lab.status().forEach((line) => console.log(line));
       return 0;
     }

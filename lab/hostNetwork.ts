@@ -52,18 +52,22 @@ export function createLabNetwork(namespace: string, plans: RouterPlan[]): void {
   inNs(["ip", "link", "set", "lo", "up"]);
   inNs(["ip", "link", "add", "brmgmt", "type", "bridge"]);
   inNs(["ip", "link", "add", "brunder", "type", "bridge"]);
+  // The private segment behind a NAT router (`up --nat`).
+  const nat = plans.some((p) => p.privateTap);
+  if (nat) inNs(["ip", "link", "add", "brnat", "type", "bridge"]);
   inNs(["ip", "addr", "add", MANAGEMENT_GATEWAY, "dev", "brmgmt"]);
   for (const plan of plans) {
     for (const [tap, bridge] of [
       [plan.managementTap, "brmgmt"],
-      [plan.underlayTap, "brunder"],
+      [plan.underlayTap, plan.underlayBridge ?? "brunder"],
+      ...(plan.privateTap ? [[plan.privateTap, "brnat"]] : []),
     ]) {
       inNs(["ip", "tuntap", "add", "dev", tap, "mode", "tap"]);
       inNs(["ip", "link", "set", tap, "master", bridge, "up"]);
     }
   }
-  inNs(["ip", "link", "set", "brmgmt", "up"]);
-  inNs(["ip", "link", "set", "brunder", "up"]);
+  for (const bridge of ["brmgmt", "brunder", ...(nat ? ["brnat"] : [])])
+    inNs(["ip", "link", "set", bridge, "up"]);
 }
 
 /**

@@ -25,10 +25,16 @@ export interface InventoryRouter {
   /** Underlay address (no prefix length) and prefix length. */
   underlay: string;
   underlayPrefixLength: number;
-  /** The LAN behind the router, the router's address on it, and the PC's address. */
+  /** The LAN behind the router, the router's address on it, and the PC's address (none for a NAT router). */
   lanPrefix: string;
   lanGateway: string;
   pc: string;
+  /** A field-note router, or the NAT router in front of one (`up --nat`). */
+  role: "router" | "nat";
+  /** For a router behind NAT: the NAT router and the public address GRE reaches it at. */
+  behindNat?: { router: string; publicAddress: string };
+  /** For a NAT router: the router it forwards GRE to. */
+  natFor?: string;
 }
 
 /** The whole inventory file. */
@@ -91,6 +97,8 @@ export function writeInventory(
   plans: RouterPlan[],
   hostPublicKey: (name: string) => string,
 ): Inventory {
+  const nat = plans.find((p) => p.role === "nat");
+  const natted = nat && plans.find((p) => addressOf(p.underlay) === nat.natted);
   const inventory: Inventory = {
     labId: lab.labId,
     namespace: lab.namespace,
@@ -107,6 +115,11 @@ export function writeInventory(
       lanPrefix: plan.lanPrefix,
       lanGateway: addressOf(plan.lanGateway),
       pc: addressOf(plan.pc),
+      role: plan.role ?? "router",
+      ...(nat && plan === natted
+        ? { behindNat: { router: nat.name, publicAddress: addressOf(nat.underlay) } }
+        : {}),
+      ...(plan === nat && natted ? { natFor: natted.name } : {}),
     })),
   };
   writeFileSync(file, JSON.stringify(inventory, null, 2) + "\n");

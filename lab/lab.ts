@@ -102,24 +102,28 @@ export class Lab {
     );
   }
 
-  /** Boots `count` routers (default 2). A lab already up with that many routers is left as it is. */
-  async up(count = 2): Promise<Inventory> {
+  /**
+   * Boots `count` routers (default 2), and with `natted` (a router's name) a NAT router in front of
+   * that one. A lab already up with the same routers is left as it is.
+   */
+  async up(count = 2, natted?: string): Promise<Inventory> {
     Lab.requireRoot();
     const missing = Lab.prerequisites();
     if (missing) throw new LabError(`cannot boot lab routers: ${missing}`);
     const running = this.readInventoryFile();
+    const plans = planLab(this.identity, count, natted);
+    const names = (routers: Array<{ name: string }>) => routers.map((r) => r.name).join(", ");
     if (running && this.isUp()) {
-      if (running.routers.length === count) {
-        this.log(`lab ${this.identity.namespace} is already up with ${count} routers`);
+      if (names(running.routers) === names(plans)) {
+        this.log(`lab ${this.identity.namespace} is already up with ${names(plans)}`);
         return running;
       }
       throw new LabError(
-        `the lab is up with ${running.routers.length} routers, not ${count}: run \`npm run lab -- down\` first`,
+        `the lab is up with ${names(running.routers)}, not ${names(plans)}: run \`npm run lab -- down\` first`,
       );
     }
     // Whatever a crashed `up` left behind goes first.
     await this.down(true);
-    const plans = planLab(this.identity, count);
     const started = Date.now();
     linkRouterModules();
     prepareLabFiles(this.paths, this.identity.namespace, plans);
@@ -213,7 +217,13 @@ export class Lab {
     for (const router of inventory.routers) {
       const pid = routerPid(this.machines, router.name);
       lines.push(
-        `${router.name.padEnd(8)} ${pid ? `running (pid ${pid})` : "stopped"}  ssh ${router.host}  underlay ${router.underlay}  LAN ${router.lanPrefix}  PC ${router.pc}`,
+        `${router.name.padEnd(8)} ${pid ? `running (pid ${pid})` : "stopped"}  ssh ${router.host}  ` +
+          (router.role === "nat"
+            ? `NAT for ${router.natFor}: public ${router.underlay}, GRE forwarded to it`
+            : `underlay ${router.underlay}  LAN ${router.lanPrefix}  PC ${router.pc}` +
+              (router.behindNat
+                ? `  behind ${router.behindNat.router} (public ${router.behindNat.publicAddress})`
+                : "")),
       );
     }
     return lines;

@@ -79,12 +79,16 @@ function bootArgv(lab: MachineContext, plan: RouterPlan): string[] {
     "con0=fd:0,fd:1",
     `vec0:transport=tap,ifname=${plan.managementTap},mac=${mac(1)}`,
     `vec1:transport=tap,ifname=${plan.underlayTap},mac=${mac(2)}`,
+    ...(plan.privateTap ? [`vec2:transport=tap,ifname=${plan.privateTap},mac=${mac(3)}`] : []),
     `grelab_name=${plan.name}`,
     `grelab_dir=${lab.paths.dir}`,
+    `grelab_role=${plan.role ?? "router"}`,
     `grelab_mgmt=${plan.management}`,
     `grelab_underlay=${plan.underlay}`,
-    `grelab_lan=${plan.lanGateway}`,
-    `grelab_pc=${plan.pc}`,
+    ...(plan.role === "nat"
+      ? [`grelab_private=${plan.private}`, `grelab_natted=${plan.natted}`]
+      : [`grelab_lan=${plan.lanGateway}`, `grelab_pc=${plan.pc}`]),
+    ...(plan.gateway ? [`grelab_gateway=${plan.gateway}`] : []),
   ];
 }
 

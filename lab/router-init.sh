@@ -22,12 +22,15 @@ param() {
   return 1
 }
 
+# A parameter that may be absent (empty then).
+optparam() { param "$1" 2>/dev/null || true; }
+
 NAME=$(param name) || exec sleep infinity
 LABDIR=$(param dir) || exec sleep infinity
+ROLE=$(optparam role)
 MGMT=$(param mgmt)
 UNDERLAY=$(param underlay)
-LANGW=$(param lan)
-PC=$(param pc)
+GATEWAY=$(optparam gateway)
 
 fail() {
   echo "router-init ($NAME): $*" >&2
@@ -56,6 +59,21 @@ hostname "$NAME"
 ip link set lo up
 ip link set vec0 name eth0 && ip addr add "$MGMT" dev eth0 && ip link set eth0 up || fail "management NIC"
 ip link set vec1 name eth1 && ip addr add "$UNDERLAY" dev eth1 && ip link set eth1 up || fail "underlay NIC"
+# Behind a NAT: everything off its own links goes through the NAT router.
+[ -z "$GATEWAY" ] || ip route add default via "$GATEWAY" || fail "default route via $GATEWAY"
+
+if [ "$ROLE" = "nat" ]; then
+  # The NAT router in front of another (`up --nat`): its public side is eth1 on the shared
+  # underlay, its private side eth2. What leaves the private side is source-NATed to the public
+  # address; GRE (IP protocol 47) arriving at the public address is forwarded to the router
+  # behind it — the port forward a GRE tunnel through NAT needs. Conntrack tracks both.
+  PRIVATE=$(param private)
+  NATTED=$(param natted)
+  ip link set vec2 name eth2 && ip addr add "$PRIVATE" dev eth2 && ip link set eth2 up || fail "private NIC"
+  sysctl -q -w net.ipv4.ip_forward=1
+  iptables-legacy -w -t nat -A POSTROUTING -o eth1 -j MASQUERADE || fail "source NAT"
+  iptables-legacy -w -t nat -A PREROUTING -i eth1 -p 47 -j DNAT --to-destination "$NATTED" || fail "GRE forward"
+fi
 
 # What systemd-modules-load and systemd-sysctl would do at boot, for the persisted files only.
 for conf in /etc/modules-load.d/*.conf; do
@@ -77,14 +95,18 @@ dbus-daemon --system --fork --nopidfile || fail "dbus-daemon did not start"
 chown systemd-network:systemd-network /run/systemd/netif
 /lib/systemd/systemd-networkd >/run/networkd.log 2>&1 &
 
-# The PC: a network namespace behind the router's LAN port.
-modprobe veth || fail "veth"
-ip netns add pc || fail "netns pc"
-ip link add lan0 type veth peer name eth0 netns pc || fail "veth pair"
-ip addr add "$LANGW" dev lan0 && ip link set lan0 up || fail "LAN port"
-ip -n pc link set lo up
-ip -n pc addr add "$PC" dev eth0 && ip -n pc link set eth0 up || fail "PC address"
-ip -n pc route add default via "${LANGW%/*}" || fail "PC default route"
+# The PC: a network namespace behind the router's LAN port (a NAT router has none).
+if [ "$ROLE" != "nat" ]; then
+  LANGW=$(param lan)
+  PC=$(param pc)
+  modprobe veth || fail "veth"
+  ip netns add pc || fail "netns pc"
+  ip link add lan0 type veth peer name eth0 netns pc || fail "veth pair"
+  ip addr add "$LANGW" dev lan0 && ip link set lan0 up || fail "LAN port"
+  ip -n pc link set lo up
+  ip -n pc addr add "$PC" dev eth0 && ip -n pc link set eth0 up || fail "PC address"
+  ip -n pc route add default via "${LANGW%/*}" || fail "PC default route"
+fi
 
 cat >/run/sshd_config <<EOF
 ListenAddress ${MGMT%/*}

@@ -30,6 +30,16 @@ export interface RouterPlan {
   underlayTap: string;
   /** User-mode Linux machine id; unique per checkout. */
   umid: string;
+  /** A router of the field note, or the NAT router in front of one (`up --nat`). */
+  role: "router" | "nat";
+  /** The host bridge of the underlay NIC: the shared underlay, or the private side of a NAT. */
+  underlayBridge: "brunder" | "brnat";
+  /** Where the router sends what is not on its own links (a router behind NAT: the NAT). */
+  gateway?: string;
+  /** A NAT router's private side: its TAP, its address there, and the router it forwards GRE to. */
+  privateTap?: string;
+  private?: string;
+  natted?: string;
 }
 
 /** A lab's identity: derived from the checkout's path so that two checkouts never collide. */
@@ -59,12 +69,58 @@ function lanThirdOctets(index: number): [number, number] {
   return [index + 1, 1];
 }
 
-/** Plans `count` routers for the lab `identity`. */
-export function planLab(identity: LabIdentity, count: number): RouterPlan[] {
-  if (!Number.isInteger(count) || count < 1 || count > MAX_ROUTERS) {
-    throw new Error(`the lab boots 1 to ${MAX_ROUTERS} routers, not ${count}`);
+/** The private side of a NAT (`up --nat`): RFC 6598's shared address space, as carrier-grade NAT uses it. */
+export const NAT_PRIVATE = { prefix: "100.64.0.0/24", gateway: "100.64.0.1" };
+
+/** The name of the NAT router in front of `router`: natB for routerB. */
+export function natName(router: string): string {
+  return `nat${router.replace(/^router/, "")}`;
+}
+
+/**
+ * Plans `count` routers for the lab `identity`; with `natted`, that router sits behind one more
+ * router doing NAT (source NAT out, GRE forwarded in), on a private segment of its own.
+ */
+export function planLab(identity: LabIdentity, count: number, natted?: string): RouterPlan[] {
+  if (!Number.isInteger(count) || count < 1 || count > MAX_ROUTERS - (natted ? 1 : 0)) {
+    throw new Error(`the lab boots 1 to ${MAX_ROUTERS} routers (the NAT router included), not ${count}`);
   }
-  return Array.from({ length: count }, (_, index) => {
+  const plans = routerPlans(identity, count);
+  if (natted === undefined) return plans;
+  const inner = plans.find((p) => p.name === natted);
+  if (!inner)
+    throw new Error(`--nat names ${natted}, which is not one of ${plans.map((p) => p.name).join(", ")}`);
+  const privateAddress = `100.64.0.${11 + inner.index}`;
+  Object.assign(inner, {
+    underlay: `${privateAddress}/24`,
+    underlayBridge: "brnat",
+    gateway: NAT_PRIVATE.gateway,
+  });
+  const index = count;
+  const name = natName(natted);
+  plans.push({
+    name,
+    index,
+    management: `169.254.100.${11 + index}/24`,
+    // Its public side, on the shared underlay: what the other routers send GRE to.
+    underlay: `198.51.100.${111 + inner.index}/24`,
+    lanPrefix: "",
+    lanGateway: "",
+    pc: "",
+    managementTap: `tm${index}`,
+    underlayTap: `tu${index}`,
+    umid: `${identity.namespace}-${name}`,
+    role: "nat",
+    underlayBridge: "brunder",
+    privateTap: `tp${index}`,
+    private: `${NAT_PRIVATE.gateway}/24`,
+    natted: privateAddress,
+  });
+  return plans;
+}
+
+function routerPlans(identity: LabIdentity, count: number): RouterPlan[] {
+  return Array.from({ length: count }, (_, index): RouterPlan => {
     const [second, third] = lanThirdOctets(index);
     const lan = `10.${second}.${third}`;
     return {
@@ -78,6 +134,8 @@ export function planLab(identity: LabIdentity, count: number): RouterPlan[] {
       managementTap: `tm${index}`,
       underlayTap: `tu${index}`,
       umid: `${identity.namespace}-${routerName(index)}`,
+      role: "router",
+      underlayBridge: "brunder",
     };
   });
 }

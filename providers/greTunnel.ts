@@ -10,25 +10,27 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { observeEnd, planRemove, type RouterObservation } from "../iproute2/planTunnel";
-import { pingAcross, pingUnderlay } from "../iproute2/tunnelCommands";
-import { diagnoseTunnel, said, type EndView } from "../iproute2/tunnelReport";
+import { healthPings } from "../iproute2/tunnelHealth";
 import { changeThenRead } from "./applyOnRouter";
 import { checkInputs } from "./checkInputs";
 import { diffGreTunnel } from "./greTunnelDiff";
+import { greTunnelSchema, normalizeGreTunnel } from "./greTunnelSchema";
 import {
   endKeys,
   endLabels,
   endSpecs,
-  greTunnelSchema,
   inputsOf,
-  normalizeGreTunnel,
   outputsFrom,
   pingingEnds,
+  probeMtu,
   tunnelId,
+  type GreTunnelHealth,
   type GreTunnelOutputs,
   type NormalizedGreTunnel,
 } from "./greTunnelSpec";
-import { observationCommands, observeRouter, parseObservation, type RouterView } from "./observeRouter";
+import { observationCommands, parseObservation, type RouterView } from "./observeRouter";
+import { checkHealth, healthFromProbes } from "./tunnelDiagnosis";
+import { warning } from "./notices";
 import { both, runPair, undoBoth, undoneReport } from "./pairOperation";
 import { preflight, wantedExtras, type Preflighted } from "./greTunnelPreflight";
 import { observeBoth, recordedPair, restoreEnd, seenPair, type Pair } from "./tunnelEnds";
@@ -69,49 +71,41 @@ function applyPlans(
   );
 }
 
-/** Pings across the tunnel (from one end, or both with NAT in between); on failure, diagnoses, undoes both ends and throws. */
-async function verifyOrUndo(what: string, t: NormalizedGreTunnel, ready: Preflighted): Promise<void> {
-  const specs = endSpecs(t);
+/**
+ * Pings across the tunnel (from one end, or both with NAT in between), small and full size. When
+ * small pings get no reply after changes, both ends are undone and the error says why. Without
+ * changes (the tunnel is as declared), a warning says why and the health is recorded: the next
+ * refresh shows it as drift. Full-size packets lost (an MTU black hole on the path) are recorded.
+ */
+async function verify(
+  what: string,
+  t: NormalizedGreTunnel,
+  ready: Preflighted,
+  changed: boolean,
+): Promise<GreTunnelHealth> {
   const labels = endLabels(t);
-  const pings = await Promise.all(
-    pingingEnds(t).map(async (i) => {
-      const end = t.endpoints[i];
-      const result = await changeThenRead(
-        end.connection,
-        [],
-        [pingAcross(end.address, end.peerAddress)],
-        ready.seen[i],
-      );
-      return { ping: result.reads[0], i };
-    }),
+  const health = await checkHealth(t, ready.seen);
+  if (health.reachable) return health;
+  const seen = health.from.map(
+    (router) =>
+      `${router}: \`ping -I ${t.endpoints[labels.indexOf(router)].address} ${t.endpoints[labels.indexOf(router)].peerAddress}\` got no reply (${health.loss}% lost)`,
   );
-  const failed = pings.filter(({ ping }) => ping.exitCode !== 0);
-  if (failed.length === 0) return;
-  const seen = failed.map(
-    ({ ping, i }) =>
-      `${labels[i]}: \`ping -I ${t.endpoints[i].address} ${t.endpoints[i].peerAddress}\` got no reply (${said(ping, "")})`,
-  );
-  const views = await Promise.all(
-    both((i): Promise<EndView> =>
-      observeRouter(t.endpoints[i].connection, ready.seen[i], [
-        pingUnderlay(specs[i].local, specs[i].remote),
-      ]).then(
-        (v) => ({ observation: v.observation, underlayPing: v.extra[0] }),
-        (e: Error) => ({ unreadable: e.message }),
-      ),
-    ),
-  );
-  const findings = diagnoseTunnel(t.name, specs, labels, views as Pair<EndView>);
+  const report = `${seen.map((s) => `  ${s}`).join("\n")}\nWhat was seen:\n${health.causes.map((f) => `  - ${f}`).join("\n")}`;
+  if (!changed) {
+    // Nothing pulumi-gre changed broke it, and nothing it could change would mend it: the state says
+    // so (health, drift, the stack's no-traffic), the drift check keeps failing, and the run goes on.
+    warning(
+      `${what}: ${t.name} is as declared on both routers but does not carry traffic; nothing was changed.\n${report}`,
+    );
+    return health;
+  }
   const undone = await undoBoth(
     both((i) => ({
       label: labels[i],
       restore: () => restoreEnd(t.endpoints[i].connection, ready.seen[i], t.name, ready.befores[i]),
     })),
   );
-  throw new Error(
-    `${what}: the tunnel does not carry traffic.\n${seen.map((s) => `  ${s}`).join("\n")}\n` +
-      `What was seen:\n${findings.map((f) => `  - ${f}`).join("\n")}\n${undoneReport(undone)}`,
-  );
+  throw new Error(`${what}: the tunnel does not carry traffic.\n${report}\n${undoneReport(undone)}`);
 }
 
 /** Preflight, apply, verify: what create and update share. */
@@ -128,13 +122,15 @@ async function converge(
     const applied = await applyPlans(what, t, ready);
     observed = both((i) => applied[i].observation);
     extras = both((i) => applied[i].extras);
-    if (t.verify && ready.plans.some((p) => p.action !== "none")) await verifyOrUndo(what, t, ready);
   }
+  const changedDevice = ready.plans.some((p) => p.action !== "none");
+  const health = t.verify ? await verify(what, t, ready, changedDevice) : null;
   return outputsFrom(
     t,
     both((i) => keysToRecord(t.endpoints[i].connection, ready.seen[i], endKeys(previous, i))),
     observed,
     extras,
+    health,
   );
 }
 
@@ -172,17 +168,42 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider = {
   async read(id, props) {
     const t = props as unknown as GreTunnelOutputs;
     const reads = extrasToRead(wantedExtras(t));
+    const extraReads = extrasReads(reads);
+    // The health check rides in the same round trip as the reads (a keepalive GRE itself lacks).
+    const pinging = t.verify ? pingingEnds(t) : [];
+    const mtus = both((i) => probeMtu(t, i, t.ends));
     const views = await observeBoth(
       t,
       recordedPair(t),
-      both(() => extrasReads(reads)),
+      both((i) => [
+        ...extraReads,
+        ...(pinging.includes(i)
+          ? healthPings(t.endpoints[i].address, t.endpoints[i].peerAddress, mtus[i])
+          : []),
+      ]),
     );
     const seen = seenPair(views);
+    const health =
+      pinging.length === 0
+        ? null
+        : await healthFromProbes(
+            t,
+            seen,
+            pinging.map((i) => ({
+              i,
+              outcomes: views[i].extra.slice(extraReads.length),
+              mtu: mtus[i],
+              deviceMtu: views[i].observation.links.find((l) => l.name === t.name)?.mtu,
+            })),
+            // An end missing or down says why already: no need to look further.
+            views.every((v) => v.observation.links.find((l) => l.name === t.name)?.up === true),
+          );
     const outs = outputsFrom(
       t,
       both((i) => keysToRecord(t.endpoints[i].connection, seen[i], endKeys(t, i))),
       both((i) => views[i].observation),
-      both((i) => parseExtras(t.name, reads, views[i].extra)),
+      both((i) => parseExtras(t.name, reads, views[i].extra.slice(0, extraReads.length))),
+      health,
     );
     return {
       id,

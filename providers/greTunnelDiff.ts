@@ -74,5 +74,6 @@ export function diffGreTunnel(olds: Partial<GreTunnelOutputs>, news: NormalizedG
   for (const end of olds.ends ?? []) {
     reasons.push(...end.drift);
   }
+  reasons.push(...(olds.drift ?? []));
   return { changes: reasons.length > 0, replaces, deleteBeforeReplace: replaces.length > 0, reasons };
 }

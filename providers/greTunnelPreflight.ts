@@ -14,7 +14,9 @@ import {
 } from "../iproute2/planTunnel";
 import { pingUnderlay } from "../iproute2/tunnelCommands";
 import { said } from "../iproute2/tunnelReport";
-import type { RemoteCommand } from "../transport/script";
+import { parsePing } from "../iproute2/tunnelHealth";
+import { natRange } from "../schemas/values";
+import type { CommandOutcome, RemoteCommand } from "../transport/script";
 import {
   endLabels,
   endSpecs,
@@ -49,6 +51,14 @@ export interface Preflighted {
   /** Each end's changes: the device's plan, then its boot files and MSS rule. */
   changes: Pair<RemoteCommand[]>;
   befores: Pair<EndBefore>;
+}
+
+/** A ping's outcome in a few words: its replies, or what it said. */
+function pingSaid(ping: CommandOutcome): string {
+  const summary = parsePing(ping);
+  return summary.transmitted > 0
+    ? `ping: ${summary.received} of ${summary.transmitted} answered`
+    : `ping: ${said(ping, "no reply")}`;
 }
 
 /** What the inputs (or a state) ask of the ends besides the tunnel. */
@@ -100,8 +110,15 @@ export async function preflight(
     problems.push(...extrasProblems(spec, wanted, extras[i]).map((p) => `${labels[i]}: ${p}`));
     const ping = views[i].extra[extraReads.length];
     if (ping && ping.exitCode !== 0) {
+      const range = natRange(spec.remote);
+      const peer = labels[i === 0 ? 1 : 0];
       problems.push(
-        `${labels[i]}: cannot reach ${spec.remote} from ${spec.local} over the underlay; make sure the network is ok (ping: ${said(ping, "no reply")})`,
+        `${labels[i]}: cannot reach ${spec.remote} from ${spec.local} over the underlay (${pingSaid(ping)}). ` +
+          (range
+            ? `${spec.remote} is a ${range === "private" ? "private (RFC 1918)" : "shared (RFC 6598, carrier-grade NAT)"} address: ` +
+              `${peer} is behind a NAT, which ${labels[i]} cannot reach past. Set remote on ${labels[i]}'s end to the NAT's public ` +
+              `address (the NAT must forward GRE, IP protocol 47, to ${peer}) and keep local as ${peer}'s own address`
+            : `Make sure the network is ok; if ${peer} is behind a NAT, set remote on ${labels[i]}'s end to the NAT's public address`),
       );
     }
   });

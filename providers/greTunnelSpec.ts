@@ -1,29 +1,16 @@
 /**
- * GreTunnel's inputs: their zod schema (built inside functions, never at import time), the
- * normalization `check` performs, the per-router end specs they imply, and the offline `diff`.
- * Pure: no SSH here.
+ * GreTunnel's inputs and outputs: their types, the per-router end specs the inputs imply, and
+ * the outputs for what both routers have (the schema is in greTunnelSchema.ts). Pure: no SSH here.
  *
  * @packageDocumentation
  */
-import { z } from "zod";
 import type { TcpMss } from "../iproute2/mssClamp";
 import type { TunnelEndSpec } from "../iproute2/tunnelCommands";
+import { healthProblem, type TunnelHealth } from "../iproute2/tunnelHealth";
 import type { RouterObservation } from "../iproute2/planTunnel";
 import { endState, type TunnelEndState } from "../iproute2/tunnelReport";
-import { connectionSchema } from "../schemas/connection";
-import {
-  greKey,
-  interfaceName,
-  isKnown,
-  mirroredKeys,
-  mssBeyondMtu,
-  mtu,
-  tcpMss,
-  ttl,
-  unicastAddress,
-  type GreKey,
-} from "../schemas/values";
-import { routerAddress, routerLabel, type Connection } from "../transport/connection";
+import { mirroredKeys, type GreKey } from "../schemas/values";
+import { routerLabel, type Connection } from "../transport/connection";
 import type { HostKeyOrigin, HostKeyState } from "./hostKeys";
 import { extrasDrift, extrasState, type ExtrasState, type ExtrasView } from "./tunnelEndExtras";
 
@@ -94,6 +81,12 @@ export interface NormalizedGreTunnel {
 /** One end as the outputs record it: the device, its boot files and MSS rule, and drift. */
 export type GreEndState = TunnelEndState & ExtrasState;
 
+/** Whether the tunnel carries traffic, at the last create, update or refresh, and why not. */
+export interface GreTunnelHealth extends TunnelHealth {
+  /** Why it does not carry traffic, each naming the router; empty when it does. */
+  causes: string[];
+}
+
 /** GreTunnel's outputs: the normalized inputs plus what was observed. */
 export interface GreTunnelOutputs extends NormalizedGreTunnel {
   ends: [GreEndState, GreEndState];
@@ -103,6 +96,10 @@ export interface GreTunnelOutputs extends NormalizedGreTunnel {
   jumpHostKeys: [string | null, string | null];
   /** Where each router's host key came from. */
   hostKeyOrigins: [HostKeyOrigin, HostKeyOrigin];
+  /** Pings across the tunnel (null with verify off). */
+  health: GreTunnelHealth | null;
+  /** What is wrong with the tunnel as a whole (it carries no traffic, and why); the ends' own drift is theirs. */
+  drift: string[];
 }
 
 /** The host keys a state recorded for end `i` (none before create, or in a state from before keys were recorded). */
@@ -116,116 +113,6 @@ export function endKeys(
     jumpHostKey: t.jumpHostKeys?.[i] ?? null,
     hostKeyOrigin: t.hostKeyOrigins?.[i],
   };
-}
-
-/** Builds GreTunnel's input schema. */
-export function greTunnelSchema() {
-  const endpoint = z
-    .object({
-      connection: connectionSchema(),
-      local: unicastAddress(),
-      remote: unicastAddress().optional(),
-      address: unicastAddress(),
-      peerAddress: unicastAddress().optional(),
-    })
-    .strict();
-  return z
-    .object({
-      name: interfaceName(),
-      key: greKey().optional(),
-      ttl: ttl().optional(),
-      mtu: mtu().optional(),
-      tcpMss: tcpMss().optional(),
-      persist: z.boolean().optional(),
-      endpoints: z.array(endpoint).length(2, "a tunnel has exactly two endpoints"),
-      verify: z.boolean().optional(),
-    })
-    .strict()
-    .superRefine((t, ctx) => {
-      const beyond = mssBeyondMtu(t.tcpMss, t.mtu);
-      if (beyond) ctx.addIssue({ code: "custom", path: ["tcpMss"], message: beyond });
-      if (t.persist && t.key !== undefined) {
-        const keys = typeof t.key === "number" ? [t.key] : [t.key.input, t.key.output];
-        if (keys.includes(0)) {
-          ctx.addIssue({
-            code: "custom",
-            path: ["key"],
-            message:
-              "0 cannot be persisted: systemd-networkd reads key 0 as no key; choose another key or persist: false",
-          });
-        }
-      }
-      if (t.endpoints.length !== 2) return;
-      const [a, b] = t.endpoints;
-      const known = isKnown;
-      if (
-        known(a.connection) &&
-        known(b.connection) &&
-        routerAddress(a.connection) === routerAddress(b.connection)
-      ) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["endpoints", 1, "connection", "host"],
-          message: `both endpoints are on the same router (${a.connection.host}); a tunnel joins two routers`,
-        });
-      }
-      if (a.local === b.local && known(a.local)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["endpoints", 1, "local"],
-          message: "both endpoints have the same underlay address",
-        });
-      }
-      t.endpoints.forEach((end, i) => {
-        const peer = t.endpoints[1 - i];
-        const remote = end.remote ?? peer.local;
-        if (remote === end.local && known(remote)) {
-          ctx.addIssue({
-            code: "custom",
-            path: ["endpoints", i, end.remote === undefined ? "local" : "remote"],
-            message: "local and remote are the same address",
-          });
-        }
-        const peerAddress = end.peerAddress ?? peer.address;
-        if (peerAddress === end.address && known(peerAddress)) {
-          ctx.addIssue({
-            code: "custom",
-            path: ["endpoints", i, end.peerAddress === undefined ? "address" : "peerAddress"],
-            message: "the two tunnel addresses are equal",
-          });
-        }
-        if ((end.address === end.local || end.address === remote) && known(end.address)) {
-          ctx.addIssue({
-            code: "custom",
-            path: ["endpoints", i, "address"],
-            message: "a tunnel address must differ from the underlay addresses",
-          });
-        }
-      });
-    });
-}
-
-/** Fills in the defaults: ttl 255, verify on, each remote the peer's local, each peer address the other's address. */
-export function normalizeGreTunnel(inputs: z.infer<ReturnType<typeof greTunnelSchema>>): NormalizedGreTunnel {
-  const [a, b] = inputs.endpoints;
-  const end = (self: typeof a, peer: typeof a): Required<GreEndpointInputs> => ({
-    connection: self.connection,
-    local: self.local,
-    remote: self.remote ?? peer.local,
-    address: self.address,
-    peerAddress: self.peerAddress ?? peer.address,
-  });
-  const normalized: NormalizedGreTunnel = {
-    name: inputs.name,
-    ttl: inputs.ttl ?? 255,
-    persist: inputs.persist ?? false,
-    verify: inputs.verify ?? true,
-    endpoints: [end(a, b), end(b, a)],
-  };
-  if (inputs.key !== undefined) normalized.key = inputs.key;
-  if (inputs.mtu !== undefined) normalized.mtu = inputs.mtu;
-  if (inputs.tcpMss !== undefined) normalized.tcpMss = inputs.tcpMss;
-  return normalized;
 }
 
 /** What each router should have: the field note's tunnel, address and link state. */
@@ -290,10 +177,16 @@ export function outputsFrom(
   keys: [HostKeyState, HostKeyState],
   observed: [RouterObservation, RouterObservation],
   extras: [ExtrasView, ExtrasView],
+  health: GreTunnelHealth | null,
 ): GreTunnelOutputs {
   const specs = endSpecs(t);
   const labels = endLabels(t);
   const wanted = { persist: t.persist ?? false, tcpMss: t.tcpMss ?? undefined };
+  // The health's problem, named after the end whose pings found it, and its causes: the tunnel's own drift.
+  const pinger = health ? labels.indexOf(health.from[0]) : -1;
+  const problem = health
+    ? healthProblem(t.name, t.endpoints[pinger === 1 ? 1 : 0].peerAddress, health)
+    : undefined;
   const ends = [0, 1].map((i): GreEndState => {
     const device = endState(labels[i], t.endpoints[i].connection.host, specs[i], observed[i]);
     return {
@@ -308,5 +201,16 @@ export function outputsFrom(
     hostKeys: [keys[0].hostKey, keys[1].hostKey],
     jumpHostKeys: [keys[0].jumpHostKey, keys[1].jumpHostKey],
     hostKeyOrigins: [keys[0].hostKeyOrigin, keys[1].hostKeyOrigin],
+    health,
+    drift: problem ? [`${labels[Math.max(pinger, 0)]}: ${problem}`, ...health!.causes] : [],
   };
+}
+
+/** The size a health check probes at end `i`: the tunnel's MTU as declared, or as last seen, or the kernel's default. */
+export function probeMtu(
+  t: Pick<NormalizedGreTunnel, "mtu" | "key">,
+  i: 0 | 1,
+  ends?: Array<{ mtu: number | null }>,
+): number {
+  return t.mtu ?? ends?.[i]?.mtu ?? (t.key === undefined ? 1476 : 1472);
 }

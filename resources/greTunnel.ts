@@ -4,14 +4,14 @@
  * @packageDocumentation
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { GreEndState, TcpMss, TunnelEndState } from "../providers/greTunnelSpec";
+import type { GreEndState, GreTunnelHealth, TcpMss, TunnelEndState } from "../providers/greTunnelSpec";
 import type { HostKeyOrigin } from "../providers/hostKeys";
 import type { GreKey } from "../schemas/values";
 import type { Connection } from "../transport/connection";
 import { withSecretConnection, type ConnectionArgs } from "./connectionArgs";
 import { runtimeProvider } from "./runtimeProvider";
 
-export type { GreEndState, TunnelEndState, HostKeyOrigin, GreKey, TcpMss };
+export type { GreEndState, GreTunnelHealth, TunnelEndState, HostKeyOrigin, GreKey, TcpMss };
 
 /** One router's end of a tunnel. */
 export interface GreEndpointArgs {
@@ -66,7 +66,11 @@ export interface GreTunnelArgs {
   persist?: pulumi.Input<boolean>;
   /** Exactly two endpoints, on two different routers. */
   endpoints: pulumi.Input<pulumi.Input<GreEndpointArgs>[]>;
-  /** Ping across the tunnel after create and update, and the underlay before create; default true. */
+  /**
+   * Check that the tunnel carries traffic — ping across it, small and full size — after create and
+   * update and on every refresh (GRE has no keepalive of its own), and the underlay before create;
+   * default true. A tunnel configured right that carries nothing is drift, with its causes.
+   */
   verify?: pulumi.Input<boolean>;
 }
 
@@ -134,6 +138,14 @@ export class GreTunnel extends pulumi.dynamic.Resource {
   declare public readonly jumpHostKeys: pulumi.Output<Array<string | null>>;
   /** Where each host key came from: "pinned", "first use" (seen at create) or "adopted" (a state without one). */
   declare public readonly hostKeyOrigins: pulumi.Output<HostKeyOrigin[]>;
+  /**
+   * Whether the tunnel carried traffic at the last create, update or refresh: `reachable`, `loss`
+   * (%), `rttMs`, `fullSize` (packets of its MTU cross), `checkedAt`, and `causes` when it did not.
+   * Null with `verify: false`.
+   */
+  declare public readonly health: pulumi.Output<GreTunnelHealth | null>;
+  /** What is wrong with the tunnel as a whole: it carries no traffic, and why (the ends' drift is in `ends`). */
+  declare public readonly drift: pulumi.Output<string[]>;
 
   constructor(name: string, args: GreTunnelArgs, opts?: pulumi.CustomResourceOptions) {
     super(
@@ -147,6 +159,8 @@ export class GreTunnel extends pulumi.dynamic.Resource {
         hostKeys: undefined,
         jumpHostKeys: undefined,
         hostKeyOrigins: undefined,
+        health: undefined,
+        drift: undefined,
       },
       withSecretConnection(opts, "endpoints"),
       "gre",

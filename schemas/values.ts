@@ -70,6 +70,16 @@ export function notUnicast(address: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The kind of address only a NAT makes reachable from elsewhere: "private" (RFC 1918) or "shared"
+ * (RFC 6598, carrier-grade NAT); undefined for any other.
+ */
+export function natRange(address: string): "private" | "shared" | undefined {
+  if (!ipaddr.isValid(address)) return undefined;
+  const range = ipaddr.parse(address).range();
+  return range === "private" ? "private" : range === "carrierGradeNat" ? "shared" : undefined;
+}
+
 /** A unicast address of `family`: a tunnel endpoint or a tunnel address. */
 export function unicastAddress(family: IpFamily = "ipv4") {
   return ipAddress(family).superRefine((value, ctx) => {
@@ -262,6 +272,26 @@ export function tcpMss() {
 export function mssBeyondMtu(mss: unknown, mtu: number | undefined): string | undefined {
   if (typeof mss !== "number" || mtu === undefined || mss <= mtu - 40) return undefined;
   return `is more than mtu ${mtu} allows (${mtu} − 40 bytes of IPv4 and TCP headers = ${mtu - 40}): segments would still not fit the tunnel`;
+}
+
+/**
+ * What a tunnel is, wherever it is declared (GreTunnel, the stack config): its name, key, TTL, MTU
+ * and MSS clamp, each with its one schema.
+ */
+export function tunnelParameters() {
+  return {
+    name: interfaceName(),
+    key: greKey().optional(),
+    ttl: ttl().optional(),
+    mtu: mtu().optional(),
+    tcpMss: tcpMss().optional(),
+  };
+}
+
+/** Refuses an MSS clamp the tunnel's MTU cannot carry, on the `tcpMss` path. */
+export function refuseMssBeyondMtu(t: { tcpMss?: unknown; mtu?: number }, ctx: z.RefinementCtx): void {
+  const beyond = mssBeyondMtu(t.tcpMss, t.mtu);
+  if (beyond) ctx.addIssue({ code: "custom", path: ["tcpMss"], message: beyond });
 }
 
 /** A TCP port. */

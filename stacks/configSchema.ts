@@ -9,14 +9,10 @@ import { z } from "zod";
 import { ONE_ROUTE_ONLY, oneRouteOnly, plainProxyFields, routerOnlyFields } from "../schemas/connection";
 import {
   configValueName,
-  greKey,
-  interfaceName,
   ipPrefix,
-  mssBeyondMtu,
-  mtu,
-  tcpMss,
+  refuseMssBeyondMtu,
   routerName,
-  ttl,
+  tunnelParameters,
   unicastAddress,
   type GreKey,
 } from "../schemas/values";
@@ -149,19 +145,12 @@ export function stackSchema() {
     .strict();
   const tunnel = z
     .object({
-      name: interfaceName(),
-      key: greKey().optional(),
-      ttl: ttl().optional(),
-      mtu: mtu().optional(),
-      tcpMss: tcpMss().optional(),
+      ...tunnelParameters(),
       verify: z.boolean().optional(),
       ends: z.array(end).length(2, "a tunnel has exactly two ends"),
     })
     .strict()
-    .superRefine((t, ctx) => {
-      const beyond = mssBeyondMtu(t.tcpMss, t.mtu);
-      if (beyond) ctx.addIssue({ code: "custom", path: ["tcpMss"], message: beyond });
-    });
+    .superRefine(refuseMssBeyondMtu);
   return z
     .object({
       routers: z.record(routerName(), router),

@@ -14,6 +14,7 @@ import {
   TunnelRoutes,
   type Connection,
   type ProxyConnection,
+  type GreTunnelHealth,
   type TunnelEndState,
 } from "pulumi-gre";
 import type { ConfigConnection, RouterConfig, StackConfig, TunnelConfig } from "./config";
@@ -30,10 +31,22 @@ export interface TunnelSummary {
   addresses: Record<string, string>;
   key: number | { input: number; output: number } | null;
   ttl: number;
-  /** up: both ends present, up and as declared; down: an end is missing or down; drift: an end differs. */
-  state: "up" | "down" | "drift" | "unknown";
-  /** Each difference, naming the router. */
+  /**
+   * up: both ends present, up, as declared, and carrying traffic; down: an end is missing or down;
+   * no-traffic: both ends are there but pings across get no reply; drift: an end differs (or
+   * full-size packets are lost).
+   */
+  state: "up" | "down" | "no-traffic" | "drift" | "unknown";
+  /** Each difference, naming the router (with the causes of a tunnel that carries nothing). */
   drift: string[];
+  /** The last pings across: null with verify off or before the first deploy. */
+  health: {
+    reachable: boolean;
+    loss: number;
+    rttMs: number | null;
+    fullSize: boolean | null;
+    checkedAt: string;
+  } | null;
 }
 
 /** One router in the stack outputs. */
@@ -121,15 +134,23 @@ export function tunnelId(tunnel: TunnelConfig): string {
   return `${tunnel.ends[0].router}-${tunnel.ends[1].router}-${tunnel.name}`;
 }
 
-function summarize(id: string, tunnel: TunnelConfig, ends: TunnelEndState[] | undefined): TunnelSummary {
-  const drift = (ends ?? []).flatMap((e) => e.drift ?? []);
+function summarize(
+  id: string,
+  tunnel: TunnelConfig,
+  ends: TunnelEndState[] | undefined,
+  health: GreTunnelHealth | null | undefined,
+  own: string[] | undefined,
+): TunnelSummary {
+  const drift = [...(ends ?? []).flatMap((e) => e.drift ?? []), ...(own ?? [])];
   const state = !ends
     ? "unknown"
     : ends.some((e) => !e.present || !e.up)
       ? "down"
-      : drift.length > 0
-        ? "drift"
-        : "up";
+      : health && !health.reachable
+        ? "no-traffic"
+        : drift.length > 0
+          ? "drift"
+          : "up";
   return {
     id,
     interface: tunnel.name,
@@ -142,6 +163,15 @@ function summarize(id: string, tunnel: TunnelConfig, ends: TunnelEndState[] | un
     ttl: tunnel.ttl ?? 255,
     state,
     drift,
+    health: health
+      ? {
+          reachable: health.reachable,
+          loss: health.loss,
+          rttMs: health.rttMs,
+          fullSize: health.fullSize,
+          checkedAt: health.checkedAt,
+        }
+      : null,
   };
 }
 
@@ -207,7 +237,9 @@ export function declareNetwork(config: StackConfig, connectionOf: ConnectionReso
       // TunnelRoutes takes the LANs behind each end: end 0 routes what lies behind end 1.
       new TunnelRoutes(`${id}-routes`, { tunnel, lans: [routesB, routesA], routers: [a.router, b.router] });
     }
-    return tunnel.ends.apply((ends) => summarize(id, t, ends as TunnelEndState[] | undefined));
+    return pulumi
+      .all([tunnel.ends, tunnel.health, tunnel.drift])
+      .apply(([ends, health, own]) => summarize(id, t, ends as TunnelEndState[] | undefined, health, own));
   });
 
   const routers = Object.fromEntries(

@@ -25,9 +25,26 @@ export const probes = tunnels.apply((list) =>
   ),
 );
 
-/** Tunnels whose last refresh found an end missing, down or changed. */
+/** Tunnels whose last refresh found an end missing, down or changed, or no traffic crossing. */
 export const unhealthyTunnels = tunnels.apply((list) =>
   list.filter((t) => t.state !== "up").map((t) => t.id),
+);
+
+/** Per tunnel, what its last pings across measured: for a dashboard or an alert on loss and latency. */
+export const tunnelHealth = tunnels.apply((list) =>
+  Object.fromEntries(
+    list.map((t) => [
+      t.id,
+      t.health
+        ? {
+            carriesTraffic: t.health.reachable,
+            lossPercent: t.health.loss,
+            rttMs: t.health.rttMs,
+            checkedAt: t.health.checkedAt,
+          }
+        : null,
+    ]),
+  ),
 );
 
 /** Per router, the prefixes it reaches through tunnels. */

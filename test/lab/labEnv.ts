@@ -51,7 +51,12 @@ export function ensureLab(): Promise<Inventory> {
   if (!booted) {
     booted = (async () => {
       const lab = new Lab(repoRoot(), () => undefined);
-      const wasUp = lab.isUp();
+      let wasUp = lab.isUp();
+      // A lab up with routerB behind a NAT (`up --nat`) is not the one the suites expect.
+      if (wasUp && readInventory().routers.some((r) => r.role === "nat")) {
+        await lab.down(true);
+        wasUp = false;
+      }
       // A lab that is up with more routers (after a benchmark) serves as well: tests use A and B.
       if (wasUp) return readInventory();
       const inventory = await lab.up(2);

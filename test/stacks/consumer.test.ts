@@ -13,6 +13,13 @@ const networkOutputs = {
       ttl: 255,
       state: "up",
       drift: [],
+      health: {
+        reachable: true,
+        loss: 0,
+        rttMs: 0.42,
+        fullSize: true,
+        checkedAt: "2026-11-30T12:00:00.000Z",
+      },
     },
     {
       id: "routerA-routerC-gre2",
@@ -23,6 +30,26 @@ const networkOutputs = {
       ttl: 255,
       state: "down",
       drift: ["routerC (root@169.254.100.13:22): gre2 is missing"],
+      health: {
+        reachable: false,
+        loss: 100,
+        rttMs: null,
+        fullSize: null,
+        checkedAt: "2026-11-30T12:00:00.000Z",
+      },
+    },
+    {
+      id: "routerB-routerC-gre3",
+      interface: "gre3",
+      routers: ["routerB", "routerC"],
+      addresses: { routerB: "10.10.30.2", routerC: "10.10.30.1" },
+      key: 3,
+      ttl: 255,
+      state: "no-traffic",
+      drift: [
+        "routerB (root@169.254.100.12:22): gre3 does not carry traffic (100% of pings to 10.10.30.1 lost from routerB (root@169.254.100.12:22))",
+      ],
+      health: null,
     },
   ],
   routers: {
@@ -69,8 +96,25 @@ describe("the consumer stack", () => {
       { from: "routerB", interface: "gre1", target: "10.10.10.2" },
       { from: "routerA", interface: "gre2", target: "10.10.20.1" },
       { from: "routerC", interface: "gre2", target: "10.10.20.2" },
+      { from: "routerB", interface: "gre3", target: "10.10.30.1" },
+      { from: "routerC", interface: "gre3", target: "10.10.30.2" },
     ]);
-    expect(await value(consumer.unhealthyTunnels)).toEqual(["routerA-routerC-gre2"]);
+    expect(await value(consumer.unhealthyTunnels)).toEqual(["routerA-routerC-gre2", "routerB-routerC-gre3"]);
+    expect(await value(consumer.tunnelHealth)).toEqual({
+      "routerA-routerB-gre1": {
+        carriesTraffic: true,
+        lossPercent: 0,
+        rttMs: 0.42,
+        checkedAt: "2026-11-30T12:00:00.000Z",
+      },
+      "routerA-routerC-gre2": {
+        carriesTraffic: false,
+        lossPercent: 100,
+        rttMs: null,
+        checkedAt: "2026-11-30T12:00:00.000Z",
+      },
+      "routerB-routerC-gre3": null,
+    });
     expect(await value(consumer.reachability)).toEqual({
       routerA: ["10.1.1.0/24", "10.3.1.0/24"],
       routerB: ["10.2.1.0/24"],

@@ -174,6 +174,7 @@ describe("the stack program", () => {
           ttl: 255,
           state: "unknown",
           drift: [],
+          health: null,
         },
       ],
       routers: {

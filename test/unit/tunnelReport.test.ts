@@ -61,6 +61,14 @@ describe("a tunnel end's state", () => {
       ["routerB: gre1 is missing"],
     ]);
   });
+
+  it("says why an end is missing when the router has no GRE (ip_gre not loaded after a reboot)", () => {
+    const fresh = { ...observation("addr-fresh.json"), greAvailable: false };
+    expect(endState("routerB", "169.254.100.12", specB, fresh).drift).toEqual([
+      "routerB: gre1 is missing",
+      "routerB: GRE is not available: the ip_gre module is not loaded",
+    ]);
+  });
 });
 
 describe("the diagnosis of a tunnel that does not carry traffic", () => {

@@ -146,7 +146,8 @@ export function driftOf(outputs: Props | undefined): string[] {
   const ends = Array.isArray(outputs.ends)
     ? (outputs.ends as Array<{ drift?: string[] }>).flatMap((e) => e?.drift ?? [])
     : [];
-  return [...own, ...ends];
+  // The ends' own drift first: what a tunnel as a whole lacks (traffic) follows from it.
+  return [...ends, ...own];
 }
 
 /** Reads `Pulumi.yaml` and `Pulumi.STACK.yaml` into the runtime's config map. */

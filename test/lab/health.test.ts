@@ -1,0 +1,180 @@
+/**
+ * The keepalive GRE lacks: every refresh pings across the tunnel, and a tunnel configured right
+ * that carries nothing is drift with its cause named. Each cause is made on the lab's routers:
+ * IP protocol 47 dropped by one router's firewall, ip_gre unloaded, the underlay route to the peer
+ * gone, keys that no longer mirror, an MTU black hole on the underlay.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "fs";
+import { tmpdir } from "os";
+import * as path from "path";
+import { repoRoot } from "../../lab/inventory";
+import { Lab } from "../../lab/lab";
+import { closeAllConnections, runOnRouter } from "../../transport";
+import { fieldNoteConfig, runEngine, writeStackConfig, type TestStack } from "./engineRun";
+import { describeOnLab, labRouter, type LabSide } from "./labEnv";
+
+const A = "routerA (root@169.254.100.11:22)";
+const B = "routerB (root@169.254.100.12:22)";
+const NO_TRAFFIC = `${A}: gre1 does not carry traffic (100% of pings to 10.10.10.1 lost from ${A})`;
+
+/** Runs a command on a router; fails the test when it fails. */
+async function on(side: LabSide, ...argv: string[]): Promise<void> {
+  const outcome = (await runOnRouter(side.connection, [{ argv }], { check: false })).outcomes[0];
+  if (outcome.exitCode !== 0) throw new Error(`${argv.join(" ")}: ${outcome.stderr}`);
+}
+
+describeOnLab("a tunnel's health on every refresh, and the causes it names", () => {
+  let b: LabSide;
+  let lab: Lab;
+  let stack: TestStack;
+
+  const state = () =>
+    JSON.parse(readFileSync(path.join(stack.stateDir, `${stack.stack}.json`), "utf8")) as {
+      outputs: {
+        tunnels: Array<{ state: string; health: { reachable: boolean; rttMs: number | null } | null }>;
+      };
+      resources: Array<{
+        type: string;
+        outputs: { health: { reachable: boolean; loss: number; rttMs: number } };
+      }>;
+    };
+
+  /** `preview --refresh --expect-no-changes`: must fail, saying each of `phrases`. */
+  const driftSays = async (...phrases: string[]) => {
+    const preview = await runEngine(stack, "preview", "--refresh", "--expect-no-changes");
+    expect(preview.code).not.toBe(0);
+    for (const phrase of phrases) expect(preview.out).toContain(phrase);
+  };
+  const clean = async () =>
+    expect((await runEngine(stack, "preview", "--refresh", "--expect-no-changes")).code).toBe(0);
+
+  beforeAll(async () => {
+    b = await labRouter("routerB");
+    lab = new Lab(repoRoot(), () => undefined);
+    const stateDir = mkdtempSync(path.join(tmpdir(), "gre-health-"));
+    stack = { stack: "health", stateDir, configFile: path.join(stateDir, "Pulumi.health.yaml") };
+    writeStackConfig(stack.configFile, fieldNoteConfig());
+    expect((await runEngine(stack, "up")).code).toBe(0);
+  }, 120_000);
+
+  afterAll(async () => {
+    lab.underlayMtu(1500);
+    await runEngine(stack, "destroy");
+    rmSync(stack.stateDir, { recursive: true, force: true });
+    closeAllConnections();
+  }, 120_000);
+
+  it("records that the tunnel carries traffic: reachable, loss, round-trip time; the stack says up", async () => {
+    const tunnel = state().resources.find((r) => r.type.endsWith(":GreTunnel"))!;
+    expect(tunnel.outputs.health).toMatchObject({
+      reachable: true,
+      loss: 0,
+      fullSize: true,
+      mtu: 1472,
+      causes: [],
+    });
+    expect(tunnel.outputs.health.rttMs).toBeGreaterThan(0);
+    expect(state().outputs.tunnels[0]).toMatchObject({ state: "up", health: { reachable: true } });
+    await clean();
+  }, 60_000);
+
+  it("IP protocol 47 dropped by routerB's firewall: drift naming routerB; up says so, changes nothing, and the stack says no-traffic", async () => {
+    await on(b, "iptables-legacy", "-w", "-I", "INPUT", "-p", "47", "-j", "DROP");
+    try {
+      await driftSays(
+        NO_TRAFFIC,
+        `${B}: GRE from ${A} reaches its underlay, but its gre1 receives none of it: ${B}'s firewall drops IP protocol 47 on input`,
+      );
+      const up = await runEngine(stack, "up", "--refresh");
+      expect(up.out).toContain(
+        "gre1 is as declared on both routers but does not carry traffic; nothing was changed",
+      );
+      expect(up.code).toBe(0);
+      expect(state().outputs.tunnels[0]).toMatchObject({ state: "no-traffic", health: { reachable: false } });
+      // Still drift: the scheduled check keeps failing until the cause is gone.
+      await driftSays(NO_TRAFFIC);
+    } finally {
+      await on(b, "iptables-legacy", "-w", "-D", "INPUT", "-p", "47", "-j", "DROP");
+    }
+    expect((await runEngine(stack, "up", "--refresh")).code).toBe(0);
+    expect(state().outputs.tunnels[0].state).toBe("up");
+  }, 180_000);
+
+  it("ip_gre unloaded on routerB", async () => {
+    await on(b, "ip", "link", "del", "dev", "gre1");
+    await on(b, "modprobe", "-r", "ip_gre");
+    await driftSays(NO_TRAFFIC, `${B}: GRE is not available: the ip_gre module is not loaded`);
+    expect((await runEngine(stack, "up", "--refresh")).code).toBe(0);
+    await clean();
+  }, 180_000);
+
+  it("the underlay route to the peer gone on routerB", async () => {
+    await on(b, "ip", "route", "del", "198.51.100.0/24", "dev", "eth1");
+    try {
+      await driftSays(
+        NO_TRAFFIC,
+        `${B}: the underlay does not reach 198.51.100.11 from 198.51.100.12`,
+        `${B}: has no route to 198.51.100.11 from 198.51.100.12 (ip route get:`,
+      );
+    } finally {
+      await on(
+        b,
+        "ip",
+        "route",
+        "add",
+        "198.51.100.0/24",
+        "dev",
+        "eth1",
+        "proto",
+        "kernel",
+        "scope",
+        "link",
+        "src",
+        "198.51.100.12",
+      );
+    }
+    await clean();
+  }, 180_000);
+
+  it("keys that no longer mirror (routerB changed by hand)", async () => {
+    await on(
+      b,
+      "ip",
+      "tunnel",
+      "change",
+      "name",
+      "gre1",
+      "mode",
+      "gre",
+      "remote",
+      "198.51.100.11",
+      "local",
+      "198.51.100.12",
+      "ikey",
+      "2",
+      "okey",
+      "2",
+      "ttl",
+      "255",
+    );
+    await driftSays(
+      `${B}: gre1 ikey is 2, wanted 1`,
+      NO_TRAFFIC,
+      `keys do not mirror: ${A} sends key 1 and expects 1, ${B} sends key 2 and expects 2`,
+    );
+    expect((await runEngine(stack, "up", "--refresh")).code).toBe(0);
+    await clean();
+  }, 180_000);
+
+  it("an MTU black hole on the underlay: small packets cross, full-size ones are lost", async () => {
+    lab.underlayMtu(1400);
+    try {
+      await driftSays(
+        `${A}: gre1 loses full-size packets (1472 bytes, DF set) while small ones cross: an MTU black hole`,
+      );
+    } finally {
+      lab.underlayMtu(1500);
+    }
+    await clean();
+  }, 180_000);
+});
