@@ -13,6 +13,7 @@ export {
   type GreEndState,
   type GreTunnelHealth,
   type TcpMss,
+  type TunnelMode,
   type HostKeyOrigin,
 } from "./resources/greTunnel";
 export { KernelModule, type KernelModuleArgs } from "./resources/kernelModule";

@@ -51,7 +51,8 @@ export function netdevContent(spec: TunnelEndSpec): string {
     HEADER.trimEnd(),
     "[NetDev]",
     `Name=${spec.name}`,
-    "Kind=gre",
+    // networkd's kinds are iproute2's: gre, gretap, ip6gre, ip6gretap (TTL= is the hop limit over IPv6).
+    `Kind=${spec.mode ?? "gre"}`,
     ...(spec.mtu === undefined ? [] : [`MTUBytes=${spec.mtu}`]),
     "",
     "[Tunnel]",

@@ -18,8 +18,10 @@ export interface LinkState {
   /** For tunnels: underlay endpoints ("any" when unset, as on the fallback device gre0). */
   local?: string;
   remote?: string;
-  /** For tunnels: TTL (0 means inherit) and keys as numbers, undefined when the tunnel has none. */
+  /** For tunnels: TTL (hop limit over IPv6; 0 means inherit) and keys as numbers, undefined when the tunnel has none. */
   ttl?: number;
+  /** The bridge this device is a port of. */
+  master?: string;
   ikey?: number;
   okey?: number;
 }
@@ -33,6 +35,8 @@ export interface AddressState {
   prefixLength: number;
   /** The peer of a point-to-point address (`ip addr add A dev D peer P`). */
   peer?: string;
+  /** `global`, or `link` for an IPv6 link-local address the kernel gives each device. */
+  scope?: string;
 }
 
 interface RawLink {
@@ -40,6 +44,7 @@ interface RawLink {
   ifname: string;
   flags?: string[];
   mtu: number;
+  master?: string;
   linkinfo?: { info_kind?: string; info_data?: Record<string, unknown> };
 }
 
@@ -48,6 +53,7 @@ interface RawAddressInfo {
   local: string;
   address?: string;
   prefixlen: number;
+  scope?: string;
 }
 
 /** GRE keys are printed as dotted quads ("0.0.0.1" for key 1). */
@@ -87,6 +93,9 @@ export function parseIpLink(text: string): LinkState[] {
     if (typeof data.local === "string") link.local = data.local;
     if (typeof data.remote === "string") link.remote = data.remote;
     if (typeof data.ttl === "number") link.ttl = data.ttl;
+    // ip6gre and ip6gretap print their hop limit under its own name.
+    if (typeof data.hoplimit === "number") link.ttl = data.hoplimit;
+    if (typeof raw.master === "string") link.master = raw.master;
     const ikey = parseGreKey(data.ikey);
     const okey = parseGreKey(data.okey);
     if (ikey !== undefined) link.ikey = ikey;
@@ -112,6 +121,7 @@ export function parseIpAddr(text: string): AddressState[] {
         prefixLength: info.prefixlen,
       };
       if (info.address !== undefined && info.address !== info.local) address.peer = info.address;
+      if (info.scope !== undefined) address.scope = info.scope;
       addresses.push(address);
     }
   }

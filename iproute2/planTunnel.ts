@@ -9,14 +9,19 @@ import type { AddressState, LinkState } from "./parseIp";
 import {
   addressAdd,
   addressFlush,
+  hostPrefixLength,
+  linkMaster,
   linkSet,
+  modeOf,
   tunnelChange,
   tunnelCreate,
   tunnelRemove,
+  upBeforeAddresses,
   type TunnelAddress,
   type TunnelEndSpec,
 } from "./tunnelCommands";
 import type { RemoteCommand } from "../transport/script";
+import { carriesEthernet, TUNNEL_MODES, underlayFamily, type TunnelMode } from "../schemas/values";
 
 /** What one router reported, as far as tunnels are concerned. */
 export interface RouterObservation {
@@ -24,12 +29,14 @@ export interface RouterObservation {
   addresses: AddressState[];
   /** Whether the kernel can do GRE now (ip_gre loaded or built in). */
   greAvailable: boolean;
+  /** Whether it can do GRE over IPv6 (ip6_gre); undefined when not asked. */
+  gre6Available?: boolean;
 }
 
 /** The device an end is named after, as the router has it. */
 export interface ObservedEnd {
   link?: LinkState;
-  /** Its IPv4 addresses. */
+  /** Its addresses (IPv4, and IPv6 but the link-local one the kernel gives it). */
   addresses: TunnelAddress[];
 }
 
@@ -42,12 +49,12 @@ export type EndPlan =
   | { action: "remove"; commands: RemoteCommand[] }
   | { action: "conflict"; reason: string };
 
-/** The device called `name` and its IPv4 addresses. */
+/** The device called `name` and its addresses (not the IPv6 link-local one). */
 export function observeEnd(name: string, router: RouterObservation): ObservedEnd {
   return {
     link: router.links.find((l) => l.name === name),
     addresses: router.addresses
-      .filter((a) => a.device === name && a.family === "inet")
+      .filter((a) => a.device === name && (a.family === "inet" || a.scope !== "link"))
       .map((a) =>
         a.peer === undefined
           ? { local: a.local, prefixLength: a.prefixLength }
@@ -63,7 +70,26 @@ function describeKey(key: number | undefined): string {
 function describeAddress(a: TunnelAddress): string {
   return a.peer === undefined
     ? `${a.local}/${a.prefixLength}`
-    : `${a.local} peer ${a.peer}${a.prefixLength === 32 ? "" : `/${a.prefixLength}`}`;
+    : `${a.local} peer ${a.peer}${a.prefixLength === hostPrefixLength(a.local) ? "" : `/${a.prefixLength}`}`;
+}
+
+/** What a device of this kind is called in messages: "a GRE tunnel", "an ip6gretap tunnel", "a bridge". */
+function kindWords(kind: string | undefined): string {
+  if (kind === "gre") return "a GRE tunnel";
+  if (kind && (TUNNEL_MODES as readonly string[]).includes(kind))
+    return `${kind.startsWith("ip") ? "an" : "a"} ${kind} tunnel`;
+  return `a ${kind ?? "plain"} device`;
+}
+
+/** The mode of an observed device, when it is one of ours. */
+function modeOfKind(kind: string | undefined): TunnelMode | undefined {
+  return (TUNNEL_MODES as readonly string[]).includes(kind ?? "") ? (kind as TunnelMode) : undefined;
+}
+
+/** How the end's bridge differs, for Ethernet tunnels: "is a port of br0, wanted none". */
+function bridgeDifference(spec: TunnelEndSpec, link: LinkState): string | undefined {
+  if (!carriesEthernet(modeOf(spec)) || (link.master ?? undefined) === spec.bridge) return undefined;
+  return `is ${link.master ? `a port of ${link.master}` : "in no bridge"}, wanted ${spec.bridge ?? "no bridge"}`;
 }
 
 function describeAddresses(list: TunnelAddress[]): string {
@@ -97,8 +123,11 @@ export function tunnelParameterDifferences(spec: TunnelEndSpec, link: LinkState)
 export function endDifferences(spec: TunnelEndSpec, end: ObservedEnd): string[] {
   const { link } = end;
   if (!link) return [`${spec.name} is missing`];
-  if (link.kind !== "gre") return [`${spec.name} is a ${link.kind ?? "plain"} device, not a GRE tunnel`];
+  if (link.kind !== modeOf(spec))
+    return [`${spec.name} is ${kindWords(link.kind)}, not ${kindWords(modeOf(spec))}`];
   const differences = tunnelParameterDifferences(spec, link).map((d) => `${spec.name} ${d}`);
+  const bridge = bridgeDifference(spec, link);
+  if (bridge) differences.push(`${spec.name} ${bridge}`);
   if (!sameAddresses(spec.addresses, end.addresses)) {
     differences.push(
       `${spec.name} addresses are ${describeAddresses(end.addresses)}, wanted ${describeAddresses(spec.addresses)}`,
@@ -118,15 +147,27 @@ function convergeCommands(spec: TunnelEndSpec, link: LinkState, addresses: Tunne
     (link.ikey !== undefined && spec.ikey === undefined) ||
     (link.okey !== undefined && spec.okey === undefined);
   if (keyRemoved) {
-    return [...tunnelRemove(spec.name), ...tunnelCreate(spec)];
+    return [...tunnelRemove(spec.name, modeOf(spec)), ...tunnelCreate(spec)];
   }
   const commands: RemoteCommand[] = [];
   if (tunnelParameterDifferences(spec, link).length > 0) commands.push(tunnelChange(spec));
-  if (!sameAddresses(spec.addresses, addresses)) {
-    commands.push(addressFlush(spec.name), ...spec.addresses.map((a) => addressAdd(spec.name, a)));
+  if (bridgeDifference(spec, link)) {
+    commands.push(
+      spec.bridge === undefined
+        ? { argv: ["ip", "link", "set", "dev", spec.name, "nomaster"] }
+        : linkMaster(spec.name, spec.bridge),
+    );
   }
   const mtuChange = spec.mtu !== undefined && link.mtu !== spec.mtu ? spec.mtu : undefined;
-  if (mtuChange !== undefined || link.up !== spec.up) commands.push(linkSet(spec.name, spec.up, mtuChange));
+  const linkChange =
+    mtuChange !== undefined || link.up !== spec.up ? [linkSet(spec.name, spec.up, mtuChange)] : [];
+  const addressChange = sameAddresses(spec.addresses, addresses)
+    ? []
+    : [...addressFlush(spec.name), ...spec.addresses.flatMap((a) => addressAdd(spec.name, a))];
+  // IPv6 addresses go on a link that is up (see upBeforeAddresses).
+  commands.push(
+    ...(upBeforeAddresses(spec) ? [...linkChange, ...addressChange] : [...addressChange, ...linkChange]),
+  );
   return commands;
 }
 
@@ -154,10 +195,10 @@ export function planEnd(
   }
   const { link } = end;
   if (!link) return { action: "create", commands: tunnelCreate(spec) };
-  if (link.kind !== "gre") {
+  if (link.kind !== modeOf(spec)) {
     return {
       action: "conflict",
-      reason: `a device named ${spec.name} already exists and is a ${link.kind ?? "plain"} device, not a GRE tunnel; choose another name or remove it`,
+      reason: `a device named ${spec.name} already exists and is ${kindWords(link.kind)}, not ${kindWords(modeOf(spec))}; choose another name or remove it`,
     };
   }
   const parameters = tunnelParameterDifferences(spec, link);
@@ -179,7 +220,7 @@ export function planEnd(
 export function findCollisions(spec: TunnelEndSpec, router: RouterObservation): LinkState[] {
   return router.links.filter(
     (l) =>
-      l.kind === "gre" &&
+      l.kind === modeOf(spec) &&
       l.name !== spec.name &&
       l.local === spec.local &&
       l.remote === spec.remote &&
@@ -190,9 +231,12 @@ export function findCollisions(spec: TunnelEndSpec, router: RouterObservation): 
 /** The spec that reproduces an observed GRE device (to restore it after a failed change). */
 export function specFromObserved(name: string, end: ObservedEnd): TunnelEndSpec | undefined {
   const { link } = end;
-  if (!link || link.kind !== "gre" || !link.local || !link.remote) return undefined;
+  const mode = modeOfKind(link?.kind);
+  if (!link || !mode || !link.local || !link.remote) return undefined;
   return {
     name,
+    ...(mode === "gre" ? {} : { mode }),
+    ...(link.master ? { bridge: link.master } : {}),
     local: link.local,
     remote: link.remote,
     ikey: link.ikey,
@@ -208,45 +252,73 @@ export function specFromObserved(name: string, end: ObservedEnd): TunnelEndSpec 
 export function planRestore(name: string, before: ObservedEnd, now: RouterObservation): RemoteCommand[] {
   const target = specFromObserved(name, before);
   const current = observeEnd(name, now);
+  const currentMode = modeOfKind(current.link?.kind);
   if (!target) {
-    return current.link?.kind === "gre" ? tunnelRemove(name) : [];
+    return currentMode ? tunnelRemove(name, currentMode) : [];
   }
   if (!current.link) return tunnelCreate(target);
-  if (current.link.kind !== "gre") return [];
+  if (currentMode !== modeOf(target)) return [];
   return convergeCommands(target, current.link, current.addresses);
 }
 
-/** Commands that remove an end, if the router has it as a GRE tunnel from `local`. */
-export function planRemove(spec: Pick<TunnelEndSpec, "name" | "local">, router: RouterObservation): EndPlan {
+/** Commands that remove an end, if the router has it as a tunnel of its mode from `local`. */
+export function planRemove(
+  spec: Pick<TunnelEndSpec, "name" | "local" | "mode">,
+  router: RouterObservation,
+): EndPlan {
   const link = router.links.find((l) => l.name === spec.name);
   if (!link) return { action: "none" };
-  if (link.kind !== "gre" || link.local !== spec.local) {
+  if (link.kind !== modeOf(spec) || link.local !== spec.local) {
     return {
       action: "conflict",
-      reason: `${spec.name} is no longer this tunnel (it is ${link.kind === "gre" ? `a GRE tunnel from ${link.local}` : `a ${link.kind ?? "plain"} device`}); left alone`,
+      reason: `${spec.name} is no longer this tunnel (it is ${link.kind === modeOf(spec) ? `${kindWords(link.kind)} from ${link.local}` : kindWords(link.kind)}); left alone`,
     };
   }
-  return { action: "remove", commands: tunnelRemove(spec.name) };
+  return { action: "remove", commands: tunnelRemove(spec.name, modeOf(spec)) };
 }
 
 /** What a router without GRE is told. */
 export const GRE_UNAVAILABLE = "GRE is not available: the ip_gre module is not loaded";
+/** What a router without GRE over IPv6 is told. */
+export const GRE6_UNAVAILABLE = "GRE over IPv6 is not available: the ip6_gre module is not loaded";
+
+/** Whether the router's kernel can hold an end of this mode now, and what to say when it cannot. */
+export function greSupport(
+  mode: TunnelMode,
+  router: RouterObservation,
+): { available: boolean; module: string; said: string } {
+  return underlayFamily(mode) === "ipv6"
+    ? { available: router.gre6Available === true, module: "ip6_gre", said: GRE6_UNAVAILABLE }
+    : { available: router.greAvailable, module: "ip_gre", said: GRE_UNAVAILABLE };
+}
 
 /** Why the router cannot hold this end, for preflight: GRE unavailable, local address not on it. */
 export function preflightProblems(spec: TunnelEndSpec, router: RouterObservation): string[] {
   const problems: string[] = [];
-  if (!router.greAvailable) {
+  const support = greSupport(modeOf(spec), router);
+  if (!support.available) {
     problems.push(
-      `${GRE_UNAVAILABLE}. Declare a KernelModule for ip_gre on this router ` +
-        "(or run `modprobe ip_gre`); if modprobe fails, check that the kernel has GRE: grep GRE /boot/config-$(uname -r)",
+      `${support.said}. Declare a KernelModule for ${support.module} on this router ` +
+        `(or run \`modprobe ${support.module}\`); if modprobe fails, check that the kernel has GRE: grep GRE /boot/config-$(uname -r)`,
     );
   }
-  if (!router.addresses.some((a) => a.family === "inet" && a.local === spec.local)) {
+  if (spec.bridge !== undefined) {
+    const bridge = router.links.find((l) => l.name === spec.bridge);
+    if (bridge?.kind !== "bridge") {
+      problems.push(
+        bridge
+          ? `${spec.bridge} is ${kindWords(bridge.kind)}, not a bridge: a ${modeOf(spec)} end joins a bridge`
+          : `bridge ${spec.bridge} does not exist on this router: create it (ip link add name ${spec.bridge} type bridge) or name another`,
+      );
+    }
+  }
+  const family = underlayFamily(modeOf(spec)) === "ipv6" ? "inet6" : "inet";
+  if (!router.addresses.some((a) => a.family === family && a.local === spec.local)) {
     const own = router.addresses
-      .filter((a) => a.family === "inet" && !a.local.startsWith("127."))
+      .filter((a) => a.family === family && a.scope !== "host" && a.scope !== "link")
       .map((a) => `${a.local} on ${a.device}`);
     problems.push(
-      `local ${spec.local} is not an address of this router (it has ${own.join(", ") || "no IPv4 address"}). ` +
+      `local ${spec.local} is not an address of this router (it has ${own.join(", ") || `no ${family === "inet" ? "IPv4" : "IPv6"} address`}). ` +
         "If this router is behind NAT, set local to its own address and the peer's remote to the NAT's public address " +
         "(and the NAT must pass GRE, IP protocol 47, which many cannot)",
     );

@@ -51,20 +51,30 @@ interface RawRoute {
   type?: string | number;
 }
 
-/** `10.2.1.0/24` stays; `10.2.1.1` becomes `10.2.1.1/32`; `default` becomes `0.0.0.0/0`. */
-export function normalizePrefix(destination: string): string {
-  if (destination === "default") return "0.0.0.0/0";
-  if (destination.includes("/")) {
-    const [address, length] = ipaddr.parseCIDR(destination);
-    // The network address: 10.2.1.7/24 names the same route as 10.2.1.0/24.
-    const network = ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${length}`);
-    return `${network.toString()}/${length}`;
+/**
+ * `10.2.1.0/24` stays; `10.2.1.1` becomes `10.2.1.1/32`; `default` becomes `0.0.0.0/0` (`::/0` in
+ * IPv6 output); IPv6 as `ip` prints it.
+ */
+export function normalizePrefix(destination: string, family: "ipv4" | "ipv6" = "ipv4"): string {
+  if (destination === "default") return family === "ipv6" ? "::/0" : "0.0.0.0/0";
+  if (!destination.includes("/")) {
+    const address = ipaddr.parse(destination);
+    return `${address.toString()}/${address.kind() === "ipv6" ? 128 : 32}`;
   }
-  return `${destination}/32`;
+  const [address, length] = ipaddr.parseCIDR(destination);
+  // The network address: 10.2.1.7/24 names the same route as 10.2.1.0/24.
+  const network =
+    address.kind() === "ipv6"
+      ? ipaddr.IPv6.networkAddressFromCIDR(`${address.toString()}/${length}`)
+      : ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${length}`);
+  return `${network.toString()}/${length}`;
 }
 
-/** Parses `ip -N -j route show table all` (numbers for protocol, table and type). IPv4 unicast only. */
-export function parseIpRoute(text: string): RouteState[] {
+/** The metric the kernel gives an IPv6 route added with none (or 0). */
+export const IPV6_DEFAULT_METRIC = 1024;
+
+/** Parses `ip [-6] -N -j route show table all` (numbers for protocol, table and type). Unicast routes of `family` only. */
+export function parseIpRoute(text: string, family: "ipv4" | "ipv6" = "ipv4"): RouteState[] {
   const trimmed = text.trim();
   if (trimmed === "") return [];
   let raw: RawRoute[];
@@ -76,12 +86,12 @@ export function parseIpRoute(text: string): RouteState[] {
   return raw
     .filter(
       (r) =>
-        (r.dst === "default" || !r.dst.includes(":")) &&
+        (r.dst === "default" || r.dst.includes(":") === (family === "ipv6")) &&
         (r.type === undefined || String(r.type) === "1" || r.type === "unicast"),
     )
     .map((r) => {
       const route: RouteState = {
-        destination: normalizePrefix(r.dst),
+        destination: normalizePrefix(r.dst, family),
         // ip leaves out the default protocol, boot (3), like `ip route add` without `proto`.
         protocol: Number(r.protocol ?? 3),
         metric: r.metric ?? 0,
@@ -96,9 +106,9 @@ export function parseIpRoute(text: string): RouteState[] {
     });
 }
 
-/** The command that reads every IPv4 route of every table. */
-export function routeShow(): RemoteCommand {
-  return { argv: ["ip", "-4", "-N", "-j", "route", "show", "table", "all"] };
+/** The command that reads every route of `family` in every table. */
+export function routeShow(family: "ipv4" | "ipv6" = "ipv4"): RemoteCommand {
+  return { argv: ["ip", family === "ipv6" ? "-6" : "-4", "-N", "-j", "route", "show", "table", "all"] };
 }
 
 function routeSelector(spec: Pick<RouteSpec, "destination" | "metric" | "table">): string[] {

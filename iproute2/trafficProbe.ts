@@ -6,6 +6,7 @@
  *
  * @packageDocumentation
  */
+import { familyOf } from "../schemas/values";
 import type { CommandOutcome, RemoteCommand } from "../transport/script";
 
 /** A device's packet counters. */
@@ -40,7 +41,8 @@ export function captureCommand(local: string, seconds: number): RemoteCommand {
   return {
     argv: [
       ...["timeout", String(seconds), "tcpdump", "-n", "-p", "-i", "any", "-c", "1"],
-      `ip proto 47 and dst host ${local}`,
+      // Over IPv6 GRE may follow an extension header (ip6gre's encapsulation limit): protochain finds it.
+      `${familyOf(local) === "ipv6" ? "ip6 protochain 47" : "ip proto 47"} and dst host ${local}`,
     ],
     mayFail: true,
   };

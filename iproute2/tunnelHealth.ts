@@ -6,6 +6,7 @@
  *
  * @packageDocumentation
  */
+import { familyOf } from "../schemas/values";
 import type { CommandOutcome, RemoteCommand } from "../transport/script";
 
 /** What `ping -q` summarised. */
@@ -18,8 +19,13 @@ export interface PingSummary {
   rttMs: number | null;
 }
 
-/** IPv4 (20) and ICMP (8) headers: a ping of payload `mtu − 28` fills a packet of `mtu` bytes. */
-const PING_HEADERS = 28;
+/**
+ * IPv4 (20) and ICMP (8) headers: a ping of payload `mtu − 28` fills a packet of `mtu` bytes; over
+ * IPv6, 40 and 8.
+ */
+function pingHeaders(peer: string): number {
+  return familyOf(peer) === "ipv6" ? 48 : 28;
+}
 
 /** The probes of a health check from `address` to `peer` through a tunnel of MTU `mtu`: small, then full size (DF set). */
 export function healthPings(address: string, peer: string, mtu: number): RemoteCommand[] {
@@ -27,7 +33,7 @@ export function healthPings(address: string, peer: string, mtu: number): RemoteC
   const ping = ["ping", "-n", "-q", "-i", "0.05", "-W", "1", "-I", address];
   return [
     { argv: [...ping, "-c", "3", peer], mayFail: true },
-    { argv: [...ping, "-c", "2", "-M", "do", "-s", String(mtu - PING_HEADERS), peer], mayFail: true },
+    { argv: [...ping, "-c", "2", "-M", "do", "-s", String(mtu - pingHeaders(peer)), peer], mayFail: true },
   ];
 }
 

@@ -8,7 +8,7 @@
  */
 import {
   endDifferences,
-  GRE_UNAVAILABLE,
+  greSupport,
   observeEnd,
   preflightProblems,
   type RouterObservation,
@@ -64,7 +64,9 @@ export function endState(
     drift: [
       ...endDifferences(spec, end),
       // A missing end says why when the router cannot have it (after a reboot without ip_gre).
-      ...(!link && !observation.greAvailable ? [GRE_UNAVAILABLE] : []),
+      ...(!link && !greSupport(spec.mode ?? "gre", observation).available
+        ? [greSupport(spec.mode ?? "gre", observation).said]
+        : []),
     ].map((d) => `${router}: ${d}`),
   };
 }

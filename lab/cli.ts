@@ -16,7 +16,7 @@ const USAGE = `usage: npm run lab -- <command>
                            routerB), as the field note's failing topology
   down                     stop every router; remove the namespace, taps, bridges and router files
   status                   say what runs
-  exec ROUTER -- CMD...    run CMD on ROUTER (or on its PC: ROUTER:pc) and return its exit status
+  exec ROUTER -- CMD...    run CMD on ROUTER (on its PC: ROUTER:pc; its L2 PC: ROUTER:l2) and return its exit status
   restart ROUTER           power-cycle one router (its kernel state is lost, like a reboot)
   stop ROUTER | start ROUTER
   underlay-mtu BYTES       give the underlay between the routers a smaller MTU (a WAN hop that
@@ -65,7 +65,7 @@ async function main(args: string[]): Promise<number> {
       // Everything after `--` is the command, passed as it is.
       const dash = rest.indexOf("--");
       if (dash !== 1 || rest.length < 3)
-        throw new LabError("usage: npm run lab -- exec ROUTER[:pc] -- CMD...");
+        throw new LabError("usage: npm run lab -- exec ROUTER[:pc|:l2] -- CMD...");
       return lab.exec(rest[0], rest.slice(dash + 1));
     }
     case "restart":

@@ -29,6 +29,13 @@ export interface InventoryRouter {
   lanPrefix: string;
   lanGateway: string;
   pc: string;
+  /** IPv6 next to IPv4: underlay address, LAN, the PC's address (absent on a NAT router and the router behind it). */
+  underlay6?: string;
+  lan6Prefix?: string;
+  pc6?: string;
+  /** The L2 PC on the router's bridge br-l2 (`exec ROUTER:l2`): its IPv4 and IPv6 address. */
+  l2pc?: string;
+  l2pc6?: string;
   /** A field-note router, or the NAT router in front of one (`up --nat`). */
   role: "router" | "nat";
   /** For a router behind NAT: the NAT router and the public address GRE reaches it at. */
@@ -115,6 +122,11 @@ export function writeInventory(
       lanPrefix: plan.lanPrefix,
       lanGateway: addressOf(plan.lanGateway),
       pc: addressOf(plan.pc),
+      ...(plan.underlay6 ? { underlay6: addressOf(plan.underlay6) } : {}),
+      ...(plan.lan6Prefix ? { lan6Prefix: plan.lan6Prefix } : {}),
+      ...(plan.pc6 ? { pc6: addressOf(plan.pc6) } : {}),
+      ...(plan.l2pc ? { l2pc: addressOf(plan.l2pc) } : {}),
+      ...(plan.l2pc6 ? { l2pc6: addressOf(plan.l2pc6) } : {}),
       role: plan.role ?? "router",
       ...(nat && plan === natted
         ? { behindNat: { router: nat.name, publicAddress: addressOf(nat.underlay) } }

@@ -237,8 +237,8 @@ export class Lab {
     Lab.requireRoot();
     if (argv.length === 0) throw new LabError("exec needs a command after --");
     const [name, place] = target.split(":");
-    if (place !== undefined && place !== "pc")
-      throw new LabError(`unknown place ${place} in ${target}: use ${name} or ${name}:pc`);
+    if (place !== undefined && place !== "pc" && place !== "l2")
+      throw new LabError(`unknown place ${place} in ${target}: use ${name}, ${name}:pc or ${name}:l2`);
     const inventory = this.readInventoryFile();
     if (!inventory) throw new LabError("the lab is down: run `npm run lab -- up`");
     const router = inventory.routers.find((r) => r.name === name);
@@ -246,7 +246,7 @@ export class Lab {
       throw new LabError(
         `the lab has no router ${name} (it has ${inventory.routers.map((r) => r.name).join(", ")})`,
       );
-    const remote = commandLine(place === "pc" ? ["ip", "netns", "exec", "pc", ...argv] : argv);
+    const remote = commandLine(place === undefined ? argv : ["ip", "netns", "exec", place, ...argv]);
     const ssh = sshArgv(this.machines, router.host, remote);
     const result = spawnSync(ssh[0], ssh.slice(1), { stdio: "inherit" });
     return result.status ?? 1;

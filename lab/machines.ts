@@ -88,6 +88,9 @@ function bootArgv(lab: MachineContext, plan: RouterPlan): string[] {
     ...(plan.role === "nat"
       ? [`grelab_private=${plan.private}`, `grelab_natted=${plan.natted}`]
       : [`grelab_lan=${plan.lanGateway}`, `grelab_pc=${plan.pc}`]),
+    ...(plan.underlay6 ? [`grelab_underlay6=${plan.underlay6}`] : []),
+    ...(plan.lan6Gateway && plan.pc6 ? [`grelab_lan6=${plan.lan6Gateway}`, `grelab_pc6=${plan.pc6}`] : []),
+    ...(plan.l2pc && plan.l2pc6 ? [`grelab_l2pc=${plan.l2pc}`, `grelab_l2pc6=${plan.l2pc6}`] : []),
     ...(plan.gateway ? [`grelab_gateway=${plan.gateway}`] : []),
   ];
 }

@@ -59,6 +59,12 @@ hostname "$NAME"
 ip link set lo up
 ip link set vec0 name eth0 && ip addr add "$MGMT" dev eth0 && ip link set eth0 up || fail "management NIC"
 ip link set vec1 name eth1 && ip addr add "$UNDERLAY" dev eth1 && ip link set eth1 up || fail "underlay NIC"
+# IPv6 next to IPv4 on the underlay (nodad: usable at once, as on a link whose addresses are known).
+UNDERLAY6=$(optparam underlay6)
+modprobe ipv6 2>/dev/null
+if [ -n "$UNDERLAY6" ]; then
+  ip -6 addr add "$UNDERLAY6" dev eth1 nodad || fail "IPv6 underlay"
+fi
 # Behind a NAT: everything off its own links goes through the NAT router.
 [ -z "$GATEWAY" ] || ip route add default via "$GATEWAY" || fail "default route via $GATEWAY"
 
@@ -106,6 +112,27 @@ if [ "$ROLE" != "nat" ]; then
   ip -n pc link set lo up
   ip -n pc addr add "$PC" dev eth0 && ip -n pc link set eth0 up || fail "PC address"
   ip -n pc route add default via "${LANGW%/*}" || fail "PC default route"
+  LAN6GW=$(optparam lan6)
+  PC6=$(optparam pc6)
+  if [ -n "$LAN6GW" ]; then
+    ip -6 addr add "$LAN6GW" dev lan0 nodad || fail "IPv6 LAN port"
+    ip -n pc -6 addr add "$PC6" dev eth0 nodad || fail "PC IPv6 address"
+    ip -n pc -6 route add default via "${LAN6GW%/*}" || fail "PC IPv6 default route"
+  fi
+  # The L2 PC: a host on the router's bridge br-l2, routed nowhere. A gretap that joins the
+  # bridges of two routers puts their L2 PCs on one Ethernet segment.
+  L2PC=$(optparam l2pc)
+  L2PC6=$(optparam l2pc6)
+  if [ -n "$L2PC" ]; then
+    modprobe bridge || fail "bridge"
+    ip link add name br-l2 type bridge && ip link set br-l2 up || fail "bridge br-l2"
+    ip netns add l2 || fail "netns l2"
+    ip link add l2port type veth peer name eth0 netns l2 || fail "L2 veth pair"
+    ip link set l2port master br-l2 && ip link set l2port up || fail "L2 port"
+    ip -n l2 link set lo up
+    ip -n l2 addr add "$L2PC" dev eth0 && ip -n l2 -6 addr add "$L2PC6" dev eth0 nodad || fail "L2 PC address"
+    ip -n l2 link set eth0 up || fail "L2 PC link"
+  fi
 fi
 
 cat >/run/sshd_config <<EOF

@@ -1,6 +1,6 @@
 /**
- * Everything the field note touches on a router, in a form that compares: links, IPv4 addresses,
- * routes, loaded modules, forwarding, and the persistence folders. The lab tests and the benchmark
+ * Everything the field note touches on a router, in a form that compares: links, addresses (IPv4, and IPv6 but link-local),
+ * routes (both families), loaded modules, forwarding (IPv4/IPv6), and the persistence folders. The lab tests and the benchmark
  * use it to check that a router is back as it was.
  *
  * @packageDocumentation
@@ -30,23 +30,27 @@ export async function fieldNoteState(connection: Connection): Promise<FieldNoteS
       { argv: ["ip", "-4", "-N", "-j", "route", "show", "table", "all"] },
       { argv: ["cat", "/proc/modules"] },
       { argv: ["sysctl", "-n", "net.ipv4.ip_forward"] },
+      { argv: ["ip", "-6", "-N", "-j", "route", "show", "table", "all"] },
+      { argv: ["sysctl", "-n", "net.ipv6.conf.all.forwarding"] },
       { argv: ["find", "/etc/modules-load.d", "/etc/sysctl.d", "/etc/systemd/network", "-mindepth", "1"] },
     ],
     { check: false, stopOnError: false },
   );
-  const [devices, routes, modules, forwarding, files] = result.outcomes.map((o) => o.stdout);
+  const [devices, routes, modules, forwarding, routes6, forwarding6, files] = result.outcomes.map(
+    (o) => o.stdout,
+  );
   return {
     links: parseIpLink(devices).map((l) => `${l.name}:${l.kind ?? "-"}:${l.up ? "up" : "down"}`),
     addresses: parseIpAddr(devices)
-      .filter((a) => a.family === "inet")
+      .filter((a) => a.family === "inet" || a.scope !== "link")
       .map((a) => `${a.device}:${a.local}/${a.prefixLength}`),
-    routes: parseIpRoute(routes).map(
+    routes: [...parseIpRoute(routes), ...parseIpRoute(routes6, "ipv6")].map(
       (r) => `${r.table}:${r.destination}:${r.gateway ?? r.device}:${r.protocol}`,
     ),
     modules: parseProcModules(modules)
       .map((m) => m.name)
       .sort(),
-    forwarding: forwarding.trim(),
+    forwarding: `${forwarding.trim()}/${forwarding6.trim()}`,
     files: files.trim().split("\n").filter(Boolean).sort().join("\n"),
   };
 }

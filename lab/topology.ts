@@ -25,6 +25,20 @@ export interface RouterPlan {
   lanGateway: string;
   /** The PC's address on the LAN, with prefix length. */
   pc: string;
+  /**
+   * IPv6 next to IPv4 (documentation prefix 2001:db8::/32): the underlay address, the LAN, the
+   * router's and the PC's address on it. Absent on a NAT router and the router behind it.
+   */
+  underlay6?: string;
+  lan6Prefix?: string;
+  lan6Gateway?: string;
+  pc6?: string;
+  /**
+   * The L2 PC: a host on a bridge (`br-l2`) of the router with no route anywhere, so that a gretap
+   * joining the bridges of two routers puts two such PCs on one segment (10.99.0.0/24, 2001:db8:99::/64).
+   */
+  l2pc?: string;
+  l2pc6?: string;
   /** Host TAP devices (inside the lab namespace) for the management and underlay NICs. */
   managementTap: string;
   underlayTap: string;
@@ -69,6 +83,9 @@ function lanThirdOctets(index: number): [number, number] {
   return [index + 1, 1];
 }
 
+/** The IPv6 underlay (2001:db8:100::/64): routerA at 2001:db8:100::11, as 198.51.100.11. */
+export const UNDERLAY6_PREFIX = "2001:db8:100::";
+
 /** The private side of a NAT (`up --nat`): RFC 6598's shared address space, as carrier-grade NAT uses it. */
 export const NAT_PRIVATE = { prefix: "100.64.0.0/24", gateway: "100.64.0.1" };
 
@@ -91,6 +108,8 @@ export function planLab(identity: LabIdentity, count: number, natted?: string): 
   if (!inner)
     throw new Error(`--nat names ${natted}, which is not one of ${plans.map((p) => p.name).join(", ")}`);
   const privateAddress = `100.64.0.${11 + inner.index}`;
+  // IPv6 needs no NAT: the router behind one (and the NAT router) has IPv4 only.
+  for (const key of ["underlay6", "lan6Prefix", "lan6Gateway", "pc6"] as const) delete inner[key];
   Object.assign(inner, {
     underlay: `${privateAddress}/24`,
     underlayBridge: "brnat",
@@ -123,6 +142,7 @@ function routerPlans(identity: LabIdentity, count: number): RouterPlan[] {
   return Array.from({ length: count }, (_, index): RouterPlan => {
     const [second, third] = lanThirdOctets(index);
     const lan = `10.${second}.${third}`;
+    const lan6 = `2001:db8:${second}:${third}::`;
     return {
       name: routerName(index),
       index,
@@ -131,6 +151,12 @@ function routerPlans(identity: LabIdentity, count: number): RouterPlan[] {
       lanPrefix: `${lan}.0/24`,
       lanGateway: `${lan}.1/24`,
       pc: `${lan}.2/24`,
+      underlay6: `${UNDERLAY6_PREFIX}${11 + index}/64`,
+      lan6Prefix: `${lan6}/64`,
+      lan6Gateway: `${lan6}1/64`,
+      pc6: `${lan6}2/64`,
+      l2pc: `10.99.0.${1 + index}/24`,
+      l2pc6: `2001:db8:99::${1 + index}/64`,
       managementTap: `tm${index}`,
       underlayTap: `tu${index}`,
       umid: `${identity.namespace}-${routerName(index)}`,

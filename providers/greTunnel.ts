@@ -21,7 +21,8 @@ import {
   endSpecs,
   inputsOf,
   outputsFrom,
-  pingingEnds,
+  healthEnds,
+  pingPair,
   probeMtu,
   tunnelId,
   type GreTunnelHealth,
@@ -88,7 +89,7 @@ async function verify(
   if (health.reachable) return health;
   const seen = health.from.map(
     (router) =>
-      `${router}: \`ping -I ${t.endpoints[labels.indexOf(router)].address} ${t.endpoints[labels.indexOf(router)].peerAddress}\` got no reply (${health.loss}% lost)`,
+      `${router}: \`ping -I ${pingPair(t.endpoints[labels.indexOf(router)]).join(" ")}\` got no reply (${health.loss}% lost)`,
   );
   const report = `${seen.map((s) => `  ${s}`).join("\n")}\nWhat was seen:\n${health.causes.map((f) => `  - ${f}`).join("\n")}`;
   if (!changed) {
@@ -124,7 +125,7 @@ async function converge(
     extras = both((i) => applied[i].extras);
   }
   const changedDevice = ready.plans.some((p) => p.action !== "none");
-  const health = t.verify ? await verify(what, t, ready, changedDevice) : null;
+  const health = healthEnds(t).length > 0 ? await verify(what, t, ready, changedDevice) : null;
   return outputsFrom(
     t,
     both((i) => keysToRecord(t.endpoints[i].connection, ready.seen[i], endKeys(previous, i))),
@@ -170,16 +171,14 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider = {
     const reads = extrasToRead(wantedExtras(t));
     const extraReads = extrasReads(reads);
     // The health check rides in the same round trip as the reads (a keepalive GRE itself lacks).
-    const pinging = t.verify ? pingingEnds(t) : [];
+    const pinging = healthEnds(t);
     const mtus = both((i) => probeMtu(t, i, t.ends));
     const views = await observeBoth(
       t,
       recordedPair(t),
       both((i) => [
         ...extraReads,
-        ...(pinging.includes(i)
-          ? healthPings(t.endpoints[i].address, t.endpoints[i].peerAddress, mtus[i])
-          : []),
+        ...(pinging.includes(i) ? healthPings(...pingPair(t.endpoints[i]), mtus[i]) : []),
       ]),
     );
     const seen = seenPair(views);

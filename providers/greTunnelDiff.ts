@@ -23,7 +23,7 @@ function same(a: unknown, b: unknown): boolean {
 
 /**
  * Compares the state (old outputs, refreshed or not) with new inputs, without SSH. A changed name,
- * router or underlay address replaces the tunnel (delete before create: the name is unique on a
+ * router, underlay address or mode replaces the tunnel (delete before create: the name is unique on a
  * router); keys, ttl, mtu and tunnel addresses change in place; an end that drifted (missing,
  * down, changed by hand) is an update that repairs that end.
  */
@@ -38,6 +38,8 @@ export function diffGreTunnel(olds: Partial<GreTunnelOutputs>, news: NormalizedG
     return false;
   };
   if (changed("name", olds.name, news.name)) replaces.push("name");
+  // Another mode is another kind of device: gre when a state (from before modes) has none.
+  if (changed("mode", olds.mode ?? "gre", news.mode ?? "gre")) replaces.push("mode");
   news.endpoints.forEach((end, i) => {
     const old = olds.endpoints?.[i];
     for (const field of ["local", "remote"] as const) {
@@ -55,6 +57,7 @@ export function diffGreTunnel(olds: Partial<GreTunnelOutputs>, news: NormalizedG
     }
     changed(`endpoints[${i}].address`, old?.address, end.address);
     changed(`endpoints[${i}].peerAddress`, old?.peerAddress, end.peerAddress);
+    changed(`endpoints[${i}].bridge`, old?.bridge, end.bridge);
     // Credentials, proxies or pins changed: nothing to do on the router, but the state must learn them.
     if (old?.connection) {
       const rest = (c: Connection) => ({ ...c, host: "", port: 0 });

@@ -6,19 +6,29 @@
  */
 import { z } from "zod";
 import { connectionSchema } from "../schemas/connection";
-import { isKnown, refuseMssBeyondMtu, tunnelParameters, unicastAddress } from "../schemas/values";
+import {
+  canonicalAddress,
+  carriesEthernet,
+  interfaceName,
+  isKnown,
+  modeProblems,
+  refuseMssBeyondMtu,
+  tunnelParameters,
+  unicastAddress,
+} from "../schemas/values";
 import { routerAddress } from "../transport/connection";
-import type { GreEndpointInputs, NormalizedGreTunnel } from "./greTunnelSpec";
+import type { NormalizedGreEndpoint, NormalizedGreTunnel } from "./greTunnelSpec";
 
 /** Builds GreTunnel's input schema. */
 export function greTunnelSchema() {
   const endpoint = z
     .object({
       connection: connectionSchema(),
-      local: unicastAddress(),
-      remote: unicastAddress().optional(),
-      address: unicastAddress(),
-      peerAddress: unicastAddress().optional(),
+      local: unicastAddress("any"),
+      remote: unicastAddress("any").optional(),
+      address: unicastAddress("any").optional(),
+      peerAddress: unicastAddress("any").optional(),
+      bridge: interfaceName().optional(),
     })
     .strict();
   return z
@@ -31,6 +41,32 @@ export function greTunnelSchema() {
     .strict()
     .superRefine((t, ctx) => {
       refuseMssBeyondMtu(t, ctx);
+      const mode = t.mode ?? "gre";
+      t.endpoints.forEach((end, i) => {
+        for (const [key, message] of modeProblems(mode, end)) {
+          ctx.addIssue({ code: "custom", path: ["endpoints", i, key], message });
+        }
+      });
+      if (t.persist && t.endpoints.some((e) => e.bridge !== undefined)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["persist"],
+          message:
+            "cannot bring back a bridge port at boot: systemd-networkd joins a link only to a bridge it creates itself; " +
+            "set persist: false and let the bridge's own configuration take the port",
+        });
+      }
+      if (
+        (t.endpoints[0]?.bridge === undefined) !== (t.endpoints[1]?.bridge === undefined) &&
+        carriesEthernet(mode)
+      ) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["endpoints", t.endpoints[0]?.bridge === undefined ? 0 : 1, "bridge"],
+          message:
+            "is needed on both ends or neither: a bridged end and an addressed end do not talk to each other",
+        });
+      }
       if (t.persist && t.key !== undefined) {
         const keys = typeof t.key === "number" ? [t.key] : [t.key.input, t.key.output];
         if (keys.includes(0)) {
@@ -74,14 +110,18 @@ export function greTunnelSchema() {
           });
         }
         const peerAddress = end.peerAddress ?? peer.address;
-        if (peerAddress === end.address && known(peerAddress)) {
+        if (end.address !== undefined && peerAddress === end.address && known(peerAddress)) {
           ctx.addIssue({
             code: "custom",
             path: ["endpoints", i, end.peerAddress === undefined ? "address" : "peerAddress"],
             message: "the two tunnel addresses are equal",
           });
         }
-        if ((end.address === end.local || end.address === remote) && known(end.address)) {
+        if (
+          end.address !== undefined &&
+          (end.address === end.local || end.address === remote) &&
+          known(end.address)
+        ) {
           ctx.addIssue({
             code: "custom",
             path: ["endpoints", i, "address"],
@@ -92,18 +132,28 @@ export function greTunnelSchema() {
     });
 }
 
-/** Fills in the defaults: ttl 255, verify on, each remote the peer's local, each peer address the other's address. */
+/**
+ * Fills in the defaults: mode gre, ttl 255, verify on, each remote the peer's local, each peer
+ * address the other's address; IPv6 addresses written as `ip` prints them.
+ */
 export function normalizeGreTunnel(inputs: z.infer<ReturnType<typeof greTunnelSchema>>): NormalizedGreTunnel {
   const [a, b] = inputs.endpoints;
-  const end = (self: typeof a, peer: typeof a): Required<GreEndpointInputs> => ({
-    connection: self.connection,
-    local: self.local,
-    remote: self.remote ?? peer.local,
-    address: self.address,
-    peerAddress: self.peerAddress ?? peer.address,
-  });
+  const end = (self: typeof a, peer: typeof a): NormalizedGreEndpoint => {
+    const normalized: NormalizedGreEndpoint = {
+      connection: self.connection,
+      local: canonicalAddress(self.local),
+      remote: canonicalAddress(self.remote ?? peer.local),
+    };
+    const peerAddress = self.peerAddress ?? peer.address;
+    if (self.address !== undefined) normalized.address = canonicalAddress(self.address);
+    if (self.address !== undefined && peerAddress !== undefined)
+      normalized.peerAddress = canonicalAddress(peerAddress);
+    if (self.bridge !== undefined) normalized.bridge = self.bridge;
+    return normalized;
+  };
   const normalized: NormalizedGreTunnel = {
     name: inputs.name,
+    ...(inputs.mode === undefined || inputs.mode === "gre" ? {} : { mode: inputs.mode }),
     ttl: inputs.ttl ?? 255,
     persist: inputs.persist ?? false,
     verify: inputs.verify ?? true,

@@ -9,7 +9,14 @@ import type { TunnelEndSpec } from "../iproute2/tunnelCommands";
 import { healthProblem, type TunnelHealth } from "../iproute2/tunnelHealth";
 import type { RouterObservation } from "../iproute2/planTunnel";
 import { endState, type TunnelEndState } from "../iproute2/tunnelReport";
-import { mirroredKeys, type GreKey } from "../schemas/values";
+import { hostPrefixLength } from "../iproute2/tunnelCommands";
+import {
+  carriesEthernet,
+  mirroredKeys,
+  underlayFamily,
+  type GreKey,
+  type TunnelMode,
+} from "../schemas/values";
 import { routerLabel, type Connection } from "../transport/connection";
 import type { HostKeyOrigin, HostKeyState } from "./hostKeys";
 import { extrasDrift, extrasState, type ExtrasState, type ExtrasView } from "./tunnelEndExtras";
@@ -20,14 +27,32 @@ export type { TunnelEndState, TcpMss };
 export interface GreEndpointInputs {
   /** How to reach the router (the shape of `@pulumi/command`'s `remote.Connection`). */
   connection: Connection;
-  /** The router's underlay address: the tunnel's source on this router. */
+  /** The router's underlay address: the tunnel's source on this router (IPv6 for ip6gre and ip6gretap). */
   local: string;
   /** Where this end sends to: the peer's `local` unless the peer is behind NAT. */
   remote?: string;
-  /** This end's tunnel address (`ip addr add ADDRESS dev NAME peer PEER`). */
-  address: string;
+  /**
+   * This end's tunnel address (`ip addr add ADDRESS dev NAME peer PEER`), IPv4 or IPv6 in any mode.
+   * Required, except on a gretap or ip6gretap end that joins a `bridge` (the bridge has the address).
+   */
+  address?: string;
   /** The other end's tunnel address; defaults to the other endpoint's `address`. */
   peerAddress?: string;
+  /**
+   * gretap and ip6gretap: the bridge (it must exist) this end becomes a port of, so that a LAN
+   * spans both sites. Both ends or neither.
+   */
+  bridge?: string;
+}
+
+/** One end after `check`: remote and peer address filled in. */
+export interface NormalizedGreEndpoint {
+  connection: Connection;
+  local: string;
+  remote: string;
+  address?: string;
+  peerAddress?: string;
+  bridge?: string;
 }
 
 /** GreTunnel's inputs as the user writes them. */
@@ -35,12 +60,17 @@ export interface GreTunnelInputs {
   /** Interface name on both routers (at most 15 characters: letters, digits, `_ . -`). */
   name: string;
   /**
+   * `gre` (the field note's, default), `gretap` (Ethernet over GRE), `ip6gre` and `ip6gretap` (the
+   * same over an IPv6 underlay). Changing it replaces the tunnel.
+   */
+  mode?: TunnelMode;
+  /**
    * GRE key for both directions, or `{input, output}` as seen from `endpoints[0]` (the other end
    * mirrors it). Tunnels between the same two routers need distinct keys: the kernel matches
    * incoming GRE packets on local address, remote address and key.
    */
   key?: GreKey;
-  /** Outer TTL, 1…255; default 255 as in the field note. */
+  /** Outer TTL (the hop limit over IPv6), 1…255; default 255 as in the field note. */
   ttl?: number;
   /**
    * Tunnel MTU; the kernel's default when unset: the underlay's MTU − 24 (1476 over 1500), − 4
@@ -69,13 +99,15 @@ export interface GreTunnelInputs {
 /** The inputs after `check`: defaults filled in. */
 export interface NormalizedGreTunnel {
   name: string;
+  /** Absent for `gre`. */
+  mode?: TunnelMode;
   key?: GreKey;
   ttl: number;
   mtu?: number;
   tcpMss?: TcpMss;
   persist: boolean;
   verify: boolean;
-  endpoints: [Required<GreEndpointInputs>, Required<GreEndpointInputs>];
+  endpoints: [NormalizedGreEndpoint, NormalizedGreEndpoint];
 }
 
 /** One end as the outputs record it: the device, its boot files and MSS rule, and drift. */
@@ -126,9 +158,14 @@ export function endSpecs(tunnel: NormalizedGreTunnel): [TunnelEndSpec, TunnelEnd
       remote: end.remote,
       ttl: tunnel.ttl,
       up: true,
-      addresses: [{ local: end.address, peer: end.peerAddress, prefixLength: 32 }],
+      addresses:
+        end.address === undefined
+          ? []
+          : [{ local: end.address, peer: end.peerAddress, prefixLength: hostPrefixLength(end.address) }],
       ...keys[i],
     };
+    if (tunnel.mode !== undefined) result.mode = tunnel.mode;
+    if (end.bridge !== undefined) result.bridge = end.bridge;
     if (tunnel.mtu !== undefined) result.mtu = tunnel.mtu;
     return result;
   };
@@ -159,6 +196,7 @@ export function tunnelId(tunnel: NormalizedGreTunnel): string {
 export function inputsOf(t: NormalizedGreTunnel): NormalizedGreTunnel {
   const inputs: NormalizedGreTunnel = {
     name: t.name,
+    ...(t.mode === undefined ? {} : { mode: t.mode }),
     ttl: t.ttl,
     // A state from before persist existed has none.
     persist: t.persist ?? false,
@@ -185,7 +223,7 @@ export function outputsFrom(
   // The health's problem, named after the end whose pings found it, and its causes: the tunnel's own drift.
   const pinger = health ? labels.indexOf(health.from[0]) : -1;
   const problem = health
-    ? healthProblem(t.name, t.endpoints[pinger === 1 ? 1 : 0].peerAddress, health)
+    ? healthProblem(t.name, pingPair(t.endpoints[pinger === 1 ? 1 : 0])[1], health)
     : undefined;
   const ends = [0, 1].map((i): GreEndState => {
     const device = endState(labels[i], t.endpoints[i].connection.host, specs[i], observed[i]);
@@ -206,11 +244,35 @@ export function outputsFrom(
   };
 }
 
+/**
+ * The kernel's MTU for a tunnel over a 1500-byte underlay: 1500 − the outer IP header (20, or 40
+ * and an 8-byte encapsulation limit option over IPv6) − GRE's 4 bytes (8 with a key) − an
+ * Ethernet header (14) for gretap modes. 1476 for the field note's tunnel, 1472 with its key.
+ */
+export function defaultMtu(mode: TunnelMode, keyed: boolean): number {
+  const outer = underlayFamily(mode) === "ipv6" ? 48 : 20;
+  return 1500 - outer - (keyed ? 8 : 4) - (carriesEthernet(mode) ? 14 : 0);
+}
+
 /** The size a health check probes at end `i`: the tunnel's MTU as declared, or as last seen, or the kernel's default. */
 export function probeMtu(
-  t: Pick<NormalizedGreTunnel, "mtu" | "key">,
+  t: Pick<NormalizedGreTunnel, "mtu" | "key" | "mode">,
   i: 0 | 1,
   ends?: Array<{ mtu: number | null }>,
 ): number {
-  return t.mtu ?? ends?.[i]?.mtu ?? (t.key === undefined ? 1476 : 1472);
+  return t.mtu ?? ends?.[i]?.mtu ?? defaultMtu(t.mode ?? "gre", t.key !== undefined);
+}
+
+/** The tunnel addresses an end pings from and to (only ends {@link healthEnds} chose, which have both). */
+export function pingPair(end: NormalizedGreEndpoint): [string, string] {
+  if (end.address === undefined || end.peerAddress === undefined) {
+    throw new Error("a tunnel end without addresses cannot ping across");
+  }
+  return [end.address, end.peerAddress];
+}
+
+/** The ends a health check pings from: none when the tunnel has no addresses of its own (bridged ends). */
+export function healthEnds(t: Pick<NormalizedGreTunnel, "endpoints" | "verify">): Array<0 | 1> {
+  if (!t.verify || t.endpoints.some((e) => e.address === undefined || e.peerAddress === undefined)) return [];
+  return pingingEnds(t);
 }

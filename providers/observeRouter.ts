@@ -21,12 +21,14 @@ export function observationCommands(): RemoteCommand[] {
     { argv: ["ip", "-d", "-j", "addr", "show"] },
     // Loaded or built in, ip_gre has a directory here (its parameters).
     { argv: ["test", "-d", "/sys/module/ip_gre"], mayFail: true },
+    // The same for GRE over IPv6.
+    { argv: ["test", "-d", "/sys/module/ip6_gre"], mayFail: true },
   ];
 }
 
 /** Turns the outcomes of {@link observationCommands} into an observation. */
 export function parseObservation(router: string, outcomes: CommandOutcome[]): RouterObservation {
-  const [devices, gre] = outcomes;
+  const [devices, gre, gre6] = outcomes;
   if (devices.exitCode !== 0) {
     throw outcomeFailed(router, devices);
   }
@@ -34,6 +36,7 @@ export function parseObservation(router: string, outcomes: CommandOutcome[]): Ro
     links: parseIpLink(devices.stdout),
     addresses: parseIpAddr(devices.stdout),
     greAvailable: gre.exitCode === 0,
+    gre6Available: gre6.exitCode === 0,
   };
 }
 

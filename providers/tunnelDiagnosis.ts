@@ -25,7 +25,9 @@ import {
 import {
   endLabels,
   endSpecs,
+  healthEnds,
   pingingEnds,
+  pingPair,
   probeMtu,
   type GreTunnelHealth,
   type NormalizedGreTunnel,
@@ -86,11 +88,10 @@ export async function diagnoseTraffic(
         check: false,
         recorded: seen[r],
       }),
-      runOnRouter(
-        connection(s),
-        [{ argv: ["sleep", "1.5"] }, pingAcross(t.endpoints[s].address, t.endpoints[s].peerAddress)],
-        { check: false, recorded: seen[s] },
-      ),
+      runOnRouter(connection(s), [{ argv: ["sleep", "1.5"] }, pingAcross(...pingPair(t.endpoints[s]))], {
+        check: false,
+        recorded: seen[s],
+      }),
     ]);
     const after = await Promise.all(
       both((i) =>
@@ -155,10 +156,10 @@ export async function checkHealth(
   ends?: Array<{ mtu: number | null }>,
 ): Promise<GreTunnelHealth> {
   const probes = await Promise.all(
-    pingingEnds(t).map(async (i) => {
+    healthEnds({ ...t, verify: true }).map(async (i) => {
       const end = t.endpoints[i];
       const mtu = probeMtu(t, i, ends);
-      const result = await runOnRouter(end.connection, healthPings(end.address, end.peerAddress, mtu), {
+      const result = await runOnRouter(end.connection, healthPings(...pingPair(end), mtu), {
         check: false,
         recorded: seen[i],
       });

@@ -6,11 +6,19 @@
  * @packageDocumentation
  */
 import { z } from "zod";
-import { MAIN_TABLE, type RouteSpec, type RouteState } from "../iproute2/route";
+import {
+  IPV6_DEFAULT_METRIC,
+  MAIN_TABLE,
+  normalizePrefix,
+  type RouteSpec,
+  type RouteState,
+} from "../iproute2/route";
 import type { PersistedFiles } from "../iproute2/networkd";
 import { connectionSchema } from "../schemas/connection";
 import {
   UNKNOWN,
+  canonicalAddress,
+  familyOf,
   interfaceName,
   ipPrefix,
   isAddress,
@@ -78,22 +86,22 @@ export function tunnelRouteSchema() {
   return z
     .object({
       connection: connectionSchema(),
-      destination: ipPrefix(),
-      via: unicastAddress().optional(),
+      destination: ipPrefix("any"),
+      via: unicastAddress("any").optional(),
       device: interfaceName().optional(),
       metric: routeMetric().optional(),
       table: routeTable().optional(),
-      source: unicastAddress().optional(),
+      source: unicastAddress("any").optional(),
       takeOver: z.boolean().optional(),
       allowCapture: z.boolean().optional(),
       persist: z.boolean().optional(),
       tunnel: z
         .object({
           name: interfaceName(),
-          local: unicastAddress(),
-          remote: unicastAddress(),
-          address: unicastAddress(),
-          peerAddress: unicastAddress(),
+          local: unicastAddress("any"),
+          remote: unicastAddress("any"),
+          address: unicastAddress("any"),
+          peerAddress: unicastAddress("any"),
         })
         .strict()
         .optional(),
@@ -115,6 +123,17 @@ export function tunnelRouteSchema() {
           message:
             "needs the route's device or tunnel: systemd-networkd brings a route back with the link it goes through",
         });
+      }
+      const family = known(r.destination) ? familyOf(r.destination.split("/")[0]) : undefined;
+      for (const key of ["via", "source"] as const) {
+        const value = r[key];
+        if (family && value !== undefined && known(value) && familyOf(value) !== family) {
+          ctx.addIssue({
+            code: "custom",
+            path: [key],
+            message: `is not of the destination's family (${family === "ipv6" ? "IPv6" : "IPv4"})`,
+          });
+        }
       }
       const management = r.connection.host;
       if (
@@ -150,7 +169,12 @@ export function tunnelRouteSchema() {
             "(recursive routing); route the LAN behind the peer, not its underlay address",
         });
       }
-      if (r.via !== undefined && known(r.via) && known(t.peerAddress) && r.via !== t.peerAddress) {
+      if (
+        r.via !== undefined &&
+        known(r.via) &&
+        known(t.peerAddress) &&
+        canonicalAddress(r.via) !== canonicalAddress(t.peerAddress)
+      ) {
         ctx.addIssue({
           code: "custom",
           path: ["via"],
@@ -167,20 +191,31 @@ export function tunnelRouteSchema() {
     });
 }
 
+/**
+ * Fills in the defaults: metric 0 (1024 for IPv6, which is what the kernel makes of 0), the main
+ * table, the tunnel's peer as next hop — or the tunnel itself when the route's family is not its
+ * addresses' (an IPv6 LAN through a tunnel with IPv4 addresses). IPv6 is written as `ip` prints it.
+ */
 export function normalizeTunnelRoute(data: z.infer<ReturnType<typeof tunnelRouteSchema>>): TunnelRouteInputs {
+  const ipv6 = familyOf(data.destination.split("/")[0]) === "ipv6";
+  const metric = data.metric ?? 0;
   const inputs: TunnelRouteInputs = {
     connection: data.connection,
-    destination: data.destination,
-    metric: data.metric ?? 0,
+    destination: data.destination === UNKNOWN ? data.destination : normalizePrefix(data.destination),
+    metric: ipv6 && metric === 0 ? IPV6_DEFAULT_METRIC : metric,
     table: data.table === undefined || data.table === "main" ? MAIN_TABLE : data.table,
     takeOver: data.takeOver ?? false,
     allowCapture: data.allowCapture ?? false,
     persist: data.persist ?? false,
   };
-  const via = data.via ?? (data.device === undefined ? data.tunnel?.peerAddress : undefined);
-  if (via !== undefined) inputs.via = via;
-  if (data.device !== undefined) inputs.device = data.device;
-  if (data.source !== undefined) inputs.source = data.source;
+  const tunnel = data.tunnel;
+  const crossFamily =
+    tunnel !== undefined && familyOf(tunnel.peerAddress) !== familyOf(data.destination.split("/")[0]);
+  const via = data.via ?? (data.device === undefined && !crossFamily ? tunnel?.peerAddress : undefined);
+  const device = data.device ?? (crossFamily && data.via === undefined ? tunnel?.name : undefined);
+  if (via !== undefined) inputs.via = canonicalAddress(via);
+  if (device !== undefined) inputs.device = device;
+  if (data.source !== undefined) inputs.source = canonicalAddress(data.source);
   if (data.tunnel !== undefined) inputs.tunnel = data.tunnel;
   return inputs;
 }

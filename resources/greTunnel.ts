@@ -6,25 +6,33 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { GreEndState, GreTunnelHealth, TcpMss, TunnelEndState } from "../providers/greTunnelSpec";
 import type { HostKeyOrigin } from "../providers/hostKeys";
-import type { GreKey } from "../schemas/values";
+import type { GreKey, TunnelMode } from "../schemas/values";
 import type { Connection } from "../transport/connection";
 import { withSecretConnection, type ConnectionArgs } from "./connectionArgs";
 import { runtimeProvider } from "./runtimeProvider";
 
-export type { GreEndState, GreTunnelHealth, TunnelEndState, HostKeyOrigin, GreKey, TcpMss };
+export type { GreEndState, GreTunnelHealth, TunnelEndState, HostKeyOrigin, GreKey, TcpMss, TunnelMode };
 
 /** One router's end of a tunnel. */
 export interface GreEndpointArgs {
   /** How to reach the router: `@pulumi/command`'s connection shape, plus `hostKey`, `sudo`, `proxyCommand`. */
   connection: pulumi.Input<ConnectionArgs>;
-  /** The router's underlay address, where the tunnel starts (`ip tunnel add … local LOCAL`). */
+  /** The router's underlay address, where the tunnel starts (`ip tunnel add … local LOCAL`); IPv6 for ip6gre and ip6gretap. */
   local: pulumi.Input<string>;
   /** Where this end sends to; defaults to the peer's `local`. Set it when the peer is behind NAT. */
   remote?: pulumi.Input<string>;
-  /** This end's tunnel address (`ip addr add ADDRESS dev NAME peer PEER`). */
-  address: pulumi.Input<string>;
+  /**
+   * This end's tunnel address (`ip addr add ADDRESS dev NAME peer PEER`), IPv4 or IPv6 in any mode.
+   * Left out on a gretap or ip6gretap end that joins a `bridge`.
+   */
+  address?: pulumi.Input<string>;
   /** The other end's tunnel address; defaults to the other endpoint's `address`. */
   peerAddress?: pulumi.Input<string>;
+  /**
+   * gretap, ip6gretap: the bridge this end becomes a port of (it must exist on the router), so that
+   * a LAN spans both sites. Both ends or neither; not with `persist`.
+   */
+  bridge?: pulumi.Input<string>;
 }
 
 /** One router's end of a tunnel as the state records it: every default filled in. */
@@ -32,8 +40,10 @@ export interface GreEndpoint {
   connection: Connection;
   local: string;
   remote: string;
-  address: string;
-  peerAddress: string;
+  /** Absent on a bridged end. */
+  address?: string;
+  peerAddress?: string;
+  bridge?: string;
 }
 
 /** The arguments of a {@link GreTunnel}. */
@@ -41,14 +51,23 @@ export interface GreTunnelArgs {
   /** Interface name on both routers: 1–15 letters, digits, `_`, `.` or `-`, not an iproute2 keyword. */
   name: pulumi.Input<string>;
   /**
+   * `gre` (the field note's, default), `gretap` (Ethernet frames, for a bridge), `ip6gre` and
+   * `ip6gretap` (the same over an IPv6 underlay: `local`/`remote` IPv6). Changing it replaces the
+   * tunnel. `ip6gre` and `ip6gretap` need the `ip6_gre` module (a {@link KernelModule}).
+   */
+  mode?: pulumi.Input<TunnelMode>;
+  /**
    * GRE key (0…4294967295) for both directions, or `{input, output}` as seen from `endpoints[0]`
    * (the other end mirrors it). Tunnels between the same two routers need distinct keys: the
    * kernel matches incoming GRE packets on local address, remote address and key.
    */
   key?: pulumi.Input<GreKey>;
-  /** Outer TTL, 1…255; default 255 as in the field note. */
+  /** Outer TTL (the hop limit over IPv6), 1…255; default 255 as in the field note. */
   ttl?: pulumi.Input<number>;
-  /** Tunnel MTU; the kernel's default (1476, or 1472 with keys, over a 1500-byte underlay) when unset. */
+  /**
+   * Tunnel MTU; the kernel's default when unset — over a 1500-byte underlay 1476 for gre (1472 with
+   * keys), 14 less for gretap, 1448 for ip6gre (1444 with keys).
+   */
   mtu?: pulumi.Input<number>;
   /**
    * Clamp the MSS of TCP connections through the tunnel, on both routers: `"clamp"` to the path
@@ -117,6 +136,8 @@ export interface GreTunnelArgs {
 export class GreTunnel extends pulumi.dynamic.Resource {
   /** Interface name on both routers. */
   declare public readonly name: pulumi.Output<string>;
+  /** The mode as given (undefined: gre). */
+  declare public readonly mode: pulumi.Output<TunnelMode | undefined>;
   /** The key as given (undefined: no key). */
   declare public readonly key: pulumi.Output<GreKey | undefined>;
   declare public readonly ttl: pulumi.Output<number>;

@@ -177,13 +177,20 @@ export class TunnelRoutes extends pulumi.ComponentResource {
     this.routes = [];
     for (const i of [0, 1] as const) {
       const end = tunnel.endpoints.apply((endpoints) => endpoints[i]);
-      const through = pulumi.all([tunnel.name, end]).apply(([tunnelName, e]): RouteTunnel => ({
-        name: tunnelName,
-        local: e.local,
-        remote: e.remote,
-        address: e.address,
-        peerAddress: e.peerAddress,
-      }));
+      const through = pulumi.all([tunnel.name, end]).apply(([tunnelName, e]): RouteTunnel => {
+        if (e.address === undefined || e.peerAddress === undefined) {
+          throw new Error(
+            `${name}: ${tunnelName} has no tunnel addresses (a bridged end): nothing is routed through a bridged tunnel, its LAN spans it`,
+          );
+        }
+        return {
+          name: tunnelName,
+          local: e.local,
+          remote: e.remote,
+          address: e.address,
+          peerAddress: e.peerAddress,
+        };
+      });
       for (const destination of args.lans[1 - i]) {
         this.routes.push(
           new TunnelRoute(

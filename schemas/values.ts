@@ -40,6 +40,29 @@ export function isAddress(family: IpFamily, value: string): boolean {
     : ipaddr.IPv6.isValid(value) && !value.includes("%");
 }
 
+/** Which family an address belongs to (undefined: neither, or unknown during a preview). */
+export function familyOf(value: string): IpFamily | undefined {
+  return isAddress("ipv4", value) ? "ipv4" : isAddress("ipv6", value) ? "ipv6" : undefined;
+}
+
+/** An address as `ip` prints it: IPv6 in its canonical form (RFC 5952: lower case, shortest); IPv4 as given. */
+export function canonicalAddress(value: string): string {
+  return familyOf(value) === "ipv6" ? ipaddr.IPv6.parse(value).toString() : value;
+}
+
+/** A family, or either of them (`"any"`). */
+export type FamilyChoice = IpFamily | "any";
+
+function familyMatches(choice: FamilyChoice, value: string): boolean {
+  return choice === "any" ? familyOf(value) !== undefined : isAddress(choice, value);
+}
+
+function familyWords(choice: FamilyChoice, noun: string, examples: Record<IpFamily, string>): string {
+  return choice === "any"
+    ? `an IPv4 or IPv6 ${noun} such as ${examples.ipv4} or ${examples.ipv6}`
+    : `an ${FAMILY_NAME[choice]} ${noun} such as ${examples[choice]}`;
+}
+
 /** Whether `value` is a prefix of `family` (`address/length`). */
 export function isPrefix(family: IpFamily, value: string): boolean {
   return family === "ipv4" ? ipaddr.IPv4.isValidCIDR(value) : ipaddr.IPv6.isValidCIDR(value);
@@ -80,19 +103,19 @@ export function natRange(address: string): "private" | "shared" | undefined {
   return range === "private" ? "private" : range === "carrierGradeNat" ? "shared" : undefined;
 }
 
-/** A unicast address of `family`: a tunnel endpoint or a tunnel address. */
-export function unicastAddress(family: IpFamily = "ipv4") {
+/** A unicast address of `family` (or of either): a tunnel endpoint or a tunnel address. */
+export function unicastAddress(family: FamilyChoice = "ipv4") {
   return ipAddress(family).superRefine((value, ctx) => {
-    if (value === UNKNOWN || !isAddress(family, value)) return;
+    if (value === UNKNOWN || !familyMatches(family, value)) return;
     const reason = notUnicast(value);
     if (reason) ctx.addIssue({ code: "custom", message: reason });
   });
 }
 
-/** An address of `family` without prefix length; unknown during a preview passes. */
-export function ipAddress(family: IpFamily = "ipv4") {
-  return z.string().refine((value) => value === UNKNOWN || isAddress(family, value), {
-    message: `must be an ${FAMILY_NAME[family]} address such as ${EXAMPLE_ADDRESS[family]}, without prefix length`,
+/** An address of `family` (or of either) without prefix length; unknown during a preview passes. */
+export function ipAddress(family: FamilyChoice = "ipv4") {
+  return z.string().refine((value) => value === UNKNOWN || familyMatches(family, value), {
+    message: `must be ${familyWords(family, "address", EXAMPLE_ADDRESS)}, without prefix length`,
   });
 }
 
@@ -104,14 +127,16 @@ export function networkOf(prefix: string): string {
     : ipaddr.IPv6.networkAddressFromCIDR(`${address.toString()}/${length}`).toString();
 }
 
-/** A network prefix of `family` such as 10.2.1.0/24, whose address is the network's own. */
-export function ipPrefix(family: IpFamily = "ipv4") {
+/** A network prefix of `family` (or of either) such as 10.2.1.0/24, whose address is the network's own. */
+export function ipPrefix(family: FamilyChoice = "ipv4") {
   return z.string().superRefine((value, ctx) => {
     if (value === UNKNOWN) return;
-    if (!isPrefix(family, value)) {
+    const fits =
+      family === "any" ? isPrefix("ipv4", value) || isPrefix("ipv6", value) : isPrefix(family, value);
+    if (!fits) {
       ctx.addIssue({
         code: "custom",
-        message: `must be an ${FAMILY_NAME[family]} prefix such as ${EXAMPLE_PREFIX[family]}`,
+        message: `must be ${familyWords(family, "prefix", EXAMPLE_PREFIX)}`,
       });
       return;
     }
@@ -274,13 +299,91 @@ export function mssBeyondMtu(mss: unknown, mtu: number | undefined): string | un
   return `is more than mtu ${mtu} allows (${mtu} − 40 bytes of IPv4 and TCP headers = ${mtu - 40}): segments would still not fit the tunnel`;
 }
 
+/** The GRE family: IPv4 or IPv6 underlay, carrying IP packets or Ethernet frames (`tap`). */
+export const TUNNEL_MODES = ["gre", "gretap", "ip6gre", "ip6gretap"] as const;
+/** One of {@link TUNNEL_MODES}; `gre` is the field note's. */
+export type TunnelMode = (typeof TUNNEL_MODES)[number];
+
+/** A tunnel's mode. */
+export function tunnelMode() {
+  return z.enum(TUNNEL_MODES, { error: `must be one of ${TUNNEL_MODES.join(", ")}` });
+}
+
+/** The underlay family of a mode: IPv6 for ip6gre and ip6gretap. */
+export function underlayFamily(mode: TunnelMode): IpFamily {
+  return mode.startsWith("ip6") ? "ipv6" : "ipv4";
+}
+
+/** Whether a mode carries Ethernet frames (gretap, ip6gretap) rather than IP packets. */
+export function carriesEthernet(mode: TunnelMode): boolean {
+  return mode.endsWith("tap");
+}
+
+/** One tunnel end's addressing, as both GreTunnel and the stack config give it. */
+export interface EndAddressing {
+  local?: string;
+  remote?: string;
+  address?: string;
+  peerAddress?: string;
+  bridge?: string;
+}
+
 /**
- * What a tunnel is, wherever it is declared (GreTunnel, the stack config): its name, key, TTL, MTU
- * and MSS clamp, each with its one schema.
+ * What a mode refuses in one end, as `[property, reason]`: underlay addresses of the other family,
+ * tunnel addresses of two families, a bridge on a tunnel that carries no Ethernet, an address on a
+ * bridge port, and an end with neither.
+ */
+export function modeProblems(mode: TunnelMode, end: EndAddressing): Array<[keyof EndAddressing, string]> {
+  const problems: Array<[keyof EndAddressing, string]> = [];
+  const family = underlayFamily(mode);
+  for (const key of ["local", "remote"] as const) {
+    const value = end[key];
+    if (value === undefined || value === UNKNOWN) continue;
+    const found = familyOf(value);
+    if (found && found !== family) {
+      problems.push([
+        key,
+        `is an ${FAMILY_NAME[found]} address, but mode ${mode} runs over ${FAMILY_NAME[family]} ` +
+          `(${family === "ipv6" ? "use gre or gretap for an IPv4 underlay" : "use ip6gre or ip6gretap for an IPv6 underlay"})`,
+      ]);
+    }
+  }
+  const [a, p] = [end.address, end.peerAddress].map((v) => (v === undefined ? undefined : familyOf(v)));
+  if (a && p && a !== p) {
+    problems.push([
+      "peerAddress",
+      `is ${FAMILY_NAME[p]} but address is ${FAMILY_NAME[a]}: both ends of the tunnel's addresses are one family`,
+    ]);
+  }
+  if (end.bridge !== undefined && !carriesEthernet(mode)) {
+    problems.push([
+      "bridge",
+      `only an Ethernet tunnel (gretap, ip6gretap) joins a bridge; mode ${mode} carries IP packets`,
+    ]);
+  }
+  if (end.bridge !== undefined && end.address !== undefined) {
+    problems.push([
+      "address",
+      `must be left out with bridge: a bridge port has no address of its own (give it to ${end.bridge})`,
+    ]);
+  }
+  if (end.bridge === undefined && end.address === undefined) {
+    problems.push([
+      "address",
+      carriesEthernet(mode) ? "is required unless the end joins a bridge" : "is required",
+    ]);
+  }
+  return problems;
+}
+
+/**
+ * What a tunnel is, wherever it is declared (GreTunnel, the stack config): its name, mode, key,
+ * TTL (hop limit over IPv6), MTU and MSS clamp, each with its one schema.
  */
 export function tunnelParameters() {
   return {
     name: interfaceName(),
+    mode: tunnelMode().optional(),
     key: greKey().optional(),
     ttl: ttl().optional(),
     mtu: mtu().optional(),
@@ -288,8 +391,19 @@ export function tunnelParameters() {
   };
 }
 
-/** Refuses an MSS clamp the tunnel's MTU cannot carry, on the `tcpMss` path. */
-export function refuseMssBeyondMtu(t: { tcpMss?: unknown; mtu?: number }, ctx: z.RefinementCtx): void {
+/** Refuses an MSS clamp the tunnel's MTU cannot carry, or on a tunnel that is bridged, not routed, on the `tcpMss` path. */
+export function refuseMssBeyondMtu(
+  t: { tcpMss?: unknown; mtu?: number; mode?: TunnelMode },
+  ctx: z.RefinementCtx,
+): void {
+  if (t.tcpMss !== undefined && t.mode !== undefined && carriesEthernet(t.mode)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["tcpMss"],
+      message: `applies to routed tunnels (gre, ip6gre): a ${t.mode} tunnel carries Ethernet frames through a bridge, so clamp where that traffic is routed`,
+    });
+    return;
+  }
   const beyond = mssBeyondMtu(t.tcpMss, t.mtu);
   if (beyond) ctx.addIssue({ code: "custom", path: ["tcpMss"], message: beyond });
 }

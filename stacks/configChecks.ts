@@ -10,12 +10,15 @@
 import { closestName, distinctProblems, propertyPath, type Problem } from "../schemas/issues";
 import {
   isAddress,
+  carriesEthernet,
+  underlayFamily,
+  type TunnelMode,
   mirroredKeys,
   prefixContains,
   prefixContainsPrefix,
   prefixesOverlap,
 } from "../schemas/values";
-import type { RouterConfig, StackConfig, TunnelConfig, TunnelEndConfig } from "./configSchema";
+import type { RouterConfig, StackConfig, TunnelConfig } from "./configSchema";
 
 const at = (...path: Array<string | number>) => propertyPath(path);
 
@@ -24,11 +27,36 @@ function declared(config: StackConfig, name: string): boolean {
   return Object.hasOwn(config.routers, name);
 }
 
+/**
+ * A router's underlay address for a tunnel of `mode`: `underlay6` for ip6gre and ip6gretap (empty
+ * when the router has none: {@link crossCheck} says so), `underlay` otherwise.
+ */
+export function routerUnderlay(router: RouterConfig, mode: TunnelMode | undefined): string {
+  return underlayFamily(mode ?? "gre") === "ipv6" ? (router.underlay6 ?? "") : router.underlay;
+}
+
 /** The underlay addresses of an end: where its tunnel starts and where it sends to. */
-function underlayOf(config: StackConfig, end: TunnelEndConfig, peer: TunnelEndConfig) {
-  const local = end.local ?? config.routers[end.router].underlay;
-  const remote = end.remote ?? peer.local ?? config.routers[peer.router].underlay;
+export function underlayOf(config: StackConfig, tunnel: TunnelConfig, e: number) {
+  const end = tunnel.ends[e];
+  const peer = tunnel.ends[1 - e];
+  const local = end.local ?? routerUnderlay(config.routers[end.router], tunnel.mode);
+  const remote = end.remote ?? peer.local ?? routerUnderlay(config.routers[peer.router], tunnel.mode);
   return { local, remote };
+}
+
+/** Ends of an ip6gre or ip6gretap tunnel on a router without an IPv6 underlay address. */
+function ipv6Underlay(config: StackConfig, tunnel: TunnelConfig, t: number): Problem[] {
+  if (underlayFamily(tunnel.mode ?? "gre") !== "ipv6") return [];
+  return tunnel.ends.flatMap((end, e): Problem[] =>
+    end.local === undefined && config.routers[end.router].underlay6 === undefined
+      ? [
+          {
+            path: at("routers", end.router, "underlay6"),
+            reason: `is needed by tunnel ${tunnel.name} (mode ${tunnel.mode}, over IPv6), or give tunnels[${t}].ends[${e}].local`,
+          },
+        ]
+      : [],
+  );
 }
 
 /** The addresses a router is reached at over SSH (itself, and its jump host), when given as IP addresses. */
@@ -71,8 +99,10 @@ function tunnelAddress(
 ): Problem[] {
   const end = tunnel.ends[e];
   const path = at("tunnels", t, "ends", e, "address");
-  const { local, remote } = underlayOf(config, end, tunnel.ends[1 - e]);
+  const { local, remote } = underlayOf(config, tunnel, e);
   const problems: Problem[] = [];
+  // A bridged end has no address of its own.
+  if (end.address === undefined) return problems;
   const owner = owners.get(end.address);
   if (owner)
     problems.push({
@@ -82,7 +112,7 @@ function tunnelAddress(
   else owners.set(end.address, path);
   for (const [name, r] of Object.entries(config.routers)) {
     // A default route as a "LAN" (an internet uplink behind the router) contains everything.
-    const lan = r.lans.find((p) => !p.endsWith("/0") && prefixContains(p, end.address));
+    const lan = r.lans.find((p) => !p.endsWith("/0") && prefixContains(p, end.address!));
     if (lan)
       problems.push({
         path,
@@ -108,7 +138,7 @@ function routes(config: StackConfig, tunnel: TunnelConfig, t: number, e: number)
   const end = tunnel.ends[e];
   const peer = tunnel.ends[1 - e];
   const router = config.routers[end.router];
-  const { remote } = underlayOf(config, end, peer);
+  const { remote } = underlayOf(config, tunnel, e);
   const problems: Problem[] = [];
   routesOf(config, tunnel)[e].forEach((prefix, r) => {
     const path = end.routes ? at("tunnels", t, "ends", e, "routes", r) : at("routers", peer.router, "lans");
@@ -151,6 +181,8 @@ function routes(config: StackConfig, tunnel: TunnelConfig, t: number, e: number)
 /** The prefixes each end routes through the tunnel (default: the LANs behind the other router). */
 export function routesOf(config: StackConfig, tunnel: TunnelConfig): [string[], string[]] {
   const [a, b] = tunnel.ends;
+  // A bridged tunnel routes nothing: the LAN itself spans it.
+  if (a.bridge !== undefined || b.bridge !== undefined) return [[], []];
   return [a.routes ?? config.routers[b.router].lans, b.routes ?? config.routers[a.router].lans];
 }
 
@@ -169,7 +201,7 @@ function perRouter(config: StackConfig): Problem[] {
     const keys = mirroredKeys(tunnel.key);
     const [a, b] = tunnel.ends;
     tunnel.ends.forEach((end, e) => {
-      const { local, remote } = underlayOf(config, end, tunnel.ends[1 - e]);
+      const { local, remote } = underlayOf(config, tunnel, e);
       const previous = names.get(`${end.router}/${tunnel.name}`);
       if (previous)
         problems.push({
@@ -177,9 +209,11 @@ function perRouter(config: StackConfig): Problem[] {
           reason: `${end.router} already has a tunnel named ${tunnel.name} (${previous})`,
         });
       else names.set(`${end.router}/${tunnel.name}`, at("tunnels", t));
-      // The kernel delivers an incoming GRE packet by local address, remote address and key.
+      // The kernel delivers an incoming GRE packet by local address, remote address and key — among
+      // the tunnels of its payload's kind (IP packets, or Ethernet frames for gretap modes).
       const { ikey } = keys[e];
-      const slot = `${end.router}|${local}|${remote}|${ikey ?? "none"}`;
+      const payload = carriesEthernet(tunnel.mode ?? "gre") ? "ethernet" : "ip";
+      const slot = `${end.router}|${payload}|${local}|${remote}|${ikey ?? "none"}`;
       const taken = slots.get(slot);
       if (taken && !previous)
         problems.push({
@@ -244,9 +278,10 @@ export function crossCheck(config: StackConfig): Problem[] {
     const found = peers(config, tunnel, t);
     problems.push(...found);
     if (found.length > 0) return;
+    problems.push(...ipv6Underlay(config, tunnel, t));
     for (const e of [0, 1])
       problems.push(...tunnelAddress(config, tunnel, t, e, owners), ...routes(config, tunnel, t, e));
-    if (tunnel.ends[0].address === tunnel.ends[1].address)
+    if (tunnel.ends[0].address !== undefined && tunnel.ends[0].address === tunnel.ends[1].address)
       problems.push({
         path: at("tunnels", t, "ends", 1, "address"),
         reason: "the two tunnel addresses are equal",

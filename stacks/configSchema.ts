@@ -9,12 +9,15 @@ import { z } from "zod";
 import { ONE_ROUTE_ONLY, oneRouteOnly, plainProxyFields, routerOnlyFields } from "../schemas/connection";
 import {
   configValueName,
+  interfaceName,
   ipPrefix,
+  modeProblems,
   refuseMssBeyondMtu,
   routerName,
   tunnelParameters,
   unicastAddress,
   type GreKey,
+  type TunnelMode,
 } from "../schemas/values";
 
 /**
@@ -59,7 +62,9 @@ export type RouterAccess = { lab: string } | { connection: ConfigConnection };
 export type RouterConfig = RouterAccess & {
   /** Its underlay address (where tunnels start). */
   underlay: string;
-  /** The LANs behind it. */
+  /** Its IPv6 underlay address, where ip6gre and ip6gretap tunnels start. */
+  underlay6?: string;
+  /** The LANs behind it, IPv4 and IPv6. */
   lans: string[];
 };
 
@@ -67,8 +72,10 @@ export type RouterConfig = RouterAccess & {
 export interface TunnelEndConfig {
   /** A router declared under `routers`. */
   router: string;
-  /** This end's tunnel address. */
-  address: string;
+  /** This end's tunnel address (IPv4 or IPv6); left out on a bridged gretap end. */
+  address?: string;
+  /** gretap, ip6gretap: the bridge this end joins (its LAN then spans both sites; nothing is routed). */
+  bridge?: string;
   /** Prefixes this router routes through the tunnel; default: the LANs behind the other router. */
   routes?: string[];
   /** Overrides the router's underlay address as the tunnel's local address. */
@@ -85,6 +92,8 @@ export interface TunnelEndConfig {
 /** One tunnel: a pair of router ends. */
 export interface TunnelConfig {
   name: string;
+  /** gre (default), gretap, ip6gre or ip6gretap. */
+  mode?: TunnelMode;
   key?: GreKey;
   ttl?: number;
   mtu?: number;
@@ -121,7 +130,8 @@ export function stackSchema() {
       lab: routerName().optional(),
       connection: configConnection().optional(),
       underlay: unicastAddress(),
-      lans: z.array(ipPrefix()).default([]),
+      underlay6: unicastAddress("ipv6").optional(),
+      lans: z.array(ipPrefix("any")).default([]),
     })
     .strict()
     .superRefine((r, ctx) => {
@@ -136,10 +146,11 @@ export function stackSchema() {
   const end = z
     .object({
       router: z.string().min(1, "must name a router"),
-      address: unicastAddress(),
-      routes: z.array(ipPrefix()).optional(),
-      local: unicastAddress().optional(),
-      remote: unicastAddress().optional(),
+      address: unicastAddress("any").optional(),
+      bridge: interfaceName().optional(),
+      routes: z.array(ipPrefix("any")).optional(),
+      local: unicastAddress("any").optional(),
+      remote: unicastAddress("any").optional(),
       allowCapture: z.boolean().optional(),
     })
     .strict();
@@ -150,7 +161,19 @@ export function stackSchema() {
       ends: z.array(end).length(2, "a tunnel has exactly two ends"),
     })
     .strict()
-    .superRefine(refuseMssBeyondMtu);
+    .superRefine((t, ctx) => {
+      refuseMssBeyondMtu(t, ctx);
+      t.ends.forEach((end, e) => {
+        for (const [key, message] of modeProblems(t.mode ?? "gre", end))
+          ctx.addIssue({ code: "custom", path: ["ends", e, key], message });
+        if (end.bridge !== undefined && end.routes !== undefined)
+          ctx.addIssue({
+            code: "custom",
+            path: ["ends", e, "routes"],
+            message: "must be left out with bridge: a bridged end routes nothing, its LAN spans the tunnel",
+          });
+      });
+    });
   return z
     .object({
       routers: z.record(routerName(), router),

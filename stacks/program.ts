@@ -11,14 +11,16 @@ import {
   GreTunnel,
   IpForwarding,
   KernelModule,
+  Sysctl,
   TunnelRoutes,
+  type TunnelMode,
   type Connection,
   type ProxyConnection,
   type GreTunnelHealth,
   type TunnelEndState,
 } from "pulumi-gre";
 import type { ConfigConnection, RouterConfig, StackConfig, TunnelConfig } from "./config";
-import { routesOf } from "./configChecks";
+import { routerUnderlay, routesOf } from "./configChecks";
 
 /** One tunnel in the stack outputs. */
 export interface TunnelSummary {
@@ -27,8 +29,10 @@ export interface TunnelSummary {
   /** The interface name on both routers. */
   interface: string;
   routers: [string, string];
-  /** Tunnel address per router. */
-  addresses: Record<string, string>;
+  /** gre, gretap, ip6gre or ip6gretap. */
+  mode: TunnelMode;
+  /** Tunnel address per router (null on a bridged end). */
+  addresses: Record<string, string | null>;
   key: number | { input: number; output: number } | null;
   ttl: number;
   /**
@@ -52,6 +56,7 @@ export interface TunnelSummary {
 /** One router in the stack outputs. */
 export interface RouterSummary {
   underlay: string;
+  underlay6: string | null;
   lans: string[];
   /** Prefixes this router reaches through tunnels. */
   reachable: string[];
@@ -155,9 +160,10 @@ function summarize(
     id,
     interface: tunnel.name,
     routers: [tunnel.ends[0].router, tunnel.ends[1].router],
+    mode: tunnel.mode ?? "gre",
     addresses: {
-      [tunnel.ends[0].router]: tunnel.ends[0].address,
-      [tunnel.ends[1].router]: tunnel.ends[1].address,
+      [tunnel.ends[0].router]: tunnel.ends[0].address ?? null,
+      [tunnel.ends[1].router]: tunnel.ends[1].address ?? null,
     },
     key: tunnel.key ?? null,
     ttl: tunnel.ttl ?? 255,
@@ -184,18 +190,25 @@ export function declareNetwork(config: StackConfig, connectionOf: ConnectionReso
     return connections.get(name)!;
   };
 
-  const tunnelRouters = [...new Set(config.tunnels.flatMap((t) => t.ends.map((e) => e.router)))];
-  const modules = new Map(
-    tunnelRouters.map((name) => [
-      name,
-      new KernelModule(`${name}-ip_gre`, {
-        connection: connection(name),
-        name: "ip_gre",
-        persist: settings.persist,
-        unloadOnDelete: settings.unloadModulesOnDestroy,
-      }),
-    ]),
-  );
+  // Per router, the GRE modules its tunnels need: ip_gre, and ip6_gre for tunnels over IPv6.
+  const moduleFor = (t: TunnelConfig) => (t.mode?.startsWith("ip6") ? "ip6_gre" : "ip_gre");
+  const modules = new Map<string, KernelModule>();
+  for (const t of config.tunnels) {
+    for (const { router } of t.ends) {
+      const module = moduleFor(t);
+      if (modules.has(`${router}/${module}`)) continue;
+      modules.set(
+        `${router}/${module}`,
+        new KernelModule(`${router}-${module}`, {
+          connection: connection(router),
+          name: module,
+          persist: settings.persist,
+          unloadOnDelete: settings.unloadModulesOnDestroy,
+        }),
+      );
+    }
+  }
+  const moduleOf = (router: string, t: TunnelConfig) => modules.get(`${router}/${moduleFor(t)}`)!;
   const reachable = new Map<string, string[]>();
   config.tunnels.forEach((t) =>
     routesOf(config, t).forEach((prefixes, e) =>
@@ -204,8 +217,15 @@ export function declareNetwork(config: StackConfig, connectionOf: ConnectionReso
   );
   // Routes to a LAN behind another router only carry the PCs' traffic if this router forwards.
   for (const [name, prefixes] of reachable) {
-    if (prefixes.length > 0)
+    if (prefixes.some((p) => !p.includes(":")))
       new IpForwarding(`${name}-ip_forward`, { connection: connection(name), persist: settings.persist });
+    if (prefixes.some((p) => p.includes(":")))
+      new Sysctl(`${name}-ipv6_forwarding`, {
+        connection: connection(name),
+        key: "net.ipv6.conf.all.forwarding",
+        value: 1,
+        persist: settings.persist,
+      });
   }
 
   const summaries = config.tunnels.map((t) => {
@@ -213,15 +233,17 @@ export function declareNetwork(config: StackConfig, connectionOf: ConnectionReso
     const [a, b] = t.ends;
     const endpoint = (end: typeof a, peer: typeof a) => ({
       connection: connection(end.router),
-      local: end.local ?? config.routers[end.router].underlay,
+      local: end.local ?? routerUnderlay(config.routers[end.router], t.mode),
       ...(end.remote ? { remote: end.remote } : {}),
-      address: end.address,
-      peerAddress: peer.address,
+      ...(end.address !== undefined ? { address: end.address } : {}),
+      ...(peer.address !== undefined ? { peerAddress: peer.address } : {}),
+      ...(end.bridge !== undefined ? { bridge: end.bridge } : {}),
     });
     const tunnel = new GreTunnel(
       id,
       {
         name: t.name,
+        ...(t.mode !== undefined ? { mode: t.mode } : {}),
         ...(t.key !== undefined ? { key: t.key } : {}),
         ...(t.ttl !== undefined ? { ttl: t.ttl } : {}),
         ...(t.mtu !== undefined ? { mtu: t.mtu } : {}),
@@ -230,7 +252,7 @@ export function declareNetwork(config: StackConfig, connectionOf: ConnectionReso
         persist: settings.persist,
         endpoints: [endpoint(a, b), endpoint(b, a)],
       },
-      { dependsOn: [modules.get(a.router)!, modules.get(b.router)!] },
+      { dependsOn: [moduleOf(a.router, t), moduleOf(b.router, t)] },
     );
     const [routesA, routesB] = routesOf(config, t);
     if (routesA.length + routesB.length > 0) {
@@ -247,6 +269,7 @@ export function declareNetwork(config: StackConfig, connectionOf: ConnectionReso
       name,
       {
         underlay: router.underlay,
+        underlay6: router.underlay6 ?? null,
         lans: router.lans,
         reachable: reachable.get(name) ?? [],
         tunnels: config.tunnels.filter((t) => t.ends.some((e) => e.router === name)).map(tunnelId),

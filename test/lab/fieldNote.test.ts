@@ -63,7 +63,7 @@ describeOnLab("the field note on lab routers", () => {
       false,
       false,
     ]);
-    expect(booted.map((s) => (s as { forwarding: string }).forwarding)).toEqual(["0", "0"]);
+    expect(booted.map((s) => (s as { forwarding: string }).forwarding)).toEqual(["0/0", "0/0"]);
 
     const created: Array<[Lifecycle, ResourceState]> = [];
     const make = async (kind: Lifecycle, name: string, inputs: Props) => {
@@ -303,7 +303,7 @@ describeOnLab("the field note on lab routers", () => {
       await sysctls.delete(fwdAfter);
       await modules.delete(greAfter);
       const after = await routerState(b);
-      expect(after).toMatchObject({ forwarding: "0", files: "" });
+      expect(after).toMatchObject({ forwarding: "0/0", files: "" });
       expect((await run(b, ["sysctl", "-n", "net.ipv4.conf.all.rp_filter"])).stdout.trim()).toBe("0");
     });
   });

@@ -169,6 +169,7 @@ describe("the stack program", () => {
           id: "routerA-routerB-gre1",
           interface: "gre1",
           routers: ["routerA", "routerB"],
+          mode: "gre",
           addresses: { routerA: "10.10.10.2", routerB: "10.10.10.1" },
           key: 1,
           ttl: 255,
@@ -180,12 +181,14 @@ describe("the stack program", () => {
       routers: {
         routerA: {
           underlay: "198.51.100.11",
+          underlay6: null,
           lans: ["10.2.1.0/24"],
           reachable: ["10.1.1.0/24"],
           tunnels: ["routerA-routerB-gre1"],
         },
         routerB: {
           underlay: "198.51.100.12",
+          underlay6: null,
           lans: ["10.1.1.0/24"],
           reachable: ["10.2.1.0/24"],
           tunnels: ["routerA-routerB-gre1"],

@@ -68,7 +68,9 @@ describe("GreTunnel check", () => {
   });
 
   const NAME = "must be 1 to 15 letters, digits, `_`, `.` or `-` (a Linux interface name)";
-  const IPV4 = "must be an IPv4 address such as 198.51.100.11, without prefix length";
+  const IP = "must be an IPv4 or IPv6 address such as 198.51.100.11 or 2001:db8::11, without prefix length";
+  const V6_IN_GRE =
+    "is an IPv6 address, but mode gre runs over IPv4 (use ip6gre or ip6gretap for an IPv6 underlay)";
   it.each<[string, Record<string, unknown>, Array<{ property: string; reason: string }>]>([
     [
       "a name longer than 15 characters",
@@ -92,27 +94,116 @@ describe("GreTunnel check", () => {
     [
       "an invalid address",
       endpoint(0, { local: "300.1.1.1" }),
-      [{ property: "endpoints[0].local", reason: IPV4 }],
+      [{ property: "endpoints[0].local", reason: IP }],
     ],
     [
       "an address with a prefix length",
       endpoint(1, { address: "10.10.10.1/30" }),
-      [{ property: "endpoints[1].address", reason: IPV4 }],
+      [{ property: "endpoints[1].address", reason: IP }],
     ],
     [
-      "an IPv6 underlay next to an IPv4 one",
+      "an IPv6 underlay in mode gre",
       endpoint(1, { local: "2001:db8::2" }),
-      [{ property: "endpoints[1].local", reason: IPV4 }],
+      [{ property: "endpoints[1].local", reason: V6_IN_GRE }],
     ],
     [
-      "an IPv6 remote",
+      "an IPv6 remote in mode gre",
       endpoint(0, { remote: "2001:db8::2" }),
-      [{ property: "endpoints[0].remote", reason: IPV4 }],
+      [{ property: "endpoints[0].remote", reason: V6_IN_GRE }],
     ],
     [
-      "an IPv6 tunnel address",
+      "an IPv4 underlay in mode ip6gre",
+      fieldNote({ mode: "ip6gre" }),
+      ["endpoints[0].local", "endpoints[1].local"].map((property) => ({
+        property,
+        reason: "is an IPv4 address, but mode ip6gre runs over IPv6 (use gre or gretap for an IPv4 underlay)",
+      })),
+    ],
+    [
+      "tunnel addresses of two families",
       endpoint(0, { peerAddress: "fd00::1" }),
-      [{ property: "endpoints[0].peerAddress", reason: IPV4 }],
+      [
+        {
+          property: "endpoints[0].peerAddress",
+          reason: "is IPv6 but address is IPv4: both ends of the tunnel's addresses are one family",
+        },
+      ],
+    ],
+    [
+      "a mode GRE does not have",
+      fieldNote({ mode: "vxlan" }),
+      [{ property: "mode", reason: "must be one of gre, gretap, ip6gre, ip6gretap" }],
+    ],
+    [
+      "a bridge on a gre tunnel",
+      endpoint(0, { bridge: "br0" }),
+      [
+        {
+          property: "endpoints[0].bridge",
+          reason: "only an Ethernet tunnel (gretap, ip6gretap) joins a bridge; mode gre carries IP packets",
+        },
+        {
+          property: "endpoints[0].address",
+          reason: "must be left out with bridge: a bridge port has no address of its own (give it to br0)",
+        },
+      ],
+    ],
+    [
+      "a gre end without an address",
+      endpoint(0, { address: undefined }),
+      [{ property: "endpoints[0].address", reason: "is required" }],
+    ],
+    [
+      "a gretap bridged on one end only",
+      fieldNote({
+        mode: "gretap",
+        endpoints: [
+          {
+            ...(fieldNote().endpoints as Array<Record<string, unknown>>)[0],
+            address: undefined,
+            bridge: "br-l2",
+          },
+          (fieldNote().endpoints as unknown[])[1],
+        ],
+      }),
+      [
+        {
+          property: "endpoints[1].bridge",
+          reason:
+            "is needed on both ends or neither: a bridged end and an addressed end do not talk to each other",
+        },
+      ],
+    ],
+    [
+      "a persisted bridge port",
+      fieldNote({
+        mode: "gretap",
+        persist: true,
+        endpoints: (fieldNote().endpoints as Array<Record<string, unknown>>).map((e) => ({
+          ...e,
+          address: undefined,
+          peerAddress: undefined,
+          bridge: "br-l2",
+        })),
+      }),
+      [
+        {
+          property: "persist",
+          reason:
+            "cannot bring back a bridge port at boot: systemd-networkd joins a link only to a bridge it creates itself; set persist: false and let the bridge's own configuration take the port",
+        },
+      ],
+    ],
+    [
+      "an MSS clamp on an Ethernet tunnel",
+      fieldNote({ mode: "gretap", tcpMss: "clamp" }),
+      [
+        {
+          property: "tcpMss",
+          reason:
+            "applies to routed tunnels (gre, ip6gre): a gretap tunnel carries Ethernet frames through a bridge, so clamp where that traffic is routed",
+        },
+      ],
     ],
     ["a negative key", fieldNote({ key: -1 }), [{ property: "key", reason: "must be 0 or more" }]],
     [
@@ -192,7 +283,8 @@ describe("GreTunnel check", () => {
       [
         {
           property: "keepalive",
-          reason: "is not a known property (known: name, key, ttl, mtu, tcpMss, persist, endpoints, verify)",
+          reason:
+            "is not a known property (known: name, mode, key, ttl, mtu, tcpMss, persist, endpoints, verify)",
         },
       ],
     ],

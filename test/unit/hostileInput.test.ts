@@ -110,12 +110,12 @@ describe("the stack config refuses", () => {
       [
         {
           path: "tunnels[0].keepalive",
-          reason: "is not a known property (known: name, key, ttl, mtu, tcpMss, verify, ends)",
+          reason: "is not a known property (known: name, mode, key, ttl, mtu, tcpMss, verify, ends)",
         },
         {
           path: "tunnels[0].tll",
           reason:
-            "is not a known property; did you mean ttl? (known: name, key, ttl, mtu, tcpMss, verify, ends)",
+            "is not a known property; did you mean ttl? (known: name, mode, key, ttl, mtu, tcpMss, verify, ends)",
         },
       ],
     ],
@@ -321,7 +321,8 @@ describe("the stack config refuses", () => {
       [
         {
           path: "routers.routerB.lan",
-          reason: "is not a known property; did you mean lans? (known: lab, connection, underlay, lans)",
+          reason:
+            "is not a known property; did you mean lans? (known: lab, connection, underlay, underlay6, lans)",
         },
       ],
     ],

@@ -80,18 +80,25 @@ describe("parseIpLink on recorded router output", () => {
 describe("parseIpAddr on recorded router output", () => {
   it("reads a point-to-point tunnel address with its peer", () => {
     expect(parseIpAddr(fixture("addr-gre1.json"))).toEqual([
-      { device: "gre1", family: "inet", local: "10.10.10.2", peer: "10.10.10.1", prefixLength: 32 },
-      { device: "gre1", family: "inet6", local: "fe80::200:5efe:c633:640b", prefixLength: 64 },
+      {
+        device: "gre1",
+        family: "inet",
+        local: "10.10.10.2",
+        peer: "10.10.10.1",
+        prefixLength: 32,
+        scope: "global",
+      },
+      { device: "gre1", family: "inet6", local: "fe80::200:5efe:c633:640b", prefixLength: 64, scope: "link" },
     ]);
   });
 
   it("reads the router's own addresses", () => {
     const inet = parseIpAddr(fixture("addr-fresh.json")).filter((a) => a.family === "inet");
     expect(inet).toEqual([
-      { device: "lo", family: "inet", local: "127.0.0.1", prefixLength: 8 },
-      { device: "eth0", family: "inet", local: "169.254.100.11", prefixLength: 24 },
-      { device: "eth1", family: "inet", local: "198.51.100.11", prefixLength: 24 },
-      { device: "lan0", family: "inet", local: "10.2.1.1", prefixLength: 24 },
+      { device: "lo", family: "inet", local: "127.0.0.1", prefixLength: 8, scope: "host" },
+      { device: "eth0", family: "inet", local: "169.254.100.11", prefixLength: 24, scope: "global" },
+      { device: "eth1", family: "inet", local: "198.51.100.11", prefixLength: 24, scope: "global" },
+      { device: "lan0", family: "inet", local: "10.2.1.1", prefixLength: 24, scope: "global" },
     ]);
   });
 });

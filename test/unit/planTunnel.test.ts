@@ -93,6 +93,7 @@ describe("planEnd", () => {
         action: "adopt",
         commands: [
           "ip -4 addr flush dev gre2",
+          "ip -6 addr flush dev gre2 scope global",
           "ip addr replace 10.10.10.2 dev gre2 peer 10.10.10.1",
           "ip link set dev gre2 up",
         ],
@@ -193,6 +194,7 @@ describe("planEnd", () => {
         action: "repair",
         commands: [
           "ip -4 addr flush dev gre1",
+          "ip -6 addr flush dev gre1 scope global",
           "ip addr replace 10.10.99.2 dev gre1 peer 10.10.99.1",
           "ip link set dev gre1 mtu 1400 up",
         ],

@@ -118,12 +118,22 @@ describe("TunnelRoute check", () => {
     [
       "a prefix length past 32",
       { destination: "10.2.1.0/33", via: "10.10.10.2" },
-      [{ property: "destination", reason: "must be an IPv4 prefix such as 10.2.1.0/24" }],
+      [
+        {
+          property: "destination",
+          reason: "must be an IPv4 or IPv6 prefix such as 10.2.1.0/24 or 2001:db8:1::/64",
+        },
+      ],
     ],
     [
       "an address instead of a prefix",
       { destination: "10.2.1.5", via: "10.10.10.2" },
-      [{ property: "destination", reason: "must be an IPv4 prefix such as 10.2.1.0/24" }],
+      [
+        {
+          property: "destination",
+          reason: "must be an IPv4 or IPv6 prefix such as 10.2.1.0/24 or 2001:db8:1::/64",
+        },
+      ],
     ],
     [
       "a host part in the prefix",

@@ -1,0 +1,145 @@
+/**
+ * GRE beyond the field note's one mode, through the stack and the stand-in engine on the lab: the
+ * field note's gre1, an ip6gre tunnel over the IPv6 underlay carrying IPv6 between the PCs, and a
+ * gretap joining both routers' L2 bridges (br-l2) so that their L2 PCs share one segment — three
+ * tunnels between the same two routers, drift and repair of the IPv6 one, and a destroy that
+ * leaves both routers as booted.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "fs";
+import { tmpdir } from "os";
+import * as path from "path";
+import { fieldNoteState } from "../../lab/routerState";
+import { closeAllConnections, runOnRouter } from "../../transport";
+import { runEngine, writeStackConfig, type TestStack } from "./engineRun";
+import { describeOnLab, labRouter, pingPcToPc, type LabSide } from "./labEnv";
+
+const B = "routerB (root@169.254.100.12:22)";
+
+/** Pings `to` from network namespace `place` (pc or l2) on `side`; ping's exit status. */
+async function pingFrom(side: LabSide, place: "pc" | "l2", to: string): Promise<number | null> {
+  const result = await runOnRouter(
+    side.connection,
+    [{ argv: ["ip", "netns", "exec", place, "ping", "-c", "2", "-i", "0.2", "-W", "2", to] }],
+    { check: false },
+  );
+  return result.outcomes[0].exitCode;
+}
+
+describeOnLab("gre, ip6gre and gretap between the same two lab routers", () => {
+  let a: LabSide;
+  let b: LabSide;
+  let stack: TestStack;
+  let booted: unknown[];
+
+  const state = () =>
+    JSON.parse(readFileSync(path.join(stack.stateDir, `${stack.stack}.json`), "utf8")) as {
+      outputs: { tunnels: Array<{ interface: string; mode: string; state: string }> };
+      resources: Array<{ type: string; outputs: { name?: string; health?: { reachable: boolean } | null } }>;
+    };
+
+  beforeAll(async () => {
+    a = await labRouter("routerA");
+    b = await labRouter("routerB");
+    booted = await Promise.all([fieldNoteState(a.connection), fieldNoteState(b.connection)]);
+    const stateDir = mkdtempSync(path.join(tmpdir(), "gre-modes-"));
+    stack = { stack: "modes", stateDir, configFile: path.join(stateDir, "Pulumi.modes.yaml") };
+    const router = (side: LabSide) => ({
+      lab: side.router.name,
+      underlay: side.router.underlay,
+      underlay6: side.router.underlay6,
+      lans: [side.router.lanPrefix, side.router.lan6Prefix],
+    });
+    writeStackConfig(stack.configFile, {
+      "pulumi-gre:routers": { routerA: router(a), routerB: router(b) },
+      "pulumi-gre:tunnels": [
+        {
+          name: "gre1",
+          key: 1,
+          ends: [
+            { router: "routerA", address: "10.10.10.2", routes: [b.router.lanPrefix] },
+            { router: "routerB", address: "10.10.10.1", routes: [a.router.lanPrefix] },
+          ],
+        },
+        {
+          name: "g6",
+          mode: "ip6gre",
+          key: 6,
+          ends: [
+            { router: "routerA", address: "2001:db8:ffff::1", routes: [b.router.lan6Prefix] },
+            { router: "routerB", address: "2001:db8:ffff::2", routes: [a.router.lan6Prefix] },
+          ],
+        },
+        {
+          name: "l2",
+          mode: "gretap",
+          key: 7,
+          ends: [
+            { router: "routerA", bridge: "br-l2" },
+            { router: "routerB", bridge: "br-l2" },
+          ],
+        },
+      ],
+      "pulumi-gre:settings": { unloadModulesOnDestroy: true },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await runEngine(stack, "destroy");
+    rmSync(stack.stateDir, { recursive: true, force: true });
+    closeAllConnections();
+  }, 120_000);
+
+  it("builds all three: PC1 ⇄ PC2 over IPv4 (gre1) and IPv6 (g6), and the L2 PCs on one segment (l2)", async () => {
+    const up = await runEngine(stack, "up");
+    expect(up.out).not.toContain("error:");
+    expect(up.code).toBe(0);
+    expect(await pingPcToPc(a, b)).toBe(0);
+    expect(await pingFrom(a, "pc", b.router.pc6!)).toBe(0);
+    expect(await pingFrom(b, "pc", a.router.pc6!)).toBe(0);
+    expect(await pingFrom(a, "l2", b.router.l2pc!)).toBe(0);
+    expect(await pingFrom(a, "l2", b.router.l2pc6!)).toBe(0);
+    expect(state().outputs.tunnels.map((t) => [t.interface, t.mode, t.state])).toEqual([
+      ["gre1", "gre", "up"],
+      ["g6", "ip6gre", "up"],
+      ["l2", "gretap", "up"],
+    ]);
+    // g6's health pings crossed (IPv6 inside IPv6); a bridged gretap has no address to ping from.
+    const health = (name: string) =>
+      state().resources.find((r) => r.type.endsWith(":GreTunnel") && r.outputs.name === name)!.outputs.health;
+    expect(health("g6")).toMatchObject({ reachable: true, fullSize: true, mtu: 1444 });
+    expect(health("l2")).toBeNull();
+    const links = await runOnRouter(b.connection, [{ argv: ["ip", "-d", "-j", "link", "show"] }]);
+    const byName = Object.fromEntries(
+      (
+        JSON.parse(links.outcomes[0].stdout) as Array<{
+          ifname: string;
+          master?: string;
+          linkinfo?: { info_kind?: string };
+        }>
+      ).map((l) => [l.ifname, l]),
+    );
+    expect([byName.g6.linkinfo?.info_kind, byName.l2.linkinfo?.info_kind, byName.l2.master]).toEqual([
+      "ip6gre",
+      "gretap",
+      "br-l2",
+    ]);
+    expect((await runEngine(stack, "preview", "--refresh", "--expect-no-changes")).code).toBe(0);
+  }, 240_000);
+
+  it("shows the ip6gre end deleted by hand on routerB as drift, and up repairs it", async () => {
+    await runOnRouter(b.connection, [{ argv: ["ip", "link", "del", "dev", "g6"] }]);
+    const preview = await runEngine(stack, "preview", "--refresh", "--expect-no-changes");
+    expect(preview.code).not.toBe(0);
+    expect(preview.out).toContain(`${B}: g6 is missing`);
+    expect(preview.out).toContain(`${B}: route to ${a.router.lan6Prefix} is missing`);
+    expect((await runEngine(stack, "up", "--refresh")).code).toBe(0);
+    expect(await pingFrom(a, "pc", b.router.pc6!)).toBe(0);
+    expect((await runEngine(stack, "preview", "--refresh", "--expect-no-changes")).code).toBe(0);
+  }, 240_000);
+
+  it("destroys all three and leaves both routers as booted (links, addresses, routes of both families, modules, forwarding)", async () => {
+    const destroy = await runEngine(stack, "destroy");
+    expect(destroy.code).toBe(0);
+    expect(await Promise.all([fieldNoteState(a.connection), fieldNoteState(b.connection)])).toEqual(booted);
+  }, 240_000);
+});
