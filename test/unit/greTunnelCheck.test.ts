@@ -474,6 +474,37 @@ describe("diffGreTunnel (offline)", () => {
       },
     ],
     [
+      "another mode replaces (a state from before modes is gre)",
+      fieldNote({
+        mode: "gretap",
+        endpoints: (fieldNote().endpoints as Array<Record<string, unknown>>).map((e) => ({
+          ...e,
+          address: undefined,
+          bridge: "br-l2",
+        })),
+      }),
+      {},
+      {
+        changes: true,
+        replaces: ["mode"],
+        reasons: [
+          "mode",
+          "endpoints[0].address",
+          "endpoints[0].peerAddress",
+          "endpoints[0].bridge",
+          "endpoints[1].address",
+          "endpoints[1].peerAddress",
+          "endpoints[1].bridge",
+        ],
+      },
+    ],
+    [
+      "gre written out is no change",
+      fieldNote({ mode: "gre" }),
+      {},
+      { changes: false, replaces: [], reasons: [] },
+    ],
+    [
       "a new name replaces",
       fieldNote({ name: "gre2" }),
       {},
