@@ -46,6 +46,7 @@ export function endState(
 ): TunnelEndState {
   const end = observeEnd(spec.name, observation);
   const { link } = end;
+  const support = greSupport(spec.mode ?? "gre", observation);
   const address = end.addresses[0];
   return {
     router,
@@ -64,9 +65,7 @@ export function endState(
     drift: [
       ...endDifferences(spec, end),
       // A missing end says why when the router cannot have it (after a reboot without ip_gre).
-      ...(!link && !greSupport(spec.mode ?? "gre", observation).available
-        ? [greSupport(spec.mode ?? "gre", observation).said]
-        : []),
+      ...(!link && !support.available ? [support.said] : []),
     ].map((d) => `${router}: ${d}`),
   };
 }

@@ -25,7 +25,7 @@ import {
   tunnelFiles,
   type WantedFile,
 } from "../iproute2/networkd";
-import { familyOf } from "../schemas/values";
+import { prefixFamily } from "../schemas/values";
 import { routerLabel } from "../transport/connection";
 import { TransportError, outcomeFailed } from "../transport/errors";
 import { oneRouterProvider } from "./oneRouter";
@@ -107,14 +107,14 @@ export const tunnelRouteProvider = oneRouterProvider<TunnelRouteInputs, RouteVie
 
   // ip -j route show table all, and our boot files when persistence is involved.
   reads: (inputs, previous) => [
-    routeShow(familyOf(inputs.destination.split("/")[0])),
+    routeShow(prefixFamily(inputs.destination)),
     ...(readsFiles(inputs, previous) ? [readPersistedFiles()] : []),
     ...(inputs.persist ? [networkdInstalled()] : []),
   ],
   parse(inputs, [routes, ...rest], router, previous) {
     if (routes.exitCode !== 0) throw outcomeFailed(router, routes);
     const view: RouteView = {
-      routes: parseIpRoute(routes.stdout, familyOf(inputs.destination.split("/")[0])),
+      routes: parseIpRoute(routes.stdout, prefixFamily(inputs.destination)),
     };
     if (readsFiles(inputs, previous)) view.files = parsePersistedFiles(rest.shift()!.stdout);
     if (inputs.persist) view.networkd = rest.shift()!.exitCode === 0;

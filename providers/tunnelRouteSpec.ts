@@ -20,6 +20,7 @@ import {
   canonicalAddress,
   familyOf,
   interfaceName,
+  prefixFamily,
   ipPrefix,
   isAddress,
   isPrefix,
@@ -124,7 +125,7 @@ export function tunnelRouteSchema() {
             "needs the route's device or tunnel: systemd-networkd brings a route back with the link it goes through",
         });
       }
-      const family = known(r.destination) ? familyOf(r.destination.split("/")[0]) : undefined;
+      const family = known(r.destination) ? prefixFamily(r.destination) : undefined;
       for (const key of ["via", "source"] as const) {
         const value = r[key];
         if (family && value !== undefined && known(value) && familyOf(value) !== family) {
@@ -197,7 +198,7 @@ export function tunnelRouteSchema() {
  * addresses' (an IPv6 LAN through a tunnel with IPv4 addresses). IPv6 is written as `ip` prints it.
  */
 export function normalizeTunnelRoute(data: z.infer<ReturnType<typeof tunnelRouteSchema>>): TunnelRouteInputs {
-  const ipv6 = familyOf(data.destination.split("/")[0]) === "ipv6";
+  const ipv6 = prefixFamily(data.destination) === "ipv6";
   const metric = data.metric ?? 0;
   const inputs: TunnelRouteInputs = {
     connection: data.connection,
@@ -209,8 +210,7 @@ export function normalizeTunnelRoute(data: z.infer<ReturnType<typeof tunnelRoute
     persist: data.persist ?? false,
   };
   const tunnel = data.tunnel;
-  const crossFamily =
-    tunnel !== undefined && familyOf(tunnel.peerAddress) !== familyOf(data.destination.split("/")[0]);
+  const crossFamily = tunnel !== undefined && familyOf(tunnel.peerAddress) !== prefixFamily(data.destination);
   const via = data.via ?? (data.device === undefined && !crossFamily ? tunnel?.peerAddress : undefined);
   const device = data.device ?? (crossFamily && data.via === undefined ? tunnel?.name : undefined);
   if (via !== undefined) inputs.via = canonicalAddress(via);

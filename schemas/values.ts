@@ -45,6 +45,11 @@ export function familyOf(value: string): IpFamily | undefined {
   return isAddress("ipv4", value) ? "ipv4" : isAddress("ipv6", value) ? "ipv6" : undefined;
 }
 
+/** Which family a prefix (`10.2.1.0/24`, `2001:db8::/64`) belongs to. */
+export function prefixFamily(prefix: string): IpFamily | undefined {
+  return familyOf(prefix.split("/")[0]);
+}
+
 /** An address as `ip` prints it: IPv6 in its canonical form (RFC 5952: lower case, shortest); IPv4 as given. */
 export function canonicalAddress(value: string): string {
   return familyOf(value) === "ipv6" ? ipaddr.IPv6.parse(value).toString() : value;
