@@ -139,6 +139,7 @@ describeOnLab("gre, ip6gre and gretap between the same two lab routers", () => {
 
   it("destroys all three and leaves both routers as booted (links, addresses, routes of both families, modules, forwarding)", async () => {
     const destroy = await runEngine(stack, "destroy");
+    expect(destroy.out).not.toContain("error");
     expect(destroy.code).toBe(0);
     expect(await Promise.all([fieldNoteState(a.connection), fieldNoteState(b.connection)])).toEqual(booted);
   }, 240_000);
