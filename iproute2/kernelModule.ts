@@ -77,6 +77,25 @@ export function successorOf(name: string): string | undefined {
 }
 
 /**
+ * `name` and every module it needs, as /proc/modules tells (a module lists the modules that use
+ * it): what a `modprobe name` can have loaded — and nothing another modprobe loaded meanwhile.
+ */
+export function dependencyClosure(name: string, loaded: LoadedModule[]): Set<string> {
+  const closure = new Set([moduleName(name)]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const m of loaded) {
+      if (!closure.has(m.name) && m.usedBy.some((u) => closure.has(u))) {
+        closure.add(m.name);
+        grew = true;
+      }
+    }
+  }
+  return closure;
+}
+
+/**
  * The order in which `modules` (a set this resource loaded) can be unloaded: a module goes only
  * after every module of the set that uses it.
  */

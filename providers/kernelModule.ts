@@ -19,6 +19,7 @@ import {
   rmmodTarget,
   successorOf,
   unloadOrder,
+  dependencyClosure,
   type LoadedModule,
   type ModuleAvailability,
 } from "../iproute2/kernelModule";
@@ -184,7 +185,11 @@ export const kernelModuleProvider = oneRouterProvider<KernelModuleInputs, Module
       ...(status === "not-loaded" ? [`kernel module ${shownName} is not loaded`] : []),
       ...bootFileDrift(bootFile(inputs, now), now.persistFile),
     ];
-    const notLoaded = (names: Set<string>) => now.modules.map((m) => m.name).filter((m) => !names.has(m));
+    // Of what appeared since, only this module and what it needs: another modprobe on the router at
+    // the same time (ip6_gre next to ip_gre) loads modules that are not ours to unload.
+    const ours = dependencyClosure(now.provider, now.modules);
+    const notLoaded = (names: Set<string>) =>
+      now.modules.map((m) => m.name).filter((m) => !names.has(m) && ours.has(m));
     const loadedNow = notLoaded(new Set(before.modules.map((m) => m.name)));
     // Loaded already, by a run that was killed before its state was written: its marker says so.
     const loadedByInterruptedRun =

@@ -197,23 +197,14 @@ export function declareNetwork(config: StackConfig, connectionOf: ConnectionReso
     for (const { router } of t.ends) {
       const module = moduleFor(t);
       if (modules.has(`${router}/${module}`)) continue;
-      // One module at a time per router: each KernelModule records what its modprobe loaded (and
-      // unloads that on destroy), so two loading at once would each claim the other's modules.
-      const previous = [...modules.entries()]
-        .filter(([key]) => key.startsWith(`${router}/`))
-        .map(([, m]) => m);
       modules.set(
         `${router}/${module}`,
-        new KernelModule(
-          `${router}-${module}`,
-          {
-            connection: connection(router),
-            name: module,
-            persist: settings.persist,
-            unloadOnDelete: settings.unloadModulesOnDestroy,
-          },
-          { dependsOn: previous },
-        ),
+        new KernelModule(`${router}-${module}`, {
+          connection: connection(router),
+          name: module,
+          persist: settings.persist,
+          unloadOnDelete: settings.unloadModulesOnDestroy,
+        }),
       );
     }
   }

@@ -8,6 +8,7 @@ import {
   parseProcModules,
   successorOf,
   unloadOrder,
+  dependencyClosure,
 } from "../../iproute2/kernelModule";
 import {
   normalizePrefix,
@@ -245,6 +246,26 @@ describe("kernel modules", () => {
   it("unloads a module before the modules it uses", () => {
     const loaded = parseProcModules(fixture("proc-modules-ip_gre.txt"));
     expect(unloadOrder(["gre", "ip_tunnel", "ip_gre"], loaded)).toEqual(["ip_gre", "gre", "ip_tunnel"]);
+  });
+
+  it("tells the modules one modprobe needs from those another loaded at the same time", () => {
+    const loaded = parseProcModules(fixture("proc-modules-ip_gre-ip6_gre.txt"));
+    // gre and ipv6 (with crc_ccitt) serve both; ip6_tunnel and tunnel6 are ip6_gre's alone, ip_tunnel ip_gre's.
+    expect([...dependencyClosure("ip_gre", loaded)].sort()).toEqual([
+      "crc_ccitt",
+      "gre",
+      "ip_gre",
+      "ip_tunnel",
+      "ipv6",
+    ]);
+    expect([...dependencyClosure("ip6_gre", loaded)].sort()).toEqual([
+      "crc_ccitt",
+      "gre",
+      "ip6_gre",
+      "ip6_tunnel",
+      "ipv6",
+      "tunnel6",
+    ]);
   });
 
   it("writes a modules-load.d file naming the module", () => {
