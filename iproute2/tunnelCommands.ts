@@ -186,7 +186,11 @@ export function pingAcross(address: string, peer: string): RemoteCommand {
   return { argv: ["ping", "-n", "-q", "-c", "2", "-i", "0.2", "-W", "2", "-I", address, peer] };
 }
 
-/** `ping REMOTE` from the underlay address, the field note's reachability check. */
+/**
+ * `ping REMOTE` from the underlay address, the field note's reachability check: a probe every
+ * 0.2 s until the first reply (`-c 1`) or 3 s (`-w 3`), so one lost probe — through a NAT, on a
+ * busy path — is not taken for an underlay that does not reach; a healthy path answers at once.
+ */
 export function pingUnderlay(local: string, remote: string): RemoteCommand {
-  return { argv: ["ping", "-n", "-q", "-c", "1", "-W", "2", "-I", local, remote] };
+  return { argv: ["ping", "-n", "-q", "-c", "1", "-i", "0.2", "-w", "3", "-I", local, remote] };
 }
