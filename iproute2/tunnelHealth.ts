@@ -32,8 +32,12 @@ export function healthPings(address: string, peer: string, mtu: number): RemoteC
   // 50 ms apart (root may go below ping's 200 ms floor): a healthy check costs about a tenth of a second.
   const ping = ["ping", "-n", "-q", "-i", "0.05", "-W", "1", "-I", address];
   return [
-    { argv: [...ping, "-c", "3", peer], mayFail: true },
-    { argv: [...ping, "-c", "2", "-M", "do", "-s", String(mtu - pingHeaders(peer)), peer], mayFail: true },
+    { argv: [...ping, "-c", "3", peer], mayFail: true, concurrent: true },
+    {
+      argv: [...ping, "-c", "2", "-M", "do", "-s", String(mtu - pingHeaders(peer)), peer],
+      mayFail: true,
+      concurrent: true,
+    },
   ];
 }
 

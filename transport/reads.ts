@@ -18,7 +18,13 @@ import {
 } from "./exec";
 import { acquireEntry, hold, poolKey, release } from "./pool";
 import { processWide } from "./processState";
-import { commandLine, mergeCommands, type CommandOutcome, type RemoteCommand } from "./script";
+import {
+  commandLine,
+  mergeCommands,
+  roundTripRanges,
+  type CommandOutcome,
+  type RemoteCommand,
+} from "./script";
 
 /** How long a read waits for others to share its round trip. */
 const COALESCE_WINDOW_MS = 10;
@@ -92,12 +98,17 @@ async function flush(
   }
   if (reads.filling === batch) reads.filling = undefined;
   const { commands, positions } = mergeCommands(batch.requests.map((r) => r.commands));
-  const running = roundTrip(conn, commands, {
-    check: false,
-    stopOnError: false,
-    timeoutSeconds: Math.max(1, (deadline - Date.now()) / 1000),
-    recorded: { hostKey: expected.router?.fingerprint, jumpHostKey: expected.jump?.fingerprint },
-  });
+  // Many probes (a hub's tunnels) go as several round trips at once on the connection's channels.
+  const running = Promise.all(
+    roundTripRanges(commands).map(([start, end]) =>
+      roundTrip(conn, commands.slice(start, end), {
+        check: false,
+        stopOnError: false,
+        timeoutSeconds: Math.max(1, (deadline - Date.now()) / 1000),
+        recorded: { hostKey: expected.router?.fingerprint, jumpHostKey: expected.jump?.fingerprint },
+      }),
+    ),
+  ).then((parts): RunResult => ({ ...parts[0], outcomes: parts.flatMap((p) => p.outcomes) }));
   reads.inFlight = running.then(
     () => undefined,
     () => undefined,

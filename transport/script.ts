@@ -14,6 +14,12 @@ export interface RemoteCommand {
   stdin?: string;
   /** Its failure does not stop a batch that stops on errors (a read, a check). */
   mayFail?: boolean;
+  /**
+   * A slow probe (a ping) that may run at the same time as the other concurrent commands of its
+   * round trip: the trailing run of such commands starts together and the round trip waits for the
+   * slowest, instead of their sum. Only for reads without input, whose failure stops nothing.
+   */
+  concurrent?: boolean;
 }
 
 /** What one command did on the router. */
@@ -67,6 +73,52 @@ function marker(nonce: string, index: number): string {
   return `@@${nonce}:${index}@@`;
 }
 
+/** The framing after command `index`: its status on stdout, a marker on stderr (to `out`/`err` when given). */
+function endFraming(nonce: string, index: number, out = "", err = " >&2"): string {
+  const end = marker(nonce, index);
+  return `r=$?; printf '\\n%s %s\\n' '${end}' "$r"${out}; printf '\\n%s\\n' '${end}'${err}`;
+}
+
+/** Whether `command` may run alongside others (see {@link RemoteCommand.concurrent}). */
+function runsConcurrently(command: RemoteCommand): boolean {
+  return command.concurrent === true && command.mayFail === true && command.stdin === undefined;
+}
+
+/** Where the trailing run of concurrent commands starts (`commands.length` when there is none of two or more). */
+export function concurrentTail(commands: readonly RemoteCommand[]): number {
+  let start = commands.length;
+  while (start > 0 && runsConcurrently(commands[start - 1])) start--;
+  return commands.length - start >= 2 ? start : commands.length;
+}
+
+/** At most this many concurrent commands run at once (a small router's memory and process table). */
+export const CONCURRENT_AT_ONCE = 32;
+
+/**
+ * The trailing concurrent commands: each in the background with its output and framing in files of
+ * a temporary folder ({@link CONCURRENT_AT_ONCE} at a time), then all of them printed in order, as if
+ * they had run one after another. Where no temporary folder can be made, they run one after another.
+ */
+function concurrentLines(commands: readonly RemoteCommand[], from: number, nonce: string): string[] {
+  const indexes = commands.map((_, i) => i).filter((i) => i >= from);
+  const file = (i: number, kind: "o" | "e") => `"$t/${i}.${kind}"`;
+  return [
+    "if t=$(mktemp -d 2>/dev/null); then",
+    ...indexes.flatMap((i, k) => [
+      `( ${commandLine(commands[i].argv)} </dev/null >${file(i, "o")} 2>${file(i, "e")}; ` +
+        `${endFraming(nonce, i, ` >>${file(i, "o")}`, ` >>${file(i, "e")}`)} ) &`,
+      ...((k + 1) % CONCURRENT_AT_ONCE === 0 ? ["wait"] : []),
+    ]),
+    "wait",
+    `cat ${indexes.map((i) => file(i, "o")).join(" ")}`,
+    `cat ${indexes.map((i) => file(i, "e")).join(" ")} >&2`,
+    'rm -rf "$t"',
+    "else",
+    ...indexes.flatMap((i) => [`${commandLine(commands[i].argv)} </dev/null`, endFraming(nonce, i)]),
+    "fi",
+  ];
+}
+
 /**
  * Builds the script that runs `commands` in order in one round trip. After each command it prints,
  * on both stdout and stderr, a line with a per-call random `nonce` (so no command output can forge
@@ -83,7 +135,8 @@ export function batchScript(commands: readonly RemoteCommand[], nonce: string, s
   const lines: string[] = [
     `read -r _ _ _ _ g _ </proc/$$/stat 2>/dev/null && printf '%s %s\\n' '${pgidMarker(nonce)}' "$g"`,
   ];
-  commands.forEach((command, index) => {
+  const tail = concurrentTail(commands);
+  commands.slice(0, tail).forEach((command, index) => {
     const line = commandLine(command.argv);
     if (command.stdin === undefined) {
       lines.push(`${line} </dev/null`);
@@ -95,12 +148,12 @@ export function batchScript(commands: readonly RemoteCommand[], nonce: string, s
       const body = command.stdin.endsWith("\n") ? command.stdin : `${command.stdin}\n`;
       lines.push(`${line} <<'${delimiter}'\n${body}${delimiter}`);
     }
-    const end = marker(nonce, index);
-    lines.push(`r=$?; printf '\\n%s %s\\n' '${end}' "$r"; printf '\\n%s\\n' '${end}' >&2`);
+    lines.push(endFraming(nonce, index));
     if (stopOnError && !command.mayFail) {
       lines.push(`[ "$r" -eq 0 ] || exit "$r"`);
     }
   });
+  if (tail < commands.length) lines.push(...concurrentLines(commands, tail, nonce));
   return lines.join("\n") + "\n";
 }
 
@@ -148,8 +201,29 @@ export function parseBatchOutput(
 }
 
 /**
+ * Splits the commands of a shared read into round trips that can run at once on one connection:
+ * the reads with the first {@link CONCURRENT_AT_ONCE} concurrent probes, then each further run of
+ * that many probes on a channel of its own. A hub's refresh probes every tunnel; one script for all
+ * of them would grow past what sshd and `sh -c` take (an exec's command is one argument: 128 KiB at
+ * most) and run them in waves one after another. Returns `[start, end)` ranges, in order.
+ */
+export function roundTripRanges(commands: readonly RemoteCommand[]): Array<[number, number]> {
+  const tail = concurrentTail(commands);
+  const ranges: Array<[number, number]> = [];
+  let start = 0;
+  let end = Math.min(commands.length, tail + CONCURRENT_AT_ONCE);
+  while (start < commands.length) {
+    ranges.push([start, end]);
+    start = end;
+    end = Math.min(commands.length, end + CONCURRENT_AT_ONCE);
+  }
+  return ranges.length ? ranges : [[0, 0]];
+}
+
+/**
  * Merges several requests for one router into one command list, each distinct command once, and
- * says where each request's commands ended up (`positions[request][i]`).
+ * says where each request's commands ended up (`positions[request][i]`). Concurrent probes go last,
+ * so that every requester's probes run together (reads only: their order does not matter).
  */
 export function mergeCommands(requests: ReadonlyArray<readonly RemoteCommand[]>): {
   commands: RemoteCommand[];
@@ -157,17 +231,21 @@ export function mergeCommands(requests: ReadonlyArray<readonly RemoteCommand[]>)
 } {
   const commands: RemoteCommand[] = [];
   const seen = new Map<string, number>();
-  const positions = requests.map((request) =>
-    request.map((command) => {
-      const key = `${commandLine(command.argv)}\u0000${command.stdin ?? ""}`;
-      let at = seen.get(key);
-      if (at === undefined) {
-        at = commands.length;
-        seen.set(key, at);
-        commands.push(command);
-      }
-      return at;
-    }),
-  );
+  const positions = requests.map((request) => request.map(() => -1));
+  for (const probes of [false, true]) {
+    requests.forEach((request, r) =>
+      request.forEach((command, i) => {
+        if ((command.concurrent === true) !== probes) return;
+        const key = `${commandLine(command.argv)}\u0000${command.stdin ?? ""}`;
+        let at = seen.get(key);
+        if (at === undefined) {
+          at = commands.length;
+          seen.set(key, at);
+          commands.push(command);
+        }
+        positions[r][i] = at;
+      }),
+    );
+  }
   return { commands, positions };
 }

@@ -1,8 +1,12 @@
 import { execFileSync, spawnSync } from "child_process";
 import { readFileSync } from "fs";
+import { healthPings } from "../../iproute2/tunnelHealth";
 import {
   batchScript,
   commandLine,
+  concurrentTail,
+  mergeCommands,
+  roundTripRanges,
   parseBatchOutput,
   parseProcessGroup,
   shellQuote,
@@ -108,6 +112,54 @@ describe("batch framing through a real sh", () => {
     ]);
   });
 
+  it("runs a trailing run of concurrent probes together, their outcomes in order as if run one after another", () => {
+    const probe = (seconds: string, text: string, status: number): RemoteCommand => ({
+      argv: ["sh", "-c", `sleep ${seconds}; echo ${text}; echo ${text}-err >&2; exit ${status}`],
+      mayFail: true,
+      concurrent: true,
+    });
+    const commands: RemoteCommand[] = [
+      { argv: ["printf", "%s", "first"] },
+      ...Array.from({ length: 40 }, (_, i) => probe(i % 2 ? "0.3" : "0.1", `p${i}`, i % 3)),
+    ];
+    expect(batchScript(commands, nonce, true)).toContain("mktemp -d");
+    const started = Date.now();
+    const result = run(commands, true);
+    // 40 probes of up to 0.3 s, 32 at a time: two waves, not 8 s one after another.
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(result.status).toBe(0);
+    expect(result.outcomes[0]).toMatchObject({ exitCode: 0, stdout: "first" });
+    expect(result.outcomes.slice(1).map((o) => [o.ran, o.exitCode, o.stdout, o.stderr])).toEqual(
+      Array.from({ length: 40 }, (_, i) => [true, i % 3, `p${i}\n`, `p${i}-err\n`]),
+    );
+  });
+
+  it("runs concurrent probes one after another where no temporary folder can be made", () => {
+    const commands: RemoteCommand[] = [1, 2].map((i) => ({
+      argv: ["echo", `p${i}`],
+      mayFail: true,
+      concurrent: true,
+    }));
+    const shell = spawnSync("sh", ["-c", batchScript(commands, nonce, true)], {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH, TMPDIR: "/nonexistent/folder" },
+    });
+    const parsed = parseBatchOutput(commands, nonce, shell.stdout, shell.stderr);
+    expect(parsed.outcomes.map((o) => [o.exitCode, o.stdout])).toEqual([
+      [0, "p1\n"],
+      [0, "p2\n"],
+    ]);
+  });
+
+  it("leaves probes that come before other commands, and lone probes, in sequence", () => {
+    const probe: RemoteCommand = { argv: ["ping", "x"], mayFail: true, concurrent: true };
+    expect(concurrentTail([probe, { argv: ["true"] }])).toBe(2);
+    expect(concurrentTail([{ argv: ["true"] }, probe])).toBe(2);
+    expect(concurrentTail([{ argv: ["true"] }, probe, probe])).toBe(1);
+    // Only reads without input that may fail run alongside others.
+    expect(concurrentTail([probe, { ...probe, mayFail: false }])).toBe(2);
+  });
+
   it("stops at the first failure and marks the rest as not run", () => {
     const commands: RemoteCommand[] = [
       { argv: ["true"] },
@@ -146,5 +198,60 @@ describe("batch framing through a real sh", () => {
       stdout: "\n@@fake:0@@ 0\n",
       stderr: "",
     });
+  });
+});
+
+describe("mergeCommands", () => {
+  it("sends each distinct command once and every requester's concurrent probes last, together", () => {
+    const read = { argv: ["ip", "-j", "addr", "show"] };
+    const ping = (to: string): RemoteCommand => ({ argv: ["ping", to], mayFail: true, concurrent: true });
+    const route = { argv: ["ip", "-j", "route", "show"] };
+    const { commands, positions } = mergeCommands([
+      [read, ping("a")],
+      [read, ping("b"), route],
+    ]);
+    expect(commands.map((c) => c.argv.join(" "))).toEqual([
+      "ip -j addr show",
+      "ip -j route show",
+      "ping a",
+      "ping b",
+    ]);
+    expect(positions).toEqual([
+      [0, 2],
+      [0, 3, 1],
+    ]);
+  });
+});
+
+describe("roundTripRanges", () => {
+  const read: RemoteCommand = { argv: ["ip", "-j", "addr", "show"] };
+  const probe: RemoteCommand = { argv: ["ping", "x"], mayFail: true, concurrent: true };
+  it.each<[string, RemoteCommand[], Array<[number, number]>]>([
+    ["reads alone", [read, read], [[0, 2]]],
+    ["reads and a few probes", [read, probe, probe], [[0, 3]]],
+    [
+      "a hub's 70 probes: reads with 32, then 32, then 6",
+      [read, read, ...Array<RemoteCommand>(70).fill(probe)],
+      [
+        [0, 34],
+        [34, 66],
+        [66, 72],
+      ],
+    ],
+    ["nothing", [], [[0, 0]]],
+  ])("%s", (_what, commands, ranges) => {
+    expect(roundTripRanges(commands)).toEqual(ranges);
+  });
+
+  it("keeps every script far below what one exec may carry", () => {
+    // A hub's refresh: the health pings of 400 tunnels, as the providers send them.
+    const pings = Array.from({ length: 400 }, (_, i) =>
+      healthPings(`172.16.${i >> 6}.${(i & 63) * 4 + 1}`, `172.16.${i >> 6}.${(i & 63) * 4 + 2}`, 1476),
+    ).flat();
+    const commands = [read, ...pings];
+    const sizes = roundTripRanges(commands).map(
+      ([s, e]) => batchScript(commands.slice(s, e), "abcdef0123456789", false).length,
+    );
+    expect(Math.max(...sizes)).toBeLessThan(32 * 1024);
   });
 });
