@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import * as ipaddr from "ipaddr.js";
+import { parsedOnce } from "./parsedOnce";
 
 /** A network device as `ip -j -d link show` describes it. */
 export interface LinkState {
@@ -79,8 +80,12 @@ function parseJsonArray(text: string, what: string): unknown[] {
   return parsed;
 }
 
-/** Parses `ip -j -d link show [dev NAME]`. */
+/** Parses `ip -j -d link show [dev NAME]` (once per output: see `parsedOnce.ts`). */
 export function parseIpLink(text: string): LinkState[] {
+  return parsedOnce("link", text, parseLinks);
+}
+
+function parseLinks(text: string): LinkState[] {
   return (parseJsonArray(text, "ip -j -d link show") as RawLink[]).map((raw) => {
     const data = raw.linkinfo?.info_data ?? {};
     const link: LinkState = {
@@ -104,8 +109,12 @@ export function parseIpLink(text: string): LinkState[] {
   });
 }
 
-/** Parses `ip -j addr show [dev NAME]` into a flat list of addresses. */
+/** Parses `ip -j addr show [dev NAME]` into a flat list of addresses (once per output). */
 export function parseIpAddr(text: string): AddressState[] {
+  return parsedOnce("addr", text, parseAddresses);
+}
+
+function parseAddresses(text: string): AddressState[] {
   const devices = parseJsonArray(text, "ip -j addr show") as Array<{
     ifname: string;
     addr_info?: RawAddressInfo[];

@@ -8,6 +8,7 @@
  */
 import * as ipaddr from "ipaddr.js";
 import type { RemoteCommand } from "../transport/script";
+import { parsedOnce } from "./parsedOnce";
 
 /** The route protocol (`ip route … proto 176`) that marks routes made by pulumi-gre. */
 export const ROUTE_PROTOCOL = 176;
@@ -75,6 +76,10 @@ export const IPV6_DEFAULT_METRIC = 1024;
 
 /** Parses `ip [-6] -N -j route show table all` (numbers for protocol, table and type). Unicast routes of `family` only. */
 export function parseIpRoute(text: string, family: "ipv4" | "ipv6" = "ipv4"): RouteState[] {
+  return parsedOnce(`route ${family}`, text, (t) => parseRoutes(t, family));
+}
+
+function parseRoutes(text: string, family: "ipv4" | "ipv6"): RouteState[] {
   const trimmed = text.trim();
   if (trimmed === "") return [];
   let raw: RawRoute[];

@@ -155,25 +155,55 @@ export function ipPrefix(family: FamilyChoice = "ipv4") {
   });
 }
 
+/**
+ * Parsed addresses and prefixes, by their text. The stack's checks compare every tunnel end with
+ * every router (a fleet of 200 routers and 400 tunnels asks about 300,000 times); parsing each text
+ * once keeps that from dominating the program's run. Bounded: emptied when full. On `globalThis`
+ * under a symbol made on each call, not in module state: Pulumi's closure serializer captures
+ * neither a Map nor a symbol kept at module level (see `transport/processState.ts`).
+ */
+function parsedTexts(): {
+  addresses: Map<string, ipaddr.IPv4 | ipaddr.IPv6>;
+  prefixes: Map<string, [ipaddr.IPv4 | ipaddr.IPv6, number]>;
+} {
+  const slot = Symbol.for("pulumi-gre.schemas.parsedTexts");
+  const global = globalThis as unknown as Record<symbol, ReturnType<typeof parsedTexts> | undefined>;
+  return (global[slot] ??= { addresses: new Map(), prefixes: new Map() });
+}
+function remembered<T>(cache: Map<string, T>, key: string, parse: (text: string) => T): T {
+  let value = cache.get(key);
+  if (value === undefined) {
+    if (cache.size >= 8192) cache.clear();
+    value = parse(key);
+    cache.set(key, value);
+  }
+  return value;
+}
+const parseAddress = (text: string) =>
+  remembered(parsedTexts().addresses, text, (t) =>
+    t.includes(":") ? ipaddr.IPv6.parse(t) : ipaddr.IPv4.parse(t),
+  );
+const parsePrefix = (text: string) => remembered(parsedTexts().prefixes, text, (t) => ipaddr.parseCIDR(t));
+
 /** Whether `address` lies inside `prefix` (same family). */
 export function prefixContains(prefix: string, address: string): boolean {
-  const parsed = ipaddr.parse(address);
-  const range = ipaddr.parseCIDR(prefix);
-  return parsed.kind() === range[0].kind() && parsed.match(range);
+  const at = parseAddress(address);
+  const range = parsePrefix(prefix);
+  return at.kind() === range[0].kind() && at.match(range);
 }
 
 /** Whether two prefixes (same family) share any address. */
 export function prefixesOverlap(a: string, b: string): boolean {
-  const [addressA, lengthA] = ipaddr.parseCIDR(a);
-  const [addressB, lengthB] = ipaddr.parseCIDR(b);
+  const [addressA, lengthA] = parsePrefix(a);
+  const [addressB, lengthB] = parsePrefix(b);
   if (addressA.kind() !== addressB.kind()) return false;
   return lengthA <= lengthB ? addressB.match(addressA, lengthA) : addressA.match(addressB, lengthB);
 }
 
 /** Whether `outer` contains all of `inner` (same family): `inner` is as long or longer, and inside. */
 export function prefixContainsPrefix(outer: string, inner: string): boolean {
-  const [outerAddress, outerLength] = ipaddr.parseCIDR(outer);
-  const [innerAddress, innerLength] = ipaddr.parseCIDR(inner);
+  const [outerAddress, outerLength] = parsePrefix(outer);
+  const [innerAddress, innerLength] = parsePrefix(inner);
   return (
     outerAddress.kind() === innerAddress.kind() &&
     innerLength >= outerLength &&
