@@ -18,6 +18,20 @@ export type RuntimeProviderName = keyof typeof providerRuntime;
  * @internal
  */
 export function runtimeProvider(name: RuntimeProviderName): pulumi.dynamic.ResourceProvider {
+  // One object per provider name: Pulumi serializes a dynamic provider once per object (it caches
+  // by identity), so a fleet of 1,000 resources costs four serializations, not 1,000.
+  let provider = madeProviders.get(name);
+  if (!provider) {
+    provider = newRuntimeProvider(name);
+    madeProviders.set(name, provider);
+  }
+  return provider;
+}
+
+/** The providers made so far in this program, by name (the serialized methods never refer to it). */
+const madeProviders = new Map<RuntimeProviderName, pulumi.dynamic.ResourceProvider>();
+
+function newRuntimeProvider(name: RuntimeProviderName): pulumi.dynamic.ResourceProvider {
   return {
     check: (olds, news) => providerRuntime[name].check!(olds, news),
     diff: (id, olds, news) => providerRuntime[name].diff!(id, olds, news),
