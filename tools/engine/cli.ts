@@ -27,6 +27,8 @@ machine, use the Pulumi CLI: npm run up | preview | refresh | destroy.
   --config-file FILE     the stack's config instead of Pulumi.NAME.yaml (as pulumi's flag)
   --cwd DIR              the Pulumi project's folder (as pulumi's --cwd); default this repository,
                          whose stack then runs on this checkout packed and installed as a package
+  --parallel N           at most N resource operations at once (as pulumi's --parallel; default
+                         unbounded, as pulumi's)
   --report FILE          write what happened as JSON (operations, time, provider-host memory)
   --host-require MODULE  load MODULE (TypeScript or JavaScript) into the provider host first: how the
                          benchmark attaches its counters and baseline to the transport
@@ -60,6 +62,7 @@ async function main(args: string[]): Promise<number> {
       "config-file": { type: "string" },
       cwd: { type: "string" },
       report: { type: "string" },
+      parallel: { type: "string" },
       "host-require": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -85,6 +88,11 @@ async function main(args: string[]): Promise<number> {
     console.error("engine: --stack NAME is required");
     return 2;
   }
+  const parallel = values.parallel === undefined ? undefined : Number(values.parallel);
+  if (parallel !== undefined && !(Number.isInteger(parallel) && parallel >= 1)) {
+    console.error(`engine: --parallel takes a whole number from 1, not ${values.parallel}`);
+    return 2;
+  }
   const root = values.cwd ? path.resolve(values.cwd) : repoRoot();
   if (!values.cwd) ensureOwnPackage(root, (line) => console.log(line));
   const engine = new StandInEngine({
@@ -93,6 +101,7 @@ async function main(args: string[]): Promise<number> {
     refresh: values.refresh ?? false,
     expectNoChanges: values["expect-no-changes"] ?? false,
     configFile: values["config-file"],
+    parallel,
     hostEnv: values["host-require"]
       ? { NODE_OPTIONS: preload(path.resolve(values["host-require"])) }
       : undefined,

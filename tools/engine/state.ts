@@ -80,10 +80,24 @@ function decrypt(sealed: { ciphertext: string }, key: Buffer): unknown {
   return JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString("utf8"));
 }
 
+/**
+ * Sealed property bags by the bag they were sealed from: a checkpoint writes every resource, and
+ * most of them did not change since the last one (encrypting each again made checkpoints of a large
+ * stack slow).
+ */
+const sealedBags = new WeakMap<
+  Record<string, unknown>,
+  { secret: string; sealed: Record<string, unknown> }
+>();
+
 function seal(props: Record<string, unknown>, secret: string[], key: Buffer): Record<string, unknown> {
-  return Object.fromEntries(
+  const known = sealedBags.get(props);
+  if (known && known.secret === secret.join("\0")) return known.sealed;
+  const sealed = Object.fromEntries(
     Object.entries(props).map(([k, v]) => [k, secret.includes(k) ? encrypt(v, key) : v]),
   );
+  sealedBags.set(props, { secret: secret.join("\0"), sealed });
+  return sealed;
 }
 
 function unseal(props: Record<string, unknown>, key: Buffer): Record<string, unknown> {
