@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [--routers N] [--topology mesh|hub] [--mode ours|baseline|both] [--json FILE]`
+ * `npm run bench -- [--routers N] [--topology mesh|hub] [--mode ours|baseline|both] [--rtt MS] [--json FILE]`
  *
  * Boots (or reuses) a lab of N routers, deploys a topology (module, forwarding, tunnels, routes both
  * ways) through the stand-in engine with Pulumi's default parallelism, and measures each phase: up,
@@ -8,10 +8,11 @@
  * started on the routers, the provider host's peak memory, and whether the result was right. It also
  * measures the floor: connecting once to every router in parallel and reading its whole GRE state in
  * one round trip. `--mode baseline` runs the same phases the naive way (a new SSH connection for
- * every command, one process per `ip` call) through the same engine.
+ * every command, one process per `ip` call) through the same engine. `--rtt MS` puts the routers a
+ * WAN apart (`npm run lab -- rtt MS`: netem inside the routers on their management and underlay
+ * links). `npm run bench -- fleet …` is the simulated fleet instead (bench/fleet/).
  */
-import { spawn } from "child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { mkdirSync, rmSync, writeFileSync } from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
 import { dump as toYaml } from "js-yaml";
@@ -20,9 +21,10 @@ import { Lab } from "../lab/lab";
 import { fieldNoteState } from "../lab/routerState";
 import { closeAllConnections, runOnRouter } from "../transport";
 import { installTransportHooks } from "../transport/hooks";
-import type { RunResult } from "../tools/engine/engine";
 import { ensureOwnPackage } from "../tools/localPackage";
-import { countingObserver, noCounts, type TransportCounts } from "./transportCounters";
+import { engine } from "./engineRun";
+import { fleetMain } from "./fleet/fleet";
+import { countingObserver, noCounts } from "./transportCounters";
 import { topologyConfig, type BenchTunnel, type Topology } from "./topology";
 
 type Mode = "ours" | "baseline";
@@ -60,61 +62,13 @@ interface BenchResult {
   date: string;
   machine: string;
   routers: number;
+  /** Round-trip time added to and between the routers (netem), in milliseconds. */
+  rttMs: number;
   topology: Topology;
   tunnels: number;
   resources: number;
   floor: { wallSeconds: number; connections: number; roundTrips: number };
   modes: ModeResult[];
-}
-
-/** What `npm run engine -- … --report FILE` writes, with the counts our hooks took in the provider host. */
-type EngineReport = RunResult & { command: string; transport: TransportCounts };
-
-/**
- * Runs the stand-in engine as a person would, with a JSON report, and the benchmark's hooks
- * (counters; in baseline mode the naive transport) loaded into its provider host.
- */
-function engine(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  report: string,
-): Promise<{ code: number | null; out: string; seconds: number; report: EngineReport | undefined }> {
-  const started = Date.now();
-  const counts = `${report}.transport`;
-  rmSync(counts, { force: true });
-  return new Promise((resolve) => {
-    const child = spawn(
-      "node",
-      [
-        "-r",
-        "ts-node/register/transpile-only",
-        "tools/engine/cli.ts",
-        ...args,
-        "--report",
-        report,
-        "--host-require",
-        "bench/hostHooks.ts",
-      ],
-      {
-        cwd: repoRoot(),
-        env: { ...process.env, ...env, GRE_BENCH_COUNTS: counts },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    child.on("exit", (code) => {
-      const transport = existsSync(counts) ? JSON.parse(readFileSync(counts, "utf8")) : noCounts();
-      rmSync(counts, { force: true });
-      resolve({
-        code,
-        out,
-        seconds: (Date.now() - started) / 1000,
-        report: existsSync(report) ? { ...JSON.parse(readFileSync(report, "utf8")), transport } : undefined,
-      });
-    });
-  });
 }
 
 /** PC to PC across every tunnel (the reply comes back through it too). */
@@ -251,7 +205,7 @@ function table(result: BenchResult): string {
   const baseline = result.modes.find((m) => m.mode === "baseline");
   const floor = result.floor;
   lines.push(
-    `${result.topology} of ${result.routers} routers: ${result.tunnels} tunnels, ${result.resources} resources; ` +
+    `${result.topology} of ${result.routers} routers${result.rttMs ? `, ${result.rttMs} ms apart` : ""}: ${result.tunnels} tunnels, ${result.resources} resources; ` +
       `floor ${floor.wallSeconds.toFixed(2)} s (${floor.connections} connections, ${floor.roundTrips} round trips)`,
   );
   lines.push(
@@ -296,12 +250,14 @@ async function main(args: string[]): Promise<number> {
       topology: { type: "string", default: "mesh" },
       mode: { type: "string", default: "both" },
       json: { type: "string" },
+      rtt: { type: "string", default: "0" },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
     console.log(
-      "usage: npm run bench -- [--routers N (2..6)] [--topology mesh|hub] [--mode ours|baseline|both] [--json FILE]",
+      "usage: npm run bench -- [--routers N (2..6)] [--topology mesh|hub] [--mode ours|baseline|both] [--rtt MS] [--json FILE]\n" +
+        "       npm run bench -- fleet --help   (simulated routers, 10 to 200 and more)",
     );
     return 0;
   }
@@ -309,6 +265,8 @@ async function main(args: string[]): Promise<number> {
   const topology = values.topology as Topology;
   const modeArg = values.mode!;
   if (!Number.isInteger(routers) || routers < 2 || routers > 6) throw new Error("--routers takes 2 to 6");
+  const rttMs = Number(values.rtt);
+  if (!Number.isInteger(rttMs) || rttMs < 0 || rttMs > 2000) throw new Error("--rtt takes 0 to 2000 (ms)");
   if (topology !== "mesh" && topology !== "hub") throw new Error("--topology is mesh or hub");
   const modes: Mode[] = modeArg === "both" ? ["ours", "baseline"] : [modeArg as Mode];
   if (!modes.every((m) => m === "ours" || m === "baseline"))
@@ -331,11 +289,12 @@ async function main(args: string[]): Promise<number> {
   console.log(`lab of ${routers} routers; restarting them so every run starts from freshly booted routers`);
   closeAllConnections();
   await Promise.all(inventory.routers.map((r) => lab.restart(r.name)));
+  if (rttMs > 0) lab.wanDelay(rttMs);
 
   const workDir = path.join(repoRoot(), ".lab", "bench");
   mkdirSync(workDir, { recursive: true });
   const { config, tunnels } = topologyConfig(lab.identity, topology, routers);
-  const stack = `bench-${topology}-${routers}`;
+  const stack = `bench-${topology}-${routers}${rttMs ? `-rtt${rttMs}` : ""}`;
   const configFile = path.join(workDir, `Pulumi.${stack}.yaml`);
   writeFileSync(configFile, toYaml({ config }));
   const resources = routers * 2 + tunnels.length * 3;
@@ -352,6 +311,7 @@ async function main(args: string[]): Promise<number> {
     date: new Date().toISOString(),
     machine: `${require("os").cpus().length} cores, ${Math.round(require("os").totalmem() / 2 ** 30)} GiB, Node ${process.version}, lab routers: user-mode Linux 6.1, 256 MiB each`,
     routers,
+    rttMs,
     topology,
     tunnels: tunnels.length,
     resources,
@@ -366,7 +326,8 @@ async function main(args: string[]): Promise<number> {
   return wrong.length === 0 ? 0 : 1;
 }
 
-main(process.argv.slice(2)).then(
+const argv = process.argv.slice(2);
+(argv[0] === "fleet" ? fleetMain(argv.slice(1)) : main(argv)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);

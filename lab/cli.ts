@@ -21,6 +21,8 @@ const USAGE = `usage: npm run lab -- <command>
   stop ROUTER | start ROUTER
   underlay-mtu BYTES       give the underlay between the routers a smaller MTU (a WAN hop that
                            silently drops larger packets; 1500 as booted)
+  rtt MS                   put the routers a WAN apart: MS more round-trip time to each router's
+                           SSH and between routers across the underlay (netem; 0 as booted)
 
 The lab needs root. Files live under .lab/ (git-ignored): the lab's SSH key, inventory.json, router
 consoles. Routers are user-mode Linux kernels in the network namespace the status line names.`;
@@ -80,6 +82,11 @@ async function main(args: string[]): Promise<number> {
     case "underlay-mtu": {
       const [bytes] = positionals(parse(rest).positionals, 1, "underlay-mtu BYTES");
       lab.underlayMtu(Number(bytes));
+      return 0;
+    }
+    case "rtt": {
+      const [ms] = positionals(parse(rest).positionals, 1, "rtt MS");
+      lab.wanDelay(Number(ms));
       return 0;
     }
     case undefined:

@@ -201,6 +201,43 @@ export class Lab {
     this.log(`underlay MTU between the routers is ${mtu}`);
   }
 
+  /**
+   * Puts the routers a WAN apart: each router's management NIC delays what it sends by `rttMs` and
+   * its underlay NIC by half of it (netem inside the routers; the host kernel has none), so a round
+   * trip from here to a router, or from router to router across the underlay, takes `rttMs` more.
+   * 0 takes the delay off again.
+   */
+  wanDelay(rttMs: number): void {
+    Lab.requireRoot();
+    if (!Number.isInteger(rttMs) || rttMs < 0 || rttMs > 2000)
+      throw new LabError(
+        `the round-trip time must be a whole number of milliseconds from 0 to 2000, not ${rttMs}`,
+      );
+    const inventory = this.readInventoryFile();
+    if (!inventory) throw new LabError("the lab is down: run `npm run lab -- up`");
+    const delay = (dev: string, ms: number): string[][] =>
+      ms === 0
+        ? [["tc", "qdisc", "del", "dev", dev, "root"]]
+        : [["tc", "qdisc", "replace", "dev", dev, "root", "netem", "delay", `${ms}ms`, "limit", "10000"]];
+    for (const router of inventory.routers) {
+      const steps = [
+        ...(rttMs === 0 ? [] : [["modprobe", "sch_netem"]]),
+        ...delay("eth0", rttMs),
+        ...delay("eth1", rttMs / 2),
+      ];
+      // Taking a delay off that is not there fails harmlessly; putting one on must work.
+      const script =
+        steps.map((argv) => commandLine(argv) + (rttMs === 0 ? " 2>/dev/null; " : " && ")).join("") + "true";
+      const ssh = sshArgv(this.machines, router.host, script);
+      const result = spawnSync(ssh[0], ssh.slice(1), { encoding: "utf8" });
+      if (result.status !== 0)
+        throw new LabError(
+          `${router.name}: could not set a ${rttMs} ms delay: ${result.stderr.trim() || `exit ${result.status}`}`,
+        );
+    }
+    this.log(`round trip to and between the routers: +${rttMs} ms`);
+  }
+
   /** What runs: one line per router. */
   status(): string[] {
     const inventory = this.readInventoryFile();
