@@ -6,26 +6,10 @@
 import { spawn } from "child_process";
 import { connect as netConnect, type AddressInfo } from "net";
 import { Server, utils, type ServerChannel } from "ssh2";
+import { generateKeyPair } from "../../tools/sshKeys";
 import { timingSafeEqual } from "crypto";
-import { mkdtempSync, readFileSync, rmSync } from "fs";
-import { tmpdir } from "os";
-import * as path from "path";
-import { execFileSync } from "child_process";
 
-/**
- * A fresh ed25519 key pair made by OpenSSH's ssh-keygen, as users make theirs. (ssh2's own
- * generator now and then writes a public key its parser rejects.)
- */
-export function generateKeyPair(): { private: string; public: string } {
-  const dir = mkdtempSync(path.join(tmpdir(), "gre-key-"));
-  try {
-    const file = path.join(dir, "key");
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", file]);
-    return { private: readFileSync(file, "utf8"), public: readFileSync(`${file}.pub`, "utf8") };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+export { generateKeyPair };
 
 /** A scripted answer to one exec. */
 export interface ScriptedReply {
