@@ -39,6 +39,11 @@ export interface FleetPhase {
   /** Connections and execs as the simulated routers saw them (a cross-check). */
   routerConnections: number;
   routerExecs: number;
+  /**
+   * CPU seconds the simulated routers themselves took (their SSH crypto and models, in this
+   * process): on a small machine they compete with the engine and the provider host.
+   */
+  simulatorCpuSeconds: number;
   hostPeakMiB: number | null;
   correct: boolean;
   note: string;
@@ -143,6 +148,7 @@ async function runFleet(
       }
       const seen = { ...fleet.counts };
       const started = Date.now();
+      const cpu = process.cpuUsage();
       const runs = await Promise.all(
         stacks.map((stack) =>
           engine(
@@ -201,6 +207,9 @@ async function runFleet(
         roundTrips: reports.reduce((sum, r) => sum + r.transport.roundTrips, 0),
         routerConnections: fleet.counts.connections - seen.connections,
         routerExecs: fleet.counts.execs - seen.execs,
+        simulatorCpuSeconds: (({ user, system }) => Math.round((user + system) / 1e5) / 10)(
+          process.cpuUsage(cpu),
+        ),
         hostPeakMiB: peak === null ? null : Math.round(peak / 1048576),
         correct,
         note,
@@ -210,7 +219,7 @@ async function runFleet(
         `  ${label}  ${PHASES[i].padEnd(31)} ${wallSeconds.toFixed(1).padStart(6)} s` +
           `  provider ${(phase.providerSeconds ?? 0).toFixed(1).padStart(5)} s` +
           (phase.refreshSeconds !== null ? `  refresh ${phase.refreshSeconds.toFixed(1)} s` : "") +
-          `  ${phase.connections} conn  ${phase.roundTrips} rt  ${phase.hostPeakMiB} MiB${options.regions > 1 ? " (largest host)" : ""}  ${correct ? "ok" : "WRONG"} ${note}`,
+          `  ${phase.connections} conn  ${phase.roundTrips} rt  simulator ${phase.simulatorCpuSeconds} s CPU  ${phase.hostPeakMiB} MiB${options.regions > 1 ? " (largest host)" : ""}  ${correct ? "ok" : "WRONG"} ${note}`,
       );
       if (!correct && i === 0) break;
     }
@@ -231,8 +240,8 @@ async function runFleet(
 /** The report's table: one row per fleet and phase, with growth against the smallest fleet. */
 export function fleetTable(runs: FleetRun[]): string {
   const lines = [
-    "| topology | stacks | routers | tunnels | resources | phase | wall s | provider s | refresh s | conn | rt | host MiB | wall ÷ smallest | routers ÷ smallest | ok |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| topology | stacks | routers | tunnels | resources | phase | wall s | provider s | refresh s | conn | rt | host MiB | simulator CPU s | wall ÷ smallest | routers ÷ smallest | ok |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   const fixed = (v: number | null) => (v === null ? "" : v.toFixed(1));
   for (const run of runs) {
@@ -246,7 +255,7 @@ export function fleetTable(runs: FleetRun[]): string {
       const growth = base && measure(base) ? (measure(p)! / measure(base)!).toFixed(2) : "";
       lines.push(
         `| ${run.topology} | ${run.regions} | ${run.routers} | ${run.tunnels} | ${run.resources} | ${p.phase} | ${fixed(p.wallSeconds)} | ` +
-          `${fixed(p.providerSeconds)} | ${fixed(p.refreshSeconds)} | ${p.connections} | ${p.roundTrips} | ${p.hostPeakMiB ?? ""} | ` +
+          `${fixed(p.providerSeconds)} | ${fixed(p.refreshSeconds)} | ${p.connections} | ${p.roundTrips} | ${p.hostPeakMiB ?? ""} | ${p.simulatorCpuSeconds} | ` +
           `${growth} | ${(run.routers / smallest.routers).toFixed(0)} | ${p.correct ? "yes" : "NO"} |`,
       );
     }
