@@ -7,7 +7,7 @@
  *
  * @packageDocumentation
  */
-import { processWide } from "../transport/processState";
+import { processWide } from "../schemas/processState";
 
 /** At most this many outputs of one kind are kept (the routers of one shared read at a time). */
 const KEPT = 256;
@@ -22,7 +22,7 @@ function frozen<T>(items: T[]): readonly T[] {
  * filter it), of objects shared and frozen.
  */
 export function parsedOnce<T>(kind: string, text: string, parse: (text: string) => T[]): T[] {
-  const all = processWide("parsedOutput", () => new Map<string, Map<string, readonly unknown[]>>());
+  const all = processWide("iproute2.parsedOutput", () => new Map<string, Map<string, readonly unknown[]>>());
   let kept = all.get(kind);
   if (!kept) all.set(kind, (kept = new Map()));
   let result = kept.get(text) as readonly T[] | undefined;

@@ -8,6 +8,7 @@
  * @packageDocumentation
  */
 import * as ipaddr from "ipaddr.js";
+import { processWide } from "./processState";
 import { z } from "zod";
 
 /** The placeholder the engine sends for a value not known yet during a preview. */
@@ -158,17 +159,13 @@ export function ipPrefix(family: FamilyChoice = "ipv4") {
 /**
  * Parsed addresses and prefixes, by their text. The stack's checks compare every tunnel end with
  * every router (a fleet of 200 routers and 400 tunnels asks about 300,000 times); parsing each text
- * once keeps that from dominating the program's run. Bounded: emptied when full. On `globalThis`
- * under a symbol made on each call, not in module state: Pulumi's closure serializer captures
- * neither a Map nor a symbol kept at module level (see `transport/processState.ts`).
+ * once keeps that from dominating the program's run. Bounded: emptied when full.
  */
-function parsedTexts(): {
-  addresses: Map<string, ipaddr.IPv4 | ipaddr.IPv6>;
-  prefixes: Map<string, [ipaddr.IPv4 | ipaddr.IPv6, number]>;
-} {
-  const slot = Symbol.for("pulumi-gre.schemas.parsedTexts");
-  const global = globalThis as unknown as Record<symbol, ReturnType<typeof parsedTexts> | undefined>;
-  return (global[slot] ??= { addresses: new Map(), prefixes: new Map() });
+function parsedTexts() {
+  return processWide("schemas.parsedTexts", () => ({
+    addresses: new Map<string, ipaddr.IPv4 | ipaddr.IPv6>(),
+    prefixes: new Map<string, [ipaddr.IPv4 | ipaddr.IPv6, number]>(),
+  }));
 }
 function remembered<T>(cache: Map<string, T>, key: string, parse: (text: string) => T): T {
   let value = cache.get(key);

@@ -8,7 +8,7 @@
  */
 import type { ResolvedConnection } from "./connection";
 import type { RoundTripOptions, RunResult } from "./roundTripTypes";
-import { processWide } from "./processState";
+import { processWide } from "../schemas/processState";
 import type { RemoteCommand } from "./script";
 
 /** Told what the transport does. */
@@ -43,7 +43,7 @@ export interface TransportHooks {
 
 /** Where the hooks live: a process-wide holder, so that they can be taken off again. */
 function holder(): { hooks?: TransportHooks } {
-  return processWide("hooks", () => ({}));
+  return processWide("transport.hooks", () => ({}));
 }
 
 /** The hooks attached in this process (none by default). */

@@ -20,7 +20,7 @@ import {
 import { dialOnce, type Handle, type JumpHost } from "./dial";
 import { TransportError, transportError } from "./errors";
 import { transportHooks } from "./hooks";
-import { processWide } from "./processState";
+import { processWide } from "../schemas/processState";
 
 /** One pooled (or dedicated) connection. */
 export interface PoolEntry extends JumpHost {
@@ -54,7 +54,7 @@ const IDLE_CLOSE_MS = 10_000;
 
 /** The pool of this process. */
 function entries(): Map<string, PoolEntry> {
-  return processWide("pool", () => new Map<string, PoolEntry>());
+  return processWide("transport.pool", () => new Map<string, PoolEntry>());
 }
 
 /** Which pooled connection serves `connection`: same endpoint, same route, same credentials. */

@@ -17,7 +17,7 @@ import {
   type RunResult,
 } from "./exec";
 import { acquireEntry, hold, poolKey, release } from "./pool";
-import { processWide } from "./processState";
+import { processWide } from "../schemas/processState";
 import {
   commandLine,
   mergeCommands,
@@ -53,7 +53,7 @@ interface RouterReads {
  * and a read that expects a recorded key never shares a round trip with one that does not.
  */
 function routerReads(key: string): RouterReads {
-  const all = processWide("reads", () => new Map<string, RouterReads>());
+  const all = processWide("transport.reads", () => new Map<string, RouterReads>());
   let reads = all.get(key);
   if (!reads) {
     reads = {};

@@ -283,7 +283,7 @@ export class SimRouter {
         const line = modules().get(name)!;
         const users = this.usersOf(name);
         const list = [...users, ...(line.permanent ? ["[permanent]"] : [])];
-        const refcount = line.refcount + users.length + (name === "ip_gre" ? 0 : 0);
+        const refcount = line.refcount + users.length;
         const address = (0x70a00000 + i * 0x8000).toString(16).padStart(16, "0");
         return `${name} ${line.size} ${refcount} ${list.length ? `${list.join(",")},` : "-"} Live 0x${address}`;
       })
