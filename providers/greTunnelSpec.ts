@@ -45,11 +45,12 @@ export interface GreEndpointInputs {
   bridge?: string;
 }
 
-/** One end after `check`: remote and peer address filled in. */
+/** One end after `check` (and as the state records it): remote and peer address filled in. */
 export interface NormalizedGreEndpoint {
   connection: Connection;
   local: string;
   remote: string;
+  /** Absent on a bridged end. */
   address?: string;
   peerAddress?: string;
   bridge?: string;

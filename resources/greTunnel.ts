@@ -4,10 +4,15 @@
  * @packageDocumentation
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { GreEndState, GreTunnelHealth, TcpMss, TunnelEndState } from "../providers/greTunnelSpec";
+import type {
+  GreEndState,
+  GreTunnelHealth,
+  NormalizedGreEndpoint,
+  TcpMss,
+  TunnelEndState,
+} from "../providers/greTunnelSpec";
 import type { HostKeyOrigin } from "../providers/hostKeys";
 import type { GreKey, TunnelMode } from "../schemas/values";
-import type { Connection } from "../transport/connection";
 import { withSecretConnection, type ConnectionArgs } from "./connectionArgs";
 import { runtimeProvider } from "./runtimeProvider";
 
@@ -35,16 +40,8 @@ export interface GreEndpointArgs {
   bridge?: pulumi.Input<string>;
 }
 
-/** One router's end of a tunnel as the state records it: every default filled in. */
-export interface GreEndpoint {
-  connection: Connection;
-  local: string;
-  remote: string;
-  /** Absent on a bridged end. */
-  address?: string;
-  peerAddress?: string;
-  bridge?: string;
-}
+/** One router's end of a tunnel as the state records it: every default filled in (what `check` made of it). */
+export type GreEndpoint = NormalizedGreEndpoint;
 
 /** The arguments of a {@link GreTunnel}. */
 export interface GreTunnelArgs {

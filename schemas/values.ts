@@ -176,10 +176,8 @@ function remembered<T>(cache: Map<string, T>, key: string, parse: (text: string)
   }
   return value;
 }
-const parseAddress = (text: string) =>
-  remembered(parsedTexts().addresses, text, (t) =>
-    t.includes(":") ? ipaddr.IPv6.parse(t) : ipaddr.IPv4.parse(t),
-  );
+// Parsed as before the cache (ipaddr.parse, ipaddr.parseCIDR): only how often changed.
+const parseAddress = (text: string) => remembered(parsedTexts().addresses, text, ipaddr.parse);
 const parsePrefix = (text: string) => remembered(parsedTexts().prefixes, text, (t) => ipaddr.parseCIDR(t));
 
 /** Whether `address` lies inside `prefix` (same family). */

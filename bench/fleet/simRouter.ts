@@ -303,8 +303,7 @@ export class SimRouter {
     if (object === "route" && verb === "show" && options.includes("-j"))
       return ok(family === "ipv6" ? "[]\n" : this.routeShow());
     if (object === "route" && verb === "get") return this.routeGet(rest);
-    const change = this.ipChange(object, verb, rest, family);
-    return change;
+    return this.ipChange(object, verb, rest, family);
   }
 
   private ipBatch(script: string): SimOutcome {

@@ -12,6 +12,7 @@ import { timingSafeEqual } from "crypto";
 import { createServer, connect, type AddressInfo, type Server as NetServer, type Socket } from "net";
 import { Server, utils, type Connection } from "ssh2";
 import { generateKeyPair } from "../../tools/sshKeys";
+import { processesStarted } from "../transportCounters";
 import { SimRouter, type SimFleet, type SimRouterPlan } from "./simRouter";
 import { framedRun, parseScript } from "./simScript";
 
@@ -41,7 +42,6 @@ export interface SimEndpoint {
   hostKey: string;
 }
 
-const BUILTINS = new Set(["test", "[", "printf", "echo", "true", "false", "read", "kill", "cd"]);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A relay on loopback that delays every chunk, each way, by `oneWayMs`. */
@@ -133,7 +133,14 @@ export class SimulatedFleet implements SimFleet {
               this.counts.execs++;
               const script = parseScript(info.command);
               this.counts.commands += script.commands.length;
-              const processes = 1 + script.commands.filter((c) => !BUILTINS.has(c.argv[0])).length;
+              // As the benchmark counts them: the shell, each non-builtin, the concurrent probes' helpers.
+              const processes = processesStarted(
+                script.commands.map((c) => ({
+                  argv: c.argv,
+                  concurrent: c.concurrent,
+                  mayFail: c.concurrent,
+                })),
+              );
               await cpu(processes * this.costs.processMs);
               // Commands one after another take the sum of their waits; concurrent ones the longest,
               // per wave of 32.
