@@ -8,14 +8,12 @@ export {
   type GreTunnelArgs,
   type GreEndpointArgs,
   type GreEndpoint,
-  type GreKey,
-  type TunnelEndState,
   type GreEndState,
   type GreTunnelHealth,
-  type TcpMss,
-  type TunnelMode,
   type HostKeyOrigin,
 } from "./resources/greTunnel";
+export type { GreKey, TcpMss, TunnelMode } from "./model/tunnel";
+export type { TunnelEndState } from "./model/endState";
 export { KernelModule, type KernelModuleArgs } from "./resources/kernelModule";
 export { Sysctl, IpForwarding, type SysctlArgs, type IpForwardingArgs } from "./resources/sysctl";
 export {

@@ -6,7 +6,7 @@
  */
 import { spawn } from "child_process";
 import { existsSync, readFileSync, rmSync } from "fs";
-import { repoRoot } from "../lab/inventory";
+import { repoRoot } from "../tools/repoRoot";
 import type { RunResult } from "../tools/engine/engine";
 import { noCounts, type TransportCounts } from "./transportCounters";
 

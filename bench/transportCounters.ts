@@ -8,7 +8,8 @@
 import { routerLabel } from "../transport/connection";
 import { outcomeFailed } from "../transport/errors";
 import type { TransportHooks, TransportObserver } from "../transport/hooks";
-import { concurrentTail, type CommandOutcome, type RemoteCommand } from "../transport/script";
+import type { CommandOutcome } from "../model/command";
+import { processesStarted } from "../test/support/sim/processCost";
 
 /** Counters of what the transport did in one process. */
 export interface TransportCounts {
@@ -22,18 +23,6 @@ export interface TransportCounts {
 /** Zeroed counters. */
 export function noCounts(): TransportCounts {
   return { connectionsOpened: 0, roundTrips: 0, commands: 0, processes: 0 };
-}
-
-/** Shell builtins: commands that start no process of their own on the router. */
-const BUILTINS = ["test", "[", "printf", "echo", "true", "false", "read", "kill", "cd"];
-
-/**
- * Processes a round trip of `commands` starts on the router: the shell, each non-builtin, and for
- * concurrent probes their temporary folder's mktemp, two cats and rm.
- */
-export function processesStarted(commands: readonly RemoteCommand[]): number {
-  const concurrent = concurrentTail(commands) < commands.length ? 4 : 0;
-  return 1 + concurrent + commands.filter((c) => !BUILTINS.includes(c.argv[0])).length;
 }
 
 /** An observer that adds what the transport does to `counts`, then calls `changed`. */

@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 import { parseArgs, type ParseArgsConfig } from "util";
-import { repoRoot } from "./inventory";
+import { repoRoot } from "../tools/repoRoot";
 import { Lab, LabError } from "./lab";
 import { MAX_ROUTERS } from "./topology";
 

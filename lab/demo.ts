@@ -9,7 +9,7 @@
 import { spawnSync } from "child_process";
 import { parseArgs } from "util";
 import { ensureOwnPackage } from "../tools/localPackage";
-import { repoRoot } from "./inventory";
+import { repoRoot } from "../tools/repoRoot";
 import { Lab } from "./lab";
 
 function hasPulumiCli(): boolean {

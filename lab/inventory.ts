@@ -6,6 +6,7 @@
  */
 import { readFileSync, writeFileSync } from "fs";
 import * as path from "path";
+import { repoRoot } from "../tools/repoRoot";
 import { hostKeyFingerprint, type Connection } from "../transport/connection";
 import { addressOf, type RouterPlan } from "./topology";
 
@@ -49,11 +50,6 @@ export interface Inventory {
   labId: string;
   namespace: string;
   routers: InventoryRouter[];
-}
-
-/** The repository root (the folder holding `lab/`). */
-export function repoRoot(): string {
-  return path.resolve(__dirname, "..");
 }
 
 /** Where the lab keeps its files. */

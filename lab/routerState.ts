@@ -5,9 +5,9 @@
  *
  * @packageDocumentation
  */
-import { parseProcModules } from "../iproute2/kernelModule";
-import { parseIpAddr, parseIpLink } from "../iproute2/parseIp";
-import { parseIpRoute } from "../iproute2/route";
+import { parseProcModules } from "../commands/modprobe/kernelModule";
+import { parseIpAddr, parseIpLink } from "../commands/iproute2/parseIp";
+import { parseIpRoute } from "../commands/iproute2/route";
 import type { Connection } from "../transport/connection";
 import { runOnRouter } from "../transport";
 

@@ -5,12 +5,12 @@
  *
  * @packageDocumentation
  */
-import { batchStderr, failedBatchLine, groupIpCommands, type IpBatch } from "../iproute2/ipBatch";
+import { batchStderr, failedBatchLine, groupIpCommands, type IpBatch } from "../commands/iproute2/ipBatch";
 import { runOnRouter } from "../transport";
 import { routerLabel, type Connection } from "../transport/connection";
 import { outcomeFailed } from "../transport/errors";
 import type { RecordedHostKeys } from "../transport/roundTripTypes";
-import type { CommandOutcome, RemoteCommand } from "../transport/script";
+import type { CommandOutcome, RemoteCommand } from "../model/command";
 
 /** What a change-then-read round trip returned. */
 export interface ChangedAndRead {

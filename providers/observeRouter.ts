@@ -5,13 +5,13 @@
  *
  * @packageDocumentation
  */
-import { parseIpAddr, parseIpLink } from "../iproute2/parseIp";
-import type { RouterObservation } from "../iproute2/planTunnel";
+import { parseIpAddr, parseIpLink } from "../commands/iproute2/parseIp";
+import type { RouterObservation } from "../commands/iproute2/planTunnel";
 import type { Connection } from "../transport/connection";
 import { outcomeFailed } from "../transport/errors";
 import { routerLabel } from "../transport/connection";
 import type { RecordedHostKeys } from "../transport/roundTripTypes";
-import type { CommandOutcome, RemoteCommand } from "../transport/script";
+import type { CommandOutcome, RemoteCommand } from "../model/command";
 import { changeThenRead } from "./applyOnRouter";
 
 /** The commands that read a router's links, addresses and GRE support. */

@@ -10,7 +10,7 @@
  *
  * @packageDocumentation
  */
-export { greTunnelProvider } from "./greTunnel";
-export { kernelModuleProvider } from "./kernelModule";
-export { sysctlProvider } from "./sysctl";
-export { tunnelRouteProvider } from "./tunnelRoute";
+export { greTunnelProvider } from "./greTunnel/lifecycle";
+export { kernelModuleProvider } from "./oneRouter/kernelModule";
+export { sysctlProvider } from "./oneRouter/sysctl";
+export { tunnelRouteProvider } from "./oneRouter/tunnelRoute";

@@ -4,19 +4,13 @@
  * @packageDocumentation
  */
 import * as pulumi from "@pulumi/pulumi";
-import type {
-  GreEndState,
-  GreTunnelHealth,
-  NormalizedGreEndpoint,
-  TcpMss,
-  TunnelEndState,
-} from "../providers/greTunnelSpec";
+import type { GreEndState, GreTunnelHealth, NormalizedGreEndpoint } from "../providers/greTunnel/spec";
 import type { HostKeyOrigin } from "../providers/hostKeys";
-import type { GreKey, TunnelMode } from "../schemas/values";
+import type { GreKey, TcpMss, TunnelMode } from "../model/tunnel";
 import { withSecretConnection, type ConnectionArgs } from "./connectionArgs";
 import { runtimeProvider } from "./runtimeProvider";
 
-export type { GreEndState, GreTunnelHealth, TunnelEndState, HostKeyOrigin, GreKey, TcpMss, TunnelMode };
+export type { GreEndState, GreTunnelHealth, HostKeyOrigin };
 
 /** One router's end of a tunnel. */
 export interface GreEndpointArgs {

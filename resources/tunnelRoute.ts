@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { HostKeyOrigin } from "../providers/hostKeys";
-import type { RouteTunnel } from "../providers/tunnelRoute";
+import type { RouteTunnel } from "../providers/oneRouter/tunnelRoute";
 import type { Connection } from "../transport/connection";
 import { withSecretConnection, type ConnectionArgs } from "./connectionArgs";
 import type { GreTunnel } from "./greTunnel";

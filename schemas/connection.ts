@@ -7,7 +7,8 @@
  * @packageDocumentation
  */
 import { z } from "zod";
-import { hostKey, port } from "./values";
+import { hostKey } from "./hostKey";
+import { port } from "./numbers";
 
 /** The fields that hold secrets: never logged, never put in errors, and secret in state. */
 export const SECRET_CONNECTION_FIELDS = ["password", "privateKey", "privateKeyPassword"] as const;

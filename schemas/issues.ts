@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import type { z } from "zod";
-import { UNKNOWN, containsUnknown } from "./values";
+import { UNKNOWN, containsUnknown } from "./unknown";
 
 /** The edit distance between two words (insertions, deletions, substitutions). */
 function editDistance(a: string, b: string): number {

@@ -7,7 +7,8 @@
  * @packageDocumentation
  */
 import { explainIssue, problemsOf, type Problem } from "../schemas/issues";
-import { crossCheck, unknownConfigKeys } from "./configChecks";
+import { crossCheck } from "./configChecks";
+import { unknownConfigKeys } from "./configKeys";
 import { stackSchema, type StackConfig } from "./configSchema";
 
 export type * from "./configSchema";

@@ -7,18 +7,10 @@
  */
 import { z } from "zod";
 import { ONE_ROUTE_ONLY, oneRouteOnly, plainProxyFields, routerOnlyFields } from "../schemas/connection";
-import {
-  configValueName,
-  interfaceName,
-  ipPrefix,
-  modeProblems,
-  refuseMssBeyondMtu,
-  routerName,
-  tunnelParameters,
-  unicastAddress,
-  type GreKey,
-  type TunnelMode,
-} from "../schemas/values";
+import { configValueName, routerName } from "../schemas/names";
+import { interfaceName, modeProblems, refuseMssBeyondMtu, tunnelParameters } from "../schemas/tunnel";
+import { ipPrefix, unicastAddress } from "../schemas/addresses";
+import { type GreKey, type TunnelMode } from "../model/tunnel";
 
 /**
  * Secrets of a connection in the config: each the name of a secret config value

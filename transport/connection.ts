@@ -7,7 +7,7 @@
  */
 import { createHash } from "crypto";
 import { SECRET_CONNECTION_FIELDS } from "../schemas/connection";
-import { PUBLIC_KEY_LINE } from "../schemas/values";
+import { PUBLIC_KEY_LINE } from "../schemas/hostKey";
 
 /** A jump host, as in `@pulumi/command`'s `remote.ProxyConnection`. */
 export interface ProxyConnection {

@@ -6,7 +6,8 @@
  * @packageDocumentation
  */
 
-import { commandLine, type CommandOutcome } from "./script";
+import { commandLine } from "./script";
+import { type CommandOutcome } from "../model/command";
 
 const BRAND = "__pulumiGreTransportError";
 

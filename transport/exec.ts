@@ -27,7 +27,8 @@ import {
   release,
   type PoolEntry,
 } from "./pool";
-import { batchScript, commandLine, parseBatchOutput, parseProcessGroup, type RemoteCommand } from "./script";
+import { batchScript, commandLine, parseBatchOutput, parseProcessGroup } from "./script";
+import { type RemoteCommand } from "../model/command";
 import type { RoundTripOptions, RunResult } from "./roundTripTypes";
 
 export type { RoundTripOptions, RunResult };

@@ -9,7 +9,7 @@
 import type { ResolvedConnection } from "./connection";
 import type { RoundTripOptions, RunResult } from "./roundTripTypes";
 import { processWide } from "../schemas/processState";
-import type { RemoteCommand } from "./script";
+import type { RemoteCommand } from "../model/command";
 
 /** Told what the transport does. */
 export interface TransportObserver {

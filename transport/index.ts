@@ -11,7 +11,7 @@ import { resolveConnection, type Connection } from "./connection";
 import { roundTrip, type RoundTripOptions, type RunResult } from "./exec";
 import { transportHooks } from "./hooks";
 import { coalescedRead } from "./reads";
-import type { RemoteCommand } from "./script";
+import type { RemoteCommand } from "../model/command";
 
 export { closeAllConnections } from "./pool";
 export type { RunResult } from "./exec";

@@ -18,13 +18,8 @@ import {
 } from "./exec";
 import { acquireEntry, hold, poolKey, release } from "./pool";
 import { processWide } from "../schemas/processState";
-import {
-  commandLine,
-  mergeCommands,
-  roundTripRanges,
-  type CommandOutcome,
-  type RemoteCommand,
-} from "./script";
+import { commandLine, mergeCommands, roundTripRanges } from "./script";
+import { type CommandOutcome, type RemoteCommand } from "../model/command";
 
 /** How long a read waits for others to share its round trip. */
 const COALESCE_WINDOW_MS = 10;

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-import type { CommandOutcome } from "./script";
+import type { CommandOutcome } from "../model/command";
 
 /** Options of one round trip. */
 export interface RoundTripOptions {

@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- fleet [--routers 10,50,100,200] [--topology hub,mesh] [--rtt MS] …`: the real
  * providers, Pulumi's real provider host and the stand-in engine against a fleet of simulated
- * routers (bench/fleet/simServer.ts), larger than any lab this machine can boot. Per size and
+ * routers (test/support/sim/simServer.ts), larger than any lab this machine can boot. Per size and
  * topology it runs `up`, a no-change `preview --refresh`, a repair (one tunnel end deleted by hand,
  * then `up --refresh`) and `destroy`, checks each against the routers' models, and reports wall
  * and provider time, SSH connections, round trips and the provider host's peak memory, and how each
@@ -13,7 +13,7 @@ import { mkdirSync, rmSync, writeFileSync } from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
 import { dump as toYaml } from "js-yaml";
-import { repoRoot } from "../../lab/inventory";
+import { repoRoot } from "../../tools/repoRoot";
 import { ensureOwnPackage } from "../../tools/localPackage";
 import { engine } from "../engineRun";
 import {
@@ -23,7 +23,7 @@ import {
   type FleetTopology,
   type FleetTunnel,
 } from "./fleetTopology";
-import { SimulatedFleet, type SimCosts } from "./simServer";
+import { SimulatedFleet, type SimCosts } from "../../test/support/sim/simServer";
 
 const PHASES = ["up", "preview --refresh (no changes)", "up --refresh (repair)", "destroy"] as const;
 

@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import type { SimRouterPlan } from "./simRouter";
+import type { SimRouterPlan } from "../../test/support/sim/simRouter";
 
 /** Hub and spokes, or a partial mesh. */
 export type FleetTopology = "hub" | "mesh";

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from "child_process";
 import { readFileSync, writeFileSync } from "fs";
 import { dump, load } from "js-yaml";
 import * as path from "path";
-import { repoRoot } from "../../lab/inventory";
+import { repoRoot } from "../../tools/repoRoot";
 
 /** How a run ended. */
 export interface EngineResult {

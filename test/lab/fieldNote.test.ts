@@ -4,8 +4,8 @@
  * routerA's gre1 sees the ICMP; then everything is deleted in reverse and the routers are as the
  * lab booted them. Plus KernelModule, Sysctl and TunnelRoute on their own.
  */
-import { parseProcModules } from "../../iproute2/kernelModule";
-import { repoRoot } from "../../lab/inventory";
+import { parseProcModules } from "../../commands/modprobe/kernelModule";
+import { repoRoot } from "../../tools/repoRoot";
 import { fieldNoteState } from "../../lab/routerState";
 import { Lab } from "../../lab/lab";
 import { closeAllConnections, runOnRouter } from "../../transport";
@@ -41,10 +41,10 @@ describeOnLab("the field note on lab routers", () => {
     closeAllConnections();
     host = await ProviderHost.start();
     const [m, s, t, r] = await Promise.all([
-      serializeProvider("providers/kernelModule.ts", "kernelModuleProvider"),
-      serializeProvider("providers/sysctl.ts", "sysctlProvider"),
-      serializeProvider("providers/greTunnel.ts", "greTunnelProvider"),
-      serializeProvider("providers/tunnelRoute.ts", "tunnelRouteProvider"),
+      serializeProvider("providers/oneRouter/kernelModule.ts", "kernelModuleProvider"),
+      serializeProvider("providers/oneRouter/sysctl.ts", "sysctlProvider"),
+      serializeProvider("providers/greTunnel/lifecycle.ts", "greTunnelProvider"),
+      serializeProvider("providers/oneRouter/tunnelRoute.ts", "tunnelRouteProvider"),
     ]);
     modules = new Lifecycle(host, m, "KernelModule");
     sysctls = new Lifecycle(host, s, "Sysctl");

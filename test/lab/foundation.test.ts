@@ -3,7 +3,7 @@ import { closeAllConnections, runOnRouter } from "../../transport";
 import { TransportError } from "../../transport/errors";
 import { describeOnLab, labRouter } from "./labEnv";
 import { Lab } from "../../lab/lab";
-import { repoRoot } from "../../lab/inventory";
+import { repoRoot } from "../../tools/repoRoot";
 import { spawnSync } from "child_process";
 
 describeOnLab("foundation on the lab", () => {

@@ -1,6 +1,6 @@
 import { existsSync, rmSync } from "fs";
 import { Lab } from "../../lab/lab";
-import { repoRoot } from "../../lab/inventory";
+import { repoRoot } from "../../tools/repoRoot";
 import { STARTED_MARKER } from "./labEnv";
 
 /** Stops the lab when this test run booted it; a lab that was already up stays up. */

@@ -2,7 +2,7 @@
  * GreTunnel against real kernels: every lifecycle call goes through Pulumi's serializer and
  * dynamic-provider host, to user-mode Linux routers over SSH.
  */
-import { parseIpAddr, parseIpLink, type LinkState } from "../../iproute2/parseIp";
+import { parseIpAddr, parseIpLink, type LinkState } from "../../commands/iproute2/parseIp";
 import { closeAllConnections, runOnRouter } from "../../transport";
 import { CheckFailed, Lifecycle } from "../../tools/providerHost/lifecycle";
 import { ProviderHost, serializeProvider, type Props } from "../../tools/providerHost/providerHost";
@@ -96,7 +96,7 @@ describeOnLab("GreTunnel on lab routers", () => {
     host = await ProviderHost.start();
     tunnels = new Lifecycle(
       host,
-      await serializeProvider("providers/greTunnel.ts", "greTunnelProvider"),
+      await serializeProvider("providers/greTunnel/lifecycle.ts", "greTunnelProvider"),
       "GreTunnel",
     );
   });

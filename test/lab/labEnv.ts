@@ -8,10 +8,10 @@ import {
   inventoryRouter,
   labConnection,
   readInventory,
-  repoRoot,
   type Inventory,
   type InventoryRouter,
 } from "../../lab/inventory";
+import { repoRoot } from "../../tools/repoRoot";
 import { Lab } from "../../lab/lab";
 import { fieldNoteState, type FieldNoteState } from "../../lab/routerState";
 import { runOnRouter } from "../../transport";

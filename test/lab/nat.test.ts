@@ -6,7 +6,8 @@
  * field note's module names) it carries traffic; when the NAT stops forwarding GRE, refresh and
  * create name the NAT. This suite boots its own lab and puts the usual two routers back after.
  */
-import { inventoryRouter, labConnection, readInventory, repoRoot } from "../../lab/inventory";
+import { inventoryRouter, labConnection, readInventory } from "../../lab/inventory";
+import { repoRoot } from "../../tools/repoRoot";
 import { Lab } from "../../lab/lab";
 import { closeAllConnections, runOnRouter } from "../../transport";
 import { Lifecycle, type ResourceState } from "../../tools/providerHost/lifecycle";
@@ -66,12 +67,12 @@ describeOnLab("GRE through a NAT (the field note's failing topology)", () => {
     host = await ProviderHost.start();
     tunnels = new Lifecycle(
       host,
-      await serializeProvider("providers/greTunnel.ts", "greTunnelProvider"),
+      await serializeProvider("providers/greTunnel/lifecycle.ts", "greTunnelProvider"),
       "GreTunnel",
     );
     modules = new Lifecycle(
       host,
-      await serializeProvider("providers/kernelModule.ts", "kernelModuleProvider"),
+      await serializeProvider("providers/oneRouter/kernelModule.ts", "kernelModuleProvider"),
       "KernelModule",
     );
     for (const side of [a, b]) {

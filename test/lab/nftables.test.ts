@@ -4,8 +4,9 @@
  * namespace, next to a table that is not ours, and are read back with the providers' parser.
  */
 import { spawnSync } from "child_process";
-import { firewallReads, parseFirewall, planClamp, type TcpMss } from "../../iproute2/mssClamp";
-import type { CommandOutcome, RemoteCommand } from "../../transport/script";
+import { firewallReads, parseFirewall, planClamp } from "../../commands/firewall/mssClamp";
+import { type TcpMss } from "../../model/tunnel";
+import type { CommandOutcome, RemoteCommand } from "../../model/command";
 import { describeOnLab } from "./labEnv";
 
 const NS = `gre-nft-${process.pid}`;

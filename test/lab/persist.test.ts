@@ -7,8 +7,8 @@
 import { mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
-import { tunnelFiles } from "../../iproute2/networkd";
-import { repoRoot } from "../../lab/inventory";
+import { tunnelFiles } from "../../commands/networkd/networkd";
+import { repoRoot } from "../../tools/repoRoot";
 import { Lab } from "../../lab/lab";
 import { fieldNoteState } from "../../lab/routerState";
 import { closeAllConnections, runOnRouter } from "../../transport";

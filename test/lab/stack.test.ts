@@ -7,7 +7,7 @@ import { spawn } from "child_process";
 import { mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
-import { repoRoot } from "../../lab/inventory";
+import { repoRoot } from "../../tools/repoRoot";
 import { fieldNoteState } from "../../lab/routerState";
 import { Lab } from "../../lab/lab";
 import { closeAllConnections, runOnRouter } from "../../transport";

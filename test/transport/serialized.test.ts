@@ -29,7 +29,7 @@ describe("serialized providers in Pulumi's dynamic-provider host", () => {
   });
 
   it("checks GreTunnel input in the host: defaults filled, bad input named", async () => {
-    const provider = await serializeProvider("providers/greTunnel.ts", "greTunnelProvider");
+    const provider = await serializeProvider("providers/greTunnel/lifecycle.ts", "greTunnelProvider");
     const urn = resourceUrn("GreTunnel", "gre1");
     const endpoints = [
       { connection: connectionOf(a, "routerA"), local: "198.51.100.11", address: "10.10.10.2" },
@@ -53,7 +53,7 @@ describe("serialized providers in Pulumi's dynamic-provider host", () => {
   });
 
   it("reads both ends of a GreTunnel with one round trip per router, and reports the missing ends as drift", async () => {
-    const provider = await serializeProvider("providers/greTunnel.ts", "greTunnelProvider");
+    const provider = await serializeProvider("providers/greTunnel/lifecycle.ts", "greTunnelProvider");
     const urn = resourceUrn("GreTunnel", "gre-test");
     const state = {
       name: "gre-test",
@@ -105,7 +105,7 @@ describe("serialized providers in Pulumi's dynamic-provider host", () => {
   });
 
   it("refuses a router whose host key differs from the one in state, naming both", async () => {
-    const provider = await serializeProvider("providers/sysctl.ts", "sysctlProvider");
+    const provider = await serializeProvider("providers/oneRouter/sysctl.ts", "sysctlProvider");
     const urn = resourceUrn("Sysctl", "forwarding");
     const recorded = "SHA256:" + "Z".repeat(43);
     const state = {
@@ -124,7 +124,7 @@ describe("serialized providers in Pulumi's dynamic-provider host", () => {
   });
 
   it("adopts the host key of a state that had none, says so in its outputs, and enforces it from then on", async () => {
-    const provider = await serializeProvider("providers/sysctl.ts", "sysctlProvider");
+    const provider = await serializeProvider("providers/oneRouter/sysctl.ts", "sysctlProvider");
     const urn = resourceUrn("Sysctl", "forwarding");
     const here = execFileSync("sysctl", ["-n", "net.ipv4.ip_forward"], { encoding: "utf8" }).trim();
     const old = {
@@ -152,7 +152,7 @@ describe("serialized providers in Pulumi's dynamic-provider host", () => {
   });
 
   it("records a newly pinned key on update, replacing the one recorded at create", async () => {
-    const provider = await serializeProvider("providers/sysctl.ts", "sysctlProvider");
+    const provider = await serializeProvider("providers/oneRouter/sysctl.ts", "sysctlProvider");
     const urn = resourceUrn("Sysctl", "forwarding");
     const here = execFileSync("sysctl", ["-n", "net.ipv4.ip_forward"], { encoding: "utf8" }).trim();
     const inputs = { key: "net.ipv4.ip_forward", value: here, persist: false, restoreOnDelete: true };
@@ -176,7 +176,7 @@ describe("serialized providers in Pulumi's dynamic-provider host", () => {
   });
 
   it("reads a sysctl through the serialized transport", async () => {
-    const provider = await serializeProvider("providers/sysctl.ts", "sysctlProvider");
+    const provider = await serializeProvider("providers/oneRouter/sysctl.ts", "sysctlProvider");
     const urn = resourceUrn("Sysctl", "forwarding");
     const here = execFileSync("sysctl", ["-n", "net.ipv4.ip_forward"], { encoding: "utf8" }).trim();
     const wanted = here === "1" ? "0" : "1";
@@ -199,8 +199,8 @@ describe("serialized providers in Pulumi's dynamic-provider host", () => {
 
   it("checks KernelModule and TunnelRoute input in the host", async () => {
     const [modules, routes] = await Promise.all([
-      serializeProvider("providers/kernelModule.ts", "kernelModuleProvider"),
-      serializeProvider("providers/tunnelRoute.ts", "tunnelRouteProvider"),
+      serializeProvider("providers/oneRouter/kernelModule.ts", "kernelModuleProvider"),
+      serializeProvider("providers/oneRouter/tunnelRoute.ts", "tunnelRouteProvider"),
     ]);
     const module = await host.check(
       resourceUrn("KernelModule", "m"),

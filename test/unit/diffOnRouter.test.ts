@@ -1,7 +1,7 @@
 /** The offline diffs of the one-router resources: what replaces, what updates, and drift. */
-import { kernelModuleProvider } from "../../providers/kernelModule";
-import { sysctlProvider } from "../../providers/sysctl";
-import { tunnelRouteProvider } from "../../providers/tunnelRoute";
+import { kernelModuleProvider } from "../../providers/oneRouter/kernelModule";
+import { sysctlProvider } from "../../providers/oneRouter/sysctl";
+import { tunnelRouteProvider } from "../../providers/oneRouter/tunnelRoute";
 
 const routerB = { host: "169.254.100.12", privateKey: "key", name: "routerB" };
 

@@ -1,5 +1,5 @@
 /** The field note's tunnel ends, as the unit tests' specs: gre1, key 1, ttl 255, 10.10.10.2 ⇄ 10.10.10.1. */
-import type { TunnelEndSpec } from "../../iproute2/tunnelCommands";
+import type { TunnelEndSpec } from "../../commands/iproute2/tunnelCommands";
 
 /** routerA's end (198.51.100.11 → 198.51.100.12, 10.10.10.2 peer 10.10.10.1), with overrides. */
 export function fieldNoteEndA(overrides: Partial<TunnelEndSpec> = {}): TunnelEndSpec {

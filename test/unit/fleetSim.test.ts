@@ -4,14 +4,15 @@
  * back intact through them, and the fleet topologies are stack configurations the program accepts.
  */
 import { fleetConfig, fleetPairs, fleetRouter, tunnelAddresses } from "../../bench/fleet/fleetTopology";
-import { SimRouter, type SimFleet } from "../../bench/fleet/simRouter";
-import { framedRun, parseScript, shellWords } from "../../bench/fleet/simScript";
-import { dependencyClosure, parseProcModules } from "../../iproute2/kernelModule";
-import { parseIpAddr, parseIpLink } from "../../iproute2/parseIp";
-import { parseIpRoute } from "../../iproute2/route";
-import { healthPings, parsePing } from "../../iproute2/tunnelHealth";
+import { SimRouter, type SimFleet } from "../support/sim/simRouter";
+import { framedRun, parseScript, shellWords } from "../support/sim/simScript";
+import { dependencyClosure, parseProcModules } from "../../commands/modprobe/kernelModule";
+import { parseIpAddr, parseIpLink } from "../../commands/iproute2/parseIp";
+import { parseIpRoute } from "../../commands/iproute2/route";
+import { healthPings, parsePing } from "../../commands/health/tunnelHealth";
 import { parseStackConfig } from "../../stacks/config";
-import { batchScript, parseBatchOutput, shellQuote, type RemoteCommand } from "../../transport/script";
+import { batchScript, parseBatchOutput, shellQuote } from "../../transport/script";
+import { type RemoteCommand } from "../../model/command";
 
 /** Two routers of a fleet, A and B, that reach each other. */
 function pair(): [SimRouter, SimRouter] {

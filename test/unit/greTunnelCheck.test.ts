@@ -1,7 +1,7 @@
-import { greTunnelProvider } from "../../providers/greTunnel";
-import { diffGreTunnel } from "../../providers/greTunnelDiff";
-import { endSpecs, type GreTunnelOutputs, type NormalizedGreTunnel } from "../../providers/greTunnelSpec";
-import { UNKNOWN } from "../../schemas/values";
+import { greTunnelProvider } from "../../providers/greTunnel/lifecycle";
+import { diffGreTunnel } from "../../providers/greTunnel/diff";
+import { endSpecs, type GreTunnelOutputs, type NormalizedGreTunnel } from "../../providers/greTunnel/spec";
+import { UNKNOWN } from "../../schemas/unknown";
 
 const routerA = {
   host: "169.254.100.11",

@@ -3,10 +3,10 @@
  * refused before anything runs on a router, with the path and the reason — by the stack config
  * and by every provider's `check`.
  */
-import { greTunnelProvider } from "../../providers/greTunnel";
-import { kernelModuleProvider } from "../../providers/kernelModule";
-import { sysctlProvider } from "../../providers/sysctl";
-import { tunnelRouteProvider } from "../../providers/tunnelRoute";
+import { greTunnelProvider } from "../../providers/greTunnel/lifecycle";
+import { kernelModuleProvider } from "../../providers/oneRouter/kernelModule";
+import { sysctlProvider } from "../../providers/oneRouter/sysctl";
+import { tunnelRouteProvider } from "../../providers/oneRouter/tunnelRoute";
 import { parseStackConfig, readStackConfig, type StackConfigError } from "../../stacks/config";
 
 type Problem = { path: string; reason: string };

@@ -1,5 +1,5 @@
-import { batchStderr, batchable, failedBatchLine, groupIpCommands } from "../../iproute2/ipBatch";
-import { tunnelCreate, tunnelRemove } from "../../iproute2/tunnelCommands";
+import { batchStderr, batchable, failedBatchLine, groupIpCommands } from "../../commands/iproute2/ipBatch";
+import { tunnelCreate, tunnelRemove } from "../../commands/iproute2/tunnelCommands";
 import { fieldNoteEndA } from "./fieldNoteEnds";
 
 describe("ip -batch", () => {

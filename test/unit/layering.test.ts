@@ -10,17 +10,22 @@ const ROOT = path.resolve(__dirname, "../..");
 
 /** What each folder may import from, besides itself. */
 const MAY_IMPORT: Record<string, string[]> = {
-  schemas: [],
-  transport: ["schemas"],
-  iproute2: ["transport", "schemas"],
-  providers: ["iproute2", "transport", "schemas"],
-  resources: ["providers", "iproute2", "transport", "schemas"],
-  "index.ts": ["resources", "transport", "schemas"],
-  stacks: ["index.ts", "resources", "transport", "schemas", "lab/inventory.ts"],
-  lab: ["iproute2", "transport", "schemas", "tools/localPackage.ts"],
-  tools: ["lab/inventory.ts"],
-  bench: ["tools", "lab", "stacks", "transport", "schemas"],
+  model: [],
+  schemas: ["model"],
+  transport: ["schemas", "model"],
+  commands: ["transport", "schemas", "model"],
+  providers: ["commands", "transport", "schemas", "model"],
+  resources: ["providers", "commands", "transport", "schemas", "model"],
+  "index.ts": ["resources", "transport", "schemas", "model"],
+  stacks: ["index.ts", "resources", "transport", "schemas", "model", "lab/inventory.ts"],
+  lab: ["commands", "transport", "schemas", "model", "tools/localPackage.ts", "tools/repoRoot.ts"],
+  tools: ["transport", "schemas", "model"],
+  "test/support": ["transport", "tools", "model"],
+  bench: ["test/support", "tools", "lab", "stacks", "transport", "schemas", "model"],
 };
+
+/** The folders of the product and the lab: each of their files kept small (the stand-in engine, a tool, is not the product). */
+const SIZE_RULED = ["model", "schemas", "transport", "commands", "providers", "resources", "stacks", "lab"];
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((entry) => {
@@ -30,8 +35,10 @@ function sources(dir: string): string[] {
   });
 }
 
+/** The room a file is in: its top folder (`test/support` for the shared test support). */
 function folderOf(file: string): string {
   const relative = path.relative(ROOT, file);
+  if (relative.startsWith(`test${path.sep}support${path.sep}`)) return "test/support";
   return relative.includes(path.sep) ? relative.split(path.sep)[0] : relative;
 }
 
@@ -94,9 +101,9 @@ describe("layering", () => {
     expect(cycles).toEqual([]);
   });
 
-  it("keeps files of the product, the transport and the lab small", () => {
+  it("keeps every file of the product and the lab small", () => {
     const large = files
-      .filter((f) => ["transport", "providers", "lab"].includes(folderOf(f)))
+      .filter((f) => SIZE_RULED.includes(folderOf(f)))
       .map((f) => [path.relative(ROOT, f), readFileSync(f, "utf8").split("\n").length] as const)
       .filter(([, lines]) => lines > 320);
     expect(large).toEqual([]);

@@ -14,8 +14,8 @@ import {
   removeRules,
   splitIptablesRule,
   type FirewallView,
-} from "../../iproute2/mssClamp";
-import type { CommandOutcome } from "../../transport/script";
+} from "../../commands/firewall/mssClamp";
+import type { CommandOutcome } from "../../model/command";
 
 function fixture(name: string): string {
   return readFileSync(path.join(__dirname, "../fixtures/firewall", name), "utf8");

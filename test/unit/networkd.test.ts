@@ -12,8 +12,8 @@ import {
   routeContent,
   routeFile,
   tunnelFiles,
-} from "../../iproute2/networkd";
-import type { TunnelEndSpec } from "../../iproute2/tunnelCommands";
+} from "../../commands/networkd/networkd";
+import type { TunnelEndSpec } from "../../commands/iproute2/tunnelCommands";
 import { fieldNoteEndA } from "./fieldNoteEnds";
 
 const routerA: TunnelEndSpec = fieldNoteEndA({ mtu: 1400 });

@@ -1,6 +1,6 @@
 import { readFileSync } from "fs";
 import * as path from "path";
-import { isMissingDevice, parseGreKey, parseIpAddr, parseIpLink } from "../../iproute2/parseIp";
+import { isMissingDevice, parseGreKey, parseIpAddr, parseIpLink } from "../../commands/iproute2/parseIp";
 
 /** Output recorded on lab routers by test/fixtures/record.sh. */
 function fixture(name: string): string {

@@ -1,17 +1,17 @@
 import { readFileSync } from "fs";
 import * as path from "path";
-import { parseIpAddr, parseIpLink } from "../../iproute2/parseIp";
+import { parseIpAddr, parseIpLink } from "../../commands/iproute2/parseIp";
 import {
   endDifferences,
   observeEnd,
   planEnd,
   planRemove,
   planRestore,
-  preflightProblems,
   type EndPlan,
   type RouterObservation,
-} from "../../iproute2/planTunnel";
-import type { TunnelEndSpec } from "../../iproute2/tunnelCommands";
+} from "../../commands/iproute2/planTunnel";
+import { preflightProblems } from "../../commands/iproute2/greSupport";
+import type { TunnelEndSpec } from "../../commands/iproute2/tunnelCommands";
 import { commandLine } from "../../transport/script";
 import { fieldNoteEndA } from "./fieldNoteEnds";
 

@@ -1,7 +1,7 @@
 /** check of KernelModule, Sysctl and TunnelRoute: bad input is a failure naming the property, with nothing run. */
-import { kernelModuleProvider } from "../../providers/kernelModule";
-import { sysctlProvider } from "../../providers/sysctl";
-import { tunnelRouteProvider } from "../../providers/tunnelRoute";
+import { kernelModuleProvider } from "../../providers/oneRouter/kernelModule";
+import { sysctlProvider } from "../../providers/oneRouter/sysctl";
+import { tunnelRouteProvider } from "../../providers/oneRouter/tunnelRoute";
 
 const connection = { host: "169.254.100.12", privateKey: "key", name: "routerB" };
 const tunnel = {

@@ -9,7 +9,7 @@ import {
   successorOf,
   unloadOrder,
   dependencyClosure,
-} from "../../iproute2/kernelModule";
+} from "../../commands/modprobe/kernelModule";
 import {
   normalizePrefix,
   parseIpRoute,
@@ -18,8 +18,8 @@ import {
   prefixContains,
   routeReplace,
   type RouteSpec,
-} from "../../iproute2/route";
-import { sameSysctlValue, sysctlFile, sysctlFileContent, sysctlWrite } from "../../iproute2/sysctl";
+} from "../../commands/iproute2/route";
+import { sameSysctlValue, sysctlFile, sysctlFileContent, sysctlWrite } from "../../commands/sysctl/sysctl";
 import { commandLine } from "../../transport/script";
 
 function fixture(name: string): string {

@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from "child_process";
 import { readFileSync } from "fs";
-import { healthPings } from "../../iproute2/tunnelHealth";
+import { healthPings } from "../../commands/health/tunnelHealth";
 import {
   batchScript,
   commandLine,
@@ -10,8 +10,8 @@ import {
   parseBatchOutput,
   parseProcessGroup,
   shellQuote,
-  type RemoteCommand,
 } from "../../transport/script";
+import { type RemoteCommand } from "../../model/command";
 
 describe("shellQuote", () => {
   it.each([

@@ -4,9 +4,9 @@
  */
 import { readFileSync } from "fs";
 import * as path from "path";
-import { healthPings, healthProblem, parsePing, tunnelHealth } from "../../iproute2/tunnelHealth";
-import { parseCounters, trafficFindings, type LinkCounters } from "../../iproute2/trafficProbe";
-import type { CommandOutcome } from "../../transport/script";
+import { healthPings, healthProblem, parsePing, tunnelHealth } from "../../commands/health/tunnelHealth";
+import { parseCounters, trafficFindings, type LinkCounters } from "../../commands/health/trafficProbe";
+import type { CommandOutcome } from "../../model/command";
 
 /** A recorded command whose last line is `status N`. */
 function recorded(name: string): CommandOutcome {

@@ -5,14 +5,15 @@
  */
 import { readFileSync } from "fs";
 import * as path from "path";
-import { parseIpAddr, parseIpLink } from "../../iproute2/parseIp";
-import { endDifferences, observeEnd, planEnd, preflightProblems } from "../../iproute2/planTunnel";
-import { parseIpRoute, routeReplace } from "../../iproute2/route";
-import { netdevContent } from "../../iproute2/networkd";
-import { healthPings } from "../../iproute2/tunnelHealth";
-import { tunnelCreate, tunnelRemove, type TunnelEndSpec } from "../../iproute2/tunnelCommands";
-import { defaultMtu } from "../../providers/greTunnelSpec";
-import type { TunnelMode } from "../../schemas/values";
+import { parseIpAddr, parseIpLink } from "../../commands/iproute2/parseIp";
+import { endDifferences, observeEnd, planEnd } from "../../commands/iproute2/planTunnel";
+import { preflightProblems } from "../../commands/iproute2/greSupport";
+import { parseIpRoute, routeReplace } from "../../commands/iproute2/route";
+import { netdevContent } from "../../commands/networkd/networkd";
+import { healthPings } from "../../commands/health/tunnelHealth";
+import { tunnelCreate, tunnelRemove, type TunnelEndSpec } from "../../commands/iproute2/tunnelCommands";
+import { defaultMtu } from "../../providers/greTunnel/spec";
+import type { TunnelMode } from "../../model/tunnel";
 
 function fixture(name: string): string {
   return readFileSync(path.join(__dirname, "../fixtures/ip", name), "utf8");

@@ -4,11 +4,11 @@
  */
 import { readFileSync } from "fs";
 import * as path from "path";
-import type { RouterObservation } from "../../iproute2/planTunnel";
-import { parseIpAddr, parseIpLink } from "../../iproute2/parseIp";
-import type { TunnelEndSpec } from "../../iproute2/tunnelCommands";
-import { diagnoseTunnel, endState, type EndView } from "../../iproute2/tunnelReport";
-import type { CommandOutcome } from "../../transport/script";
+import type { RouterObservation } from "../../commands/iproute2/planTunnel";
+import { parseIpAddr, parseIpLink } from "../../commands/iproute2/parseIp";
+import type { TunnelEndSpec } from "../../commands/iproute2/tunnelCommands";
+import { diagnoseTunnel, endState, type EndView } from "../../commands/iproute2/tunnelReport";
+import type { CommandOutcome } from "../../model/command";
 import { fieldNoteEndA, fieldNoteEndB } from "./fieldNoteEnds";
 
 function fixture(name: string): string {

@@ -4,7 +4,7 @@
 import { writeFileSync } from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
-import { repoRoot } from "../../lab/inventory";
+import { repoRoot } from "../repoRoot";
 import { ensureOwnPackage } from "../localPackage";
 import { StandInEngine, type Command } from "./engine";
 

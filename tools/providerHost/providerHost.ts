@@ -10,12 +10,12 @@ import { spawn, type ChildProcess } from "child_process";
 import { readFileSync } from "fs";
 import * as path from "path";
 import * as grpc from "@grpc/grpc-js";
+import { repoRoot } from "../repoRoot";
 /* eslint-disable @typescript-eslint/no-explicit-any -- the generated protobuf stubs are untyped JS */
 const provproto = require("@pulumi/pulumi/proto/provider_pb");
 const provrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
 const structproto = require("google-protobuf/google/protobuf/struct_pb");
 
-export const REPO_ROOT = path.resolve(__dirname, "../..");
 const HOST_ENTRY = require.resolve("@pulumi/pulumi/cmd/dynamic-provider/index.js");
 const EXIT_WITH_ENGINE = path.join(__dirname, "exitWithEngine.js");
 
@@ -50,11 +50,11 @@ export function serializeProvider(modulePath: string, exportName: string): Promi
         [
           "-r",
           "ts-node/register/transpile-only",
-          path.join(REPO_ROOT, "tools/providerHost/serializeProvider.ts"),
+          path.join(repoRoot(), "tools/providerHost/serializeProvider.ts"),
           modulePath,
           exportName,
         ],
-        { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] },
+        { cwd: repoRoot(), stdio: ["ignore", "pipe", "pipe"] },
       );
       let out = "";
       let err = "";
@@ -119,7 +119,7 @@ export class ProviderHost {
     const child = spawn(process.execPath, ["--require", EXIT_WITH_ENGINE, HOST_ENTRY, "127.0.0.1:1"], {
       // The project's folder, as the engine starts plugins: serialized code requires installed
       // packages (`pulumi-gre/provider-runtime`) from its node_modules.
-      cwd: options.cwd ?? REPO_ROOT,
+      cwd: options.cwd ?? repoRoot(),
       env: { ...process.env, ...options.env },
       stdio: ["pipe", "pipe", "pipe"],
     });

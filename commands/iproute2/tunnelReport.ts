@@ -1,0 +1,104 @@
+/**
+ * What the routers say about a tunnel, for people: each end's state as the resource's outputs
+ * record it (with drift), and the diagnosis of a tunnel that does not carry traffic — keys that do
+ * not mirror, a remote that is not the peer (NAT), GRE unavailable, a local address the router does
+ * not have, an underlay that does not reach. Pure: given what both routers printed.
+ *
+ * @packageDocumentation
+ */
+import { endDifferences, observeEnd, type RouterObservation } from "./planTunnel";
+import { greSupport, preflightProblems } from "./greSupport";
+import type { TunnelEndSpec } from "./tunnelCommands";
+import { excerpt } from "../../transport/errors";
+import type { CommandOutcome } from "../../model/command";
+import type { TunnelEndState } from "../../model/endState";
+
+/** One end's state, from what its router reported. */
+export function endState(
+  router: string,
+  host: string,
+  spec: TunnelEndSpec,
+  observation: RouterObservation,
+): TunnelEndState {
+  const end = observeEnd(spec.name, observation);
+  const { link } = end;
+  const support = greSupport(spec.mode ?? "gre", observation);
+  const address = end.addresses[0];
+  return {
+    router,
+    host,
+    present: !!link,
+    up: link?.up ?? false,
+    ifindex: link?.ifindex ?? null,
+    local: link?.local ?? null,
+    remote: link?.remote ?? null,
+    ikey: link?.ikey ?? null,
+    okey: link?.okey ?? null,
+    ttl: link?.ttl ?? null,
+    mtu: link?.mtu ?? null,
+    address: address?.local ?? null,
+    peerAddress: address?.peer ?? null,
+    drift: [
+      ...endDifferences(spec, end),
+      // A missing end says why when the router cannot have it (after a reboot without ip_gre).
+      ...(!link && !support.available ? [support.said] : []),
+    ].map((d) => `${router}: ${d}`),
+  };
+}
+
+/** What one router showed when a tunnel failed: its observation and an underlay ping, or why it could not be read. */
+export type EndView =
+  { observation: RouterObservation; underlayPing: CommandOutcome } | { unreadable: string };
+
+/** What a command printed, short (a ping's summary). */
+export function said(outcome: CommandOutcome, fallback: string): string {
+  return excerpt(outcome.stdout + outcome.stderr, 200) || fallback;
+}
+
+/**
+ * Why a tunnel between two routers does not carry traffic, from both ends' point of view: each
+ * finding names the router it is about.
+ */
+export function diagnoseTunnel(
+  name: string,
+  specs: [TunnelEndSpec, TunnelEndSpec],
+  labels: [string, string],
+  views: [EndView, EndView],
+): string[] {
+  const findings: string[] = [];
+  views.forEach((view, i) => {
+    if ("unreadable" in view) {
+      findings.push(`${labels[i]}: could not be inspected: ${view.unreadable}`);
+      return;
+    }
+    findings.push(...preflightProblems(specs[i], view.observation).map((p) => `${labels[i]}: ${p}`));
+    const { local, remote } = specs[i];
+    findings.push(
+      view.underlayPing.exitCode === 0
+        ? `${labels[i]}: the underlay reaches ${remote} from ${local}`
+        : `${labels[i]}: the underlay does not reach ${remote} from ${local} (${said(view.underlayPing, "no reply")})`,
+    );
+  });
+  const [a, b] = views.map((v) => ("unreadable" in v ? undefined : observeEnd(name, v.observation).link));
+  if (a && b) {
+    if (a.okey !== b.ikey || b.okey !== a.ikey) {
+      findings.push(
+        `keys do not mirror: ${labels[0]} sends key ${a.okey ?? "none"} and expects ${a.ikey ?? "none"}, ` +
+          `${labels[1]} sends key ${b.okey ?? "none"} and expects ${b.ikey ?? "none"}`,
+      );
+    }
+    for (const [self, peer, i] of [
+      [a, b, 0],
+      [b, a, 1],
+    ] as const) {
+      if (self.remote !== peer.local) {
+        findings.push(
+          `${labels[i]} sends to ${self.remote}, but ${labels[1 - i]}'s tunnel starts at ${peer.local}: ` +
+            `right only if ${labels[1 - i]} is behind a NAT whose public address is ${self.remote} and that forwards GRE (IP protocol 47); ` +
+            `many NATs cannot, and then a GRE tunnel cannot cross it`,
+        );
+      }
+    }
+  }
+  return findings;
+}

@@ -1,0 +1,217 @@
+/**
+ * Tunnels and routes that come back at boot: the systemd-networkd files pulumi-gre writes for them
+ * (what netplan renders too), and reading them back. A tunnel end is a `.netdev` (the device and its
+ * GRE parameters) and a `.network` (its address); each route through it is a drop-in of that
+ * `.network`. Pure: file names, contents, commands and parsing.
+ *
+ * @packageDocumentation
+ */
+import type { RemoteCommand } from "../../model/command";
+import type { TunnelEndSpec } from "../iproute2/tunnelCommands";
+
+/** Where systemd-networkd reads the administrator's configuration. */
+export const NETWORKD_DIR = "/etc/systemd/network";
+
+/** Every file of ours has this in its name (so one read finds them all, and nothing else of ours). */
+const OURS = "pulumi-gre";
+
+/** The files that bring tunnel `name` back at boot. */
+export function tunnelFiles(name: string): { netdev: string; network: string; dropIns: string } {
+  const base = `${NETWORKD_DIR}/50-${OURS}-${name}`;
+  return { netdev: `${base}.netdev`, network: `${base}.network`, dropIns: `${base}.network.d` };
+}
+
+/** A route as a `.network` drop-in holds it. */
+export interface PersistedRoute {
+  /** The device whose `.network` (a tunnel of ours) carries the route. */
+  device: string;
+  destination: string;
+  gateway?: string;
+  metric: number;
+  table: number;
+  source?: string;
+  /** The route's protocol number (pulumi-gre's, so the route stays recognisably ours after a boot). */
+  protocol: number;
+}
+
+/** The drop-in that brings a route back at boot. */
+export function routeFile(
+  route: Pick<PersistedRoute, "device" | "destination" | "table" | "metric">,
+): string {
+  const slot = `${route.destination.replace(/[/:]/g, "_")}-t${route.table}-m${route.metric}`;
+  return `${tunnelFiles(route.device).dropIns}/${OURS}-route-${slot}.conf`;
+}
+
+const HEADER =
+  "# Written by pulumi-gre: pulumi up rewrites this file and pulumi destroy removes it; edits show as drift.\n";
+
+/** The `.netdev` of a tunnel end: systemd-networkd creates the device at boot from it. */
+export function netdevContent(spec: TunnelEndSpec): string {
+  const lines = [
+    HEADER.trimEnd(),
+    "[NetDev]",
+    `Name=${spec.name}`,
+    // networkd's kinds are iproute2's: gre, gretap, ip6gre, ip6gretap (TTL= is the hop limit over IPv6).
+    `Kind=${spec.mode ?? "gre"}`,
+    ...(spec.mtu === undefined ? [] : [`MTUBytes=${spec.mtu}`]),
+    "",
+    "[Tunnel]",
+    `Local=${spec.local}`,
+    `Remote=${spec.remote}`,
+    ...(spec.ikey === undefined ? [] : [`InputKey=${spec.ikey}`]),
+    ...(spec.okey === undefined ? [] : [`OutputKey=${spec.okey}`]),
+    `TTL=${spec.ttl}`,
+    // Not bound to an underlay link's .network: the underlay may be configured by anything.
+    "Independent=yes",
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+/**
+ * The `.network` of a tunnel end: its addresses, the link up. It keeps what others add to the link
+ * (KeepConfiguration) and never holds the boot up waiting for it (RequiredForOnline=no).
+ */
+export function networkContent(spec: TunnelEndSpec): string {
+  const lines = [
+    HEADER.trimEnd(),
+    "[Match]",
+    `Name=${spec.name}`,
+    "",
+    "[Link]",
+    "RequiredForOnline=no",
+    "",
+    "[Network]",
+    "KeepConfiguration=yes",
+    "ConfigureWithoutCarrier=yes",
+  ];
+  for (const address of spec.addresses) {
+    lines.push("", "[Address]", `Address=${address.local}/${address.prefixLength}`);
+    if (address.peer !== undefined) lines.push(`Peer=${address.peer}/${address.prefixLength}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** The drop-in content of a route. */
+export function routeContent(route: PersistedRoute): string {
+  const lines = [
+    HEADER.trimEnd(),
+    "[Route]",
+    `Destination=${route.destination}`,
+    ...(route.gateway === undefined ? [] : [`Gateway=${route.gateway}`]),
+    `Metric=${route.metric}`,
+    `Table=${route.table}`,
+    ...(route.source === undefined ? [] : [`PreferredSource=${route.source}`]),
+    `Protocol=${route.protocol}`,
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+/**
+ * Reads every file of ours under /etc/systemd/network in one process, whichever resource asks (so
+ * the reads of all tunnels and routes of a router share it): `grep` prints each line as
+ * `PATH:LINE`. Exit 1 means none; 2, that the folder is not there.
+ */
+export function readPersistedFiles(): RemoteCommand {
+  return { argv: ["grep", "-r", "-H", `--include=*${OURS}*`, "", NETWORKD_DIR], mayFail: true };
+}
+
+/** Whether systemd-networkd is installed (merged /usr or not): exit 0 when it is. */
+export function networkdInstalled(): RemoteCommand {
+  return {
+    argv: ["test", "-x", "/lib/systemd/systemd-networkd", "-o", "-x", "/usr/lib/systemd/systemd-networkd"],
+    mayFail: true,
+  };
+}
+
+/** What {@link readPersistedFiles} found: each file of ours and its content. */
+export type PersistedFiles = Map<string, string>;
+
+/** Parses {@link readPersistedFiles}'s output (each of our files ends with a newline). */
+export function parsePersistedFiles(stdout: string): PersistedFiles {
+  const files: PersistedFiles = new Map();
+  for (const line of stdout.split("\n")) {
+    if (!line.startsWith(`${NETWORKD_DIR}/`)) continue;
+    // Our paths hold no ':'; the first one ends the path.
+    const colon = line.indexOf(":");
+    if (colon < 0) continue;
+    const path = line.slice(0, colon);
+    files.set(path, (files.get(path) ?? "") + line.slice(colon + 1) + "\n");
+  }
+  return files;
+}
+
+/** Writes a file under /etc/systemd/network, making its folder first. */
+export function writeNetworkdFile(path: string, content: string): RemoteCommand[] {
+  const folder = path.slice(0, path.lastIndexOf("/"));
+  return [
+    ...(folder === NETWORKD_DIR ? [] : [{ argv: ["mkdir", "-p", "--", folder] }]),
+    { argv: ["tee", "--", path], stdin: content },
+  ];
+}
+
+/** Removes a file of ours, and its folder when that is a drop-in folder left empty. */
+export function removeNetworkdFile(path: string): RemoteCommand[] {
+  const folder = path.slice(0, path.lastIndexOf("/"));
+  return [
+    { argv: ["rm", "-f", "--", path] },
+    ...(folder === NETWORKD_DIR
+      ? []
+      : [{ argv: ["rmdir", "--ignore-fail-on-non-empty", "--", folder], mayFail: true }]),
+  ];
+}
+
+/** A file as a resource wants it: its path, and its content (undefined: it must not be there). */
+export interface WantedFile {
+  path: string;
+  content: string | undefined;
+}
+
+/**
+ * Tells a running systemd-networkd that the files changed, so that what it holds in memory never
+ * differs from them (it would configure a device that appears later from files that are gone).
+ * Allowed to fail: where networkd does not run, the files are for the next boot only.
+ */
+export function reloadNetworkd(): RemoteCommand {
+  return { argv: ["networkctl", "reload"], mayFail: true };
+}
+
+/**
+ * The changes that make the router's files (as read) what is wanted, and networkd reread them.
+ *
+ * A file written is reread at once. A file removed is reread only when its device or route is
+ * removed too (`deleting`): a running networkd takes the addresses it configured off a link whose
+ * `.network` it no longer finds, so turning persist off leaves it the old files in memory, which
+ * match the kernel, until the next boot or delete.
+ */
+export function persistChanges(
+  wanted: WantedFile[],
+  files: PersistedFiles,
+  deleting = false,
+): RemoteCommand[] {
+  let written = false;
+  let removed = false;
+  const changes = wanted.flatMap((file) => {
+    const current = files.get(file.path);
+    if (file.content !== undefined && current !== file.content) {
+      written = true;
+      return writeNetworkdFile(file.path, file.content);
+    }
+    if (file.content === undefined && current !== undefined) {
+      removed = true;
+      return removeNetworkdFile(file.path);
+    }
+    return [];
+  });
+  return written || (removed && deleting) ? [...changes, reloadNetworkd()] : changes;
+}
+
+/** How the router's files differ from what is wanted, as short phrases; empty when they match. */
+export function persistDrift(wanted: WantedFile[], files: PersistedFiles): string[] {
+  return wanted.flatMap((file) => {
+    const current = files.get(file.path);
+    if (file.content !== undefined && current === undefined) return [`${file.path} is missing`];
+    if (file.content !== undefined && current !== file.content) return [`${file.path} was changed`];
+    if (file.content === undefined && current !== undefined) return [`${file.path} should not be there`];
+    return [];
+  });
+}

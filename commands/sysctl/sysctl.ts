@@ -1,0 +1,37 @@
+/**
+ * Kernel parameters (`sysctl`), such as the forwarding a router needs
+ * (`net.ipv4.ip_forward=1`): command builders, value comparison and the persistence file. Pure.
+ *
+ * @packageDocumentation
+ */
+import type { RemoteCommand } from "../../model/command";
+
+/** `sysctl -n -- KEY`. */
+export function sysctlRead(key: string): RemoteCommand {
+  return { argv: ["sysctl", "-n", "--", key] };
+}
+
+/** `sysctl -w -- KEY=VALUE`. */
+export function sysctlWrite(key: string, value: string): RemoteCommand {
+  return { argv: ["sysctl", "-w", "--", `${key}=${value}`] };
+}
+
+/** Values compare with their whitespace folded: `4096\t87380` equals `4096 87380`. */
+export function sameSysctlValue(a: string, b: string): boolean {
+  return normalizeSysctlValue(a) === normalizeSysctlValue(b);
+}
+
+/** A value with its whitespace folded, as compared and as written to sysctl.d. */
+export function normalizeSysctlValue(value: string): string {
+  return value.trim().split(/\s+/).join(" ");
+}
+
+/** The persistence file under /etc/sysctl.d for `key`. */
+export function sysctlFile(key: string): string {
+  return `/etc/sysctl.d/90-pulumi-gre-${key.replace(/\//g, "_")}.conf`;
+}
+
+/** Its content, in sysctl.conf syntax. */
+export function sysctlFileContent(key: string, value: string): string {
+  return `# Managed by pulumi-gre (Sysctl); removed when the resource is deleted.\n${key} = ${normalizeSysctlValue(value)}\n`;
+}

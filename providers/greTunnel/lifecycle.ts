@@ -1,0 +1,263 @@
+/**
+ * GreTunnel's lifecycle: one resource for both ends of a tunnel. Each step reads like the field
+ * note: preflight (GRE available, peer reachable, name free), apply on both routers, verify with a
+ * ping across, and undo both ends when anything fails.
+ *
+ * This object is serialized by Pulumi into the state: it captures no client, key or schema; those
+ * are built inside the methods, and credentials come with the inputs.
+ *
+ * @packageDocumentation
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { observeEnd, planRemove, type RouterObservation } from "../../commands/iproute2/planTunnel";
+import { healthPings } from "../../commands/health/tunnelHealth";
+import { changeThenRead } from "../applyOnRouter";
+import { checkInputs } from "../checkInputs";
+import { diffGreTunnel } from "./diff";
+import { greTunnelSchema, normalizeGreTunnel } from "./schema";
+import {
+  endKeys,
+  endLabels,
+  endSpecs,
+  inputsOf,
+  outputsFrom,
+  healthEnds,
+  pingPair,
+  probeMtu,
+  tunnelId,
+  type GreTunnelHealth,
+  type GreTunnelOutputs,
+  type NormalizedGreTunnel,
+} from "./spec";
+import { observationCommands, parseObservation, type RouterView } from "../observeRouter";
+import { checkHealth, healthFromProbes } from "./diagnosis";
+import { warning } from "../notices";
+import { both, runPair, undoBoth, undoneReport } from "../pairOperation";
+import { preflight, wantedExtras, type Preflighted } from "./preflight";
+import { observeBoth, recordedPair, restoreEnd, seenPair, type Pair } from "./ends";
+import { keysToRecord } from "../hostKeys";
+import { extrasChanges, extrasReads, extrasToRead, parseExtras, type ExtrasView } from "./extras";
+
+/**
+ * Applies each end's plan on both routers at once, each in one round trip that also reads back
+ * what the router has; on failure both ends are put back as they were.
+ */
+function applyPlans(
+  what: string,
+  t: NormalizedGreTunnel,
+  ready: Preflighted,
+): Promise<Pair<{ observation: RouterObservation; extras: ExtrasView }>> {
+  const labels = endLabels(t);
+  const base = observationCommands();
+  return runPair(
+    what,
+    both((i) => ({
+      label: labels[i],
+      run: async () => {
+        const changes = ready.changes[i];
+        if (changes.length === 0) return { observation: ready.observed[i], extras: ready.extras[i] };
+        const result = await changeThenRead(
+          t.endpoints[i].connection,
+          changes,
+          [...base, ...extrasReads(ready.reads)],
+          ready.seen[i],
+        );
+        return {
+          observation: parseObservation(labels[i], result.reads.slice(0, base.length)),
+          extras: parseExtras(t.name, ready.reads, result.reads.slice(base.length)),
+        };
+      },
+      restore: () => restoreEnd(t.endpoints[i].connection, ready.seen[i], t.name, ready.befores[i]),
+    })),
+  );
+}
+
+/**
+ * Pings across the tunnel (from one end, or both with NAT in between), small and full size. When
+ * small pings get no reply after changes, both ends are undone and the error says why. Without
+ * changes (the tunnel is as declared), a warning says why and the health is recorded: the next
+ * refresh shows it as drift. Full-size packets lost (an MTU black hole on the path) are recorded.
+ */
+async function verify(
+  what: string,
+  t: NormalizedGreTunnel,
+  ready: Preflighted,
+  changed: boolean,
+): Promise<GreTunnelHealth> {
+  const labels = endLabels(t);
+  const health = await checkHealth(t, ready.seen);
+  if (health.reachable) return health;
+  const seen = health.from.map(
+    (router) =>
+      `${router}: \`ping -I ${pingPair(t.endpoints[labels.indexOf(router)]).join(" ")}\` got no reply (${health.loss}% lost)`,
+  );
+  const report = `${seen.map((s) => `  ${s}`).join("\n")}\nWhat was seen:\n${health.causes.map((f) => `  - ${f}`).join("\n")}`;
+  if (!changed) {
+    // Nothing pulumi-gre changed broke it, and nothing it could change would mend it: the state says
+    // so (health, drift, the stack's no-traffic), the drift check keeps failing, and the run goes on.
+    warning(
+      `${what}: ${t.name} is as declared on both routers but does not carry traffic; nothing was changed.\n${report}`,
+    );
+    return health;
+  }
+  const undone = await undoBoth(
+    both((i) => ({
+      label: labels[i],
+      restore: () => restoreEnd(t.endpoints[i].connection, ready.seen[i], t.name, ready.befores[i]),
+    })),
+  );
+  throw new Error(`${what}: the tunnel does not carry traffic.\n${report}\n${undoneReport(undone)}`);
+}
+
+/** Preflight, apply, verify: what create and update share. */
+async function converge(
+  what: string,
+  t: NormalizedGreTunnel,
+  previous: GreTunnelOutputs | undefined,
+  mode: "create" | "converge",
+): Promise<GreTunnelOutputs> {
+  const ready = await preflight(what, t, previous, mode);
+  let observed = ready.observed;
+  let extras = ready.extras;
+  if (ready.changes.some((c) => c.length > 0)) {
+    const applied = await applyPlans(what, t, ready);
+    observed = both((i) => applied[i].observation);
+    extras = both((i) => applied[i].extras);
+  }
+  const changedDevice = ready.plans.some((p) => p.action !== "none");
+  const health = healthEnds(t).length > 0 ? await verify(what, t, ready, changedDevice) : null;
+  return outputsFrom(
+    t,
+    both((i) => keysToRecord(t.endpoints[i].connection, ready.seen[i], endKeys(previous, i))),
+    observed,
+    extras,
+    health,
+  );
+}
+
+function describe(verb: string, t: NormalizedGreTunnel): string {
+  const labels = endLabels(t);
+  return `${verb} GRE tunnel ${t.name} between ${labels[0]} and ${labels[1]}`;
+}
+
+/**
+ * The dynamic provider behind {@link GreTunnel}. Exported for the provider-host tests; programs
+ * use the resource class.
+ */
+export const greTunnelProvider: pulumi.dynamic.ResourceProvider = {
+  async check(_olds, news) {
+    return checkInputs(greTunnelSchema(), news, normalizeGreTunnel);
+  },
+
+  async diff(_id, olds, news) {
+    const result = diffGreTunnel(olds as Partial<GreTunnelOutputs>, news as unknown as NormalizedGreTunnel);
+    return {
+      changes: result.changes,
+      replaces: result.replaces,
+      deleteBeforeReplace: result.deleteBeforeReplace,
+    };
+  },
+
+  async create(inputs) {
+    const t = inputs as unknown as NormalizedGreTunnel;
+    return {
+      id: tunnelId(t),
+      outs: await converge(describe("creating", t), t, undefined, "create"),
+    };
+  },
+
+  async read(id, props) {
+    const t = props as unknown as GreTunnelOutputs;
+    const reads = extrasToRead(wantedExtras(t));
+    const extraReads = extrasReads(reads);
+    // The health check rides in the same round trip as the reads (a keepalive GRE itself lacks).
+    const pinging = healthEnds(t);
+    const mtus = both((i) => probeMtu(t, i, t.ends));
+    const views = await observeBoth(
+      t,
+      recordedPair(t),
+      both((i) => [
+        ...extraReads,
+        ...(pinging.includes(i) ? healthPings(...pingPair(t.endpoints[i]), mtus[i]) : []),
+      ]),
+    );
+    const seen = seenPair(views);
+    const health =
+      pinging.length === 0
+        ? null
+        : await healthFromProbes(
+            t,
+            seen,
+            pinging.map((i) => ({
+              i,
+              outcomes: views[i].extra.slice(extraReads.length),
+              mtu: mtus[i],
+              deviceMtu: views[i].observation.links.find((l) => l.name === t.name)?.mtu,
+            })),
+            // An end missing or down says why already: no need to look further.
+            views.every((v) => v.observation.links.find((l) => l.name === t.name)?.up === true),
+          );
+    const outs = outputsFrom(
+      t,
+      both((i) => keysToRecord(t.endpoints[i].connection, seen[i], endKeys(t, i))),
+      both((i) => views[i].observation),
+      both((i) => parseExtras(t.name, reads, views[i].extra.slice(0, extraReads.length))),
+      health,
+    );
+    return {
+      id,
+      props: outs as unknown as Record<string, unknown>,
+      inputs: inputsOf(t) as unknown as Record<string, unknown>,
+    };
+  },
+
+  async update(_id, olds, news) {
+    const old = olds as unknown as GreTunnelOutputs;
+    const t = news as unknown as NormalizedGreTunnel;
+    return { outs: await converge(describe("updating", t), t, old, "converge") };
+  },
+
+  async delete(_id, props) {
+    const t = props as unknown as GreTunnelOutputs;
+    const specs = endSpecs(t);
+    const labels = endLabels(t);
+    const what = describe("deleting", t);
+    const reads = extrasToRead({ persist: false }, wantedExtras(t));
+    let views: Pair<RouterView>;
+    try {
+      views = await observeBoth(
+        t,
+        recordedPair(t),
+        both(() => extrasReads(reads)),
+      );
+    } catch (error) {
+      throw new Error(
+        `${what}: nothing was removed from either router, and the tunnel stays in the state: ${(error as Error).message}`,
+      );
+    }
+    const plans = both((i) => planRemove(specs[i], views[i].observation));
+    const extras = both((i) => parseExtras(t.name, reads, views[i].extra));
+    const befores = both((i) => ({
+      end: observeEnd(specs[i].name, views[i].observation),
+      reads,
+      extras: extras[i],
+    }));
+    await runPair(
+      what,
+      both((i) => ({
+        label: labels[i],
+        run: async () => {
+          const plan = plans[i];
+          const changes = [
+            ...(plan.action === "remove" ? plan.commands : []),
+            // Its boot files and MSS rule go with it (they are this resource's, by name and mark).
+            ...extrasChanges(specs[i], { persist: false }, extras[i], true),
+          ];
+          if (changes.length > 0)
+            await changeThenRead(t.endpoints[i].connection, changes, [], recordedPair(t)[i]);
+        },
+        restore: () => restoreEnd(t.endpoints[i].connection, recordedPair(t)[i], t.name, befores[i]),
+      })),
+    );
+  },
+};

@@ -1,0 +1,273 @@
+/**
+ * GreTunnel's inputs and outputs: their types, the per-router end specs the inputs imply, and
+ * the outputs for what both routers have (the schema is in greTunnelSchema.ts). Pure: no SSH here.
+ *
+ * @packageDocumentation
+ */
+import type { TcpMss } from "../../model/tunnel";
+import type { TunnelEndSpec } from "../../commands/iproute2/tunnelCommands";
+import { healthProblem, type TunnelHealth } from "../../commands/health/tunnelHealth";
+import type { RouterObservation } from "../../commands/iproute2/planTunnel";
+import { endState } from "../../commands/iproute2/tunnelReport";
+import { type TunnelEndState } from "../../model/endState";
+import { hostPrefixLength } from "../../commands/iproute2/tunnelCommands";
+import { carriesEthernet, underlayFamily, type GreKey, type TunnelMode } from "../../model/tunnel";
+import { mirroredKeys } from "../../schemas/tunnel";
+import { routerLabel, type Connection } from "../../transport/connection";
+import type { HostKeyOrigin, HostKeyState } from "../hostKeys";
+import { extrasDrift, extrasState, type ExtrasState, type ExtrasView } from "./extras";
+
+/** One router's end of the tunnel, as the user declares it. */
+export interface GreEndpointInputs {
+  /** How to reach the router (the shape of `@pulumi/command`'s `remote.Connection`). */
+  connection: Connection;
+  /** The router's underlay address: the tunnel's source on this router (IPv6 for ip6gre and ip6gretap). */
+  local: string;
+  /** Where this end sends to: the peer's `local` unless the peer is behind NAT. */
+  remote?: string;
+  /**
+   * This end's tunnel address (`ip addr add ADDRESS dev NAME peer PEER`), IPv4 or IPv6 in any mode.
+   * Required, except on a gretap or ip6gretap end that joins a `bridge` (the bridge has the address).
+   */
+  address?: string;
+  /** The other end's tunnel address; defaults to the other endpoint's `address`. */
+  peerAddress?: string;
+  /**
+   * gretap and ip6gretap: the bridge (it must exist) this end becomes a port of, so that a LAN
+   * spans both sites. Both ends or neither.
+   */
+  bridge?: string;
+}
+
+/** One end after `check` (and as the state records it): remote and peer address filled in. */
+export interface NormalizedGreEndpoint {
+  connection: Connection;
+  local: string;
+  remote: string;
+  /** Absent on a bridged end. */
+  address?: string;
+  peerAddress?: string;
+  bridge?: string;
+}
+
+/** GreTunnel's inputs as the user writes them. */
+export interface GreTunnelInputs {
+  /** Interface name on both routers (at most 15 characters: letters, digits, `_ . -`). */
+  name: string;
+  /**
+   * `gre` (the field note's, default), `gretap` (Ethernet over GRE), `ip6gre` and `ip6gretap` (the
+   * same over an IPv6 underlay). Changing it replaces the tunnel.
+   */
+  mode?: TunnelMode;
+  /**
+   * GRE key for both directions, or `{input, output}` as seen from `endpoints[0]` (the other end
+   * mirrors it). Tunnels between the same two routers need distinct keys: the kernel matches
+   * incoming GRE packets on local address, remote address and key.
+   */
+  key?: GreKey;
+  /** Outer TTL (the hop limit over IPv6), 1…255; default 255 as in the field note. */
+  ttl?: number;
+  /**
+   * Tunnel MTU; the kernel's default when unset: the underlay's MTU − 24 (1476 over 1500), − 4
+   * more with keys (1472).
+   */
+  mtu?: number;
+  /**
+   * Clamp the MSS of TCP connections through the tunnel on both ends (a firewall rule of this
+   * resource: nftables where the kernel takes it, else iptables): `"clamp"` to the path MTU — the
+   * tunnel's MTU − 40, so 1436 over a 1500-byte underlay and 1360 with `mtu: 1400` — or a number of
+   * bytes. Unset: no rule.
+   */
+  tcpMss?: TcpMss;
+  /**
+   * Bring the tunnel back at boot without Pulumi: systemd-networkd files on both routers
+   * (`/etc/systemd/network/50-pulumi-gre-NAME.netdev` and `.network`). Default false. The MSS
+   * rule is not persisted.
+   */
+  persist?: boolean;
+  /** Exactly two ends, on two different routers. */
+  endpoints: GreEndpointInputs[];
+  /** Ping across the tunnel from each end after create and update; default true. */
+  verify?: boolean;
+}
+
+/** The inputs after `check`: defaults filled in. */
+export interface NormalizedGreTunnel {
+  name: string;
+  /** Absent for `gre`. */
+  mode?: TunnelMode;
+  key?: GreKey;
+  ttl: number;
+  mtu?: number;
+  tcpMss?: TcpMss;
+  persist: boolean;
+  verify: boolean;
+  endpoints: [NormalizedGreEndpoint, NormalizedGreEndpoint];
+}
+
+/** One end as the outputs record it: the device, its boot files and MSS rule, and drift. */
+export type GreEndState = TunnelEndState & ExtrasState;
+
+/** Whether the tunnel carries traffic, at the last create, update or refresh, and why not. */
+export interface GreTunnelHealth extends TunnelHealth {
+  /** Why it does not carry traffic, each naming the router; empty when it does. */
+  causes: string[];
+}
+
+/** GreTunnel's outputs: the normalized inputs plus what was observed. */
+export interface GreTunnelOutputs extends NormalizedGreTunnel {
+  ends: [GreEndState, GreEndState];
+  /** The routers' SSH host keys, enforced on every later operation (a new pin replaces them). */
+  hostKeys: [string, string];
+  /** Each router's jump host's key, when it is reached through one. */
+  jumpHostKeys: [string | null, string | null];
+  /** Where each router's host key came from. */
+  hostKeyOrigins: [HostKeyOrigin, HostKeyOrigin];
+  /** Pings across the tunnel (null with verify off). */
+  health: GreTunnelHealth | null;
+  /** What is wrong with the tunnel as a whole (it carries no traffic, and why); the ends' own drift is theirs. */
+  drift: string[];
+}
+
+/** The host keys a state recorded for end `i` (none before create, or in a state from before keys were recorded). */
+export function endKeys(
+  t: Partial<GreTunnelOutputs> | undefined,
+  i: 0 | 1,
+): Partial<HostKeyState> | undefined {
+  if (!t) return undefined;
+  return {
+    hostKey: t.hostKeys?.[i],
+    jumpHostKey: t.jumpHostKeys?.[i] ?? null,
+    hostKeyOrigin: t.hostKeyOrigins?.[i],
+  };
+}
+
+/** What each router should have: the field note's tunnel, address and link state. */
+export function endSpecs(tunnel: NormalizedGreTunnel): [TunnelEndSpec, TunnelEndSpec] {
+  const keys = mirroredKeys(tunnel.key);
+  const spec = (i: 0 | 1): TunnelEndSpec => {
+    const end = tunnel.endpoints[i];
+    const result: TunnelEndSpec = {
+      name: tunnel.name,
+      local: end.local,
+      remote: end.remote,
+      ttl: tunnel.ttl,
+      up: true,
+      addresses:
+        end.address === undefined
+          ? []
+          : [{ local: end.address, peer: end.peerAddress, prefixLength: hostPrefixLength(end.address) }],
+      ...keys[i],
+    };
+    if (tunnel.mode !== undefined) result.mode = tunnel.mode;
+    if (end.bridge !== undefined) result.bridge = end.bridge;
+    if (tunnel.mtu !== undefined) result.mtu = tunnel.mtu;
+    return result;
+  };
+  return [spec(0), spec(1)];
+}
+
+/**
+ * The ends a ping has to start from. One ping proves both directions when each end's remote is
+ * the other's local (the reply crosses back the same way); with NAT in between, both ends ping.
+ */
+export function pingingEnds(tunnel: Pick<NormalizedGreTunnel, "endpoints">): Array<0 | 1> {
+  const [a, b] = tunnel.endpoints;
+  return a.remote === b.local && b.remote === a.local ? [0] : [0, 1];
+}
+
+/** The router names of both ends, as errors and drift name them. */
+export function endLabels(tunnel: Pick<NormalizedGreTunnel, "endpoints">): [string, string] {
+  return [routerLabel(tunnel.endpoints[0].connection), routerLabel(tunnel.endpoints[1].connection)];
+}
+
+/** The resource id: the interface name and both routers' addresses. */
+export function tunnelId(tunnel: NormalizedGreTunnel): string {
+  const [a, b] = tunnel.endpoints;
+  return `${tunnel.name}:${a.connection.host}:${b.connection.host}`;
+}
+
+/** The normalized inputs stored in outputs (what `read` hands back as inputs). */
+export function inputsOf(t: NormalizedGreTunnel): NormalizedGreTunnel {
+  const inputs: NormalizedGreTunnel = {
+    name: t.name,
+    ...(t.mode === undefined ? {} : { mode: t.mode }),
+    ttl: t.ttl,
+    // A state from before persist existed has none.
+    persist: t.persist ?? false,
+    verify: t.verify,
+    endpoints: t.endpoints,
+  };
+  if (t.key !== undefined) inputs.key = t.key;
+  if (t.mtu !== undefined) inputs.mtu = t.mtu;
+  if (t.tcpMss !== undefined && t.tcpMss !== null) inputs.tcpMss = t.tcpMss;
+  return inputs;
+}
+
+/** The outputs for what both routers have. */
+export function outputsFrom(
+  t: NormalizedGreTunnel,
+  keys: [HostKeyState, HostKeyState],
+  observed: [RouterObservation, RouterObservation],
+  extras: [ExtrasView, ExtrasView],
+  health: GreTunnelHealth | null,
+): GreTunnelOutputs {
+  const specs = endSpecs(t);
+  const labels = endLabels(t);
+  const wanted = { persist: t.persist ?? false, tcpMss: t.tcpMss ?? undefined };
+  // The health's problem, named after the end whose pings found it, and its causes: the tunnel's own drift.
+  const pinger = health ? labels.indexOf(health.from[0]) : -1;
+  const problem = health
+    ? healthProblem(t.name, pingPair(t.endpoints[pinger === 1 ? 1 : 0])[1], health)
+    : undefined;
+  const ends = [0, 1].map((i): GreEndState => {
+    const device = endState(labels[i], t.endpoints[i].connection.host, specs[i], observed[i]);
+    return {
+      ...device,
+      ...extrasState(specs[i], wanted, extras[i], device.mtu ?? undefined),
+      drift: [...device.drift, ...extrasDrift(specs[i], wanted, extras[i]).map((d) => `${labels[i]}: ${d}`)],
+    };
+  });
+  return {
+    ...inputsOf(t),
+    ends: ends as GreTunnelOutputs["ends"],
+    hostKeys: [keys[0].hostKey, keys[1].hostKey],
+    jumpHostKeys: [keys[0].jumpHostKey, keys[1].jumpHostKey],
+    hostKeyOrigins: [keys[0].hostKeyOrigin, keys[1].hostKeyOrigin],
+    health,
+    drift: problem ? [`${labels[Math.max(pinger, 0)]}: ${problem}`, ...health!.causes] : [],
+  };
+}
+
+/**
+ * The kernel's MTU for a tunnel over a 1500-byte underlay: 1500 − the outer IP header (20, or 40
+ * and an 8-byte encapsulation limit option over IPv6) − GRE's 4 bytes (8 with a key) − an
+ * Ethernet header (14) for gretap modes. 1476 for the field note's tunnel, 1472 with its key.
+ */
+export function defaultMtu(mode: TunnelMode, keyed: boolean): number {
+  const outer = underlayFamily(mode) === "ipv6" ? 48 : 20;
+  return 1500 - outer - (keyed ? 8 : 4) - (carriesEthernet(mode) ? 14 : 0);
+}
+
+/** The size a health check probes at end `i`: the tunnel's MTU as declared, or as last seen, or the kernel's default. */
+export function probeMtu(
+  t: Pick<NormalizedGreTunnel, "mtu" | "key" | "mode">,
+  i: 0 | 1,
+  ends?: Array<{ mtu: number | null }>,
+): number {
+  return t.mtu ?? ends?.[i]?.mtu ?? defaultMtu(t.mode ?? "gre", t.key !== undefined);
+}
+
+/** The tunnel addresses an end pings from and to (only ends {@link healthEnds} chose, which have both). */
+export function pingPair(end: NormalizedGreEndpoint): [string, string] {
+  if (end.address === undefined || end.peerAddress === undefined) {
+    throw new Error("a tunnel end without addresses cannot ping across");
+  }
+  return [end.address, end.peerAddress];
+}
+
+/** The ends a health check pings from: none when the tunnel has no addresses of its own (bridged ends). */
+export function healthEnds(t: Pick<NormalizedGreTunnel, "endpoints" | "verify">): Array<0 | 1> {
+  if (!t.verify || t.endpoints.some((e) => e.address === undefined || e.peerAddress === undefined)) return [];
+  return pingingEnds(t);
+}

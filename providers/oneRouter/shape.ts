@@ -1,0 +1,170 @@
+/**
+ * The shape every resource that lives on one router shares (KernelModule, Sysctl, TunnelRoute):
+ * check with its schema, an offline diff over its input names, and create, read, update and delete
+ * as "look at the router, plan, change and read back in one round trip". A resource supplies only
+ * what is its own: the schema, the reads and how to parse them, the plan, the outputs with drift,
+ * and what delete removes. Each provider file then reads like the field note's step for it.
+ *
+ * @packageDocumentation
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
+import { routerLabel, type Connection } from "../../transport/connection";
+import type { CommandOutcome, RemoteCommand } from "../../model/command";
+import { changeThenRead } from "../applyOnRouter";
+import { checkInputs } from "../checkInputs";
+import { diffOnRouter } from "../diffOnRouter";
+import { keysToRecord, recordedKeys, type HostKeyState, type RecordedHostKeys } from "../hostKeys";
+import { notice } from "../notices";
+
+/** What every one-router resource's state holds besides its inputs and its own findings. */
+export interface RouterStateFields extends HostKeyState {
+  /** How the router differs from the inputs, naming it; empty when it matches. */
+  drift: string[];
+}
+
+/** What a step knows besides the inputs and what the router has now. */
+export interface StepContext<Outputs, View> {
+  /** The state before this step (update, read, delete); none at create. */
+  previous?: Outputs;
+  /** What the router had before this step's changes (the same as now when nothing changed). */
+  before: View;
+}
+
+/** A resource on one router: what it is, how it reads the router, plans, and reports. */
+export interface OneRouterResource<
+  Inputs extends { connection: Connection },
+  View,
+  Outputs extends Inputs & RouterStateFields,
+> {
+  /** The resource's type, as messages name it ("KernelModule"). */
+  kind: string;
+  /** What the resource is about, as messages name it ("ip_gre"). */
+  subject(inputs: Inputs): string;
+  /** Builds the input schema (inside the methods, never at import time). */
+  schema(): z.ZodType;
+  /** The checked inputs with defaults filled in. */
+  normalize(data: never): Inputs;
+  /** The input properties: what `read` hands back as inputs and what `diff` compares. */
+  inputKeys: ReadonlyArray<keyof Inputs & string>;
+  /** Input properties whose change replaces the resource (another router always does). */
+  replaceOn: ReadonlyArray<keyof Inputs & string>;
+  /** Delete the old resource before creating its replacement. */
+  deleteBeforeReplace: boolean;
+  /** The resource id. */
+  id(inputs: Inputs): string;
+  /** The commands that read what the resource is about (and what the state says it left). */
+  reads(inputs: Inputs, previous?: Outputs): RemoteCommand[];
+  /** What the reads found; throws when the router cannot hold the resource at all. */
+  parse(inputs: Inputs, outcomes: CommandOutcome[], router: string, previous?: Outputs): View;
+  /** The changes that bring the router from `now` to the inputs; throws on a conflict. */
+  plan(inputs: Inputs, now: View, context: StepContext<Outputs, View>): RemoteCommand[];
+  /** Explains a change that failed (the error as thrown, naming the command). */
+  explainFailure?(inputs: Inputs, now: View, error: Error): Error;
+  /** The resource's own outputs for what the router has now, including drift. */
+  outputs(
+    inputs: Inputs,
+    now: View,
+    context: StepContext<Outputs, View>,
+  ): Omit<Outputs, keyof Inputs | keyof HostKeyState>;
+  /** What delete changes, and notices for the user about what it leaves. */
+  planDelete(state: Outputs, now: View): { changes: RemoteCommand[]; notices: string[] };
+  /** After delete's changes: throws when the resource is still there; returns further notices. */
+  checkDeleted?(state: Outputs, after: View, changes: CommandOutcome[]): string[];
+}
+
+/** The dynamic provider of a {@link OneRouterResource}. */
+export function oneRouterProvider<
+  Inputs extends { connection: Connection },
+  View,
+  Outputs extends Inputs & RouterStateFields,
+>(resource: OneRouterResource<Inputs, View, Outputs>): pulumi.dynamic.ResourceProvider {
+  /** Reads the router after `changes` (if any), in one round trip. */
+  const look = async (
+    inputs: Inputs,
+    previous: Outputs | undefined,
+    recorded: RecordedHostKeys,
+    changes: RemoteCommand[] = [],
+  ) => {
+    const reads = resource.reads(inputs, previous);
+    const result = await changeThenRead(inputs.connection, changes, reads, recorded);
+    return {
+      view: resource.parse(inputs, result.reads, routerLabel(inputs.connection), previous),
+      seen: { hostKey: result.hostKey, jumpHostKey: result.jumpHostKey },
+      changes: result.changes,
+    };
+  };
+
+  /** Looks, plans, changes and reads back: the step create and update share. */
+  const converge = async (inputs: Inputs, previous: Outputs | undefined): Promise<Outputs> => {
+    const first = await look(inputs, previous, recordedKeys(previous));
+    const context = { previous, before: first.view };
+    const changes = resource.plan(inputs, first.view, context);
+    let now = first;
+    if (changes.length > 0) {
+      try {
+        now = await look(inputs, previous, first.seen, changes);
+      } catch (error) {
+        throw resource.explainFailure ? resource.explainFailure(inputs, first.view, error as Error) : error;
+      }
+    }
+    return {
+      ...inputs,
+      ...resource.outputs(inputs, now.view, context),
+      ...keysToRecord(inputs.connection, now.seen, previous),
+    } as unknown as Outputs;
+  };
+
+  /** The inputs a state was made from. */
+  const inputsOf = (state: Outputs): Inputs => {
+    const inputs: Record<string, unknown> = {};
+    for (const key of resource.inputKeys) {
+      if (state[key] !== undefined && state[key] !== null) inputs[key] = state[key];
+    }
+    return inputs as Inputs;
+  };
+
+  return {
+    async check(_olds, news) {
+      return checkInputs(resource.schema(), news, (data) => resource.normalize(data as never));
+    },
+    async diff(_id, olds, news) {
+      return diffOnRouter(olds as Partial<Outputs>, news as Inputs, {
+        inputs: resource.inputKeys,
+        replaceOn: resource.replaceOn,
+        deleteBeforeReplace: resource.deleteBeforeReplace,
+      });
+    },
+    async create(props) {
+      const inputs = props as Inputs;
+      const outs = await converge(inputs, undefined);
+      return { id: resource.id(inputs), outs };
+    },
+    async read(id, props) {
+      const state = props as Outputs;
+      const inputs = inputsOf(state);
+      const { view, seen } = await look(inputs, state, recordedKeys(state));
+      const outs = {
+        ...inputs,
+        ...resource.outputs(inputs, view, { previous: state, before: view }),
+        ...keysToRecord(inputs.connection, seen, state),
+      };
+      return { id, props: outs, inputs };
+    },
+    async update(_id, olds, news) {
+      return { outs: await converge(news as Inputs, olds as Outputs) };
+    },
+    async delete(_id, props) {
+      const state = props as Outputs;
+      const inputs = inputsOf(state);
+      const label = routerLabel(inputs.connection);
+      const { view } = await look(inputs, state, recordedKeys(state));
+      const { changes, notices } = resource.planDelete(state, view);
+      if (changes.length > 0) {
+        const after = await look(inputs, state, recordedKeys(state), changes);
+        notices.push(...(resource.checkDeleted?.(state, after.view, after.changes) ?? []));
+      }
+      notices.forEach((text) => notice(`${resource.kind} ${resource.subject(inputs)} on ${label}: ${text}`));
+    },
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * Sysctl's lifecycle: a kernel parameter such as `net.ipv4.ip_forward=1`, set, read back for drift
+ * (a reboot loses it), optionally persisted under /etc/sysctl.d, and on delete restored to the
+ * value found at create.
+ *
+ * @packageDocumentation
+ */
+import { z } from "zod";
+import {
+  bootFileChanges,
+  bootFileDrift,
+  readFileCommand,
+  removeFile,
+  type BootFile,
+} from "../../commands/files/bootFile";
+import {
+  normalizeSysctlValue,
+  sameSysctlValue,
+  sysctlFile,
+  sysctlFileContent,
+  sysctlRead,
+  sysctlWrite,
+} from "../../commands/sysctl/sysctl";
+import { readMarker, removeMarker, sysctlMarker, writeMarker } from "../../commands/files/ownership";
+import { connectionSchema } from "../../schemas/connection";
+import { sysctlKey, sysctlValue } from "../../schemas/names";
+import { routerLabel, type Connection } from "../../transport/connection";
+import { excerpt } from "../../transport/errors";
+import { oneRouterProvider, type RouterStateFields } from "./shape";
+
+/** Sysctl's inputs after check. */
+export interface SysctlInputs {
+  connection: Connection;
+  /** The parameter, e.g. net.ipv4.ip_forward. */
+  key: string;
+  /** The value to set, as sysctl prints it ("1"). */
+  value: string;
+  /** Also write it under /etc/sysctl.d so it survives a reboot. */
+  persist: boolean;
+  /** On delete, put back the value found at create; default true. */
+  restoreOnDelete: boolean;
+}
+
+/** What the router has, as Sysctl's outputs record it. */
+export interface SysctlOutputs extends SysctlInputs, RouterStateFields {
+  /** The value now. */
+  current: string;
+  /** The value found at create, restored on delete. */
+  original: string;
+  persisted: boolean;
+}
+
+/** Builds Sysctl's input schema. */
+export function sysctlSchema() {
+  return z
+    .object({
+      connection: connectionSchema(),
+      key: sysctlKey(),
+      value: sysctlValue(),
+      persist: z.boolean().optional(),
+      restoreOnDelete: z.boolean().optional(),
+    })
+    .strict();
+}
+
+/** The parameter's value now, and its boot file. */
+interface SysctlView {
+  current: string;
+  file: string | undefined;
+  /** The value pulumi-gre found before it first set this one, when its marker is there. */
+  original: string | undefined;
+}
+
+/** The boot file `persist` asks for: /etc/sysctl.d/90-pulumi-gre-KEY.conf. */
+function bootFile(inputs: SysctlInputs): BootFile {
+  return {
+    path: sysctlFile(inputs.key),
+    content: sysctlFileContent(inputs.key, inputs.value),
+    persist: inputs.persist,
+  };
+}
+
+/** The dynamic provider behind {@link Sysctl}. */
+export const sysctlProvider = oneRouterProvider<SysctlInputs, SysctlView, SysctlOutputs>({
+  kind: "Sysctl",
+  subject: (inputs) => inputs.key,
+  schema: sysctlSchema,
+  normalize: (data: z.infer<ReturnType<typeof sysctlSchema>>) => ({
+    connection: data.connection,
+    key: data.key,
+    value: normalizeSysctlValue(String(data.value)),
+    persist: data.persist ?? false,
+    restoreOnDelete: data.restoreOnDelete ?? true,
+  }),
+  inputKeys: ["connection", "key", "value", "persist", "restoreOnDelete"],
+  replaceOn: ["key"],
+  // Delete first: the new resource must find the value the old one found, not the one it set.
+  deleteBeforeReplace: true,
+  id: (inputs) => `${inputs.connection.host}:${inputs.key}`,
+
+  // sysctl -n KEY, and the boot file.
+  reads: (inputs) => [
+    sysctlRead(inputs.key),
+    readFileCommand(sysctlFile(inputs.key)),
+    readMarker(sysctlMarker(inputs.key)),
+  ],
+  parse(inputs, [value, file, marker], router) {
+    if (value.exitCode !== 0) {
+      throw new Error(
+        `${router}: there is no sysctl ${inputs.key} on this router (${excerpt(value.stderr, 200)}); a module may be missing, or the kernel lacks it`,
+      );
+    }
+    return {
+      current: normalizeSysctlValue(value.stdout),
+      file: file.exitCode === 0 ? file.stdout : undefined,
+      original: marker.exitCode === 0 ? normalizeSysctlValue(marker.stdout) : undefined,
+    };
+  },
+
+  // sysctl -w KEY=VALUE when it differs, and the boot file as `persist` says.
+  // sysctl -w KEY=VALUE when it differs — remembering on the router, first, the value found — and
+  // the boot file as `persist` says.
+  plan: (inputs, now) => [
+    ...(sameSysctlValue(now.current, inputs.value)
+      ? []
+      : [
+          ...(now.original === undefined ? writeMarker(sysctlMarker(inputs.key), `${now.current}\n`) : []),
+          sysctlWrite(inputs.key, inputs.value),
+        ]),
+    ...bootFileChanges(bootFile(inputs), now.file),
+  ],
+
+  outputs(inputs, now, { previous, before }) {
+    const drift = [
+      ...(sameSysctlValue(now.current, inputs.value)
+        ? []
+        : [`${inputs.key} is ${now.current}, wanted ${inputs.value}`]),
+      ...bootFileDrift(bootFile(inputs), now.file),
+    ].map((d) => `${routerLabel(inputs.connection)}: ${d}`);
+    return {
+      current: now.current,
+      // A run killed after setting the value left the one it found on the router.
+      original: previous?.original ?? before.original ?? before.current,
+      persisted: now.file !== undefined,
+      drift,
+    };
+  },
+
+  // The value found at create goes back (unless told not to), and the boot file goes.
+  // A create a killed run left under way has no state of its own: the router's marker says what
+  // the value was.
+  planDelete: (state, now) => {
+    const original = state.original ?? now.original;
+    return {
+      changes: [
+        ...(state.restoreOnDelete && original !== undefined && !sameSysctlValue(now.current, original)
+          ? [sysctlWrite(state.key, original)]
+          : []),
+        ...(now.file !== undefined ? [removeFile(sysctlFile(state.key))] : []),
+        ...(now.original !== undefined ? [removeMarker(sysctlMarker(state.key))] : []),
+      ],
+      notices: [],
+    };
+  },
+});

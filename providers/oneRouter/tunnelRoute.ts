@@ -1,0 +1,179 @@
+/**
+ * TunnelRoute's lifecycle: the field note's `ip route add 10.2.1.0/24 via 10.10.10.2` on one router,
+ * read back with `ip -j route show` for drift, repaired with `ip route replace`. A route to the same
+ * destination that pulumi-gre did not make is never clobbered unless `takeOver` is set.
+ *
+ * @packageDocumentation
+ */
+import {
+  ROUTE_PROTOCOL,
+  findRoute,
+  parseIpRoute,
+  planRoute,
+  planRouteRemoval,
+  routeDifferences,
+  routeShow,
+} from "../../commands/iproute2/route";
+import {
+  networkdInstalled,
+  parsePersistedFiles,
+  persistChanges,
+  persistDrift,
+  readPersistedFiles,
+  routeContent,
+  routeFile,
+  tunnelFiles,
+  type WantedFile,
+} from "../../commands/networkd/networkd";
+import { prefixFamily } from "../../schemas/addresses";
+import { routerLabel } from "../../transport/connection";
+import { TransportError, outcomeFailed } from "../../transport/errors";
+import { oneRouterProvider } from "./shape";
+import {
+  normalizeTunnelRoute,
+  specOf,
+  tunnelRouteSchema,
+  type RouteView,
+  type TunnelRouteInputs,
+  type TunnelRouteOutputs,
+} from "./tunnelRouteSpec";
+
+export type { RouteTunnel, TunnelRouteInputs, TunnelRouteOutputs } from "./tunnelRouteSpec";
+
+/** The link whose `.network` would carry the route's boot file. */
+function persistDevice(inputs: TunnelRouteInputs): string | undefined {
+  return inputs.device ?? inputs.tunnel?.name;
+}
+
+/** Whether persistence is involved: wanted now, or left by the state. */
+function readsFiles(inputs: TunnelRouteInputs, previous?: Partial<TunnelRouteOutputs>): boolean {
+  return persistDevice(inputs) !== undefined && (inputs.persist || previous?.persist === true);
+}
+
+/** The route's boot file, with the content `persist` asks for (undefined: not there). */
+function bootFile(inputs: TunnelRouteInputs): WantedFile[] {
+  const device = persistDevice(inputs);
+  if (device === undefined) return [];
+  const route = {
+    device,
+    destination: inputs.destination,
+    metric: inputs.metric,
+    table: inputs.table,
+    protocol: ROUTE_PROTOCOL,
+    ...(inputs.via === undefined ? {} : { gateway: inputs.via }),
+    ...(inputs.source === undefined ? {} : { source: inputs.source }),
+  };
+  return [{ path: routeFile(route), content: inputs.persist ? routeContent(route) : undefined }];
+}
+
+/** Why the route cannot be persisted here; undefined when it can (or need not be). */
+function persistProblem(inputs: TunnelRouteInputs, view: RouteView): string | undefined {
+  const device = persistDevice(inputs);
+  if (!inputs.persist || device === undefined) return undefined;
+  if (view.networkd === false)
+    return "persist: systemd-networkd is not installed, so nothing would bring the route back at boot";
+  const network = tunnelFiles(device).network;
+  if (view.files && !view.files.has(network)) {
+    return (
+      `persist: ${device} is not persisted by pulumi-gre on this router (${network} is missing), so systemd-networkd ` +
+      "would not bring the route back with it; persist the tunnel too (GreTunnel persist: true)"
+    );
+  }
+  return undefined;
+}
+
+/** The dynamic provider behind {@link TunnelRoute}. */
+export const tunnelRouteProvider = oneRouterProvider<TunnelRouteInputs, RouteView, TunnelRouteOutputs>({
+  kind: "TunnelRoute",
+  subject: (inputs) => inputs.destination,
+  schema: tunnelRouteSchema,
+  normalize: normalizeTunnelRoute,
+  inputKeys: [
+    "connection",
+    "destination",
+    "via",
+    "device",
+    "metric",
+    "table",
+    "source",
+    "takeOver",
+    "persist",
+    "tunnel",
+  ],
+  replaceOn: ["destination", "metric", "table"],
+  // A new slot does not collide with the old one: create the new route, then delete the old.
+  deleteBeforeReplace: false,
+  id: (inputs) => `${inputs.connection.host}:${inputs.table}:${inputs.destination}:${inputs.metric}`,
+
+  // ip -j route show table all, and our boot files when persistence is involved.
+  reads: (inputs, previous) => [
+    routeShow(prefixFamily(inputs.destination)),
+    ...(readsFiles(inputs, previous) ? [readPersistedFiles()] : []),
+    ...(inputs.persist ? [networkdInstalled()] : []),
+  ],
+  parse(inputs, [routes, ...rest], router, previous) {
+    if (routes.exitCode !== 0) throw outcomeFailed(router, routes);
+    const view: RouteView = {
+      routes: parseIpRoute(routes.stdout, prefixFamily(inputs.destination)),
+    };
+    if (readsFiles(inputs, previous)) view.files = parsePersistedFiles(rest.shift()!.stdout);
+    if (inputs.persist) view.networkd = rest.shift()!.exitCode === 0;
+    return view;
+  },
+
+  // ip route replace, unless the slot holds a route someone else made. Once the resource exists the
+  // slot is its own (its create made or took the route): whatever is there since is drift to repair.
+  plan(inputs, view, { previous }) {
+    const plan = planRoute(specOf(inputs), view.routes, previous !== undefined || inputs.takeOver);
+    if (plan.action === "conflict") throw new Error(`${routerLabel(inputs.connection)}: ${plan.reason}`);
+    const problem = persistProblem(inputs, view);
+    if (problem) throw new Error(`${routerLabel(inputs.connection)}: ${problem}`);
+    return [
+      ...(plan.action === "none" ? [] : plan.commands),
+      ...(view.files ? persistChanges(bootFile(inputs), view.files) : []),
+    ];
+  },
+  explainFailure(inputs, _routes, error) {
+    if (
+      inputs.tunnel &&
+      TransportError.isInstance(error) &&
+      /Nexthop has invalid gateway|Network is unreachable/.test(error.message)
+    ) {
+      error.message += ` (is tunnel ${inputs.tunnel.name} up? routes through it come after it)`;
+    }
+    return error;
+  },
+
+  outputs(inputs, view) {
+    const spec = specOf(inputs);
+    const route = findRoute(spec, view.routes);
+    const files = bootFile(inputs);
+    const asPersisted = bootFile({ ...inputs, persist: true });
+    const involved =
+      view.files !== undefined && (inputs.persist || files.some((f) => view.files!.has(f.path)));
+    return {
+      persisted: involved ? persistDrift(asPersisted, view.files!).length === 0 : null,
+      present: !!route && route.protocol === ROUTE_PROTOCOL,
+      found: route
+        ? {
+            gateway: route.gateway ?? null,
+            device: route.device ?? null,
+            protocol: route.protocol,
+            source: route.source ?? null,
+          }
+        : null,
+      drift: [...routeDifferences(spec, route), ...(view.files ? persistDrift(files, view.files) : [])].map(
+        (d) => `${routerLabel(inputs.connection)}: ${d}`,
+      ),
+    };
+  },
+
+  // ip route del … proto 176: only ever our own route; and its boot file.
+  planDelete: (state, view) => ({
+    changes: [
+      ...planRouteRemoval(specOf(state), view.routes),
+      ...(view.files ? persistChanges(bootFile({ ...state, persist: false }), view.files, true) : []),
+    ],
+    notices: [],
+  }),
+});
