@@ -1,7 +1,7 @@
 /**
  * Reading a router's tunnel-relevant state in one round trip: every link with details, every
- * address, and whether the kernel can do GRE now. Extra commands (a reachability ping) ride along
- * in the same round trip.
+ * address, and whether the kernel can do GRE now. Extra reads (an end's boot files, a reachability
+ * ping) ride along in the same round trip, each group under its own name.
  *
  * @packageDocumentation
  */
@@ -13,6 +13,7 @@ import { routerLabel } from "../transport/connection";
 import type { RecordedHostKeys } from "../transport/roundTripTypes";
 import type { CommandOutcome, RemoteCommand } from "../model/command";
 import { changeThenRead } from "./applyOnRouter";
+import { layOut, type GroupOutcomes, type ReadGroups } from "./keyedReads";
 
 /** The commands that read a router's links, addresses and GRE support. */
 export function observationCommands(): RemoteCommand[] {
@@ -41,27 +42,34 @@ export function parseObservation(router: string, outcomes: CommandOutcome[]): Ro
 }
 
 /** What {@link observeRouter} returns. */
-export interface RouterView {
+export interface RouterView<K extends string = string> {
   observation: RouterObservation;
   hostKey: string;
   jumpHostKey?: string;
-  /** Outcomes of the extra commands, in order. */
-  extra: CommandOutcome[];
+  /** Outcomes of the extra reads, by the names they were sent under. */
+  extra: GroupOutcomes<K>;
 }
 
-/** Reads the router (plus `extra` commands) in one round trip. */
-export async function observeRouter(
+/** The name the device listing travels under; the extra reads' names are the caller's. */
+export const OBSERVATION = "@observation";
+
+/** Reads the router (plus `extra` reads, by name) in one round trip. */
+export async function observeRouter<K extends string = never>(
   connection: Connection,
   recorded: RecordedHostKeys,
-  extra: RemoteCommand[] = [],
-): Promise<RouterView> {
-  const base = observationCommands();
+  extra: ReadGroups<K> = {},
+): Promise<RouterView<K>> {
+  const laid = layOut<K | typeof OBSERVATION>({
+    [OBSERVATION]: observationCommands(),
+    ...extra,
+  } as ReadGroups<K | typeof OBSERVATION>);
   // Only reads (and pings): they may share a round trip with other resources reading this router.
-  const result = await changeThenRead(connection, [], [...base, ...extra], recorded);
+  const result = await changeThenRead(connection, [], laid.commands, recorded);
+  const { [OBSERVATION]: base, ...rest } = laid.byName(result.reads);
   return {
-    observation: parseObservation(routerLabel(connection), result.reads.slice(0, base.length)),
+    observation: parseObservation(routerLabel(connection), base!),
     hostKey: result.hostKey,
     jumpHostKey: result.jumpHostKey,
-    extra: result.reads.slice(base.length),
+    extra: rest as GroupOutcomes<K>,
   };
 }

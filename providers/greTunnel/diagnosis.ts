@@ -33,6 +33,7 @@ import {
   type NormalizedGreTunnel,
 } from "./spec";
 import { observeRouter } from "../observeRouter";
+import { outcomesOf } from "../keyedReads";
 import { both } from "../pairOperation";
 import type { Pair } from "./ends";
 
@@ -55,14 +56,21 @@ export async function diagnoseTraffic(
   const connection = (i: 0 | 1) => t.endpoints[i].connection;
   const first = await Promise.all(
     both((i) =>
-      observeRouter(connection(i), seen[i], [
-        pingUnderlay(specs[i].local, specs[i].remote),
-        routeGetCommand(specs[i].remote, specs[i].local),
-        countersCommand(t.name),
-      ]).then(
+      observeRouter(connection(i), seen[i], {
+        underlayPing: [pingUnderlay(specs[i].local, specs[i].remote)],
+        routeGet: [routeGetCommand(specs[i].remote, specs[i].local)],
+        counters: [countersCommand(t.name)],
+      }).then(
         (v) => ({
-          view: { observation: v.observation, underlayPing: v.extra[0] } as EndView,
-          extra: v.extra,
+          view: {
+            observation: v.observation,
+            underlayPing: outcomesOf(v.extra, "underlayPing")[0],
+          } as EndView,
+          extra: {
+            underlayPing: outcomesOf(v.extra, "underlayPing")[0],
+            routeGet: outcomesOf(v.extra, "routeGet")[0],
+            counters: outcomesOf(v.extra, "counters")[0],
+          },
         }),
         (e: Error) => ({ view: { unreadable: e.message } as EndView, extra: undefined }),
       ),
@@ -70,13 +78,13 @@ export async function diagnoseTraffic(
   );
   const findings = diagnoseTunnel(t.name, specs, labels, [first[0].view, first[1].view]);
   first.forEach(({ extra }, i) => {
-    if (extra && extra[0].exitCode !== 0 && extra[1].exitCode !== 0) {
+    if (extra && extra.underlayPing.exitCode !== 0 && extra.routeGet.exitCode !== 0) {
       findings.push(
-        `${labels[i]}: has no route to ${specs[i].remote} from ${specs[i].local} (ip route get: ${said(extra[1], "failed")})`,
+        `${labels[i]}: has no route to ${specs[i].remote} from ${specs[i].local} (ip route get: ${said(extra.routeGet, "failed")})`,
       );
     }
   });
-  const before = first.map((f) => (f.extra ? parseCounters(f.extra[2]) : undefined));
+  const before = first.map((f) => (f.extra ? parseCounters(f.extra.counters) : undefined));
   if (!before[0] || !before[1]) return findings;
 
   // From the end that pings in a health check, with the other end listening on its underlay.

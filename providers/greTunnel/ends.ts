@@ -5,9 +5,9 @@
  * @packageDocumentation
  */
 import { planRestore, type ObservedEnd } from "../../commands/iproute2/planTunnel";
-import { extrasReads, extrasRestore, parseExtras, type ExtrasReads, type ExtrasView } from "./extras";
+import { extrasRestore, parseExtras, type ExtrasView } from "./extras/extras";
 import type { Connection } from "../../transport/connection";
-import type { RemoteCommand } from "../../model/command";
+import type { ReadGroups } from "../keyedReads";
 import { changeThenRead } from "../applyOnRouter";
 import { endKeys, type GreTunnelOutputs, type NormalizedGreTunnel } from "./spec";
 import { recordedKeys, type RecordedHostKeys } from "../hostKeys";
@@ -17,14 +17,14 @@ import { both } from "../pairOperation";
 /** One value per end of a tunnel. */
 export type Pair<T> = [T, T];
 
-/** Both routers, read at once (each with `extras` in the same round trip). */
+/** Both routers, read at once (each with its `extras` reads, by name, in the same round trip). */
 export function observeBoth(
   t: Pick<NormalizedGreTunnel, "endpoints">,
   recorded: Pair<RecordedHostKeys>,
-  extras: Pair<RemoteCommand[]> = [[], []],
+  extras: Pair<ReadGroups> = [{}, {}],
 ): Promise<Pair<RouterView>> {
   return Promise.all(
-    both((i) => observeRouter(t.endpoints[i].connection, recorded[i], extras[i])),
+    both((i) => observeRouter<string>(t.endpoints[i].connection, recorded[i], extras[i])),
   ) as Promise<Pair<RouterView>>;
 }
 
@@ -41,7 +41,8 @@ export function seenPair(views: Pair<RouterView>): Pair<RecordedHostKeys & { hos
 /** An end as it was before a change: its device, and the extras that were read. */
 export interface EndBefore {
   end: ObservedEnd;
-  reads: ExtrasReads;
+  /** The extras' reads, by name (to read them again the same way). */
+  reads: ReadGroups;
   extras: ExtrasView;
 }
 
@@ -52,10 +53,10 @@ export async function restoreEnd(
   name: string,
   before: EndBefore,
 ): Promise<string> {
-  const now = await observeRouter(connection, recorded, extrasReads(before.reads));
+  const now = await observeRouter<string>(connection, recorded, before.reads);
   const commands = [
     ...planRestore(name, before.end, now.observation),
-    ...extrasRestore(name, before.extras, parseExtras(name, before.reads, now.extra)),
+    ...extrasRestore(name, before.extras, parseExtras(name, now.extra)),
   ];
   if (commands.length === 0) return "nothing to undo";
   await changeThenRead(connection, commands, [], recorded);

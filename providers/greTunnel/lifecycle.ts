@@ -29,14 +29,15 @@ import {
   type GreTunnelOutputs,
   type NormalizedGreTunnel,
 } from "./spec";
-import { observationCommands, parseObservation, type RouterView } from "../observeRouter";
+import { OBSERVATION, observationCommands, parseObservation, type RouterView } from "../observeRouter";
+import { layOut, outcomesOf } from "../keyedReads";
 import { checkHealth, healthFromProbes } from "./diagnosis";
 import { warning } from "../notices";
 import { both, runPair, undoBoth, undoneReport } from "../pairOperation";
-import { preflight, wantedExtras, type Preflighted } from "./preflight";
+import { preflight, type Preflighted } from "./preflight";
 import { observeBoth, recordedPair, restoreEnd, seenPair, type Pair } from "./ends";
 import { keysToRecord } from "../hostKeys";
-import { extrasChanges, extrasReads, extrasToRead, parseExtras, type ExtrasView } from "./extras";
+import { extrasChanges, extrasToRead, parseExtras, wantedExtras, type ExtrasView } from "./extras/extras";
 
 /**
  * Applies each end's plan on both routers at once, each in one round trip that also reads back
@@ -48,7 +49,7 @@ function applyPlans(
   ready: Preflighted,
 ): Promise<Pair<{ observation: RouterObservation; extras: ExtrasView }>> {
   const labels = endLabels(t);
-  const base = observationCommands();
+  const reads = layOut({ [OBSERVATION]: observationCommands(), ...ready.reads });
   return runPair(
     what,
     both((i) => ({
@@ -59,12 +60,13 @@ function applyPlans(
         const result = await changeThenRead(
           t.endpoints[i].connection,
           changes,
-          [...base, ...extrasReads(ready.reads)],
+          reads.commands,
           ready.seen[i],
         );
+        const outcomes = reads.byName(result.reads);
         return {
-          observation: parseObservation(labels[i], result.reads.slice(0, base.length)),
-          extras: parseExtras(t.name, ready.reads, result.reads.slice(base.length)),
+          observation: parseObservation(labels[i], outcomesOf(outcomes, OBSERVATION)),
+          extras: parseExtras(t.name, outcomes),
         };
       },
       restore: () => restoreEnd(t.endpoints[i].connection, ready.seen[i], t.name, ready.befores[i]),
@@ -169,17 +171,16 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider = {
   async read(id, props) {
     const t = props as unknown as GreTunnelOutputs;
     const reads = extrasToRead(wantedExtras(t));
-    const extraReads = extrasReads(reads);
     // The health check rides in the same round trip as the reads (a keepalive GRE itself lacks).
     const pinging = healthEnds(t);
     const mtus = both((i) => probeMtu(t, i, t.ends));
     const views = await observeBoth(
       t,
       recordedPair(t),
-      both((i) => [
-        ...extraReads,
-        ...(pinging.includes(i) ? healthPings(...pingPair(t.endpoints[i]), mtus[i]) : []),
-      ]),
+      both((i) => ({
+        ...reads,
+        ...(pinging.includes(i) ? { health: healthPings(...pingPair(t.endpoints[i]), mtus[i]) } : {}),
+      })),
     );
     const seen = seenPair(views);
     const health =
@@ -190,7 +191,7 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider = {
             seen,
             pinging.map((i) => ({
               i,
-              outcomes: views[i].extra.slice(extraReads.length),
+              outcomes: outcomesOf(views[i].extra, "health"),
               mtu: mtus[i],
               deviceMtu: views[i].observation.links.find((l) => l.name === t.name)?.mtu,
             })),
@@ -201,7 +202,7 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider = {
       t,
       both((i) => keysToRecord(t.endpoints[i].connection, seen[i], endKeys(t, i))),
       both((i) => views[i].observation),
-      both((i) => parseExtras(t.name, reads, views[i].extra.slice(0, extraReads.length))),
+      both((i) => parseExtras(t.name, views[i].extra)),
       health,
     );
     return {
@@ -228,7 +229,7 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider = {
       views = await observeBoth(
         t,
         recordedPair(t),
-        both(() => extrasReads(reads)),
+        both(() => reads),
       );
     } catch (error) {
       throw new Error(
@@ -236,7 +237,7 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider = {
       );
     }
     const plans = both((i) => planRemove(specs[i], views[i].observation));
-    const extras = both((i) => parseExtras(t.name, reads, views[i].extra));
+    const extras = both((i) => parseExtras(t.name, views[i].extra));
     const befores = both((i) => ({
       end: observeEnd(specs[i].name, views[i].observation),
       reads,

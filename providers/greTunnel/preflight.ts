@@ -25,21 +25,20 @@ import { observeBoth, recordedPair, seenPair, type EndBefore, type Pair } from "
 import {
   extrasChanges,
   extrasProblems,
-  extrasReads,
   extrasToRead,
   parseExtras,
-  type ExtrasReads,
+  wantedExtras,
   type ExtrasView,
-  type ExtrasWanted,
-} from "./extras";
+} from "./extras/extras";
+import type { ReadGroups } from "../keyedReads";
 
 /** What preflight found on both routers, ready to apply. */
 export interface Preflighted {
   /** The keys both routers presented: expected from here on. */
   seen: Pair<RecordedHostKeys & { hostKey: string }>;
   observed: Pair<RouterObservation>;
-  /** The boot files and MSS rules read (what the inputs and the state mention). */
-  reads: ExtrasReads;
+  /** The extras' reads, by name (what the inputs and the state mention). */
+  reads: ReadGroups;
   extras: Pair<ExtrasView>;
   plans: Pair<EndPlan>;
   /** Each end's changes: the device's plan, then its boot files and MSS rule. */
@@ -53,11 +52,6 @@ function pingSaid(ping: CommandOutcome): string {
   return summary.transmitted > 0
     ? `ping: ${summary.received} of ${summary.transmitted} answered`
     : `ping: ${said(ping, "no reply")}`;
-}
-
-/** What the inputs (or a state) ask of the ends besides the tunnel. */
-export function wantedExtras(t: Partial<NormalizedGreTunnel>): ExtrasWanted {
-  return { persist: t.persist ?? false, tcpMss: t.tcpMss ?? undefined };
 }
 
 /**
@@ -77,16 +71,15 @@ export async function preflight(
   const pinging = mode === "create" && t.verify ? pingingEnds(t) : [];
   const wanted = wantedExtras(t);
   const reads = extrasToRead(wanted, previous && wantedExtras(previous));
-  const extraReads = extrasReads(reads);
   let views: Pair<RouterView>;
   try {
     views = await observeBoth(
       t,
       recordedPair(previous),
-      both((i) => [
-        ...extraReads,
-        ...(pinging.includes(i) ? [pingUnderlay(specs[i].local, specs[i].remote)] : []),
-      ]),
+      both((i) => ({
+        ...reads,
+        ...(pinging.includes(i) ? { underlayPing: [pingUnderlay(specs[i].local, specs[i].remote)] } : {}),
+      })),
     );
   } catch (error) {
     throw new Error(
@@ -94,7 +87,7 @@ export async function preflight(
     );
   }
   const plans = both((i) => planEnd(specs[i], views[i].observation, mode));
-  const extras = both((i) => parseExtras(t.name, reads, views[i].extra.slice(0, extraReads.length)));
+  const extras = both((i) => parseExtras(t.name, views[i].extra));
   const problems: string[] = [];
   specs.forEach((spec, i) => {
     const plan = plans[i];
@@ -102,7 +95,7 @@ export async function preflight(
     if (plan.action !== "none")
       problems.push(...preflightProblems(spec, views[i].observation).map((p) => `${labels[i]}: ${p}`));
     problems.push(...extrasProblems(spec, wanted, extras[i]).map((p) => `${labels[i]}: ${p}`));
-    const ping = views[i].extra[extraReads.length];
+    const ping = views[i].extra.underlayPing?.[0];
     if (ping && ping.exitCode !== 0) {
       const range = natRange(spec.remote);
       const peer = labels[i === 0 ? 1 : 0];

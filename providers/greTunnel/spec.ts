@@ -15,7 +15,7 @@ import { carriesEthernet, underlayFamily, type GreKey, type TunnelMode } from ".
 import { mirroredKeys } from "../../schemas/tunnel";
 import { routerLabel, type Connection } from "../../transport/connection";
 import type { HostKeyOrigin, HostKeyState } from "../hostKeys";
-import { extrasDrift, extrasState, type ExtrasState, type ExtrasView } from "./extras";
+import { extrasDrift, extrasState, type ExtrasState, type ExtrasView } from "./extras/extras";
 
 /** One router's end of the tunnel, as the user declares it. */
 export interface GreEndpointInputs {
