@@ -25,4 +25,4 @@ export {
   type FoundRoute,
 } from "./resources/tunnelRoute";
 export type { ConnectionArgs, ProxyConnectionArgs } from "./resources/connectionArgs";
-export type { Connection, ProxyConnection } from "./transport/connection";
+export type { Connection, ProxyConnection } from "./model/connection";

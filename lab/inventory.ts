@@ -7,7 +7,8 @@
 import { readFileSync, writeFileSync } from "fs";
 import * as path from "path";
 import { repoRoot } from "../tools/repoRoot";
-import { hostKeyFingerprint, type Connection } from "../transport/connection";
+import { hostKeyFingerprint } from "../transport/connection";
+import { type Connection } from "../model/connection";
 import { addressOf, type RouterPlan } from "./topology";
 
 /** One lab router, as the inventory lists it. */

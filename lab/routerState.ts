@@ -8,7 +8,7 @@
 import { parseProcModules } from "../commands/modprobe/kernelModule";
 import { parseIpAddr, parseIpLink } from "../commands/iproute2/parseIp";
 import { parseIpRoute } from "../commands/iproute2/route";
-import type { Connection } from "../transport/connection";
+import type { Connection } from "../model/connection";
 import { runOnRouter } from "../transport";
 
 /** A router's field-note state, each part as sorted or ordered strings. */

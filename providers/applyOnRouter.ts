@@ -7,7 +7,8 @@
  */
 import { batchStderr, failedBatchLine, groupIpCommands, type IpBatch } from "../commands/iproute2/ipBatch";
 import { runOnRouter } from "../transport";
-import { routerLabel, type Connection } from "../transport/connection";
+import { routerLabel } from "../transport/connection";
+import { type Connection } from "../model/connection";
 import { outcomeFailed } from "../transport/errors";
 import type { RecordedHostKeys } from "../transport/roundTripTypes";
 import type { CommandOutcome, RemoteCommand } from "../model/command";

@@ -10,7 +10,7 @@ import type { z } from "zod";
 import { explainIssue, problemsOf } from "../schemas/issues";
 
 /** Inputs without the engine's own `__provider` and other `__` properties. */
-export function userInputs(props: Record<string, unknown>): Record<string, unknown> {
+export function userInputs(props: object): Record<string, unknown> {
   return Object.fromEntries(Object.entries(props).filter(([k]) => !k.startsWith("__")));
 }
 
@@ -18,11 +18,11 @@ export function userInputs(props: Record<string, unknown>): Record<string, unkno
  * Validates the user's inputs with `schema` and returns them normalized, or the failures, each
  * naming the property and the reason. Nothing runs on a router.
  */
-export function checkInputs<S extends z.ZodType>(
+export function checkInputs<S extends z.ZodType, In extends object>(
   schema: S,
-  news: Record<string, unknown>,
-  normalize: (data: z.infer<S>) => object,
-): pulumi.dynamic.CheckResult {
+  news: In,
+  normalize: (data: z.output<S>) => In,
+): pulumi.dynamic.CheckResult<In> {
   const inputs = userInputs(news);
   const parsed = schema.safeParse(inputs, { error: explainIssue });
   if (!parsed.success) {
@@ -33,5 +33,5 @@ export function checkInputs<S extends z.ZodType>(
     // Only values unknown during a preview failed: they are checked again once known.
     return failures.length > 0 ? { failures } : { inputs: news };
   }
-  return { inputs: normalize(parsed.data) as Record<string, unknown> };
+  return { inputs: normalize(parsed.data) };
 }

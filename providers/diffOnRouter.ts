@@ -5,7 +5,8 @@
  * @packageDocumentation
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { routerAddress, type Connection } from "../transport/connection";
+import { routerAddress } from "../transport/connection";
+import { type Connection } from "../model/connection";
 
 /**
  * Compares old outputs with new inputs. Another router (host or port) or a change of a

@@ -7,7 +7,8 @@
  * @packageDocumentation
  */
 import type { RecordedHostKeys } from "../transport/roundTripTypes";
-import { routerLabel, type Connection } from "../transport/connection";
+import { routerLabel } from "../transport/connection";
+import { type Connection } from "../model/connection";
 import { warning } from "./notices";
 
 export type { RecordedHostKeys };

@@ -7,7 +7,7 @@
  */
 import { parseIpAddr, parseIpLink } from "../commands/iproute2/parseIp";
 import type { RouterObservation } from "../commands/iproute2/planTunnel";
-import type { Connection } from "../transport/connection";
+import type { Connection } from "../model/connection";
 import { outcomeFailed } from "../transport/errors";
 import { routerLabel } from "../transport/connection";
 import type { RecordedHostKeys } from "../transport/roundTripTypes";

@@ -4,85 +4,24 @@
  * @packageDocumentation
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { GreEndState, GreTunnelHealth, NormalizedGreEndpoint } from "../providers/greTunnel/spec";
+import type { GreEndState, GreTunnelHealth } from "../providers/greTunnel/spec";
+import type { GreEndpointDeclaration, GreTunnelDeclaration, NormalizedGreEndpoint } from "../model/greTunnel";
 import type { HostKeyOrigin } from "../providers/hostKeys";
 import type { GreKey, TcpMss, TunnelMode } from "../model/tunnel";
-import { withSecretConnection, type ConnectionArgs } from "./connectionArgs";
+import { withSecretConnection } from "./connectionArgs";
+import type { Inputs } from "./inputs";
 import { runtimeProvider } from "./runtimeProvider";
 
 export type { GreEndState, GreTunnelHealth, HostKeyOrigin };
 
-/** One router's end of a tunnel. */
-export interface GreEndpointArgs {
-  /** How to reach the router: `@pulumi/command`'s connection shape, plus `hostKey`, `sudo`, `proxyCommand`. */
-  connection: pulumi.Input<ConnectionArgs>;
-  /** The router's underlay address, where the tunnel starts (`ip tunnel add … local LOCAL`); IPv6 for ip6gre and ip6gretap. */
-  local: pulumi.Input<string>;
-  /** Where this end sends to; defaults to the peer's `local`. Set it when the peer is behind NAT. */
-  remote?: pulumi.Input<string>;
-  /**
-   * This end's tunnel address (`ip addr add ADDRESS dev NAME peer PEER`), IPv4 or IPv6 in any mode.
-   * Left out on a gretap or ip6gretap end that joins a `bridge`.
-   */
-  address?: pulumi.Input<string>;
-  /** The other end's tunnel address; defaults to the other endpoint's `address`. */
-  peerAddress?: pulumi.Input<string>;
-  /**
-   * gretap, ip6gretap: the bridge this end becomes a port of (it must exist on the router), so that
-   * a LAN spans both sites. Both ends or neither; not with `persist`.
-   */
-  bridge?: pulumi.Input<string>;
-}
+/** One router's end of a tunnel, with every field an `Input`. */
+export type GreEndpointArgs = Inputs<GreEndpointDeclaration>;
 
 /** One router's end of a tunnel as the state records it: every default filled in (what `check` made of it). */
 export type GreEndpoint = NormalizedGreEndpoint;
 
-/** The arguments of a {@link GreTunnel}. */
-export interface GreTunnelArgs {
-  /** Interface name on both routers: 1–15 letters, digits, `_`, `.` or `-`, not an iproute2 keyword. */
-  name: pulumi.Input<string>;
-  /**
-   * `gre` (the field note's, default), `gretap` (Ethernet frames, for a bridge), `ip6gre` and
-   * `ip6gretap` (the same over an IPv6 underlay: `local`/`remote` IPv6). Changing it replaces the
-   * tunnel. `ip6gre` and `ip6gretap` need the `ip6_gre` module (a {@link KernelModule}).
-   */
-  mode?: pulumi.Input<TunnelMode>;
-  /**
-   * GRE key (0…4294967295) for both directions, or `{input, output}` as seen from `endpoints[0]`
-   * (the other end mirrors it). Tunnels between the same two routers need distinct keys: the
-   * kernel matches incoming GRE packets on local address, remote address and key.
-   */
-  key?: pulumi.Input<GreKey>;
-  /** Outer TTL (the hop limit over IPv6), 1…255; default 255 as in the field note. */
-  ttl?: pulumi.Input<number>;
-  /**
-   * Tunnel MTU; the kernel's default when unset — over a 1500-byte underlay 1476 for gre (1472 with
-   * keys), 14 less for gretap, 1448 for ip6gre (1444 with keys).
-   */
-  mtu?: pulumi.Input<number>;
-  /**
-   * Clamp the MSS of TCP connections through the tunnel, on both routers: `"clamp"` to the path
-   * MTU (the tunnel's MTU − 40: 1436 over a 1500-byte underlay, 1360 with `mtu: 1400`), or a number
-   * of bytes (536 or more, at most `mtu` − 40). A firewall rule of this resource: nftables (table
-   * `ip pulumi_gre`) where the kernel takes it, else iptables (mangle FORWARD, comment
-   * `pulumi-gre:NAME`). Unset: no rule.
-   */
-  tcpMss?: pulumi.Input<TcpMss>;
-  /**
-   * Bring the tunnel back at boot without Pulumi: systemd-networkd files on both routers
-   * (`/etc/systemd/network/50-pulumi-gre-NAME.netdev` and `.network`). Needs systemd-networkd
-   * enabled on the routers. The MSS rule is not persisted. Default false.
-   */
-  persist?: pulumi.Input<boolean>;
-  /** Exactly two endpoints, on two different routers. */
-  endpoints: pulumi.Input<pulumi.Input<GreEndpointArgs>[]>;
-  /**
-   * Check that the tunnel carries traffic — ping across it, small and full size — after create and
-   * update and on every refresh (GRE has no keepalive of its own), and the underlay before create;
-   * default true. A tunnel configured right that carries nothing is drift, with its causes.
-   */
-  verify?: pulumi.Input<boolean>;
-}
+/** The arguments of a {@link GreTunnel}: its declaration, with every field an `Input`. */
+export type GreTunnelArgs = Inputs<GreTunnelDeclaration>;
 
 /**
  * A GRE tunnel between two Linux routers, converged on both ends together over SSH.

@@ -5,24 +5,14 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { HostKeyOrigin } from "../providers/hostKeys";
-import type { Connection } from "../transport/connection";
-import { withSecretConnection, type ConnectionArgs } from "./connectionArgs";
+import type { Connection } from "../model/connection";
+import type { KernelModuleDeclaration } from "../model/routerResources";
+import { withSecretConnection } from "./connectionArgs";
+import type { Inputs } from "./inputs";
 import { runtimeProvider } from "./runtimeProvider";
 
-/** The arguments of a {@link KernelModule}. */
-export interface KernelModuleArgs {
-  /** How to reach the router. */
-  connection: pulumi.Input<ConnectionArgs>;
-  /** The module, as modprobe names it: ip_gre, nf_conntrack, nf_conntrack_proto_gre, … */
-  name: pulumi.Input<string>;
-  /** Also load it at boot (a file in /etc/modules-load.d, removed on delete). Default false. */
-  persist?: pulumi.Input<boolean>;
-  /**
-   * On delete, unload (rmmod, as the field note ends) what this resource loaded — only if it
-   * loaded it and nothing uses it. Default false: a module stays loaded.
-   */
-  unloadOnDelete?: pulumi.Input<boolean>;
-}
+/** The arguments of a {@link KernelModule}: its declaration, with every field an `Input`. */
+export type KernelModuleArgs = Inputs<KernelModuleDeclaration>;
 
 /**
  * Makes sure a kernel module is available on a router: the field note's

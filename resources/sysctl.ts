@@ -5,23 +5,14 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { HostKeyOrigin } from "../providers/hostKeys";
-import type { Connection } from "../transport/connection";
-import { withSecretConnection, type ConnectionArgs } from "./connectionArgs";
+import type { Connection } from "../model/connection";
+import type { SysctlDeclaration } from "../model/routerResources";
+import { withSecretConnection } from "./connectionArgs";
+import type { Inputs } from "./inputs";
 import { runtimeProvider } from "./runtimeProvider";
 
-/** The arguments of a {@link Sysctl}. */
-export interface SysctlArgs {
-  /** How to reach the router. */
-  connection: pulumi.Input<ConnectionArgs>;
-  /** The parameter, e.g. net.ipv4.ip_forward. */
-  key: pulumi.Input<string>;
-  /** The value, e.g. 1. */
-  value: pulumi.Input<string | number>;
-  /** Also write it under /etc/sysctl.d so it survives a reboot (removed on delete). Default false. */
-  persist?: pulumi.Input<boolean>;
-  /** On delete, put back the value found at create. Default true. */
-  restoreOnDelete?: pulumi.Input<boolean>;
-}
+/** The arguments of a {@link Sysctl}: its declaration, with every field an `Input`. */
+export type SysctlArgs = Inputs<SysctlDeclaration>;
 
 /**
  * A kernel parameter on a router (`sysctl -w KEY=VALUE`), read back on refresh (a reboot loses
@@ -83,13 +74,8 @@ export class Sysctl extends pulumi.dynamic.Resource {
   }
 }
 
-/** The arguments of an {@link IpForwarding}. */
-export interface IpForwardingArgs {
-  /** How to reach the router. */
-  connection: pulumi.Input<ConnectionArgs>;
-  /** Also enable it at boot. Default false. */
-  persist?: pulumi.Input<boolean>;
-}
+/** The arguments of an {@link IpForwarding}: a Sysctl's connection and `persist` (also enabled at boot). */
+export type IpForwardingArgs = Inputs<Pick<SysctlDeclaration, "connection" | "persist">>;
 
 /**
  * IPv4 forwarding on a router (`net.ipv4.ip_forward=1`), which the field note's routes rely on:

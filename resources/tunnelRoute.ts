@@ -5,46 +5,17 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { HostKeyOrigin } from "../providers/hostKeys";
-import type { RouteTunnel } from "../providers/oneRouter/tunnelRoute";
-import type { Connection } from "../transport/connection";
-import { withSecretConnection, type ConnectionArgs } from "./connectionArgs";
+import type { RouteTunnel, TunnelRouteDeclaration } from "../model/routerResources";
+import type { Connection } from "../model/connection";
+import { withSecretConnection } from "./connectionArgs";
+import type { Inputs } from "./inputs";
 import type { GreTunnel } from "./greTunnel";
 import { runtimeProvider } from "./runtimeProvider";
 
 export type { RouteTunnel };
 
-/** The arguments of a {@link TunnelRoute}. */
-export interface TunnelRouteArgs {
-  /** How to reach the router. */
-  connection: pulumi.Input<ConnectionArgs>;
-  /** The destination prefix: the LAN behind the other router (10.2.1.0/24). */
-  destination: pulumi.Input<string>;
-  /** Next hop (`via`); with `tunnel`, defaults to the tunnel's peer address. */
-  via?: pulumi.Input<string>;
-  /** Output device (`dev gre1`). */
-  device?: pulumi.Input<string>;
-  /** Route metric; default 0. */
-  metric?: pulumi.Input<number>;
-  /** Routing table: a number or "main" (default). */
-  table?: pulumi.Input<number | "main">;
-  /** Preferred source address (`src`). */
-  source?: pulumi.Input<string>;
-  /** Replace a route to the same destination that pulumi-gre did not make. Default false. */
-  takeOver?: pulumi.Input<boolean>;
-  /**
-   * Allow a destination that contains the address this router is reached at over SSH (refused by
-   * default: such a route can lock Pulumi out of the router). Default false.
-   */
-  allowCapture?: pulumi.Input<boolean>;
-  /**
-   * Bring the route back at boot without Pulumi: a systemd-networkd drop-in of its tunnel's
-   * `.network` (so the tunnel must be a {@link GreTunnel} with `persist: true`; the route needs
-   * `device` or `tunnel`). Default false.
-   */
-  persist?: pulumi.Input<boolean>;
-  /** The tunnel the route goes through: enables the checks against recursive routing and stray next hops. */
-  tunnel?: pulumi.Input<RouteTunnel>;
-}
+/** The arguments of a {@link TunnelRoute}: its declaration, with every field an `Input`. */
+export type TunnelRouteArgs = Inputs<TunnelRouteDeclaration>;
 
 /** The route found in a route's slot (destination, table, metric), whoever made it. */
 export interface FoundRoute {

@@ -31,7 +31,7 @@ export function parseStackConfig(raw: {
   if (!parsed.success) {
     throw stackConfigError(problemsOf(parsed.error.issues, raw));
   }
-  const config = parsed.data as unknown as StackConfig;
+  const config: StackConfig = parsed.data;
   const problems = crossCheck(config);
   if (problems.length > 0) throw stackConfigError(problems);
   return config;

@@ -10,7 +10,7 @@ import { ONE_ROUTE_ONLY, oneRouteOnly, plainProxyFields, routerOnlyFields } from
 import { configValueName, routerName } from "../schemas/names";
 import { interfaceName, modeProblems, refuseMssBeyondMtu, tunnelParameters } from "../schemas/tunnel";
 import { ipPrefix, unicastAddress } from "../schemas/addresses";
-import { type GreKey, type TunnelMode } from "../model/tunnel";
+import type { GreTunnelParameters } from "../model/greTunnel";
 
 /**
  * Secrets of a connection in the config: each the name of a secret config value
@@ -81,17 +81,8 @@ export interface TunnelEndConfig {
   allowCapture?: boolean;
 }
 
-/** One tunnel: a pair of router ends. */
-export interface TunnelConfig {
-  name: string;
-  /** gre (default), gretap, ip6gre or ip6gretap. */
-  mode?: TunnelMode;
-  key?: GreKey;
-  ttl?: number;
-  mtu?: number;
-  /** Clamp TCP's MSS through the tunnel: "clamp" (to the path MTU) or a number of bytes. */
-  tcpMss?: "clamp" | number;
-  verify?: boolean;
+/** One tunnel: what a GreTunnel is (its name, mode, key, TTL, MTU, MSS clamp, verify), between a pair of router ends. */
+export interface TunnelConfig extends GreTunnelParameters {
   ends: [TunnelEndConfig, TunnelEndConfig];
 }
 
@@ -134,7 +125,11 @@ export function stackSchema() {
           message: "give either lab (a lab router's name) or connection",
         });
       }
-    });
+    })
+    // Exactly one of them is there (refused above otherwise): the router is that variant.
+    .transform(({ lab, connection, ...rest }): RouterConfig =>
+      connection !== undefined ? { connection, ...rest } : { lab: lab ?? "", ...rest },
+    );
   const end = z
     .object({
       router: z.string().min(1, "must name a router"),
@@ -150,7 +145,10 @@ export function stackSchema() {
     .object({
       ...tunnelParameters(),
       verify: z.boolean().optional(),
-      ends: z.array(end).length(2, "a tunnel has exactly two ends"),
+      ends: z
+        .array(end)
+        .length(2, "a tunnel has exactly two ends")
+        .transform((ends): [TunnelEndConfig, TunnelEndConfig] => [ends[0], ends[1]]),
     })
     .strict()
     .superRefine((t, ctx) => {

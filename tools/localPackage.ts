@@ -24,21 +24,21 @@ import {
 } from "fs";
 import * as path from "path";
 
-/** What the package is built from: the product's folders and its package files. */
-const SOURCES = [
-  "index.ts",
-  "resources",
-  "providers",
-  "iproute2",
-  "transport",
-  "schemas",
-  "package.json",
-  "tsconfig.json",
-  "tsconfig.build.json",
-  "README.md",
-  "LICENSE",
-];
+/** The product's folders and files: what `tsconfig.build.json` compiles into the package. */
+export function productSources(root: string): string[] {
+  const config = JSON.parse(readFileSync(path.join(root, "tsconfig.build.json"), "utf8")) as {
+    include: string[];
+  };
+  return config.include;
+}
 
+/** What the package is built from: the product's sources and its package files. */
+function packageSources(root: string): string[] {
+  return [
+    ...productSources(root),
+    ...["package.json", "tsconfig.json", "tsconfig.build.json", "README.md", "LICENSE"],
+  ];
+}
 /** The marker, inside an installed copy, of the sources it was built from. */
 const MARKER = ".built-from";
 
@@ -53,7 +53,7 @@ function files(at: string): string[] {
 /** A hash of the sources the package of the checkout at `root` is built from. */
 export function sourceHash(root: string): string {
   const hash = createHash("sha256");
-  for (const file of SOURCES.flatMap((s) => files(path.join(root, s)))) {
+  for (const file of packageSources(root).flatMap((s) => files(path.join(root, s)))) {
     hash.update(path.relative(root, file)).update("\0").update(readFileSync(file)).update("\0");
   }
   return hash.digest("hex").slice(0, 16);

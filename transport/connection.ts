@@ -8,70 +8,7 @@
 import { createHash } from "crypto";
 import { SECRET_CONNECTION_FIELDS } from "../schemas/connection";
 import { PUBLIC_KEY_LINE } from "../schemas/hostKey";
-
-/** A jump host, as in `@pulumi/command`'s `remote.ProxyConnection`. */
-export interface ProxyConnection {
-  /** The jump host's address. */
-  host: string;
-  /** SSH port; default 22. */
-  port?: number;
-  /** Login user; default `root`. */
-  user?: string;
-  password?: string;
-  /** Private key text (OpenSSH or PEM); keep it a secret (`pulumi config set --secret`). */
-  privateKey?: string;
-  privateKeyPassword?: string;
-  /** An SSH agent socket; default `$SSH_AUTH_SOCK` when no other credential is given. */
-  agentSocketPath?: string;
-  /** Connection attempts before giving up; default 10. */
-  dialErrorLimit?: number;
-  /** Seconds one attempt may take until the SSH handshake completes; default 15. */
-  perDialTimeout?: number;
-  /**
-   * Pinned host key: its fingerprint as `ssh-keygen -lf` prints it (`SHA256:…`), or the public key
-   * line (`ssh-ed25519 AAAA…`) as `@pulumi/command` takes it.
-   */
-  hostKey?: string;
-}
-
-/**
- * A router's SSH connection. Every field of `@pulumi/command`'s `remote.Connection` means the same
- * here; the extras are `hostKey`, `sudo`, `proxyCommand`, `commandTimeout` and `name`.
- *
- * This is the resolved shape, as a resource's `connection` output holds it; programs write
- * `ConnectionArgs`, whose fields may be `Input`s.
- *
- * @example
- * ```ts
- * import * as pulumi from "@pulumi/pulumi";
- * import { KernelModule, type Connection } from "pulumi-gre";
- *
- * const config = new pulumi.Config();
- * const gre = new KernelModule("routerA-ip_gre", {
- *   connection: { host: "198.51.100.11", user: "netops", sudo: true, privateKey: config.requireSecret("sshKey") },
- *   name: "ip_gre",
- * });
- * export const reachedAt = gre.connection.apply((c: Connection) => `${c.user ?? "root"}@${c.host}`);
- * ```
- */
-export interface Connection extends ProxyConnection {
-  /** A jump host to tunnel the connection through. */
-  proxy?: ProxyConnection;
-  /**
-   * A command whose stdin/stdout carry the SSH connection, like OpenSSH's ProxyCommand, as argv;
-   * `%h` and `%p` stand for host and port. Example: `["ip","netns","exec","lab","socat","-","TCP:%h:%p"]`.
-   */
-  proxyCommand?: string[];
-  /**
-   * Run the commands as root through `sudo -n -- sh -c …` (for a non-root user allowed to run
-   * /bin/sh with passwordless sudo); a sudo that wants a password is an error, not a hang.
-   */
-  sudo?: boolean;
-  /** Seconds one round trip of commands may take; default 60. */
-  commandTimeout?: number;
-  /** The router's name, used in errors and logs; default `user@host:port`. */
-  name?: string;
-}
+import type { Connection, ProxyConnection } from "../model/connection";
 
 /** A connection with every default filled in. */
 export interface ResolvedConnection extends Connection {

@@ -13,9 +13,9 @@ import {
   hostKeyFingerprint,
   type ExpectedHostKey,
   type ExpectedHostKeys,
-  type ProxyConnection,
   type ResolvedConnection,
 } from "./connection";
+import { type ProxyConnection } from "../model/connection";
 import { excerpt, transportError, type TransportError } from "./errors";
 import { commandLine } from "./script";
 

@@ -7,7 +7,8 @@
  *
  * @packageDocumentation
  */
-import { resolveConnection, type Connection } from "./connection";
+import { resolveConnection } from "./connection";
+import { type Connection } from "../model/connection";
 import { roundTrip, type RoundTripOptions, type RunResult } from "./exec";
 import { transportHooks } from "./hooks";
 import { coalescedRead } from "./reads";

@@ -10,13 +10,8 @@
  */
 import { createHash } from "crypto";
 import type { Client } from "ssh2";
-import {
-  resolveConnection,
-  routerLabel,
-  type ExpectedHostKeys,
-  type ProxyConnection,
-  type ResolvedConnection,
-} from "./connection";
+import { resolveConnection, routerLabel, type ExpectedHostKeys, type ResolvedConnection } from "./connection";
+import { type ProxyConnection } from "../model/connection";
 import { dialOnce, type Handle, type JumpHost } from "./dial";
 import { TransportError, transportError } from "./errors";
 import { transportHooks } from "./hooks";

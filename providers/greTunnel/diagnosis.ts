@@ -30,8 +30,8 @@ import {
   pingPair,
   probeMtu,
   type GreTunnelHealth,
-  type NormalizedGreTunnel,
 } from "./spec";
+import { type NormalizedGreTunnel } from "../../model/greTunnel";
 import { observeRouter } from "../observeRouter";
 import { outcomesOf } from "../keyedReads";
 import { both } from "../pairOperation";

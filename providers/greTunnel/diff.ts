@@ -5,8 +5,10 @@
  * @packageDocumentation
  */
 import { containsUnknown } from "../../schemas/unknown";
-import { routerAddress, withoutSecrets, type Connection } from "../../transport/connection";
-import type { GreTunnelOutputs, NormalizedGreTunnel } from "./spec";
+import { routerAddress, withoutSecrets } from "../../transport/connection";
+import { type Connection } from "../../model/connection";
+import type { GreTunnelOutputs } from "./spec";
+import type { NormalizedGreTunnel } from "../../model/greTunnel";
 
 /** The result of the offline diff. */
 export interface TunnelDiff {

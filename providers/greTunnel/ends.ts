@@ -6,10 +6,11 @@
  */
 import { planRestore, type ObservedEnd } from "../../commands/iproute2/planTunnel";
 import { extrasRestore, parseExtras, type ExtrasView } from "./extras/extras";
-import type { Connection } from "../../transport/connection";
+import type { Connection } from "../../model/connection";
 import type { ReadGroups } from "../keyedReads";
 import { changeThenRead } from "../applyOnRouter";
-import { endKeys, type GreTunnelOutputs, type NormalizedGreTunnel } from "./spec";
+import { endKeys, type GreTunnelOutputs } from "./spec";
+import { type NormalizedGreTunnel } from "../../model/greTunnel";
 import { recordedKeys, type RecordedHostKeys } from "../hostKeys";
 import { observeRouter, type RouterView } from "../observeRouter";
 import { both } from "../pairOperation";

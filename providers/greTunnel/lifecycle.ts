@@ -13,6 +13,7 @@ import { observeEnd, planRemove, type RouterObservation } from "../../commands/i
 import { healthPings } from "../../commands/health/tunnelHealth";
 import { changeThenRead } from "../applyOnRouter";
 import { checkInputs } from "../checkInputs";
+import { stateRequired } from "../stateRequired";
 import { diffGreTunnel } from "./diff";
 import { greTunnelSchema, normalizeGreTunnel } from "./schema";
 import {
@@ -27,8 +28,9 @@ import {
   tunnelId,
   type GreTunnelHealth,
   type GreTunnelOutputs,
-  type NormalizedGreTunnel,
+  type GreTunnelState,
 } from "./spec";
+import { type NormalizedGreTunnel } from "../../model/greTunnel";
 import { OBSERVATION, observationCommands, parseObservation, type RouterView } from "../observeRouter";
 import { layOut, outcomesOf } from "../keyedReads";
 import { checkHealth, healthFromProbes } from "./diagnosis";
@@ -115,7 +117,7 @@ async function verify(
 async function converge(
   what: string,
   t: NormalizedGreTunnel,
-  previous: GreTunnelOutputs | undefined,
+  previous: GreTunnelState | undefined,
   mode: "create" | "converge",
 ): Promise<GreTunnelOutputs> {
   const ready = await preflight(what, t, previous, mode);
@@ -146,13 +148,13 @@ function describe(verb: string, t: NormalizedGreTunnel): string {
  * The dynamic provider behind {@link GreTunnel}. Exported for the provider-host tests; programs
  * use the resource class.
  */
-export const greTunnelProvider: pulumi.dynamic.ResourceProvider = {
+export const greTunnelProvider: pulumi.dynamic.ResourceProvider<NormalizedGreTunnel, GreTunnelState> = {
   async check(_olds, news) {
     return checkInputs(greTunnelSchema(), news, normalizeGreTunnel);
   },
 
   async diff(_id, olds, news) {
-    const result = diffGreTunnel(olds as Partial<GreTunnelOutputs>, news as unknown as NormalizedGreTunnel);
+    const result = diffGreTunnel(olds, news);
     return {
       changes: result.changes,
       replaces: result.replaces,
@@ -160,16 +162,15 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider = {
     };
   },
 
-  async create(inputs) {
-    const t = inputs as unknown as NormalizedGreTunnel;
+  async create(t) {
     return {
       id: tunnelId(t),
       outs: await converge(describe("creating", t), t, undefined, "create"),
     };
   },
 
-  async read(id, props) {
-    const t = props as unknown as GreTunnelOutputs;
+  async read(id, state) {
+    const t = stateRequired("GreTunnel", id, state);
     const reads = extrasToRead(wantedExtras(t));
     // The health check rides in the same round trip as the reads (a keepalive GRE itself lacks).
     const pinging = healthEnds(t);
@@ -205,21 +206,14 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider = {
       both((i) => parseExtras(t.name, views[i].extra)),
       health,
     );
-    return {
-      id,
-      props: outs as unknown as Record<string, unknown>,
-      inputs: inputsOf(t) as unknown as Record<string, unknown>,
-    };
+    return { id, props: outs, inputs: inputsOf(t) };
   },
 
-  async update(_id, olds, news) {
-    const old = olds as unknown as GreTunnelOutputs;
-    const t = news as unknown as NormalizedGreTunnel;
+  async update(_id, old, t) {
     return { outs: await converge(describe("updating", t), t, old, "converge") };
   },
 
-  async delete(_id, props) {
-    const t = props as unknown as GreTunnelOutputs;
+  async delete(_id, t) {
     const specs = endSpecs(t);
     const labels = endLabels(t);
     const what = describe("deleting", t);

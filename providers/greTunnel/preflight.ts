@@ -17,7 +17,8 @@ import { said } from "../../commands/iproute2/tunnelReport";
 import { parsePing } from "../../commands/health/tunnelHealth";
 import { natRange } from "../../schemas/addresses";
 import type { CommandOutcome, RemoteCommand } from "../../model/command";
-import { endLabels, endSpecs, pingingEnds, type GreTunnelOutputs, type NormalizedGreTunnel } from "./spec";
+import { endLabels, endSpecs, pingingEnds, type GreTunnelState } from "./spec";
+import { type NormalizedGreTunnel } from "../../model/greTunnel";
 import type { RecordedHostKeys } from "../hostKeys";
 import type { RouterView } from "../observeRouter";
 import { both } from "../pairOperation";
@@ -63,7 +64,7 @@ function pingSaid(ping: CommandOutcome): string {
 export async function preflight(
   what: string,
   t: NormalizedGreTunnel,
-  previous: GreTunnelOutputs | undefined,
+  previous: GreTunnelState | undefined,
   mode: "create" | "converge",
 ): Promise<Preflighted> {
   const specs = endSpecs(t);

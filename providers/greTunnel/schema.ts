@@ -11,7 +11,12 @@ import { carriesEthernet } from "../../model/tunnel";
 import { interfaceName, modeProblems, refuseMssBeyondMtu, tunnelParameters } from "../../schemas/tunnel";
 import { isKnown } from "../../schemas/unknown";
 import { routerAddress } from "../../transport/connection";
-import type { NormalizedGreEndpoint, NormalizedGreTunnel } from "./spec";
+import {
+  GRE_TUNNEL_DEFAULTS,
+  type GreTunnelDeclaration,
+  type NormalizedGreEndpoint,
+  type NormalizedGreTunnel,
+} from "../../model/greTunnel";
 
 /** Builds GreTunnel's input schema. */
 export function greTunnelSchema() {
@@ -127,10 +132,10 @@ export function greTunnelSchema() {
 }
 
 /**
- * Fills in the defaults: mode gre, ttl 255, verify on, each remote the peer's local, each peer
+ * Fills in the defaults ({@link GRE_TUNNEL_DEFAULTS}; mode gre is left out), each remote the peer's local, each peer
  * address the other's address; IPv6 addresses written as `ip` prints them.
  */
-export function normalizeGreTunnel(inputs: z.infer<ReturnType<typeof greTunnelSchema>>): NormalizedGreTunnel {
+export function normalizeGreTunnel(inputs: GreTunnelDeclaration): NormalizedGreTunnel {
   const [a, b] = inputs.endpoints;
   const end = (self: typeof a, peer: typeof a): NormalizedGreEndpoint => {
     const normalized: NormalizedGreEndpoint = {
@@ -148,9 +153,9 @@ export function normalizeGreTunnel(inputs: z.infer<ReturnType<typeof greTunnelSc
   const normalized: NormalizedGreTunnel = {
     name: inputs.name,
     ...(inputs.mode === undefined || inputs.mode === "gre" ? {} : { mode: inputs.mode }),
-    ttl: inputs.ttl ?? 255,
-    persist: inputs.persist ?? false,
-    verify: inputs.verify ?? true,
+    ttl: inputs.ttl ?? GRE_TUNNEL_DEFAULTS.ttl,
+    persist: inputs.persist ?? GRE_TUNNEL_DEFAULTS.persist,
+    verify: inputs.verify ?? GRE_TUNNEL_DEFAULTS.verify,
     endpoints: [end(a, b), end(b, a)],
   };
   if (inputs.key !== undefined) normalized.key = inputs.key;

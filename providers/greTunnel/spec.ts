@@ -4,106 +4,18 @@
  *
  * @packageDocumentation
  */
-import type { TcpMss } from "../../model/tunnel";
 import type { TunnelEndSpec } from "../../commands/iproute2/tunnelCommands";
 import { healthProblem, type TunnelHealth } from "../../commands/health/tunnelHealth";
 import type { RouterObservation } from "../../commands/iproute2/planTunnel";
 import { endState } from "../../commands/iproute2/tunnelReport";
-import { type TunnelEndState } from "../../model/endState";
+import type { TunnelEndState } from "../../model/endState";
 import { hostPrefixLength } from "../../commands/iproute2/tunnelCommands";
-import { carriesEthernet, underlayFamily, type GreKey, type TunnelMode } from "../../model/tunnel";
+import { carriesEthernet, underlayFamily, type TunnelMode } from "../../model/tunnel";
 import { mirroredKeys } from "../../schemas/tunnel";
-import { routerLabel, type Connection } from "../../transport/connection";
+import { routerLabel } from "../../transport/connection";
+import type { NormalizedGreEndpoint, NormalizedGreTunnel } from "../../model/greTunnel";
 import type { HostKeyOrigin, HostKeyState } from "../hostKeys";
 import { extrasDrift, extrasState, type ExtrasState, type ExtrasView } from "./extras/extras";
-
-/** One router's end of the tunnel, as the user declares it. */
-export interface GreEndpointInputs {
-  /** How to reach the router (the shape of `@pulumi/command`'s `remote.Connection`). */
-  connection: Connection;
-  /** The router's underlay address: the tunnel's source on this router (IPv6 for ip6gre and ip6gretap). */
-  local: string;
-  /** Where this end sends to: the peer's `local` unless the peer is behind NAT. */
-  remote?: string;
-  /**
-   * This end's tunnel address (`ip addr add ADDRESS dev NAME peer PEER`), IPv4 or IPv6 in any mode.
-   * Required, except on a gretap or ip6gretap end that joins a `bridge` (the bridge has the address).
-   */
-  address?: string;
-  /** The other end's tunnel address; defaults to the other endpoint's `address`. */
-  peerAddress?: string;
-  /**
-   * gretap and ip6gretap: the bridge (it must exist) this end becomes a port of, so that a LAN
-   * spans both sites. Both ends or neither.
-   */
-  bridge?: string;
-}
-
-/** One end after `check` (and as the state records it): remote and peer address filled in. */
-export interface NormalizedGreEndpoint {
-  connection: Connection;
-  local: string;
-  remote: string;
-  /** Absent on a bridged end. */
-  address?: string;
-  peerAddress?: string;
-  bridge?: string;
-}
-
-/** GreTunnel's inputs as the user writes them. */
-export interface GreTunnelInputs {
-  /** Interface name on both routers (at most 15 characters: letters, digits, `_ . -`). */
-  name: string;
-  /**
-   * `gre` (the field note's, default), `gretap` (Ethernet over GRE), `ip6gre` and `ip6gretap` (the
-   * same over an IPv6 underlay). Changing it replaces the tunnel.
-   */
-  mode?: TunnelMode;
-  /**
-   * GRE key for both directions, or `{input, output}` as seen from `endpoints[0]` (the other end
-   * mirrors it). Tunnels between the same two routers need distinct keys: the kernel matches
-   * incoming GRE packets on local address, remote address and key.
-   */
-  key?: GreKey;
-  /** Outer TTL (the hop limit over IPv6), 1…255; default 255 as in the field note. */
-  ttl?: number;
-  /**
-   * Tunnel MTU; the kernel's default when unset: the underlay's MTU − 24 (1476 over 1500), − 4
-   * more with keys (1472).
-   */
-  mtu?: number;
-  /**
-   * Clamp the MSS of TCP connections through the tunnel on both ends (a firewall rule of this
-   * resource: nftables where the kernel takes it, else iptables): `"clamp"` to the path MTU — the
-   * tunnel's MTU − 40, so 1436 over a 1500-byte underlay and 1360 with `mtu: 1400` — or a number of
-   * bytes. Unset: no rule.
-   */
-  tcpMss?: TcpMss;
-  /**
-   * Bring the tunnel back at boot without Pulumi: systemd-networkd files on both routers
-   * (`/etc/systemd/network/50-pulumi-gre-NAME.netdev` and `.network`). Default false. The MSS
-   * rule is not persisted.
-   */
-  persist?: boolean;
-  /** Exactly two ends, on two different routers. */
-  endpoints: GreEndpointInputs[];
-  /** Ping across the tunnel from each end after create and update; default true. */
-  verify?: boolean;
-}
-
-/** The inputs after `check`: defaults filled in. */
-export interface NormalizedGreTunnel {
-  name: string;
-  /** Absent for `gre`. */
-  mode?: TunnelMode;
-  key?: GreKey;
-  ttl: number;
-  mtu?: number;
-  tcpMss?: TcpMss;
-  persist: boolean;
-  verify: boolean;
-  endpoints: [NormalizedGreEndpoint, NormalizedGreEndpoint];
-}
 
 /** One end as the outputs record it: the device, its boot files and MSS rule, and drift. */
 export type GreEndState = TunnelEndState & ExtrasState;
@@ -128,6 +40,12 @@ export interface GreTunnelOutputs extends NormalizedGreTunnel {
   /** What is wrong with the tunnel as a whole (it carries no traffic, and why); the ends' own drift is theirs. */
   drift: string[];
 }
+
+/**
+ * A GreTunnel state as the engine hands it back: the normalized inputs, and what the version that
+ * wrote it observed (a state from an older version may lack some of it).
+ */
+export type GreTunnelState = NormalizedGreTunnel & Partial<Omit<GreTunnelOutputs, keyof NormalizedGreTunnel>>;
 
 /** The host keys a state recorded for end `i` (none before create, or in a state from before keys were recorded). */
 export function endKeys(

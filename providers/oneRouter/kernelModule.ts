@@ -33,21 +33,15 @@ import {
 import { moduleMarker, readMarker, removeMarker, writeMarker } from "../../commands/files/ownership";
 import { connectionSchema } from "../../schemas/connection";
 import { moduleName as moduleNameSchema } from "../../schemas/names";
-import { routerLabel, type Connection } from "../../transport/connection";
+import { routerLabel } from "../../transport/connection";
 import { excerpt, outcomeFailed } from "../../transport/errors";
 import type { RemoteCommand } from "../../model/command";
 import { oneRouterProvider, type RouterStateFields } from "./shape";
-
-/** KernelModule's inputs after check. */
-export interface KernelModuleInputs {
-  connection: Connection;
-  /** The module, as `modprobe` takes it (ip_gre). */
-  name: string;
-  /** Also load it at boot, from /etc/modules-load.d. */
-  persist: boolean;
-  /** On delete, unload what this resource loaded, if nothing uses it. */
-  unloadOnDelete: boolean;
-}
+import {
+  KERNEL_MODULE_DEFAULTS,
+  type KernelModuleDeclaration,
+  type KernelModuleInputs,
+} from "../../model/routerResources";
 
 /** What the router has, as KernelModule's outputs record it. */
 export interface KernelModuleOutputs extends KernelModuleInputs, RouterStateFields {
@@ -116,11 +110,11 @@ export const kernelModuleProvider = oneRouterProvider<KernelModuleInputs, Module
   kind: "KernelModule",
   subject: (inputs) => inputs.name,
   schema: kernelModuleSchema,
-  normalize: (data: z.infer<ReturnType<typeof kernelModuleSchema>>) => ({
+  normalize: (data: KernelModuleDeclaration) => ({
     connection: data.connection,
     name: data.name,
-    persist: data.persist ?? false,
-    unloadOnDelete: data.unloadOnDelete ?? false,
+    persist: data.persist ?? KERNEL_MODULE_DEFAULTS.persist,
+    unloadOnDelete: data.unloadOnDelete ?? KERNEL_MODULE_DEFAULTS.unloadOnDelete,
   }),
   inputKeys: ["connection", "name", "persist", "unloadOnDelete"],
   replaceOn: ["name"],
@@ -176,7 +170,7 @@ export const kernelModuleProvider = oneRouterProvider<KernelModuleInputs, Module
     return isLoaded(now) ? error : notAvailable(inputs, now, error.message);
   },
 
-  outputs(inputs, now, { previous, before }) {
+  outputs(inputs, now, { previous, before }, keys) {
     const loaded = now.modules.find((m) => m.name === now.provider);
     const status = now.availability.kind === "builtin" ? "builtin" : loaded ? "loaded" : "not-loaded";
     const shownName =
@@ -195,6 +189,8 @@ export const kernelModuleProvider = oneRouterProvider<KernelModuleInputs, Module
     const loadedByInterruptedRun =
       !previous?.loadedByUs?.length && before.loadedBefore ? notLoaded(new Set(before.loadedBefore)) : [];
     return {
+      ...inputs,
+      ...keys,
       status,
       providedBy: now.provider,
       loadedByUs: [...new Set([...(previous?.loadedByUs ?? []), ...loadedNow, ...loadedByInterruptedRun])],

@@ -9,13 +9,15 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
-import { routerLabel, type Connection } from "../../transport/connection";
+import { routerLabel } from "../../transport/connection";
+import type { Connection } from "../../model/connection";
 import type { CommandOutcome, RemoteCommand } from "../../model/command";
 import { changeThenRead } from "../applyOnRouter";
 import { checkInputs } from "../checkInputs";
 import { diffOnRouter } from "../diffOnRouter";
 import { keysToRecord, recordedKeys, type HostKeyState, type RecordedHostKeys } from "../hostKeys";
 import { notice } from "../notices";
+import { stateRequired } from "../stateRequired";
 
 /** What every one-router resource's state holds besides its inputs and its own findings. */
 export interface RouterStateFields extends HostKeyState {
@@ -23,10 +25,18 @@ export interface RouterStateFields extends HostKeyState {
   drift: string[];
 }
 
+/**
+ * A state as the engine hands it back: the inputs, and what the version that wrote it observed (a
+ * state from an older version may lack some of it).
+ */
+export type StateOf<Inputs, Outputs> = Inputs &
+  Partial<RouterStateFields> &
+  Partial<Omit<Outputs, keyof Inputs>>;
+
 /** What a step knows besides the inputs and what the router has now. */
-export interface StepContext<Outputs, View> {
+export interface StepContext<State, View> {
   /** The state before this step (update, read, delete); none at create. */
-  previous?: Outputs;
+  previous?: State;
   /** What the router had before this step's changes (the same as now when nothing changed). */
   before: View;
 }
@@ -54,23 +64,29 @@ export interface OneRouterResource<
   /** The resource id. */
   id(inputs: Inputs): string;
   /** The commands that read what the resource is about (and what the state says it left). */
-  reads(inputs: Inputs, previous?: Outputs): RemoteCommand[];
+  reads(inputs: Inputs, previous?: StateOf<Inputs, Outputs>): RemoteCommand[];
   /** What the reads found; throws when the router cannot hold the resource at all. */
-  parse(inputs: Inputs, outcomes: CommandOutcome[], router: string, previous?: Outputs): View;
+  parse(
+    inputs: Inputs,
+    outcomes: CommandOutcome[],
+    router: string,
+    previous?: StateOf<Inputs, Outputs>,
+  ): View;
   /** The changes that bring the router from `now` to the inputs; throws on a conflict. */
-  plan(inputs: Inputs, now: View, context: StepContext<Outputs, View>): RemoteCommand[];
+  plan(inputs: Inputs, now: View, context: StepContext<StateOf<Inputs, Outputs>, View>): RemoteCommand[];
   /** Explains a change that failed (the error as thrown, naming the command). */
   explainFailure?(inputs: Inputs, now: View, error: Error): Error;
-  /** The resource's own outputs for what the router has now, including drift. */
+  /** The outputs for what the router has now: the inputs, the host keys to record, its own findings and drift. */
   outputs(
     inputs: Inputs,
     now: View,
-    context: StepContext<Outputs, View>,
-  ): Omit<Outputs, keyof Inputs | keyof HostKeyState>;
+    context: StepContext<StateOf<Inputs, Outputs>, View>,
+    keys: HostKeyState,
+  ): Outputs;
   /** What delete changes, and notices for the user about what it leaves. */
-  planDelete(state: Outputs, now: View): { changes: RemoteCommand[]; notices: string[] };
+  planDelete(state: StateOf<Inputs, Outputs>, now: View): { changes: RemoteCommand[]; notices: string[] };
   /** After delete's changes: throws when the resource is still there; returns further notices. */
-  checkDeleted?(state: Outputs, after: View, changes: CommandOutcome[]): string[];
+  checkDeleted?(state: StateOf<Inputs, Outputs>, after: View, changes: CommandOutcome[]): string[];
 }
 
 /** The dynamic provider of a {@link OneRouterResource}. */
@@ -78,11 +94,14 @@ export function oneRouterProvider<
   Inputs extends { connection: Connection },
   View,
   Outputs extends Inputs & RouterStateFields,
->(resource: OneRouterResource<Inputs, View, Outputs>): pulumi.dynamic.ResourceProvider {
+>(
+  resource: OneRouterResource<Inputs, View, Outputs>,
+): pulumi.dynamic.ResourceProvider<Inputs, StateOf<Inputs, Outputs>> {
+  type State = StateOf<Inputs, Outputs>;
   /** Reads the router after `changes` (if any), in one round trip. */
   const look = async (
     inputs: Inputs,
-    previous: Outputs | undefined,
+    previous: State | undefined,
     recorded: RecordedHostKeys,
     changes: RemoteCommand[] = [],
   ) => {
@@ -96,7 +115,7 @@ export function oneRouterProvider<
   };
 
   /** Looks, plans, changes and reads back: the step create and update share. */
-  const converge = async (inputs: Inputs, previous: Outputs | undefined): Promise<Outputs> => {
+  const converge = async (inputs: Inputs, previous: State | undefined): Promise<Outputs> => {
     const first = await look(inputs, previous, recordedKeys(previous));
     const context = { previous, before: first.view };
     const changes = resource.plan(inputs, first.view, context);
@@ -108,20 +127,19 @@ export function oneRouterProvider<
         throw resource.explainFailure ? resource.explainFailure(inputs, first.view, error as Error) : error;
       }
     }
-    return {
-      ...inputs,
-      ...resource.outputs(inputs, now.view, context),
-      ...keysToRecord(inputs.connection, now.seen, previous),
-    } as unknown as Outputs;
+    return resource.outputs(inputs, now.view, context, keysToRecord(inputs.connection, now.seen, previous));
   };
 
-  /** The inputs a state was made from. */
-  const inputsOf = (state: Outputs): Inputs => {
+  /**
+   * The inputs a state was made from: its input properties alone. Typed as a state (inputs with
+   * nothing observed), as the SDK types what `read` returns as inputs.
+   */
+  const inputsOf = (state: State): State => {
     const inputs: Record<string, unknown> = {};
     for (const key of resource.inputKeys) {
       if (state[key] !== undefined && state[key] !== null) inputs[key] = state[key];
     }
-    return inputs as Inputs;
+    return inputs as State;
   };
 
   return {
@@ -129,33 +147,27 @@ export function oneRouterProvider<
       return checkInputs(resource.schema(), news, (data) => resource.normalize(data as never));
     },
     async diff(_id, olds, news) {
-      return diffOnRouter(olds as Partial<Outputs>, news as Inputs, {
+      return diffOnRouter(olds, news, {
         inputs: resource.inputKeys,
         replaceOn: resource.replaceOn,
         deleteBeforeReplace: resource.deleteBeforeReplace,
       });
     },
-    async create(props) {
-      const inputs = props as Inputs;
+    async create(inputs) {
       const outs = await converge(inputs, undefined);
       return { id: resource.id(inputs), outs };
     },
     async read(id, props) {
-      const state = props as Outputs;
+      const state = stateRequired(resource.kind, id, props);
       const inputs = inputsOf(state);
       const { view, seen } = await look(inputs, state, recordedKeys(state));
-      const outs = {
-        ...inputs,
-        ...resource.outputs(inputs, view, { previous: state, before: view }),
-        ...keysToRecord(inputs.connection, seen, state),
-      };
-      return { id, props: outs, inputs };
+      const keys = keysToRecord(inputs.connection, seen, state);
+      return { id, props: resource.outputs(inputs, view, { previous: state, before: view }, keys), inputs };
     },
     async update(_id, olds, news) {
-      return { outs: await converge(news as Inputs, olds as Outputs) };
+      return { outs: await converge(news, olds) };
     },
-    async delete(_id, props) {
-      const state = props as Outputs;
+    async delete(_id, state) {
       const inputs = inputsOf(state);
       const label = routerLabel(inputs.connection);
       const { view } = await look(inputs, state, recordedKeys(state));

@@ -24,22 +24,10 @@ import {
 import { readMarker, removeMarker, sysctlMarker, writeMarker } from "../../commands/files/ownership";
 import { connectionSchema } from "../../schemas/connection";
 import { sysctlKey, sysctlValue } from "../../schemas/names";
-import { routerLabel, type Connection } from "../../transport/connection";
+import { routerLabel } from "../../transport/connection";
 import { excerpt } from "../../transport/errors";
 import { oneRouterProvider, type RouterStateFields } from "./shape";
-
-/** Sysctl's inputs after check. */
-export interface SysctlInputs {
-  connection: Connection;
-  /** The parameter, e.g. net.ipv4.ip_forward. */
-  key: string;
-  /** The value to set, as sysctl prints it ("1"). */
-  value: string;
-  /** Also write it under /etc/sysctl.d so it survives a reboot. */
-  persist: boolean;
-  /** On delete, put back the value found at create; default true. */
-  restoreOnDelete: boolean;
-}
+import { SYSCTL_DEFAULTS, type SysctlDeclaration, type SysctlInputs } from "../../model/routerResources";
 
 /** What the router has, as Sysctl's outputs record it. */
 export interface SysctlOutputs extends SysctlInputs, RouterStateFields {
@@ -85,12 +73,12 @@ export const sysctlProvider = oneRouterProvider<SysctlInputs, SysctlView, Sysctl
   kind: "Sysctl",
   subject: (inputs) => inputs.key,
   schema: sysctlSchema,
-  normalize: (data: z.infer<ReturnType<typeof sysctlSchema>>) => ({
+  normalize: (data: SysctlDeclaration) => ({
     connection: data.connection,
     key: data.key,
     value: normalizeSysctlValue(String(data.value)),
-    persist: data.persist ?? false,
-    restoreOnDelete: data.restoreOnDelete ?? true,
+    persist: data.persist ?? SYSCTL_DEFAULTS.persist,
+    restoreOnDelete: data.restoreOnDelete ?? SYSCTL_DEFAULTS.restoreOnDelete,
   }),
   inputKeys: ["connection", "key", "value", "persist", "restoreOnDelete"],
   replaceOn: ["key"],
@@ -130,7 +118,7 @@ export const sysctlProvider = oneRouterProvider<SysctlInputs, SysctlView, Sysctl
     ...bootFileChanges(bootFile(inputs), now.file),
   ],
 
-  outputs(inputs, now, { previous, before }) {
+  outputs(inputs, now, { previous, before }, keys) {
     const drift = [
       ...(sameSysctlValue(now.current, inputs.value)
         ? []
@@ -138,6 +126,8 @@ export const sysctlProvider = oneRouterProvider<SysctlInputs, SysctlView, Sysctl
       ...bootFileDrift(bootFile(inputs), now.file),
     ].map((d) => `${routerLabel(inputs.connection)}: ${d}`);
     return {
+      ...inputs,
+      ...keys,
       current: now.current,
       // A run killed after setting the value left the one it found on the router.
       original: previous?.original ?? before.original ?? before.current,

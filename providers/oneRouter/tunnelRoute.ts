@@ -34,11 +34,9 @@ import {
   specOf,
   tunnelRouteSchema,
   type RouteView,
-  type TunnelRouteInputs,
   type TunnelRouteOutputs,
 } from "./tunnelRouteSpec";
-
-export type { RouteTunnel, TunnelRouteInputs, TunnelRouteOutputs } from "./tunnelRouteSpec";
+import { type TunnelRouteInputs } from "../../model/routerResources";
 
 /** The link whose `.network` would carry the route's boot file. */
 function persistDevice(inputs: TunnelRouteInputs): string | undefined {
@@ -144,7 +142,7 @@ export const tunnelRouteProvider = oneRouterProvider<TunnelRouteInputs, RouteVie
     return error;
   },
 
-  outputs(inputs, view) {
+  outputs(inputs, view, _context, keys) {
     const spec = specOf(inputs);
     const route = findRoute(spec, view.routes);
     const files = bootFile(inputs);
@@ -152,6 +150,8 @@ export const tunnelRouteProvider = oneRouterProvider<TunnelRouteInputs, RouteVie
     const involved =
       view.files !== undefined && (inputs.persist || files.some((f) => view.files!.has(f.path)));
     return {
+      ...inputs,
+      ...keys,
       persisted: involved ? persistDrift(asPersisted, view.files!).length === 0 : null,
       present: !!route && route.protocol === ROUTE_PROTOCOL,
       found: route

@@ -28,42 +28,12 @@ import {
 } from "../../schemas/addresses";
 import { interfaceName } from "../../schemas/tunnel";
 import { routeMetric, routeTable } from "../../schemas/numbers";
-import type { Connection } from "../../transport/connection";
 import type { RouterStateFields } from "./shape";
-
-/** The tunnel a route goes through, for the checks that keep routing sane. */
-export interface RouteTunnel {
-  /** The tunnel interface (gre1). */
-  name: string;
-  /** This router's underlay address and the peer's (where the tunnel's own packets go). */
-  local: string;
-  remote: string;
-  /** This end's and the peer's tunnel addresses. */
-  address: string;
-  peerAddress: string;
-}
-
-/** TunnelRoute's inputs after check. */
-export interface TunnelRouteInputs {
-  connection: Connection;
-  /** The destination prefix (the LAN behind the other router), e.g. 10.2.1.0/24. */
-  destination: string;
-  /** Next hop; with a tunnel, defaults to the tunnel's peer address. */
-  via?: string;
-  /** Output device, e.g. gre1. */
-  device?: string;
-  metric: number;
-  table: number;
-  /** Preferred source address. */
-  source?: string;
-  /** Replace a route to the same destination that pulumi-gre did not make. */
-  takeOver: boolean;
-  /** Allow a destination that contains the address this router is reached at over SSH. */
-  allowCapture: boolean;
-  /** Bring the route back at boot: a drop-in of its persisted tunnel's systemd-networkd `.network`. */
-  persist: boolean;
-  tunnel?: RouteTunnel;
-}
+import {
+  TUNNEL_ROUTE_DEFAULTS,
+  type TunnelRouteDeclaration,
+  type TunnelRouteInputs,
+} from "../../model/routerResources";
 
 /** What the router has: its routes, and (when persistence is involved) our boot files. */
 export interface RouteView {
@@ -196,7 +166,7 @@ export function tunnelRouteSchema() {
  * table, the tunnel's peer as next hop — or the tunnel itself when the route's family is not its
  * addresses' (an IPv6 LAN through a tunnel with IPv4 addresses). IPv6 is written as `ip` prints it.
  */
-export function normalizeTunnelRoute(data: z.infer<ReturnType<typeof tunnelRouteSchema>>): TunnelRouteInputs {
+export function normalizeTunnelRoute(data: TunnelRouteDeclaration): TunnelRouteInputs {
   const ipv6 = prefixFamily(data.destination) === "ipv6";
   const metric = data.metric ?? 0;
   const inputs: TunnelRouteInputs = {
@@ -204,9 +174,9 @@ export function normalizeTunnelRoute(data: z.infer<ReturnType<typeof tunnelRoute
     destination: data.destination === UNKNOWN ? data.destination : normalizePrefix(data.destination),
     metric: ipv6 && metric === 0 ? IPV6_DEFAULT_METRIC : metric,
     table: data.table === undefined || data.table === "main" ? MAIN_TABLE : data.table,
-    takeOver: data.takeOver ?? false,
-    allowCapture: data.allowCapture ?? false,
-    persist: data.persist ?? false,
+    takeOver: data.takeOver ?? TUNNEL_ROUTE_DEFAULTS.takeOver,
+    allowCapture: data.allowCapture ?? TUNNEL_ROUTE_DEFAULTS.allowCapture,
+    persist: data.persist ?? TUNNEL_ROUTE_DEFAULTS.persist,
   };
   const tunnel = data.tunnel;
   const crossFamily = tunnel !== undefined && familyOf(tunnel.peerAddress) !== prefixFamily(data.destination);

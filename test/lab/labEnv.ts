@@ -15,7 +15,7 @@ import { repoRoot } from "../../tools/repoRoot";
 import { Lab } from "../../lab/lab";
 import { fieldNoteState, type FieldNoteState } from "../../lab/routerState";
 import { runOnRouter } from "../../transport";
-import type { Connection } from "../../transport/connection";
+import type { Connection } from "../../model/connection";
 
 /** The file that says this test run booted the lab (so its teardown stops it). */
 export const STARTED_MARKER = path.join(repoRoot(), ".lab", "started-by-tests");

@@ -7,11 +7,11 @@ import { execFileSync } from "child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
-import { installTarball, packedTarball } from "../../tools/localPackage";
+import { installTarball, packedTarball, productSources } from "../../tools/localPackage";
 import { markdownExamples, tsdocExamples } from "./examples";
 
 const ROOT = path.resolve(__dirname, "../..");
-const PRODUCT = ["index.ts", "resources", "providers", "iproute2", "transport", "schemas"];
+const PRODUCT = productSources(ROOT);
 
 function sources(at: string): string[] {
   if (!statSync(at).isDirectory()) return at.endsWith(".ts") ? [at] : [];

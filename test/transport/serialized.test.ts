@@ -4,7 +4,8 @@
  * catches serialization breakage (a captured Set, a class that loses its message) everywhere.
  */
 import { execFileSync } from "child_process";
-import { hostKeyFingerprint, type Connection } from "../../transport/connection";
+import { hostKeyFingerprint } from "../../transport/connection";
+import { type Connection } from "../../model/connection";
 import { ProviderHost, resourceUrn, serializeProvider } from "../../tools/providerHost/providerHost";
 import { startTestServer, type TestServer } from "./sshTestServer";
 

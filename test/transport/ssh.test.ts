@@ -1,7 +1,8 @@
 import { execFileSync, spawn, spawnSync } from "child_process";
 import { createServer, type AddressInfo, type Server as NetServer } from "net";
 import * as path from "path";
-import { hostKeyFingerprint, type Connection } from "../../transport/connection";
+import { hostKeyFingerprint } from "../../transport/connection";
+import { type Connection } from "../../model/connection";
 import { TransportError } from "../../transport/errors";
 import { batchScript } from "../../transport/script";
 import { type RemoteCommand } from "../../model/command";

@@ -5,7 +5,7 @@
  */
 import type { types } from "@pulumi/command";
 import type { ConnectionArgs } from "../../resources/connectionArgs";
-import type { Connection, ProxyConnection } from "../../transport/connection";
+import type { Connection, ProxyConnection } from "../../model/connection";
 import { connectionSchema } from "../../schemas/connection";
 
 type CommandConnection = types.input.remote.ConnectionArgs;

@@ -2,6 +2,7 @@
 import { kernelModuleProvider } from "../../providers/oneRouter/kernelModule";
 import { sysctlProvider } from "../../providers/oneRouter/sysctl";
 import { tunnelRouteProvider } from "../../providers/oneRouter/tunnelRoute";
+import { diffRaw, type AnyProvider } from "../support/rawCalls";
 
 const routerB = { host: "169.254.100.12", privateKey: "key", name: "routerB" };
 
@@ -23,7 +24,7 @@ describe("one-router diffs", () => {
     takeOver: false,
   };
 
-  it.each<[string, typeof kernelModuleProvider, Record<string, unknown>, Record<string, unknown>, unknown]>([
+  it.each<[string, AnyProvider, Record<string, unknown>, Record<string, unknown>, unknown]>([
     [
       "KernelModule: nothing changed",
       kernelModuleProvider,
@@ -102,6 +103,6 @@ describe("one-router diffs", () => {
       { changes: false, replaces: [], deleteBeforeReplace: false },
     ],
   ])("%s", async (_title, provider, olds, news, expected) => {
-    expect(await provider.diff!("id", olds, news)).toEqual(expected);
+    expect(await diffRaw(provider, olds, news)).toEqual(expected);
   });
 });

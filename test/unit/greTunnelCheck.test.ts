@@ -1,7 +1,9 @@
 import { greTunnelProvider } from "../../providers/greTunnel/lifecycle";
 import { diffGreTunnel } from "../../providers/greTunnel/diff";
-import { endSpecs, type GreTunnelOutputs, type NormalizedGreTunnel } from "../../providers/greTunnel/spec";
+import { endSpecs, type GreTunnelOutputs } from "../../providers/greTunnel/spec";
+import { type NormalizedGreTunnel } from "../../model/greTunnel";
 import { UNKNOWN } from "../../schemas/unknown";
+import { checkRaw } from "../support/rawCalls";
 
 const routerA = {
   host: "169.254.100.11",
@@ -34,13 +36,13 @@ function endpoint(i: 0 | 1, changes: Record<string, unknown>): Record<string, un
 }
 
 async function failures(news: Record<string, unknown>) {
-  const result = await greTunnelProvider.check!({}, { ...news, __provider: "serialized" });
+  const result = await checkRaw(greTunnelProvider, { ...news, __provider: "serialized" });
   return result.failures ?? [];
 }
 
 describe("GreTunnel check", () => {
   it("fills in the field note's defaults", async () => {
-    const result = await greTunnelProvider.check!({}, { ...fieldNote(), __provider: "serialized" });
+    const result = await checkRaw(greTunnelProvider, { ...fieldNote(), __provider: "serialized" });
     expect(result.failures).toBeUndefined();
     expect(result.inputs).toEqual({
       name: "gre1",
@@ -366,7 +368,7 @@ describe("GreTunnel check", () => {
 
   it("lets values unknown during a preview through, to be checked when known", async () => {
     const news = endpoint(1, { connection: { host: UNKNOWN, port: UNKNOWN }, local: UNKNOWN });
-    const result = await greTunnelProvider.check!({}, { ...news, __provider: "serialized" });
+    const result = await checkRaw(greTunnelProvider, { ...news, __provider: "serialized" });
     expect(result.failures).toBeUndefined();
   });
 });
@@ -429,7 +431,7 @@ describe("endSpecs", () => {
 
 describe("diffGreTunnel (offline)", () => {
   async function checked(news: Record<string, unknown>): Promise<NormalizedGreTunnel> {
-    const result = await greTunnelProvider.check!({}, news);
+    const result = await checkRaw(greTunnelProvider, news);
     return result.inputs as unknown as NormalizedGreTunnel;
   }
   async function state(extra: Partial<GreTunnelOutputs> = {}): Promise<GreTunnelOutputs> {

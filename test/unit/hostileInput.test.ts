@@ -8,6 +8,7 @@ import { kernelModuleProvider } from "../../providers/oneRouter/kernelModule";
 import { sysctlProvider } from "../../providers/oneRouter/sysctl";
 import { tunnelRouteProvider } from "../../providers/oneRouter/tunnelRoute";
 import { parseStackConfig, readStackConfig, type StackConfigError } from "../../stacks/config";
+import { checkRaw, type AnyProvider } from "../support/rawCalls";
 
 type Problem = { path: string; reason: string };
 
@@ -393,8 +394,8 @@ describe("the stack config refuses", () => {
 
 const connection = { host: "169.254.100.12", privateKey: "key", name: "routerB" };
 
-async function failures(provider: typeof greTunnelProvider, news: Record<string, unknown>) {
-  return (await provider.check!({}, { ...news, __provider: "serialized" })).failures ?? [];
+async function failures(provider: AnyProvider, news: Record<string, unknown>) {
+  return (await checkRaw(provider, { ...news, __provider: "serialized" })).failures ?? [];
 }
 
 describe("every provider's check refuses", () => {
@@ -413,9 +414,7 @@ describe("every provider's check refuses", () => {
     ...tunnel,
     endpoints: tunnel.endpoints.map((e, j) => (j === i ? { ...e, ...change } : e)),
   });
-  it.each<
-    [string, typeof greTunnelProvider, Record<string, unknown>, Array<{ property: string; reason: string }>]
-  >([
+  it.each<[string, AnyProvider, Record<string, unknown>, Array<{ property: string; reason: string }>]>([
     [
       "GreTunnel named csum",
       greTunnelProvider,

@@ -2,6 +2,7 @@
 import { kernelModuleProvider } from "../../providers/oneRouter/kernelModule";
 import { sysctlProvider } from "../../providers/oneRouter/sysctl";
 import { tunnelRouteProvider } from "../../providers/oneRouter/tunnelRoute";
+import { checkRaw, type AnyProvider } from "../support/rawCalls";
 
 const connection = { host: "169.254.100.12", privateKey: "key", name: "routerB" };
 const tunnel = {
@@ -12,8 +13,8 @@ const tunnel = {
   peerAddress: "10.10.10.2",
 };
 
-async function check(provider: typeof kernelModuleProvider, news: Record<string, unknown>) {
-  return provider.check!({}, { ...news, __provider: "serialized" });
+async function check(provider: AnyProvider, news: Record<string, unknown>) {
+  return checkRaw(provider, { ...news, __provider: "serialized" });
 }
 
 describe("KernelModule check", () => {

@@ -1,0 +1,100 @@
+/**
+ * A GRE tunnel as it is declared — its two endpoints, its mode, key, TTL, MTU, MSS clamp and
+ * persistence — written once. The resource's `GreTunnelArgs` is this with every field an `Input`;
+ * GreTunnel's schema is checked against it; the normalized inputs (defaults filled in) and the
+ * stack config's tunnels are derived from it.
+ *
+ * @packageDocumentation
+ */
+import type { Connection } from "./connection";
+import type { GreKey, TcpMss, TunnelMode } from "./tunnel";
+
+/** One router's end of a tunnel, as declared. */
+export interface GreEndpointDeclaration {
+  /** How to reach the router: `@pulumi/command`'s connection shape, plus `hostKey`, `sudo`, `proxyCommand`. */
+  connection: Connection;
+  /** The router's underlay address, where the tunnel starts (`ip tunnel add … local LOCAL`); IPv6 for ip6gre and ip6gretap. */
+  local: string;
+  /** Where this end sends to; defaults to the peer's `local`. Set it when the peer is behind NAT. */
+  remote?: string;
+  /**
+   * This end's tunnel address (`ip addr add ADDRESS dev NAME peer PEER`), IPv4 or IPv6 in any mode.
+   * Left out on a gretap or ip6gretap end that joins a `bridge`.
+   */
+  address?: string;
+  /** The other end's tunnel address; defaults to the other endpoint's `address`. */
+  peerAddress?: string;
+  /**
+   * gretap, ip6gretap: the bridge this end becomes a port of (it must exist on the router), so that
+   * a LAN spans both sites. Both ends or neither; not with `persist`.
+   */
+  bridge?: string;
+}
+
+/** What a tunnel is, on both of its routers: everything but its endpoints. */
+export interface GreTunnelParameters {
+  /** Interface name on both routers: 1–15 letters, digits, `_`, `.` or `-`, not an iproute2 keyword. */
+  name: string;
+  /**
+   * `gre` (the field note's, default), `gretap` (Ethernet frames, for a bridge), `ip6gre` and
+   * `ip6gretap` (the same over an IPv6 underlay: `local`/`remote` IPv6). Changing it replaces the
+   * tunnel. `ip6gre` and `ip6gretap` need the `ip6_gre` module (a `KernelModule`).
+   */
+  mode?: TunnelMode;
+  /**
+   * GRE key (0…4294967295) for both directions, or `{input, output}` as seen from `endpoints[0]`
+   * (the other end mirrors it). Tunnels between the same two routers need distinct keys: the
+   * kernel matches incoming GRE packets on local address, remote address and key.
+   */
+  key?: GreKey;
+  /** Outer TTL (the hop limit over IPv6), 1…255; default 255 as in the field note. */
+  ttl?: number;
+  /**
+   * Tunnel MTU; the kernel's default when unset — over a 1500-byte underlay 1476 for gre (1472 with
+   * keys), 14 less for gretap, 1448 for ip6gre (1444 with keys).
+   */
+  mtu?: number;
+  /**
+   * Clamp the MSS of TCP connections through the tunnel, on both routers: `"clamp"` to the path
+   * MTU (the tunnel's MTU − 40: 1436 over a 1500-byte underlay, 1360 with `mtu: 1400`), or a number
+   * of bytes (536 or more, at most `mtu` − 40). A firewall rule of this resource: nftables (table
+   * `ip pulumi_gre`) where the kernel takes it, else iptables (mangle FORWARD, comment
+   * `pulumi-gre:NAME`). Unset: no rule.
+   */
+  tcpMss?: TcpMss;
+  /**
+   * Check that the tunnel carries traffic — ping across it, small and full size — after create and
+   * update and on every refresh (GRE has no keepalive of its own), and the underlay before create;
+   * default true. A tunnel configured right that carries nothing is drift, with its causes.
+   */
+  verify?: boolean;
+}
+
+/** A GRE tunnel between two routers, as declared. */
+export interface GreTunnelDeclaration extends GreTunnelParameters {
+  /**
+   * Bring the tunnel back at boot without Pulumi: systemd-networkd files on both routers
+   * (`/etc/systemd/network/50-pulumi-gre-NAME.netdev` and `.network`). Needs systemd-networkd
+   * enabled on the routers. The MSS rule is not persisted. Default false.
+   */
+  persist?: boolean;
+  /** Exactly two endpoints, on two different routers. */
+  endpoints: GreEndpointDeclaration[];
+}
+
+/** The defaults `check` fills in (a tunnel's mode defaults to gre, which the state leaves out). */
+export const GRE_TUNNEL_DEFAULTS = { ttl: 255, persist: false, verify: true } as const;
+
+/** One end after `check`, as the state records it: `remote` and `peerAddress` filled in (no peer address on a bridged end). */
+export type NormalizedGreEndpoint = GreEndpointDeclaration & { remote: string };
+
+/** A tunnel after `check`: {@link GRE_TUNNEL_DEFAULTS} filled in, exactly two ends. */
+export type NormalizedGreTunnel = Omit<
+  GreTunnelDeclaration,
+  keyof typeof GRE_TUNNEL_DEFAULTS | "endpoints"
+> & {
+  ttl: number;
+  persist: boolean;
+  verify: boolean;
+  endpoints: [NormalizedGreEndpoint, NormalizedGreEndpoint];
+};
