@@ -170,6 +170,10 @@ export const kernelModuleProvider = oneRouterProvider<KernelModuleInputs, Module
     return isLoaded(now) ? error : notAvailable(inputs, now, error.message);
   },
 
+  // The marker written ahead of modprobe goes when modprobe fails: nothing was loaded.
+  undoFailed: (inputs, before) =>
+    before.loadedBefore === undefined ? [removeMarker(moduleMarker(inputs.name))] : [],
+
   outputs(inputs, now, { previous, before }, keys) {
     const loaded = now.modules.find((m) => m.name === now.provider);
     const status = now.availability.kind === "builtin" ? "builtin" : loaded ? "loaded" : "not-loaded";

@@ -76,6 +76,11 @@ export interface OneRouterResource<
   plan(inputs: Inputs, now: View, context: StepContext<StateOf<Inputs, Outputs>, View>): RemoteCommand[];
   /** Explains a change that failed (the error as thrown, naming the command). */
   explainFailure?(inputs: Inputs, now: View, error: Error): Error;
+  /**
+   * What a change that failed may have left that was not there `before` (an ownership marker
+   * written ahead of the change it stands for), to remove: a failed create leaves nothing.
+   */
+  undoFailed?(inputs: Inputs, before: View): RemoteCommand[];
   /** The outputs for what the router has now: the inputs, the host keys to record, its own findings and drift. */
   outputs(
     inputs: Inputs,
@@ -124,7 +129,16 @@ export function oneRouterProvider<
       try {
         now = await look(inputs, previous, first.seen, changes);
       } catch (error) {
-        throw resource.explainFailure ? resource.explainFailure(inputs, first.view, error as Error) : error;
+        const failure = resource.explainFailure?.(inputs, first.view, error as Error) ?? (error as Error);
+        const undo = resource.undoFailed?.(inputs, first.view) ?? [];
+        if (undo.length > 0) {
+          try {
+            await changeThenRead(inputs.connection, undo, [], first.seen);
+          } catch (undoError) {
+            failure.message += `\nWhat it wrote ahead of the change could not be removed: ${(undoError as Error).message}`;
+          }
+        }
+        throw failure;
       }
     }
     return resource.outputs(inputs, now.view, context, keysToRecord(inputs.connection, now.seen, previous));

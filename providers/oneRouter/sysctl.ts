@@ -118,6 +118,10 @@ export const sysctlProvider = oneRouterProvider<SysctlInputs, SysctlView, Sysctl
     ...bootFileChanges(bootFile(inputs), now.file),
   ],
 
+  // The marker written ahead of sysctl -w goes when the write fails: nothing was set.
+  undoFailed: (inputs, before) =>
+    before.original === undefined ? [removeMarker(sysctlMarker(inputs.key))] : [],
+
   outputs(inputs, now, { previous, before }, keys) {
     const drift = [
       ...(sameSysctlValue(now.current, inputs.value)

@@ -119,7 +119,15 @@ export interface SimFleet {
   byUnderlay(address: string): SimRouter | undefined;
 }
 
+/** A fault a test sets on a router: the next commands it matches fail with its outcome instead of running. */
+export interface SimFault {
+  matches(argv: readonly string[], stdin: string | undefined): boolean;
+  outcome: SimOutcome;
+}
+
 export class SimRouter {
+  /** Faults that commands meet before they run (tests set them; the benchmark has none). */
+  readonly faults: SimFault[] = [];
   readonly modulesLoaded: string[] = [...FRESH_MODULES];
   readonly sysctls: Record<string, string> = { ...SYSCTLS };
   readonly tunnels = new Map<string, SimTunnel>();
@@ -162,6 +170,8 @@ export class SimRouter {
 
   /** Runs one command (argv as received, stdin if any). */
   run(argv: string[], stdin: string | undefined): SimOutcome {
+    const fault = this.faults.find((f) => f.matches(argv, stdin));
+    if (fault) return fault.outcome;
     const [program, ...args] = argv;
     switch (program) {
       case "ip":

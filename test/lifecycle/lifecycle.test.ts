@@ -1,0 +1,221 @@
+/**
+ * The lifecycle of every resource, on simulated routers (real SSH servers on loopback answering
+ * from an in-memory model of the kernel state): no root, no lab, every `npm test`. Each case runs
+ * what Pulumi runs — check, create, read after someone changed the router behind Pulumi's back,
+ * diff, update, delete — and a create that fails on the router, which must leave nothing behind.
+ * The lab tests prove the same on real kernels.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { greTunnelProvider } from "../../providers/greTunnel/lifecycle";
+import { kernelModuleProvider } from "../../providers/oneRouter/kernelModule";
+import { sysctlProvider } from "../../providers/oneRouter/sysctl";
+import { tunnelRouteProvider } from "../../providers/oneRouter/tunnelRoute";
+import { checkRaw, type AnyProvider } from "../support/rawCalls";
+import type { SimOutcome } from "../support/sim/simRouter";
+import { startSimRouters, type SimRouters } from "../support/sim/simRouters";
+
+type State = Record<string, unknown>;
+
+/** One resource's lifecycle: what to declare, what the router shows, how to break it. */
+interface LifecycleCase {
+  resource: string;
+  provider: AnyProvider;
+  /** Makes what the resource needs (a loaded module, a tunnel) on the routers first. */
+  setUp?(lab: SimRouters): void;
+  inputs(lab: SimRouters): State;
+  /** Whether the routers have what the inputs declare. */
+  has(lab: SimRouters, inputs: State): boolean;
+  /** Changes a router behind Pulumi's back. */
+  drift(lab: SimRouters): void;
+  /** What the refreshed outputs say of that drift. */
+  driftSaid: RegExp;
+  /** The drift as the outputs record it. */
+  driftOf(outputs: State): string[];
+  /** A change of the inputs, made in place by update. */
+  change: State;
+  /** The router whose command fails in the failed create, and which command. */
+  fault: { router: string; matches(argv: readonly string[], stdin: string | undefined): boolean };
+  faultSaid: RegExp;
+}
+
+const ipBatch = (verb: RegExp) => (argv: readonly string[], stdin: string | undefined) =>
+  argv[0] === "ip" && argv[1] === "-batch" && verb.test(stdin ?? "");
+
+function loadGre(lab: SimRouters, ...routers: string[]): void {
+  for (const r of routers)
+    expect(lab.router(r).run(["modprobe", "--", "ip_gre"], undefined).exitCode).toBe(0);
+}
+
+/** A gre tunnel r1 ⇄ r2 made on the routers directly (for the routes through it). */
+function tunnelByHand(lab: SimRouters): void {
+  loadGre(lab, "r1", "r2");
+  const make = (r: string, local: string, remote: string, address: string, peer: string) =>
+    expect(
+      lab
+        .router(r)
+        .run(
+          ["ip", "-batch", "-"],
+          `tunnel add name gre9 mode gre remote ${remote} local ${local} ikey 9 okey 9 ttl 255\n` +
+            `addr replace ${address} dev gre9 peer ${peer}\nlink set dev gre9 up\n`,
+        ).exitCode,
+    ).toBe(0);
+  make("r1", "198.18.0.1", "198.18.0.2", "10.9.9.1", "10.9.9.2");
+  make("r2", "198.18.0.2", "198.18.0.1", "10.9.9.2", "10.9.9.1");
+}
+
+const ends = (outputs: State) => (outputs.ends as Array<{ drift: string[] }>).flatMap((e) => e.drift);
+const ownDrift = (outputs: State) => outputs.drift as string[];
+
+const CASES: LifecycleCase[] = [
+  {
+    resource: "GreTunnel",
+    provider: greTunnelProvider,
+    setUp: (lab) => loadGre(lab, "r1", "r2"),
+    inputs: (lab) => ({
+      name: "gre1",
+      key: 1,
+      endpoints: [
+        { connection: lab.connection("r1"), local: "198.18.0.1", address: "10.10.10.1" },
+        { connection: lab.connection("r2"), local: "198.18.0.2", address: "10.10.10.2" },
+      ],
+    }),
+    has: (lab, inputs) =>
+      ["r1", "r2"].every((r) => {
+        const t = lab.router(r).tunnels.get("gre1");
+        return t !== undefined && t.up && t.ikey === inputs.key && t.okey === inputs.key;
+      }),
+    drift: (lab) => lab.router("r2").run(["ip", "link", "del", "dev", "gre1"], undefined),
+    driftSaid: /^r2 \(.*\): gre1 is missing$/m,
+    driftOf: ends,
+    change: { key: 2 },
+    fault: { router: "r2", matches: ipBatch(/tunnel add name gre1/) },
+    faultSaid: /r2/,
+  },
+  {
+    resource: "KernelModule",
+    provider: kernelModuleProvider,
+    inputs: (lab) => ({ connection: lab.connection("r1"), name: "ip_gre", unloadOnDelete: true }),
+    has: (lab) => lab.router("r1").modulesLoaded.includes("ip_gre"),
+    drift: (lab) => lab.router("r1").run(["rmmod", "ip_gre"], undefined),
+    driftSaid: /^r1 \(.*\): kernel module ip_gre is not loaded$/m,
+    driftOf: ownDrift,
+    change: { persist: true },
+    fault: { router: "r1", matches: (argv) => argv[0] === "modprobe" },
+    faultSaid: /r1.*modprobe/s,
+  },
+  {
+    resource: "Sysctl",
+    provider: sysctlProvider,
+    inputs: (lab) => ({ connection: lab.connection("r1"), key: "net.ipv4.ip_forward", value: 1 }),
+    has: (lab) => lab.router("r1").sysctls["net.ipv4.ip_forward"] === "1",
+    drift: (lab) => lab.router("r1").run(["sysctl", "-w", "net.ipv4.ip_forward=0"], undefined),
+    driftSaid: /^r1 \(.*\): net\.ipv4\.ip_forward is 0, wanted 1$/m,
+    driftOf: ownDrift,
+    change: { persist: true },
+    fault: { router: "r1", matches: (argv) => argv[0] === "sysctl" && argv.includes("-w") },
+    faultSaid: /r1.*sysctl/s,
+  },
+  {
+    resource: "TunnelRoute",
+    provider: tunnelRouteProvider,
+    setUp: tunnelByHand,
+    inputs: (lab) => ({ connection: lab.connection("r1"), destination: "10.100.2.0/24", via: "10.9.9.2" }),
+    has: (lab, inputs) =>
+      lab
+        .router("r1")
+        .routes.some(
+          (r) => r.dst === "10.100.2.0/24" && r.gateway === "10.9.9.2" && r.metric === (inputs.metric ?? 0),
+        ),
+    drift: (lab) => lab.router("r1").run(["ip", "route", "del", "10.100.2.0/24"], undefined),
+    driftSaid: /^r1 \(.*\): route to 10\.100\.2\.0\/24 is missing$/m,
+    driftOf: ownDrift,
+    change: { source: "10.9.9.1" },
+    fault: {
+      router: "r1",
+      matches: (argv, stdin) =>
+        argv[0] === "ip" && (argv.includes("replace") || /route replace/.test(stdin ?? "")),
+    },
+    faultSaid: /r1.*route/s,
+  },
+];
+
+const FAILED: SimOutcome = {
+  stdout: "",
+  stderr: "Operation not permitted (a fault set by the test)\n",
+  exitCode: 2,
+};
+
+/** Everything a command could have changed on each router. */
+const snapshots = (lab: SimRouters) => ["r1", "r2"].map((r) => lab.router(r).snapshot());
+
+describe.each(CASES)("$resource on simulated routers", (c) => {
+  let lab: SimRouters;
+  let inputs: State;
+  let state: State;
+  let initial: string[];
+
+  beforeAll(async () => {
+    lab = await startSimRouters(2);
+    c.setUp?.(lab);
+    initial = snapshots(lab);
+  });
+  afterAll(() => lab.close());
+
+  const checked = async (raw: State): Promise<State> => {
+    const result = await checkRaw(c.provider, raw);
+    expect(result.failures).toBeUndefined();
+    return result.inputs as State;
+  };
+
+  it("is created as declared", async () => {
+    inputs = await checked(c.inputs(lab));
+    const created = await c.provider.create(inputs);
+    state = created.outs;
+    expect(c.has(lab, inputs)).toBe(true);
+    expect(c.driftOf(state)).toEqual([]);
+  });
+
+  it("reads back unchanged, and diff finds nothing to do", async () => {
+    const read = (await c.provider.read!("id", state)) as pulumi.dynamic.ReadResult<State>;
+    expect(c.driftOf(read.props!)).toEqual([]);
+    expect((await c.provider.diff!("id", read.props!, inputs)).changes).toBe(false);
+  });
+
+  it("shows a change made behind Pulumi's back as drift, which diff turns into an update", async () => {
+    c.drift(lab);
+    expect(c.has(lab, inputs)).toBe(false);
+    const read = (await c.provider.read!("id", state)) as pulumi.dynamic.ReadResult<State>;
+    expect(c.driftOf(read.props!).join("\n")).toMatch(c.driftSaid);
+    expect((await c.provider.diff!("id", read.props!, inputs)).changes).toBe(true);
+    state = read.props!;
+  });
+
+  it("is repaired by update", async () => {
+    state = (await c.provider.update!("id", state, inputs)).outs!;
+    expect(c.has(lab, inputs)).toBe(true);
+    expect(c.driftOf(state)).toEqual([]);
+  });
+
+  it("takes a change of its inputs in place", async () => {
+    const changed = await checked({ ...c.inputs(lab), ...c.change });
+    const diff = await c.provider.diff!("id", state, changed);
+    expect([diff.changes, diff.replaces ?? []]).toEqual([true, []]);
+    state = (await c.provider.update!("id", state, changed)).outs!;
+    inputs = changed;
+    expect(c.has(lab, inputs)).toBe(true);
+  });
+
+  it("is deleted, leaving the routers as they were before it", async () => {
+    await c.provider.delete!("id", state);
+    expect(c.has(lab, inputs)).toBe(false);
+    expect(snapshots(lab)).toEqual(initial);
+  });
+
+  it("undoes a create that fails on a router, leaving both routers as they were", async () => {
+    const before = snapshots(lab);
+    lab.router(c.fault.router).faults.push({ matches: c.fault.matches, outcome: FAILED });
+    await expect(c.provider.create(await checked(c.inputs(lab)))).rejects.toThrow(c.faultSaid);
+    lab.router(c.fault.router).faults.length = 0;
+    expect(snapshots(lab)).toEqual(before);
+  });
+});
