@@ -22,30 +22,28 @@ export interface TestStack {
   configFile: string;
 }
 
-/** Starts `engine ARGS` on a stack; the child (to kill it) and how it ended. */
-export function startEngine(
-  stack: TestStack,
-  ...args: string[]
+/**
+ * How the engine is started: as a person types it (`npm run engine -- ARGS`), or its command line
+ * directly (faster, and the child is the engine itself, for a test that interrupts it).
+ */
+export type EngineLaunch = "npm" | "direct";
+
+/** Starts `engine ARGS` with its state in `stateDir`; the child (to kill it) and how it ended. */
+export function startEngineCommand(
+  args: string[],
+  stateDir: string,
+  launch: EngineLaunch = "direct",
 ): { child: ChildProcess; done: Promise<EngineResult> } {
   const started = Date.now();
-  const child = spawn(
-    process.execPath,
-    [
-      "-r",
-      "ts-node/register/transpile-only",
-      "tools/engine/cli.ts",
-      ...args,
-      "--stack",
-      stack.stack,
-      "--config-file",
-      stack.configFile,
-    ],
-    {
-      cwd: repoRoot(),
-      env: { ...process.env, GRE_ENGINE_STATE_DIR: stack.stateDir },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+  const [command, prefix] =
+    launch === "npm"
+      ? ["npm", ["run", "-s", "engine", "--"]]
+      : [process.execPath, ["-r", "ts-node/register/transpile-only", "tools/engine/cli.ts"]];
+  const child = spawn(command, [...prefix, ...args], {
+    cwd: repoRoot(),
+    env: { ...process.env, GRE_ENGINE_STATE_DIR: stateDir },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
@@ -57,7 +55,27 @@ export function startEngine(
   };
 }
 
-/** Runs `engine ARGS` on a stack to its end. */
+/** Runs `engine ARGS` with its state in `stateDir` to its end. */
+export function runEngineCommand(
+  args: string[],
+  stateDir: string,
+  launch: EngineLaunch = "direct",
+): Promise<EngineResult> {
+  return startEngineCommand(args, stateDir, launch).done;
+}
+
+/** Starts `engine ARGS` on a test stack; the child (to kill it) and how it ended. */
+export function startEngine(
+  stack: TestStack,
+  ...args: string[]
+): { child: ChildProcess; done: Promise<EngineResult> } {
+  return startEngineCommand(
+    [...args, "--stack", stack.stack, "--config-file", stack.configFile],
+    stack.stateDir,
+  );
+}
+
+/** Runs `engine ARGS` on a test stack to its end. */
 export function runEngine(stack: TestStack, ...args: string[]): Promise<EngineResult> {
   return startEngine(stack, ...args).done;
 }

@@ -16,8 +16,6 @@ import { closeAllConnections, runOnRouter } from "../../transport";
 import { startEngine, writeStackConfig } from "./engineRun";
 import { describeOnLab, labRouter, pingPcToPc, type LabSide } from "./labEnv";
 
-type Side = LabSide;
-
 const ROOT = repoRoot();
 
 let stateDir: string;
@@ -28,8 +26,8 @@ const engine = (...args: string[]) => startEngine({ stack: "faults", stateDir, c
 const run = (...args: string[]) => engine(...args).done;
 
 /** The faults stack: the field note, with routers reached by connection so that timeouts are short. */
-function writeConfig(a: Side, b: Side): void {
-  const router = (side: Side) => ({
+function writeConfig(a: LabSide, b: LabSide): void {
+  const router = (side: LabSide) => ({
     connection: {
       host: side.router.host,
       proxyCommand: side.router.proxyCommand,
@@ -60,7 +58,7 @@ function writeConfig(a: Side, b: Side): void {
   });
 }
 
-async function hasGre1(side: Side): Promise<boolean> {
+async function hasGre1(side: LabSide): Promise<boolean> {
   const result = await runOnRouter(side.connection, [{ argv: ["ip", "-j", "-d", "link", "show"] }]);
   return parseIpLink(result.outcomes[0].stdout).some((l) => l.name === "gre1");
 }
@@ -93,8 +91,8 @@ function providerHosts(): number {
 }
 
 describeOnLab("faults while the engine works", () => {
-  let a: Side;
-  let b: Side;
+  let a: LabSide;
+  let b: LabSide;
   let lab: Lab;
   let booted: unknown[];
 

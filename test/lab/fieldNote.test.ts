@@ -6,26 +6,15 @@
  */
 import { parseProcModules } from "../../commands/modprobe/kernelModule";
 import { repoRoot } from "../../tools/repoRoot";
-import { fieldNoteState } from "../../lab/routerState";
 import { Lab } from "../../lab/lab";
 import { closeAllConnections, runOnRouter } from "../../transport";
 import { Lifecycle, type ResourceState } from "../../tools/providerHost/lifecycle";
 import { ProviderHost, serializeProvider, type Props } from "../../tools/providerHost/providerHost";
-import { describeOnLab, labRouter, type LabSide } from "./labEnv";
-
-type Side = LabSide;
-
-async function run(side: Side, argv: string[]) {
-  return (await runOnRouter(side.connection, [{ argv }], { check: false })).outcomes[0];
-}
-
-function routerState(side: Side) {
-  return fieldNoteState(side.connection);
-}
+import { describeOnLab, labRouter, type LabSide, runOn, routerState } from "./labEnv";
 
 describeOnLab("the field note on lab routers", () => {
-  let a: Side;
-  let b: Side;
+  let a: LabSide;
+  let b: LabSide;
   let host: ProviderHost;
   let modules: Lifecycle;
   let sysctls: Lifecycle;
@@ -134,8 +123,8 @@ describeOnLab("the field note on lab routers", () => {
       },
     );
     await new Promise((r) => setTimeout(r, 3000));
-    const pc2 = await run(b, ["ip", "netns", "exec", "pc", "ping", "-c", "2", "-W", "2", a.router.pc]);
-    const pc1 = await run(a, ["ip", "netns", "exec", "pc", "ping", "-c", "2", "-W", "2", b.router.pc]);
+    const pc2 = await runOn(b, "ip", "netns", "exec", "pc", "ping", "-c", "2", "-W", "2", a.router.pc);
+    const pc1 = await runOn(a, "ip", "netns", "exec", "pc", "ping", "-c", "2", "-W", "2", b.router.pc);
     expect([pc2.exitCode, pc1.exitCode]).toEqual([0, 0]);
     const captured = (await capture).outcomes[0];
     expect(captured.stdout).toMatch(
@@ -162,7 +151,7 @@ describeOnLab("the field note on lab routers", () => {
     it("sees a route deleted out of band as drift, and repairs it", async () => {
       let state = await routes.create("drift", route());
       expect(state.outputs).toMatchObject({ present: true, drift: [] });
-      expect((await run(a, ["ip", "route", "del", "10.7.0.0/16"])).exitCode).toBe(0);
+      expect((await runOn(a, "ip", "route", "del", "10.7.0.0/16")).exitCode).toBe(0);
       state = await routes.refresh(state);
       expect(state.outputs).toMatchObject({
         present: false,
@@ -175,15 +164,15 @@ describeOnLab("the field note on lab routers", () => {
       });
       const up = await routes.up(state, route());
       expect(up.operation).toBe("update");
-      expect((await run(a, ["ip", "-N", "route", "show", "10.7.0.0/16"])).stdout.trim()).toBe(
+      expect((await runOn(a, "ip", "-N", "route", "show", "10.7.0.0/16")).stdout.trim()).toBe(
         `10.7.0.0/16 via ${b.router.underlay} dev eth1 proto 176`,
       );
       await routes.delete(up.state);
-      expect((await run(a, ["ip", "route", "show", "10.7.0.0/16"])).stdout.trim()).toBe("");
+      expect((await runOn(a, "ip", "route", "show", "10.7.0.0/16")).stdout.trim()).toBe("");
     });
 
     it("does not clobber a route someone else made, unless asked to take it over", async () => {
-      expect((await run(a, ["ip", "route", "add", "10.7.0.0/16", "via", b.router.underlay])).exitCode).toBe(
+      expect((await runOn(a, "ip", "route", "add", "10.7.0.0/16", "via", b.router.underlay)).exitCode).toBe(
         0,
       );
       try {
@@ -192,16 +181,16 @@ describeOnLab("the field note on lab routers", () => {
         ).rejects.toThrow(
           `routerA (root@169.254.100.11:22): a route to 10.7.0.0/16 via ${b.router.underlay} (protocol 3, metric 0) already exists and was not made by pulumi-gre; it is left alone. Set takeOver: true to replace it, or use another metric or table`,
         );
-        expect((await run(a, ["ip", "-N", "route", "show", "10.7.0.0/16"])).stdout.trim()).toBe(
+        expect((await runOn(a, "ip", "-N", "route", "show", "10.7.0.0/16")).stdout.trim()).toBe(
           `10.7.0.0/16 via ${b.router.underlay} dev eth1`,
         );
         const taken = await routes.create("foreign", { ...route(), takeOver: true, metric: 0 });
-        expect((await run(a, ["ip", "-N", "route", "show", "10.7.0.0/16"])).stdout.trim()).toBe(
+        expect((await runOn(a, "ip", "-N", "route", "show", "10.7.0.0/16")).stdout.trim()).toBe(
           `10.7.0.0/16 via ${b.router.underlay} dev eth1 proto 176`,
         );
         await routes.delete(taken);
       } finally {
-        await run(a, ["ip", "route", "del", "10.7.0.0/16"]);
+        await runOn(a, "ip", "route", "del", "10.7.0.0/16");
       }
     });
   });
@@ -231,7 +220,7 @@ describeOnLab("the field note on lab routers", () => {
       expect(state.outputs).toMatchObject({ status: "loaded", providedBy: "nf_conntrack", drift: [] });
       expect(state.outputs.loadedByUs).toContain("nf_conntrack");
       await modules.delete(state);
-      const left = parseProcModules((await run(b, ["cat", "/proc/modules"])).stdout).map((m) => m.name);
+      const left = parseProcModules((await runOn(b, "cat", "/proc/modules")).stdout).map((m) => m.name);
       expect(left.filter((m) => m.startsWith("nf_"))).toEqual([]);
     });
 
@@ -244,7 +233,7 @@ describeOnLab("the field note on lab routers", () => {
     });
 
     it("leaves loaded a module it did not load", async () => {
-      await run(b, ["modprobe", "ip_gre"]);
+      await runOn(b, "modprobe", "ip_gre");
       const preloaded = await modules.create("preloaded", {
         connection: b.connection,
         name: "ip_gre",
@@ -255,8 +244,8 @@ describeOnLab("the field note on lab routers", () => {
       expect(host.logs()).toContain(
         "KernelModule ip_gre on routerB (root@169.254.100.12:22): left loaded because this resource did not load it (it was loaded already)",
       );
-      expect((await run(b, ["test", "-d", "/sys/module/ip_gre"])).exitCode).toBe(0);
-      await run(b, ["rmmod", "ip_gre"]);
+      expect((await runOn(b, "test", "-d", "/sys/module/ip_gre")).exitCode).toBe(0);
+      await runOn(b, "rmmod", "ip_gre");
     });
   });
 
@@ -304,7 +293,7 @@ describeOnLab("the field note on lab routers", () => {
       await modules.delete(greAfter);
       const after = await routerState(b);
       expect(after).toMatchObject({ forwarding: "0/0", files: "" });
-      expect((await run(b, ["sysctl", "-n", "net.ipv4.conf.all.rp_filter"])).stdout.trim()).toBe("0");
+      expect((await runOn(b, "sysctl", "-n", "net.ipv4.conf.all.rp_filter")).stdout.trim()).toBe("0");
     });
   });
 });

@@ -8,10 +8,8 @@ import { CheckFailed, Lifecycle } from "../../tools/providerHost/lifecycle";
 import { ProviderHost, serializeProvider, type Props } from "../../tools/providerHost/providerHost";
 import { describeOnLab, labRouter, type LabSide } from "./labEnv";
 
-type Side = LabSide;
-
 /** Runs commands on a lab router the way an operator would, failing the test on error. */
-async function sh(side: Side, ...commands: string[][]): Promise<string[]> {
+async function sh(side: LabSide, ...commands: string[][]): Promise<string[]> {
   const result = await runOnRouter(
     side.connection,
     commands.map((argv) => ({ argv })),
@@ -20,7 +18,7 @@ async function sh(side: Side, ...commands: string[][]): Promise<string[]> {
 }
 
 /** The router's links and IPv4 addresses, to compare before and after. */
-async function snapshot(side: Side): Promise<string> {
+async function snapshot(side: LabSide): Promise<string> {
   const [links, addrs] = await sh(side, ["ip", "-j", "-d", "link", "show"], ["ip", "-j", "addr", "show"]);
   const stable = parseIpLink(links).map(
     ({ ifindex, name, kind, up, mtu, local, remote, ikey, okey, ttl }) => ({
@@ -39,12 +37,12 @@ async function snapshot(side: Side): Promise<string> {
   return JSON.stringify({ links: stable, addresses: parseIpAddr(addrs).filter((a) => a.family === "inet") });
 }
 
-async function link(side: Side, name: string): Promise<LinkState | undefined> {
+async function link(side: LabSide, name: string): Promise<LinkState | undefined> {
   const result = await runOnRouter(side.connection, [{ argv: ["ip", "-j", "-d", "link", "show"] }]);
   return parseIpLink(result.outcomes[0].stdout).find((l) => l.name === name);
 }
 
-async function pingAcross(side: Side, from: string, to: string): Promise<number | null> {
+async function pingAcross(side: LabSide, from: string, to: string): Promise<number | null> {
   const result = await runOnRouter(
     side.connection,
     [{ argv: ["ping", "-c", "2", "-i", "0.2", "-W", "2", "-I", from, to] }],
@@ -57,7 +55,7 @@ async function pingAcross(side: Side, from: string, to: string): Promise<number 
  * Removes tunnels a failed test may have left, so the next test starts clean. Only those present:
  * `ip tunnel del` of a missing device makes the kernel try to load a module for it, which is slow.
  */
-async function removeTunnels(side: Side, ...names: string[]): Promise<void> {
+async function removeTunnels(side: LabSide, ...names: string[]): Promise<void> {
   const present = (await runOnRouter(side.connection, [{ argv: ["ip", "-j", "link", "show"] }])).outcomes[0]
     .stdout;
   const doomed = parseIpLink(present).filter((l) => names.includes(l.name));
@@ -71,8 +69,8 @@ async function removeTunnels(side: Side, ...names: string[]): Promise<void> {
 }
 
 describeOnLab("GreTunnel on lab routers", () => {
-  let a: Side;
-  let b: Side;
+  let a: LabSide;
+  let b: LabSide;
   let host: ProviderHost;
   let tunnels: Lifecycle;
 

@@ -9,19 +9,13 @@ import { tmpdir } from "os";
 import * as path from "path";
 import { repoRoot } from "../../tools/repoRoot";
 import { Lab } from "../../lab/lab";
-import { closeAllConnections, runOnRouter } from "../../transport";
+import { closeAllConnections } from "../../transport";
 import { fieldNoteConfig, runEngine, writeStackConfig, type TestStack } from "./engineRun";
-import { describeOnLab, labRouter, type LabSide } from "./labEnv";
+import { describeOnLab, labRouter, type LabSide, mustRun } from "./labEnv";
 
 const A = "routerA (root@169.254.100.11:22)";
 const B = "routerB (root@169.254.100.12:22)";
 const NO_TRAFFIC = `${A}: gre1 does not carry traffic (100% of pings to 10.10.10.1 lost from ${A})`;
-
-/** Runs a command on a router; fails the test when it fails. */
-async function on(side: LabSide, ...argv: string[]): Promise<void> {
-  const outcome = (await runOnRouter(side.connection, [{ argv }], { check: false })).outcomes[0];
-  if (outcome.exitCode !== 0) throw new Error(`${argv.join(" ")}: ${outcome.stderr}`);
-}
 
 describeOnLab("a tunnel's health on every refresh, and the causes it names", () => {
   let b: LabSide;
@@ -79,7 +73,7 @@ describeOnLab("a tunnel's health on every refresh, and the causes it names", () 
   }, 60_000);
 
   it("IP protocol 47 dropped by routerB's firewall: drift naming routerB; up says so, changes nothing, and the stack says no-traffic", async () => {
-    await on(b, "iptables-legacy", "-w", "-I", "INPUT", "-p", "47", "-j", "DROP");
+    await mustRun(b, "iptables-legacy", "-w", "-I", "INPUT", "-p", "47", "-j", "DROP");
     try {
       await driftSays(
         NO_TRAFFIC,
@@ -94,22 +88,22 @@ describeOnLab("a tunnel's health on every refresh, and the causes it names", () 
       // Still drift: the scheduled check keeps failing until the cause is gone.
       await driftSays(NO_TRAFFIC);
     } finally {
-      await on(b, "iptables-legacy", "-w", "-D", "INPUT", "-p", "47", "-j", "DROP");
+      await mustRun(b, "iptables-legacy", "-w", "-D", "INPUT", "-p", "47", "-j", "DROP");
     }
     expect((await runEngine(stack, "up", "--refresh")).code).toBe(0);
     expect(state().outputs.tunnels[0].state).toBe("up");
   }, 180_000);
 
   it("ip_gre unloaded on routerB", async () => {
-    await on(b, "ip", "link", "del", "dev", "gre1");
-    await on(b, "modprobe", "-r", "ip_gre");
+    await mustRun(b, "ip", "link", "del", "dev", "gre1");
+    await mustRun(b, "modprobe", "-r", "ip_gre");
     await driftSays(NO_TRAFFIC, `${B}: GRE is not available: the ip_gre module is not loaded`);
     expect((await runEngine(stack, "up", "--refresh")).code).toBe(0);
     await clean();
   }, 180_000);
 
   it("the underlay route to the peer gone on routerB", async () => {
-    await on(b, "ip", "route", "del", "198.51.100.0/24", "dev", "eth1");
+    await mustRun(b, "ip", "route", "del", "198.51.100.0/24", "dev", "eth1");
     try {
       await driftSays(
         NO_TRAFFIC,
@@ -117,7 +111,7 @@ describeOnLab("a tunnel's health on every refresh, and the causes it names", () 
         `${B}: has no route to 198.51.100.11 from 198.51.100.12 (ip route get:`,
       );
     } finally {
-      await on(
+      await mustRun(
         b,
         "ip",
         "route",
@@ -137,7 +131,7 @@ describeOnLab("a tunnel's health on every refresh, and the causes it names", () 
   }, 180_000);
 
   it("keys that no longer mirror (routerB changed by hand)", async () => {
-    await on(
+    await mustRun(
       b,
       "ip",
       "tunnel",

@@ -16,6 +16,7 @@ import { Lab } from "../../lab/lab";
 import { fieldNoteState, type FieldNoteState } from "../../lab/routerState";
 import { runOnRouter } from "../../transport";
 import type { Connection } from "../../model/connection";
+import type { CommandOutcome } from "../../model/command";
 
 /** The file that says this test run booted the lab (so its teardown stops it). */
 export const STARTED_MARKER = path.join(repoRoot(), ".lab", "started-by-tests");
@@ -80,6 +81,27 @@ export async function labRouter(name: string): Promise<LabSide> {
   const inventory = await ensureLab();
   const router = inventoryRouter(inventory, name);
   return { router, connection: labConnection(router) };
+}
+
+/** Runs one command on a lab router; what it did (a failure is the test's to judge). */
+export async function runOn(side: LabSide, ...argv: string[]): Promise<CommandOutcome> {
+  return (await runOnRouter(side.connection, [{ argv }], { check: false })).outcomes[0];
+}
+
+/** Runs one command on a lab router; its exit status. */
+export async function runStatus(side: LabSide, ...argv: string[]): Promise<number | null> {
+  return (await runOn(side, ...argv)).exitCode;
+}
+
+/** Runs one command on a lab router that must succeed (it says what failed). */
+export async function mustRun(side: LabSide, ...argv: string[]): Promise<void> {
+  const outcome = await runOn(side, ...argv);
+  if (outcome.exitCode !== 0) throw new Error(`${argv.join(" ")}: ${outcome.stderr}`);
+}
+
+/** What a router has of the field note's kind (links, addresses, routes, modules, sysctls). */
+export function routerState(side: LabSide): Promise<FieldNoteState> {
+  return fieldNoteState(side.connection);
 }
 
 /** Pings the PC behind `to` from the PC behind `from` (two probes); ping's exit status. */

@@ -9,9 +9,9 @@ import { tmpdir } from "os";
 import * as path from "path";
 import { repoRoot } from "../../tools/repoRoot";
 import { Lab } from "../../lab/lab";
-import { closeAllConnections, runOnRouter } from "../../transport";
+import { closeAllConnections } from "../../transport";
 import { fieldNoteConfig, runEngine, writeStackConfig, type TestStack } from "./engineRun";
-import { describeOnLab, labRouter, type LabSide } from "./labEnv";
+import { describeOnLab, labRouter, type LabSide, runOn } from "./labEnv";
 
 const MEGABYTE = 1_000_000;
 const FOREIGN = [
@@ -19,14 +19,9 @@ const FOREIGN = [
   ...["-m", "comment", "--comment", "someone else's rule", "-j", "TCPMSS", "--set-mss", "1200"],
 ];
 
-/** Runs a command on a router; its outcome. */
-async function on(side: LabSide, argv: string[]) {
-  return (await runOnRouter(side.connection, [{ argv }], { check: false })).outcomes[0];
-}
-
 /** The mangle FORWARD rules of a router, as iptables-legacy prints them. */
 async function rules(side: LabSide): Promise<string[]> {
-  const out = await on(side, ["iptables-legacy", "-w", "-t", "mangle", "-S", "FORWARD"]);
+  const out = await runOn(side, "iptables-legacy", "-w", "-t", "mangle", "-S", "FORWARD");
   return out.stdout.split("\n").filter((l) => l.startsWith("-A "));
 }
 
@@ -37,14 +32,16 @@ async function rules(side: LabSide): Promise<string[]> {
 async function transfer(a: LabSide, b: LabSide): Promise<{ received: number; syn: string }> {
   // Path MTUs learned by earlier transfers (kept for 10 minutes) would hide what this one shows.
   for (const side of [a, b]) {
-    await on(side, ["ip", "route", "flush", "cache"]);
-    await on(side, ["ip", "netns", "exec", "pc", "ip", "route", "flush", "cache"]);
+    await runOn(side, "ip", "route", "flush", "cache");
+    await runOn(side, "ip", "netns", "exec", "pc", "ip", "route", "flush", "cache");
   }
-  const capture = on(a, [
+  const capture = runOn(
+    a,
     ...["timeout", "12", "tcpdump", "-n", "-l", "-i", "gre1", "-c", "1"],
     "tcp[tcpflags] & tcp-syn != 0 and tcp dst port 5001",
-  ]);
-  const server = on(b, [
+  );
+  const server = runOn(
+    b,
     "ip",
     "netns",
     "exec",
@@ -52,11 +49,12 @@ async function transfer(a: LabSide, b: LabSide): Promise<{ received: number; syn
     "sh",
     "-c",
     "timeout 14 socat -u TCP-LISTEN:5001,reuseaddr - | wc -c",
-  ]);
-  const client = on(a, [
+  );
+  const client = runOn(
+    a,
     ...["ip", "netns", "exec", "pc", "sh", "-c"],
     `sleep 2; head -c ${MEGABYTE} /dev/zero | timeout 8 socat -u - TCP:${b.router.pc}:5001,retry=20,interval=0.2`,
-  ]);
+  );
   const [syn, received] = await Promise.all([capture, server, client]);
   return {
     received: Number(received.stdout.trim()),
@@ -86,13 +84,13 @@ describeOnLab("MSS clamping across an underlay hop with a smaller MTU", () => {
     stack = { stack: "mss", stateDir, configFile: path.join(stateDir, "Pulumi.mss.yaml") };
     lab.underlayMtu(1400);
     expect(
-      (await on(a, ["iptables-legacy", "-w", "-t", "mangle", "-A", "FORWARD", ...FOREIGN])).exitCode,
+      (await runOn(a, "iptables-legacy", "-w", "-t", "mangle", "-A", "FORWARD", ...FOREIGN)).exitCode,
     ).toBe(0);
   }, 120_000);
 
   afterAll(async () => {
     await runEngine(stack, "destroy");
-    await on(a, ["iptables-legacy", "-w", "-t", "mangle", "-D", "FORWARD", ...FOREIGN]);
+    await runOn(a, "iptables-legacy", "-w", "-t", "mangle", "-D", "FORWARD", ...FOREIGN);
     lab.underlayMtu(1500);
     rmSync(stack.stateDir, { recursive: true, force: true });
     closeAllConnections();
@@ -132,7 +130,7 @@ describeOnLab("MSS clamping across an underlay hop with a smaller MTU", () => {
   }, 120_000);
 
   it("a rule removed by hand is drift, and up puts it back", async () => {
-    expect((await on(b, ["iptables-legacy", "-w", "-t", "mangle", "-F", "FORWARD"])).exitCode).toBe(0);
+    expect((await runOn(b, "iptables-legacy", "-w", "-t", "mangle", "-F", "FORWARD")).exitCode).toBe(0);
     const preview = await runEngine(stack, "preview", "--refresh", "--expect-no-changes");
     expect(preview.code).not.toBe(0);
     expect(preview.out).toContain("routerB (root@169.254.100.12:22): gre1 MSS rule is missing");

@@ -9,18 +9,13 @@
 import { inventoryRouter, labConnection, readInventory } from "../../lab/inventory";
 import { repoRoot } from "../../tools/repoRoot";
 import { Lab } from "../../lab/lab";
-import { closeAllConnections, runOnRouter } from "../../transport";
+import { closeAllConnections } from "../../transport";
 import { Lifecycle, type ResourceState } from "../../tools/providerHost/lifecycle";
 import { ProviderHost, serializeProvider, type Props } from "../../tools/providerHost/providerHost";
-import { describeOnLab, type LabSide } from "./labEnv";
+import { describeOnLab, type LabSide, runStatus } from "./labEnv";
 
 const A = "routerA (root@169.254.100.11:22)";
 const B = "routerB (root@169.254.100.12:22)";
-
-/** Runs a command on a router; its exit status. */
-async function on(side: LabSide, ...argv: string[]): Promise<number | null> {
-  return (await runOnRouter(side.connection, [{ argv }], { check: false })).outcomes[0].exitCode;
-}
 
 describeOnLab("GRE through a NAT (the field note's failing topology)", () => {
   let lab: Lab;
@@ -47,8 +42,8 @@ describeOnLab("GRE through a NAT (the field note's failing topology)", () => {
     ],
   });
   const hasGre1 = async () => [
-    await on(a, "ip", "link", "show", "dev", "gre1"),
-    await on(b, "ip", "link", "show", "dev", "gre1"),
+    await runStatus(a, "ip", "link", "show", "dev", "gre1"),
+    await runStatus(b, "ip", "link", "show", "dev", "gre1"),
   ];
 
   beforeAll(async () => {
@@ -124,7 +119,7 @@ describeOnLab("GRE through a NAT (the field note's failing topology)", () => {
   }, 120_000);
 
   it("when the NAT stops forwarding GRE, refresh names the NAT; a create fails naming it and leaves nothing", async () => {
-    expect(await on(nat, "iptables-legacy", "-w", "-I", "FORWARD", "-p", "47", "-j", "DROP")).toBe(0);
+    expect(await runStatus(nat, "iptables-legacy", "-w", "-I", "FORWARD", "-p", "47", "-j", "DROP")).toBe(0);
     try {
       const [, state] = made.find(([l]) => l === tunnels)!;
       const refreshed = await tunnels.refresh(state);
@@ -143,7 +138,7 @@ describeOnLab("GRE through a NAT (the field note's failing topology)", () => {
       );
       expect(await hasGre1()).toEqual([1, 1]);
     } finally {
-      await on(nat, "iptables-legacy", "-w", "-D", "FORWARD", "-p", "47", "-j", "DROP");
+      await runStatus(nat, "iptables-legacy", "-w", "-D", "FORWARD", "-p", "47", "-j", "DROP");
     }
   }, 180_000);
 });

@@ -5,7 +5,6 @@
  * stand-in engine (the Pulumi CLI cannot run here). And an upgrade: a stack deployed with the
  * previous release is refreshed, updated and destroyed by this build.
  */
-import { spawn } from "child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "fs";
 import { dump } from "js-yaml";
 import { tmpdir } from "os";
@@ -14,11 +13,10 @@ import { closeAllConnections } from "../../transport";
 import { installTarball, packedTarball } from "../../tools/localPackage";
 import { markdownExamples } from "../package/examples";
 import { describeOnLab, labRouter, pingPcToPc, withoutModules, type LabSide } from "./labEnv";
+import { runEngineCommand, type EngineResult } from "./engineRun";
 
 const ROOT = path.resolve(__dirname, "../..");
 const PREVIOUS = path.join(ROOT, "test/fixtures/package");
-
-type Side = LabSide;
 
 /** The README's quick-start program, as written. */
 function quickStart(): string {
@@ -28,7 +26,7 @@ function quickStart(): string {
 }
 
 /** A Pulumi project of its own, outside the repository, with `tarball` installed as its pulumi-gre. */
-function userProject(tarball: string, a: Side, b: Side): string {
+function userProject(tarball: string, a: LabSide, b: LabSide): string {
   const project = mkdtempSync(path.join(tmpdir(), "gre-user-"));
   writeFileSync(
     path.join(project, "package.json"),
@@ -45,7 +43,7 @@ function userProject(tarball: string, a: Side, b: Side): string {
   writeFileSync(path.join(project, "index.ts"), quickStart());
   // The quick start's configuration, pointed at the lab (the key in plain text: this stand-in
   // engine cannot decrypt `pulumi config set --secret` values; the program still marks it secret).
-  const router = (side: Side) => ({
+  const router = (side: LabSide) => ({
     name: side.router.name,
     host: side.router.host,
     hostKey: side.router.hostKey,
@@ -70,27 +68,13 @@ function userProject(tarball: string, a: Side, b: Side): string {
 }
 
 /** `npm run engine -- ARGS --cwd PROJECT`, as a person runs it. */
-function engine(
-  project: string,
-  stateDir: string,
-  ...args: string[]
-): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn("npm", ["run", "-s", "engine", "--", ...args, "--stack", "lab", "--cwd", project], {
-      cwd: ROOT,
-      env: { ...process.env, GRE_ENGINE_STATE_DIR: stateDir },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    child.on("exit", (code) => resolve({ code, out }));
-  });
+function engine(project: string, stateDir: string, ...args: string[]): Promise<EngineResult> {
+  return runEngineCommand([...args, "--stack", "lab", "--cwd", project], stateDir, "npm");
 }
 
 describeOnLab("the README's quick start, in a project that installs the packed package", () => {
-  let a: Side;
-  let b: Side;
+  let a: LabSide;
+  let b: LabSide;
   let project: string;
   let stateDir: string;
   let before: unknown[];
@@ -145,8 +129,8 @@ describeOnLab("the README's quick start, in a project that installs the packed p
 describeOnLab(
   "an upgrade: deployed with the previous release, refreshed, updated and destroyed by this build",
   () => {
-    let a: Side;
-    let b: Side;
+    let a: LabSide;
+    let b: LabSide;
     let project: string;
     let stateDir: string;
 

@@ -11,17 +11,12 @@ import { tunnelFiles } from "../../commands/networkd/networkd";
 import { repoRoot } from "../../tools/repoRoot";
 import { Lab } from "../../lab/lab";
 import { fieldNoteState } from "../../lab/routerState";
-import { closeAllConnections, runOnRouter } from "../../transport";
+import { closeAllConnections } from "../../transport";
 import { fieldNoteConfig, runEngine, writeStackConfig, type TestStack } from "./engineRun";
-import { describeOnLab, labRouter, pingPcToPc, withoutModules, type LabSide } from "./labEnv";
+import { describeOnLab, labRouter, pingPcToPc, withoutModules, type LabSide, runStatus } from "./labEnv";
 
 const GRE1 = tunnelFiles("gre1");
 const ROUTE_A = `${GRE1.dropIns}/pulumi-gre-route-10.1.1.0_24-t254-m0.conf`;
-
-/** Runs a command on a router; its exit status. */
-async function on(side: LabSide, argv: string[]): Promise<number | null> {
-  return (await runOnRouter(side.connection, [{ argv }], { check: false })).outcomes[0].exitCode;
-}
 
 /** Pings PC to PC until it works (a router that booted configures its links a moment after sshd). */
 async function pingsWithin(a: LabSide, b: LabSide, seconds: number): Promise<boolean> {
@@ -87,16 +82,16 @@ describeOnLab("a persisted stack across reboots", () => {
   }, 180_000);
 
   it("a boot file edited or removed by hand is drift, and up puts it back", async () => {
-    expect(await on(b, ["sed", "-i", "s/^TTL=255$/TTL=64/", GRE1.netdev])).toBe(0);
-    expect(await on(a, ["rm", ROUTE_A])).toBe(0);
+    expect(await runStatus(b, "sed", "-i", "s/^TTL=255$/TTL=64/", GRE1.netdev)).toBe(0);
+    expect(await runStatus(a, "rm", ROUTE_A)).toBe(0);
     const preview = await runEngine(stack, "preview", "--refresh", "--expect-no-changes");
     expect(preview.code).not.toBe(0);
     expect(preview.out).toContain(`routerB (root@169.254.100.12:22): ${GRE1.netdev} was changed`);
     expect(preview.out).toContain(`routerA (root@169.254.100.11:22): ${ROUTE_A} is missing`);
     const up = await runEngine(stack, "up", "--refresh");
     expect(up.code).toBe(0);
-    expect(await on(b, ["grep", "-qx", "TTL=255", GRE1.netdev])).toBe(0);
-    expect(await on(a, ["test", "-f", ROUTE_A])).toBe(0);
+    expect(await runStatus(b, "grep", "-qx", "TTL=255", GRE1.netdev)).toBe(0);
+    expect(await runStatus(a, "test", "-f", ROUTE_A)).toBe(0);
     expect((await runEngine(stack, "preview", "--refresh", "--expect-no-changes")).code).toBe(0);
   }, 180_000);
 

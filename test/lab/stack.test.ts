@@ -3,42 +3,25 @@
  * cannot run here): up, preview --refresh with no changes, a tunnel end deleted by hand, a router
  * rebooted, destroy.
  */
-import { spawn } from "child_process";
 import { mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { repoRoot } from "../../tools/repoRoot";
-import { fieldNoteState } from "../../lab/routerState";
 import { Lab } from "../../lab/lab";
 import { closeAllConnections, runOnRouter } from "../../transport";
-import { describeOnLab, labRouter, pingPcToPc, type LabSide } from "./labEnv";
-
-type Side = LabSide;
+import { describeOnLab, labRouter, pingPcToPc, type LabSide, routerState } from "./labEnv";
+import { runEngineCommand, type EngineResult } from "./engineRun";
 
 let stateDir: string;
 
 /** `npm run engine -- ARGS`, as a person runs it; its exit code and output. */
-function engine(...args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn("npm", ["run", "-s", "engine", "--", ...args], {
-      cwd: repoRoot(),
-      env: { ...process.env, GRE_ENGINE_STATE_DIR: stateDir },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    child.on("exit", (code) => resolve({ code, out }));
-  });
-}
-
-function routerState(side: Side) {
-  return fieldNoteState(side.connection);
+function engine(...args: string[]): Promise<EngineResult> {
+  return runEngineCommand(args, stateDir, "npm");
 }
 
 describeOnLab("the dev stack on the lab, through the stand-in engine", () => {
-  let a: Side;
-  let b: Side;
+  let a: LabSide;
+  let b: LabSide;
   let booted: unknown[];
 
   beforeAll(async () => {

@@ -46,7 +46,8 @@ export async function startSimRouters(count: number): Promise<SimRouters> {
     close: async () => {
       closeAllConnections();
       await fleet.close();
-      if (fleet.unknown.length > 0) throw new Error(`commands the simulated routers do not model:\n${fleet.unknown.join("\n")}`);
+      if (fleet.unknown.length > 0)
+        throw new Error(`commands the simulated routers do not model:\n${fleet.unknown.join("\n")}`);
     },
   };
 }
