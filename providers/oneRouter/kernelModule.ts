@@ -170,6 +170,13 @@ export const kernelModuleProvider = oneRouterProvider<KernelModuleInputs, Module
     return isLoaded(now) ? error : notAvailable(inputs, now, error.message);
   },
 
+  // persist: whether the modules-load file is there as written. (A module that is not loaded has
+  // no input to show it by: its drift is in the outputs.)
+  observedInputs: (inputs, now) => ({
+    ...inputs,
+    persist: bootFileDrift(bootFile({ ...inputs, persist: true }, now), now.persistFile).length === 0,
+  }),
+
   // The marker written ahead of modprobe goes when modprobe fails: nothing was loaded.
   undoFailed: (inputs, before) =>
     before.loadedBefore === undefined ? [removeMarker(moduleMarker(inputs.name))] : [],

@@ -88,6 +88,13 @@ export interface OneRouterResource<
     context: StepContext<StateOf<Inputs, Outputs>, View>,
     keys: HostKeyState,
   ): Outputs;
+  /**
+   * The inputs as the router has them: the declared inputs with what the router really has in
+   * their place. `read` returns them, Pulumi takes them as the resource's old inputs, and its own
+   * rendering of old against new inputs then shows the drift (`~ value: "0" => "1"`). Without it,
+   * `read` returns the declared inputs.
+   */
+  observedInputs?(inputs: StateOf<Inputs, Outputs>, now: View): StateOf<Inputs, Outputs>;
   /** What delete changes, and notices for the user about what it leaves. */
   planDelete(state: StateOf<Inputs, Outputs>, now: View): { changes: RemoteCommand[]; notices: string[] };
   /** After delete's changes: throws when the resource is still there; returns further notices. */
@@ -176,7 +183,11 @@ export function oneRouterProvider<
       const inputs = inputsOf(state);
       const { view, seen } = await look(inputs, state, recordedKeys(state));
       const keys = keysToRecord(inputs.connection, seen, state);
-      return { id, props: resource.outputs(inputs, view, { previous: state, before: view }, keys), inputs };
+      return {
+        id,
+        props: resource.outputs(inputs, view, { previous: state, before: view }, keys),
+        inputs: resource.observedInputs?.(inputs, view) ?? inputs,
+      };
     },
     async update(_id, olds, news) {
       return { outs: await converge(news, olds) };

@@ -118,6 +118,13 @@ export const sysctlProvider = oneRouterProvider<SysctlInputs, SysctlView, Sysctl
     ...bootFileChanges(bootFile(inputs), now.file),
   ],
 
+  // The value the router has; persist: whether the boot file is there as written.
+  observedInputs: (inputs, now) => ({
+    ...inputs,
+    value: now.current,
+    persist: bootFileDrift(bootFile({ ...inputs, persist: true }), now.file).length === 0,
+  }),
+
   // The marker written ahead of sysctl -w goes when the write fails: nothing was set.
   undoFailed: (inputs, before) =>
     before.original === undefined ? [removeMarker(sysctlMarker(inputs.key))] : [],

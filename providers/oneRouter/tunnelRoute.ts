@@ -95,6 +95,7 @@ export const tunnelRouteProvider = oneRouterProvider<TunnelRouteInputs, RouteVie
     "table",
     "source",
     "takeOver",
+    "allowCapture",
     "persist",
     "tunnel",
   ],
@@ -140,6 +141,26 @@ export const tunnelRouteProvider = oneRouterProvider<TunnelRouteInputs, RouteVie
       error.message += ` (is tunnel ${inputs.tunnel.name} up? routes through it come after it)`;
     }
     return error;
+  },
+
+  // The route in its slot (destination, table, metric) when it is ours: its next hop, device and
+  // source in place of the declared ones (absent when the route is gone); persist: whether its
+  // boot file is there as written.
+  observedInputs: (inputs, view) => {
+    const route = findRoute(specOf(inputs), view.routes);
+    const ours = route !== undefined && route.protocol === ROUTE_PROTOCOL ? route : undefined;
+    const { via: _via, device: _device, source: _source, ...rest } = inputs;
+    const asPersisted = bootFile({ ...inputs, persist: true });
+    return {
+      ...rest,
+      ...(inputs.via !== undefined && ours?.gateway !== undefined ? { via: ours.gateway } : {}),
+      ...(inputs.device !== undefined && ours?.device !== undefined ? { device: ours.device } : {}),
+      ...(inputs.source !== undefined && ours?.source !== undefined ? { source: ours.source } : {}),
+      persist:
+        view.files !== undefined &&
+        asPersisted.length > 0 &&
+        persistDrift(asPersisted, view.files).length === 0,
+    };
   },
 
   outputs(inputs, view, _context, keys) {

@@ -31,6 +31,11 @@ interface LifecycleCase {
   driftSaid: RegExp;
   /** The drift as the outputs record it. */
   driftOf(outputs: State): string[];
+  /**
+   * The drift as the inputs `read` returns show it (Pulumi renders those against the program's):
+   * the declared inputs with what the router has in their place. Undefined where no input can.
+   */
+  observed?: State;
   /** A change of the inputs, made in place by update. */
   change: State;
   /** The router whose command fails in the failed create, and which command. */
@@ -111,6 +116,7 @@ const CASES: LifecycleCase[] = [
     drift: (lab) => lab.router("r1").run(["sysctl", "-w", "net.ipv4.ip_forward=0"], undefined),
     driftSaid: /^r1 \(.*\): net\.ipv4\.ip_forward is 0, wanted 1$/m,
     driftOf: ownDrift,
+    observed: { value: "0" },
     change: { persist: true },
     fault: { router: "r1", matches: (argv) => argv[0] === "sysctl" && argv.includes("-w") },
     faultSaid: /r1.*sysctl/s,
@@ -129,6 +135,7 @@ const CASES: LifecycleCase[] = [
     drift: (lab) => lab.router("r1").run(["ip", "route", "del", "10.100.2.0/24"], undefined),
     driftSaid: /^r1 \(.*\): route to 10\.100\.2\.0\/24 is missing$/m,
     driftOf: ownDrift,
+    observed: { via: undefined },
     change: { source: "10.9.9.1" },
     fault: {
       router: "r1",
@@ -178,6 +185,7 @@ describe.each(CASES)("$resource on simulated routers", (c) => {
   it("reads back unchanged, and diff finds nothing to do", async () => {
     const read = (await c.provider.read!("id", state)) as pulumi.dynamic.ReadResult<State>;
     expect(c.driftOf(read.props!)).toEqual([]);
+    expect(read.inputs).toEqual(inputs);
     expect((await c.provider.diff!("id", read.props!, inputs)).changes).toBe(false);
   });
 
@@ -186,6 +194,7 @@ describe.each(CASES)("$resource on simulated routers", (c) => {
     expect(c.has(lab, inputs)).toBe(false);
     const read = (await c.provider.read!("id", state)) as pulumi.dynamic.ReadResult<State>;
     expect(c.driftOf(read.props!).join("\n")).toMatch(c.driftSaid);
+    if (c.observed) expect(read.inputs).toEqual({ ...inputs, ...c.observed });
     expect((await c.provider.diff!("id", read.props!, inputs)).changes).toBe(true);
     state = read.props!;
   });
