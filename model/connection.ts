@@ -71,3 +71,15 @@ export interface Connection extends ProxyConnection {
   /** The router's name, used in errors and logs; default `user@host:port`. */
   name?: string;
 }
+
+/**
+ * A connection's secrets, and its jump host's: what a resource keeps in a secret property of its
+ * own (`credentials`), so that hosts, users and addresses stay plain in state and previews.
+ */
+export interface ConnectionCredentials {
+  password?: string;
+  privateKey?: string;
+  privateKeyPassword?: string;
+  /** The jump host's secrets. */
+  proxy?: Omit<ConnectionCredentials, "proxy">;
+}

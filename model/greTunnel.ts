@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import type { Connection } from "./connection";
+import type { Connection, ConnectionCredentials } from "./connection";
 import type { GreKey, TcpMss, TunnelMode } from "./tunnel";
 
 /** One router's end of a tunnel, as declared. */
@@ -82,13 +82,23 @@ export interface GreTunnelDeclaration extends GreTunnelParameters {
   endpoints: GreEndpointDeclaration[];
 }
 
+/**
+ * What a GreTunnel registers: its declaration, with the endpoints' secrets moved to `credentials`
+ * (one per endpoint), a secret property of its own, so that the endpoints stay plain in state and
+ * previews. A state from before 0.4.0 holds the secrets inside the endpoints instead.
+ */
+export type GreTunnelRegistration = GreTunnelDeclaration & { credentials?: ConnectionCredentials[] };
+
 /** The defaults `check` fills in (a tunnel's mode defaults to gre, which the state leaves out). */
 export const GRE_TUNNEL_DEFAULTS = { ttl: 255, persist: false, verify: true } as const;
 
 /** One end after `check`, as the state records it: `remote` and `peerAddress` filled in (no peer address on a bridged end). */
 export type NormalizedGreEndpoint = GreEndpointDeclaration & { remote: string };
 
-/** A tunnel after `check`: {@link GRE_TUNNEL_DEFAULTS} filled in, exactly two ends. */
+/**
+ * A tunnel after `check`: {@link GRE_TUNNEL_DEFAULTS} filled in, exactly two ends, whose
+ * connections hold no secret: those are in `credentials`, one per end.
+ */
 export type NormalizedGreTunnel = Omit<
   GreTunnelDeclaration,
   keyof typeof GRE_TUNNEL_DEFAULTS | "endpoints"
@@ -97,4 +107,5 @@ export type NormalizedGreTunnel = Omit<
   persist: boolean;
   verify: boolean;
   endpoints: [NormalizedGreEndpoint, NormalizedGreEndpoint];
+  credentials: [ConnectionCredentials, ConnectionCredentials];
 };

@@ -8,6 +8,8 @@ import type { GreEndState, GreTunnelHealth } from "../providers/greTunnel/spec";
 import type { GreEndpointDeclaration, GreTunnelDeclaration, NormalizedGreEndpoint } from "../model/greTunnel";
 import type { HostKeyOrigin } from "../providers/hostKeys";
 import type { GreKey, TcpMss, TunnelMode } from "../model/tunnel";
+import type { Connection, ConnectionCredentials } from "../model/connection";
+import { credentialsOf, withoutSecrets } from "../transport/connection";
 import { withSecretConnection } from "./connectionArgs";
 import type { Inputs } from "./inputs";
 import { runtimeProvider } from "./runtimeProvider";
@@ -22,6 +24,30 @@ export type GreEndpoint = NormalizedGreEndpoint;
 
 /** The arguments of a {@link GreTunnel}: its declaration, with every field an `Input`. */
 export type GreTunnelArgs = Inputs<GreTunnelDeclaration>;
+
+/** An endpoint's connection, when it has one (what has not is left for `check` to name). */
+function connectionOf(end: unknown): Connection | undefined {
+  const connection = (end as { connection?: unknown } | null)?.connection;
+  return typeof connection === "object" && connection !== null ? (connection as Connection) : undefined;
+}
+
+/** The endpoints with their connections' secrets left out (anything else passed on for `check`). */
+function withoutCredentials(endpoints: unknown): unknown {
+  if (!Array.isArray(endpoints)) return endpoints;
+  return endpoints.map((end: unknown) => {
+    const connection = connectionOf(end);
+    return connection ? { ...(end as object), connection: withoutSecrets(connection) } : end;
+  });
+}
+
+/** Each endpoint's connection's secrets, in the endpoints' order. */
+function credentialsOfEach(endpoints: unknown): unknown {
+  if (!Array.isArray(endpoints)) return undefined;
+  return endpoints.map((end: unknown) => {
+    const connection = connectionOf(end);
+    return connection ? credentialsOf(connection) : {};
+  });
+}
 
 /**
  * A GRE tunnel between two Linux routers, converged on both ends together over SSH.
@@ -76,8 +102,10 @@ export class GreTunnel extends pulumi.dynamic.Resource {
   declare public readonly tcpMss: pulumi.Output<TcpMss | undefined>;
   declare public readonly persist: pulumi.Output<boolean>;
   declare public readonly verify: pulumi.Output<boolean>;
-  /** The endpoints with defaults filled in (secret: they hold the connections). */
+  /** The endpoints with defaults filled in; their connections without secrets (those are in `credentials`). */
   declare public readonly endpoints: pulumi.Output<GreEndpoint[]>;
+  /** Each endpoint's connection's secrets (password, private key, passphrase, the jump host's), secret. */
+  declare public readonly credentials: pulumi.Output<ConnectionCredentials[]>;
   /**
    * What each router reported at the last create, update or refresh: the device, whether its boot
    * files are there (`persisted`), its MSS rule (`tcpMss`), and any drift.
@@ -99,13 +127,16 @@ export class GreTunnel extends pulumi.dynamic.Resource {
   declare public readonly drift: pulumi.Output<string[]>;
 
   constructor(name: string, args: GreTunnelArgs, opts?: pulumi.CustomResourceOptions) {
+    // The endpoints' secrets go to `credentials`, a secret property of its own, so that the
+    // endpoints (hosts, users, addresses) stay plain in the state and in previews.
+    const endpoints = pulumi.output(args.endpoints);
     super(
       runtimeProvider("greTunnelProvider"),
       name,
       {
         ...args,
-        // Secret in the state's inputs too, however the connections were given.
-        endpoints: pulumi.secret(args.endpoints),
+        endpoints: pulumi.unsecret(endpoints.apply(withoutCredentials)),
+        credentials: pulumi.secret(endpoints.apply(credentialsOfEach)),
         ends: undefined,
         hostKeys: undefined,
         jumpHostKeys: undefined,
@@ -113,7 +144,7 @@ export class GreTunnel extends pulumi.dynamic.Resource {
         health: undefined,
         drift: undefined,
       },
-      withSecretConnection(opts, "endpoints"),
+      withSecretConnection(opts, "credentials"),
       "gre",
       "GreTunnel",
     );

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { HostKeyOrigin } from "../providers/hostKeys";
 import type { RouteTunnel, TunnelRouteDeclaration } from "../model/routerResources";
 import type { Connection } from "../model/connection";
+import { withCredentials } from "../transport/connection";
 import { withSecretConnection } from "./connectionArgs";
 import type { Inputs } from "./inputs";
 import type { GreTunnel } from "./greTunnel";
@@ -167,7 +168,10 @@ export class TunnelRoutes extends pulumi.ComponentResource {
           new TunnelRoute(
             `${name}-${args.routers?.[i] ?? `end${i}`}-${destination.replace("/", "_")}`,
             {
-              connection: end.apply((e) => e.connection),
+              // The router's connection with its credentials, which the tunnel keeps apart (secret).
+              connection: pulumi
+                .all([end, tunnel.credentials])
+                .apply(([e, credentials]) => withCredentials(e.connection, credentials?.[i])),
               destination,
               tunnel: through,
               metric: args.metric,

@@ -47,6 +47,11 @@ function secretFields() {
   };
 }
 
+/** Builds the schema of a connection's secrets apart from it (a resource's secret `credentials`). */
+export function credentialsSchema() {
+  return z.object({ ...secretFields(), proxy: z.object(secretFields()).strict().optional() }).strict();
+}
+
 /** Refuses a connection that names both a jump host and a ProxyCommand. */
 export function oneRouteOnly(c: { proxy?: unknown; proxyCommand?: unknown }): boolean {
   return !(c.proxy && c.proxyCommand);

@@ -8,7 +8,7 @@
 import { createHash } from "crypto";
 import { SECRET_CONNECTION_FIELDS } from "../schemas/connection";
 import { PUBLIC_KEY_LINE } from "../schemas/hostKey";
-import type { Connection, ProxyConnection } from "../model/connection";
+import type { Connection, ConnectionCredentials, ProxyConnection } from "../model/connection";
 
 /** A connection with every default filled in. */
 export interface ResolvedConnection extends Connection {
@@ -114,4 +114,27 @@ export function withoutSecrets<T extends ProxyConnection & { proxy?: ProxyConnec
     copy.proxy = withoutSecrets(connection.proxy);
   }
   return copy as unknown as T;
+}
+
+/** A connection's secrets (and its jump host's), apart from the rest of it. */
+export function credentialsOf(connection: Connection): ConnectionCredentials {
+  const pick = (c: ProxyConnection) => {
+    const found: Omit<ConnectionCredentials, "proxy"> = {};
+    for (const field of SECRET_CONNECTION_FIELDS) if (c[field] !== undefined) found[field] = c[field];
+    return found;
+  };
+  const own: ConnectionCredentials = pick(connection);
+  const proxy = connection.proxy ? pick(connection.proxy) : {};
+  return Object.keys(proxy).length > 0 ? { ...own, proxy } : own;
+}
+
+/** A connection with `credentials` put back in (they win over any secret it still holds). */
+export function withCredentials(connection: Connection, credentials: ConnectionCredentials | undefined): Connection {
+  if (!credentials) return connection;
+  const { proxy, ...own } = credentials;
+  return {
+    ...connection,
+    ...own,
+    ...(connection.proxy ? { proxy: { ...connection.proxy, ...(proxy ?? {}) } } : {}),
+  };
 }

@@ -29,6 +29,8 @@ import {
   type GreTunnelHealth,
   type GreTunnelOutputs,
   type GreTunnelState,
+  withLiveConnections,
+  inOldShape,
 } from "./spec";
 import { type NormalizedGreTunnel } from "../../model/greTunnel";
 import { OBSERVATION, observationCommands, parseObservation, type RouterView } from "../observeRouter";
@@ -154,15 +156,18 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider<NormalizedGreTun
   },
 
   async diff(_id, olds, news) {
-    const result = diffGreTunnel(olds, news);
+    // Where the secrets are kept (credentials, or inside the connections) is no change, but a
+    // state from before 0.4.0 is updated once, to move them into credentials (nothing on a router).
+    const result = diffGreTunnel(withLiveConnections(olds), withLiveConnections(news));
     return {
-      changes: result.changes,
+      changes: result.changes || olds.credentials === undefined,
       replaces: result.replaces,
       deleteBeforeReplace: result.deleteBeforeReplace,
     };
   },
 
-  async create(t) {
+  async create(inputs) {
+    const t = withLiveConnections(inputs);
     return {
       id: tunnelId(t),
       outs: await converge(describe("creating", t), t, undefined, "create"),
@@ -170,7 +175,8 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider<NormalizedGreTun
   },
 
   async read(id, state) {
-    const t = stateRequired("GreTunnel", id, state);
+    const stored = stateRequired("GreTunnel", id, state);
+    const t = withLiveConnections(stored);
     const reads = extrasToRead(wantedExtras(t));
     // The health check rides in the same round trip as the reads (a keepalive GRE itself lacks).
     const pinging = healthEnds(t);
@@ -206,14 +212,20 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider<NormalizedGreTun
       both((i) => parseExtras(t.name, views[i].extra)),
       health,
     );
+    // A state from before 0.4.0 keeps its shape (the secrets inside its endpoints, which that
+    // state holds secret) until an update moves them: read alone must not put them in the clear.
+    if (stored.credentials === undefined)
+      return { id, props: inOldShape(outs, t), inputs: inOldShape(inputsOf(t), t) };
     return { id, props: outs, inputs: inputsOf(t) };
   },
 
-  async update(_id, old, t) {
-    return { outs: await converge(describe("updating", t), t, old, "converge") };
+  async update(_id, old, news) {
+    const t = withLiveConnections(news);
+    return { outs: await converge(describe("updating", t), t, withLiveConnections(old), "converge") };
   },
 
-  async delete(_id, t) {
+  async delete(_id, state) {
+    const t = withLiveConnections(state);
     const specs = endSpecs(t);
     const labels = endLabels(t);
     const what = describe("deleting", t);

@@ -5,15 +5,15 @@
  * @packageDocumentation
  */
 import { z } from "zod";
-import { connectionSchema } from "../../schemas/connection";
+import { connectionSchema, credentialsSchema } from "../../schemas/connection";
 import { canonicalAddress, unicastAddress } from "../../schemas/addresses";
 import { carriesEthernet } from "../../model/tunnel";
 import { interfaceName, modeProblems, refuseMssBeyondMtu, tunnelParameters } from "../../schemas/tunnel";
 import { isKnown } from "../../schemas/unknown";
-import { routerAddress } from "../../transport/connection";
+import { credentialsOf, routerAddress, withCredentials, withoutSecrets } from "../../transport/connection";
 import {
   GRE_TUNNEL_DEFAULTS,
-  type GreTunnelDeclaration,
+  type GreTunnelRegistration,
   type NormalizedGreEndpoint,
   type NormalizedGreTunnel,
 } from "../../model/greTunnel";
@@ -35,6 +35,10 @@ export function greTunnelSchema() {
       ...tunnelParameters(),
       persist: z.boolean().optional(),
       endpoints: z.array(endpoint).length(2, "a tunnel has exactly two endpoints"),
+      credentials: z
+        .array(credentialsSchema())
+        .length(2, "a tunnel has credentials for exactly two endpoints")
+        .optional(),
       verify: z.boolean().optional(),
     })
     .strict()
@@ -135,11 +139,11 @@ export function greTunnelSchema() {
  * Fills in the defaults ({@link GRE_TUNNEL_DEFAULTS}; mode gre is left out), each remote the peer's local, each peer
  * address the other's address; IPv6 addresses written as `ip` prints them.
  */
-export function normalizeGreTunnel(inputs: GreTunnelDeclaration): NormalizedGreTunnel {
+export function normalizeGreTunnel(inputs: GreTunnelRegistration): NormalizedGreTunnel {
   const [a, b] = inputs.endpoints;
   const end = (self: typeof a, peer: typeof a): NormalizedGreEndpoint => {
     const normalized: NormalizedGreEndpoint = {
-      connection: self.connection,
+      connection: withoutSecrets(self.connection),
       local: canonicalAddress(self.local),
       remote: canonicalAddress(self.remote ?? peer.local),
     };
@@ -150,6 +154,8 @@ export function normalizeGreTunnel(inputs: GreTunnelDeclaration): NormalizedGreT
     if (self.bridge !== undefined) normalized.bridge = self.bridge;
     return normalized;
   };
+  const secretsOf = (i: 0 | 1) =>
+    credentialsOf(withCredentials(inputs.endpoints[i].connection, inputs.credentials?.[i]));
   const normalized: NormalizedGreTunnel = {
     name: inputs.name,
     ...(inputs.mode === undefined || inputs.mode === "gre" ? {} : { mode: inputs.mode }),
@@ -157,6 +163,8 @@ export function normalizeGreTunnel(inputs: GreTunnelDeclaration): NormalizedGreT
     persist: inputs.persist ?? GRE_TUNNEL_DEFAULTS.persist,
     verify: inputs.verify ?? GRE_TUNNEL_DEFAULTS.verify,
     endpoints: [end(a, b), end(b, a)],
+    // Wherever the secrets were given (credentials, or the connections of a state from before 0.4.0).
+    credentials: [secretsOf(0), secretsOf(1)],
   };
   if (inputs.key !== undefined) normalized.key = inputs.key;
   if (inputs.mtu !== undefined) normalized.mtu = inputs.mtu;

@@ -12,7 +12,7 @@ import type { TunnelEndState } from "../../model/endState";
 import { hostPrefixLength } from "../../commands/iproute2/tunnelCommands";
 import { carriesEthernet, underlayFamily, type TunnelMode } from "../../model/tunnel";
 import { mirroredKeys } from "../../schemas/tunnel";
-import { routerLabel } from "../../transport/connection";
+import { credentialsOf, routerLabel, withCredentials, withoutSecrets } from "../../transport/connection";
 import type { NormalizedGreEndpoint, NormalizedGreTunnel } from "../../model/greTunnel";
 import type { HostKeyOrigin, HostKeyState } from "../hostKeys";
 import { extrasDrift, extrasState, type ExtrasState, type ExtrasView } from "./extras/extras";
@@ -45,7 +45,26 @@ export interface GreTunnelOutputs extends NormalizedGreTunnel {
  * A GreTunnel state as the engine hands it back: the normalized inputs, and what the version that
  * wrote it observed (a state from an older version may lack some of it).
  */
-export type GreTunnelState = NormalizedGreTunnel & Partial<Omit<GreTunnelOutputs, keyof NormalizedGreTunnel>>;
+export type GreTunnelState = Omit<NormalizedGreTunnel, "credentials"> &
+  Partial<Omit<GreTunnelOutputs, keyof Omit<NormalizedGreTunnel, "credentials">>>;
+
+/**
+ * The tunnel as the steps work with it: each end's connection with its credentials put back in
+ * (from `credentials`, or already inside the connection in a state from before 0.4.0), and the
+ * credentials apart as well. Outputs and the inputs `read` returns keep them apart again
+ * ({@link inputsOf}).
+ */
+export function withLiveConnections<T extends GreTunnelState>(t: T): T & NormalizedGreTunnel {
+  const live = (i: 0 | 1) => withCredentials(t.endpoints[i].connection, t.credentials?.[i]);
+  return {
+    ...t,
+    endpoints: [0, 1].map((i) => ({ ...t.endpoints[i], connection: live(i as 0 | 1) })) as [
+      NormalizedGreEndpoint,
+      NormalizedGreEndpoint,
+    ],
+    credentials: [credentialsOf(live(0)), credentialsOf(live(1))],
+  };
+}
 
 /** The host keys a state recorded for end `i` (none before create, or in a state from before keys were recorded). */
 export function endKeys(
@@ -114,12 +133,31 @@ export function inputsOf(t: NormalizedGreTunnel): NormalizedGreTunnel {
     // A state from before persist existed has none.
     persist: t.persist ?? false,
     verify: t.verify,
-    endpoints: t.endpoints,
+    // The connections without their secrets, which are in credentials (a secret property).
+    endpoints: [0, 1].map((i) => ({
+      ...t.endpoints[i],
+      connection: withoutSecrets(t.endpoints[i].connection),
+    })) as NormalizedGreTunnel["endpoints"],
+    credentials: [0, 1].map((i) =>
+      credentialsOf(withCredentials(t.endpoints[i].connection, t.credentials?.[i])),
+    ) as NormalizedGreTunnel["credentials"],
   };
   if (t.key !== undefined) inputs.key = t.key;
   if (t.mtu !== undefined) inputs.mtu = t.mtu;
   if (t.tcpMss !== undefined && t.tcpMss !== null) inputs.tcpMss = t.tcpMss;
   return inputs;
+}
+
+/**
+ * Outputs or inputs in the shape states had before 0.4.0: each end's connection with its secrets
+ * inside it (`live`'s), no `credentials`.
+ */
+export function inOldShape<T extends GreTunnelState>(values: T, live: NormalizedGreTunnel): T {
+  const { credentials: _credentials, ...rest } = values;
+  return {
+    ...rest,
+    endpoints: values.endpoints.map((e, i) => ({ ...e, connection: live.endpoints[i].connection })),
+  } as T;
 }
 
 /** The outputs for what both routers have. */

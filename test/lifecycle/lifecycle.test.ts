@@ -228,3 +228,46 @@ describe.each(CASES)("$resource on simulated routers", (c) => {
     expect(snapshots(lab)).toEqual(before);
   });
 });
+
+describe("a GreTunnel state from before 0.4.0 (the connections' secrets inside the endpoints)", () => {
+  let lab: SimRouters;
+  let state: State;
+  let inputs: State;
+
+  beforeAll(async () => {
+    lab = await startSimRouters(2);
+    CASES[0].setUp!(lab);
+    const checked = await checkRaw(greTunnelProvider, CASES[0].inputs(lab));
+    inputs = checked.inputs as State;
+    const created = (await greTunnelProvider.create(checked.inputs!)).outs!;
+    // As 0.3.0 wrote it: no credentials, each connection whole.
+    const { credentials: _credentials, ...rest } = created;
+    state = {
+      ...rest,
+      endpoints: created.endpoints.map((e, i) => ({
+        ...e,
+        connection: lab.connection(`r${i + 1}`),
+      })),
+    };
+  });
+  afterAll(() => lab.close());
+
+  it("is read back in its own shape: a refresh alone never moves the secrets out of the property that holds them secret", async () => {
+    const read = (await greTunnelProvider.read!("id", state as never)) as pulumi.dynamic.ReadResult<State>;
+    for (const values of [read.props!, read.inputs!]) {
+      expect(values.credentials).toBeUndefined();
+      expect(JSON.stringify(values.endpoints)).toContain("PRIVATE KEY");
+    }
+  });
+
+  it("is updated once, moving the secrets into credentials, with nothing changed on the routers", async () => {
+    const before = snapshots(lab);
+    expect((await greTunnelProvider.diff!("id", state as never, inputs as never)).changes).toBe(true);
+    const updated = (await greTunnelProvider.update!("id", state as never, inputs as never)).outs!;
+    expect(JSON.stringify(updated.endpoints)).not.toContain("PRIVATE KEY");
+    expect(JSON.stringify(updated.credentials)).toContain("PRIVATE KEY");
+    expect(snapshots(lab)).toEqual(before);
+    expect((await greTunnelProvider.diff!("id", updated, inputs as never)).changes).toBe(false);
+    await greTunnelProvider.delete!("id", updated);
+  });
+});

@@ -74,6 +74,7 @@ describe("the stack program", () => {
       privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\ntest\n-----END OPENSSH PRIVATE KEY-----\n",
     };
     const connB = { ...connA, name: "routerB", host: "169.254.100.12" };
+    const plain = ({ privateKey: _key, ...rest }: typeof connA) => rest;
     // The tunnel's remote comes from its provider's check; this monitor answers with the inputs.
     const tunnelOf = (local: string, address: string, peerAddress: string) => ({
       name: "gre1",
@@ -122,12 +123,24 @@ describe("the stack program", () => {
             key: 1,
             ttl: 255,
             persist: false,
+            // The endpoints plain (hosts, users, addresses); their secrets apart, in credentials.
             endpoints: [
-              { connection: connA, local: "198.51.100.11", address: "10.10.10.2", peerAddress: "10.10.10.1" },
-              { connection: connB, local: "198.51.100.12", address: "10.10.10.1", peerAddress: "10.10.10.2" },
+              {
+                connection: plain(connA),
+                local: "198.51.100.11",
+                address: "10.10.10.2",
+                peerAddress: "10.10.10.1",
+              },
+              {
+                connection: plain(connB),
+                local: "198.51.100.12",
+                address: "10.10.10.1",
+                peerAddress: "10.10.10.2",
+              },
             ],
+            credentials: [{ privateKey: connA.privateKey }, { privateKey: connB.privateKey }],
           },
-          secret: ["endpoints"],
+          secret: ["credentials"],
           dependencies: ["routerA-ip_gre", "routerB-ip_gre"],
         },
         {
@@ -146,7 +159,7 @@ describe("the stack program", () => {
             persist: false,
             tunnel: tunnelOf("198.51.100.11", "10.10.10.2", "10.10.10.1"),
           },
-          secret: ["connection", "tunnel"],
+          secret: ["connection"],
           dependencies: ["routerA-routerB-gre1"],
         },
         {
@@ -158,7 +171,7 @@ describe("the stack program", () => {
             persist: false,
             tunnel: tunnelOf("198.51.100.12", "10.10.10.1", "10.10.10.2"),
           },
-          secret: ["connection", "tunnel"],
+          secret: ["connection"],
           dependencies: ["routerA-routerB-gre1"],
         },
       ].sort(byName),
@@ -311,8 +324,13 @@ describe("secrets in what the resources register", () => {
       ["m", ["connection"]],
       ["r", ["connection"]],
       ["s", ["connection"]],
-      ["t", ["endpoints"]],
+      ["t", ["credentials"]],
     ]);
+    // The tunnel's endpoints are plain, and hold no secret: the key is only in its credentials.
+    const tunnel = reveal(resources.find((r) => r.name === "t")!.inputs);
+    expect(tunnel.secret).not.toContain("endpoints");
+    expect(JSON.stringify(tunnel.plain.endpoints)).not.toContain("PLAIN KEY TEXT");
+    expect(JSON.stringify(tunnel.plain.credentials)).toContain("PLAIN KEY TEXT");
     const { propertyChanges } = await import("../../tools/engine/engine");
     expect(
       propertyChanges({ connection: plain }, { connection: { ...plain, privateKey: "NEW KEY" } }, [

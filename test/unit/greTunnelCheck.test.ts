@@ -1,6 +1,7 @@
 import { greTunnelProvider } from "../../providers/greTunnel/lifecycle";
 import { diffGreTunnel } from "../../providers/greTunnel/diff";
-import { endSpecs, type GreTunnelOutputs } from "../../providers/greTunnel/spec";
+import { endSpecs, withLiveConnections, type GreTunnelOutputs } from "../../providers/greTunnel/spec";
+import { withoutSecrets } from "../../transport/connection";
 import { type NormalizedGreTunnel } from "../../model/greTunnel";
 import { UNKNOWN } from "../../schemas/unknown";
 import { checkRaw } from "../support/rawCalls";
@@ -50,23 +51,26 @@ describe("GreTunnel check", () => {
       ttl: 255,
       persist: false,
       verify: true,
+      // The connections' secrets apart, in credentials (a secret property of its own).
       endpoints: [
         {
-          connection: routerA,
+          connection: withoutSecrets(routerA),
           local: "198.51.100.11",
           remote: "198.51.100.12",
           address: "10.10.10.2",
           peerAddress: "10.10.10.1",
         },
         {
-          connection: routerB,
+          connection: withoutSecrets(routerB),
           local: "198.51.100.12",
           remote: "198.51.100.11",
           address: "10.10.10.1",
           peerAddress: "10.10.10.2",
         },
       ],
+      credentials: [{ privateKey: routerA.privateKey }, { privateKey: routerB.privateKey }],
     });
+    expect(JSON.stringify((result.inputs as NormalizedGreTunnel).endpoints)).not.toContain("PRIVATE KEY");
   });
 
   const NAME = "must be 1 to 15 letters, digits, `_`, `.` or `-` (a Linux interface name)";
@@ -286,7 +290,7 @@ describe("GreTunnel check", () => {
         {
           property: "keepalive",
           reason:
-            "is not a known property (known: name, mode, key, ttl, mtu, tcpMss, persist, endpoints, verify)",
+            "is not a known property (known: name, mode, key, ttl, mtu, tcpMss, persist, endpoints, credentials, verify)",
         },
       ],
     ],
@@ -397,6 +401,7 @@ describe("endSpecs", () => {
           peerAddress: "10.10.10.2",
         },
       ],
+      credentials: [{}, {}],
     };
   }
   it.each<[string, NormalizedGreTunnel["key"], Array<[number | undefined, number | undefined]>]>([
@@ -554,7 +559,10 @@ describe("diffGreTunnel (offline)", () => {
       { changes: true, replaces: [], reasons: ["routerB (root@169.254.100.12:22): gre1 is missing"] },
     ],
   ])("%s", async (_title, news, old, expected) => {
-    const result = diffGreTunnel(await state(old), await checked(news));
+    const result = diffGreTunnel(
+      withLiveConnections(await state(old)),
+      withLiveConnections(await checked(news)),
+    );
     expect(result).toEqual({ ...expected, deleteBeforeReplace: expected.replaces.length > 0 });
   });
 
