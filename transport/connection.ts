@@ -129,7 +129,10 @@ export function credentialsOf(connection: Connection): ConnectionCredentials {
 }
 
 /** A connection with `credentials` put back in (they win over any secret it still holds). */
-export function withCredentials(connection: Connection, credentials: ConnectionCredentials | undefined): Connection {
+export function withCredentials(
+  connection: Connection,
+  credentials: ConnectionCredentials | undefined,
+): Connection {
   if (!credentials) return connection;
   const { proxy, ...own } = credentials;
   return {

@@ -14,6 +14,7 @@ import { healthPings } from "../../commands/health/tunnelHealth";
 import { changeThenRead } from "../applyOnRouter";
 import { checkInputs } from "../checkInputs";
 import { stateRequired } from "../stateRequired";
+import { observedInputs } from "./observedInputs";
 import { diffGreTunnel } from "./diff";
 import { greTunnelSchema, normalizeGreTunnel } from "./schema";
 import {
@@ -214,9 +215,11 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider<NormalizedGreTun
     );
     // A state from before 0.4.0 keeps its shape (the secrets inside its endpoints, which that
     // state holds secret) until an update moves them: read alone must not put them in the clear.
+    // The inputs as the routers have them: Pulumi renders them against the program's.
+    const inputs = observedInputs(inputsOf(t), outs.ends);
     if (stored.credentials === undefined)
-      return { id, props: inOldShape(outs, t), inputs: inOldShape(inputsOf(t), t) };
-    return { id, props: outs, inputs: inputsOf(t) };
+      return { id, props: inOldShape(outs, t), inputs: inOldShape(inputs, t) };
+    return { id, props: outs, inputs };
   },
 
   async update(_id, old, news) {

@@ -59,7 +59,12 @@ describeOnLab("the dev stack on the lab, through the stand-in engine", () => {
     const preview = await engine("preview", "--stack", "dev", "--refresh");
     expect(preview.code).toBe(0);
     expect(preview.out).toContain(
-      "~  update   GreTunnel routerA-routerB-gre1 (routerA, routerB)\n        routerB (root@169.254.100.12:22): gre1 is missing",
+      // The inputs as the routers have them (routerB's end without its tunnel addresses) against
+      // the program's, then the drift the outputs name.
+      "~  update   GreTunnel routerA-routerB-gre1 (routerA, routerB)\n" +
+        '        endpoints[1].address: (unset) → "10.10.10.1"\n' +
+        '        endpoints[1].peerAddress: (unset) → "10.10.10.2"\n' +
+        "        routerB (root@169.254.100.12:22): gre1 is missing",
     );
     const strict = await engine("preview", "--stack", "dev", "--refresh", "--expect-no-changes");
     expect(strict.code).not.toBe(0);

@@ -35,7 +35,7 @@ interface LifecycleCase {
    * The drift as the inputs `read` returns show it (Pulumi renders those against the program's):
    * the declared inputs with what the router has in their place. Undefined where no input can.
    */
-  observed?: State;
+  observed?(inputs: State): State;
   /** A change of the inputs, made in place by update. */
   change: State;
   /** The router whose command fails in the failed create, and which command. */
@@ -92,6 +92,11 @@ const CASES: LifecycleCase[] = [
     drift: (lab) => lab.router("r2").run(["ip", "link", "del", "dev", "gre1"], undefined),
     driftSaid: /^r2 \(.*\): gre1 is missing$/m,
     driftOf: ends,
+    // routerB's end without its tunnel addresses.
+    observed: (inputs) => {
+      const [a, { address: _address, peerAddress: _peer, ...b }] = inputs.endpoints as State[];
+      return { ...inputs, endpoints: [a, b] };
+    },
     change: { key: 2 },
     fault: { router: "r2", matches: ipBatch(/tunnel add name gre1/) },
     faultSaid: /r2/,
@@ -116,7 +121,7 @@ const CASES: LifecycleCase[] = [
     drift: (lab) => lab.router("r1").run(["sysctl", "-w", "net.ipv4.ip_forward=0"], undefined),
     driftSaid: /^r1 \(.*\): net\.ipv4\.ip_forward is 0, wanted 1$/m,
     driftOf: ownDrift,
-    observed: { value: "0" },
+    observed: (inputs) => ({ ...inputs, value: "0" }),
     change: { persist: true },
     fault: { router: "r1", matches: (argv) => argv[0] === "sysctl" && argv.includes("-w") },
     faultSaid: /r1.*sysctl/s,
@@ -135,7 +140,7 @@ const CASES: LifecycleCase[] = [
     drift: (lab) => lab.router("r1").run(["ip", "route", "del", "10.100.2.0/24"], undefined),
     driftSaid: /^r1 \(.*\): route to 10\.100\.2\.0\/24 is missing$/m,
     driftOf: ownDrift,
-    observed: { via: undefined },
+    observed: ({ via: _via, ...inputs }) => inputs,
     change: { source: "10.9.9.1" },
     fault: {
       router: "r1",
@@ -194,7 +199,7 @@ describe.each(CASES)("$resource on simulated routers", (c) => {
     expect(c.has(lab, inputs)).toBe(false);
     const read = (await c.provider.read!("id", state)) as pulumi.dynamic.ReadResult<State>;
     expect(c.driftOf(read.props!).join("\n")).toMatch(c.driftSaid);
-    if (c.observed) expect(read.inputs).toEqual({ ...inputs, ...c.observed });
+    if (c.observed) expect(read.inputs).toStrictEqual(c.observed(inputs));
     expect((await c.provider.diff!("id", read.props!, inputs)).changes).toBe(true);
     state = read.props!;
   });
