@@ -139,6 +139,18 @@ export function propertyChanges(before: Props, after: Props, secret: string[] = 
   return lines;
 }
 
+/**
+ * What `--expect-no-changes` counts, as Pulumi does: every recorded operation but `same`. A refresh
+ * step counts only in `refresh` itself: under `preview --refresh` and `up --refresh` it is not a
+ * logical step and is not recorded (pkg/engine/update.go, `OnResourceStepPost` and `HasChanges`;
+ * pkg/resource/deploy/step.go, `RefreshStep.Logical` is false), so drift counts only where `diff`
+ * turns it into an update, and a refresh that finds drift cleared fails no drift check.
+ */
+export function countedChanges(command: Command, records: readonly OperationRecord[]): number {
+  return records.filter((r) => r.operation !== "same" && (command === "refresh" || r.operation !== "refresh"))
+    .length;
+}
+
 /** Drift the provider recorded in a resource's outputs (each line names the router). */
 export function driftOf(outputs: Props | undefined): string[] {
   if (!outputs) return [];
@@ -389,7 +401,7 @@ export class StandInEngine {
       unlock?.();
       process.off("unhandledRejection", stray);
     }
-    const changes = this.records.filter((r) => r.operation !== "same").length;
+    const changes = countedChanges(command, this.records);
     const counts = (["create", "update", "replace", "delete", "refresh", "same"] as Operation[])
       .map((op) => [op, this.records.filter((r) => r.operation === op).length] as const)
       .filter(([, n]) => n > 0)
