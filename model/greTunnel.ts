@@ -85,7 +85,7 @@ export interface GreTunnelDeclaration extends GreTunnelParameters {
 /**
  * What a GreTunnel registers: its declaration, with the endpoints' secrets moved to `credentials`
  * (one per endpoint), a secret property of its own, so that the endpoints stay plain in state and
- * previews. A state from before 0.4.0 holds the secrets inside the endpoints instead.
+ * previews. A state written by 0.3.0 or earlier holds the secrets inside the endpoints instead.
  */
 export type GreTunnelRegistration = GreTunnelDeclaration & { credentials?: ConnectionCredentials[] };
 

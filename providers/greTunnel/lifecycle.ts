@@ -158,7 +158,7 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider<NormalizedGreTun
 
   async diff(_id, olds, news) {
     // Where the secrets are kept (credentials, or inside the connections) is no change, but a
-    // state from before 0.4.0 is updated once, to move them into credentials (nothing on a router).
+    // state written by 0.3.0 or earlier is updated once, to move them into credentials (nothing on a router).
     const result = diffGreTunnel(withLiveConnections(olds), withLiveConnections(news));
     return {
       changes: result.changes || olds.credentials === undefined,
@@ -213,10 +213,10 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider<NormalizedGreTun
       both((i) => parseExtras(t.name, views[i].extra)),
       health,
     );
-    // A state from before 0.4.0 keeps its shape (the secrets inside its endpoints, which that
-    // state holds secret) until an update moves them: read alone must not put them in the clear.
     // The inputs as the routers have them: Pulumi renders them against the program's.
     const inputs = observedInputs(inputsOf(t), outs.ends);
+    // A state written by 0.3.0 or earlier keeps its shape (the secrets inside its endpoints, which
+    // that state holds secret) until an update moves them: read alone must not put them in the clear.
     if (stored.credentials === undefined)
       return { id, props: inOldShape(outs, t), inputs: inOldShape(inputs, t) };
     return { id, props: outs, inputs };

@@ -163,7 +163,7 @@ export function normalizeGreTunnel(inputs: GreTunnelRegistration): NormalizedGre
     persist: inputs.persist ?? GRE_TUNNEL_DEFAULTS.persist,
     verify: inputs.verify ?? GRE_TUNNEL_DEFAULTS.verify,
     endpoints: [end(a, b), end(b, a)],
-    // Wherever the secrets were given (credentials, or the connections of a state from before 0.4.0).
+    // Wherever the secrets were given (credentials, or the connections of a state written by 0.3.0 or earlier).
     credentials: [secretsOf(0), secretsOf(1)],
   };
   if (inputs.key !== undefined) normalized.key = inputs.key;

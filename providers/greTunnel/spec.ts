@@ -50,7 +50,7 @@ export type GreTunnelState = Omit<NormalizedGreTunnel, "credentials"> &
 
 /**
  * The tunnel as the steps work with it: each end's connection with its credentials put back in
- * (from `credentials`, or already inside the connection in a state from before 0.4.0), and the
+ * (from `credentials`, or already inside the connection in a state written by 0.3.0 or earlier), and the
  * credentials apart as well. Outputs and the inputs `read` returns keep them apart again
  * ({@link inputsOf}).
  */
@@ -149,7 +149,7 @@ export function inputsOf(t: NormalizedGreTunnel): NormalizedGreTunnel {
 }
 
 /**
- * Outputs or inputs in the shape states had before 0.4.0: each end's connection with its secrets
+ * Outputs or inputs in the shape states had up to 0.3.0: each end's connection with its secrets
  * inside it (`live`'s), no `credentials`.
  */
 export function inOldShape<T extends GreTunnelState>(values: T, live: NormalizedGreTunnel): T {

@@ -234,7 +234,7 @@ describe.each(CASES)("$resource on simulated routers", (c) => {
   });
 });
 
-describe("a GreTunnel state from before 0.4.0 (the connections' secrets inside the endpoints)", () => {
+describe("a GreTunnel state written by 0.3.0 or earlier (the connections' secrets inside the endpoints)", () => {
   let lab: SimRouters;
   let state: State;
   let inputs: State;
