@@ -174,7 +174,7 @@ export const kernelModuleProvider = oneRouterProvider<KernelModuleInputs, Module
   // no input to show it by: its drift is in the outputs.)
   observedInputs: (inputs, now) => ({
     ...inputs,
-    persist: bootFileDrift(bootFile({ ...inputs, persist: true }, now), now.persistFile).length === 0,
+    persist: now.persistFile === bootFile(inputs, now).content,
   }),
 
   // The marker written ahead of modprobe goes when modprobe fails: nothing was loaded.

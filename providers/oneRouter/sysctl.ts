@@ -122,7 +122,7 @@ export const sysctlProvider = oneRouterProvider<SysctlInputs, SysctlView, Sysctl
   observedInputs: (inputs, now) => ({
     ...inputs,
     value: now.current,
-    persist: bootFileDrift(bootFile({ ...inputs, persist: true }), now.file).length === 0,
+    persist: now.file === bootFile(inputs).content,
   }),
 
   // The marker written ahead of sysctl -w goes when the write fails: nothing was set.
