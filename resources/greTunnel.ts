@@ -126,6 +126,13 @@ export class GreTunnel extends pulumi.dynamic.Resource {
   /** What is wrong with the tunnel as a whole: it carries no traffic, and why (the ends' drift is in `ends`). */
   declare public readonly drift: pulumi.Output<string[]>;
 
+  /**
+   * Each endpoint's connection as the program gave it, secrets included (secret when any part of
+   * it is): what resources on the tunnel's routers reach them with (TunnelRoutes). It comes from
+   * the program, not from the state, so it is known in a preview whenever the program's values are.
+   */
+  public readonly connections: pulumi.Output<Connection[]>;
+
   constructor(name: string, args: GreTunnelArgs, opts?: pulumi.CustomResourceOptions) {
     // The endpoints' secrets go to `credentials`, a secret property of its own, so that the
     // endpoints (hosts, users, addresses) stay plain in the state and in previews.
@@ -147,6 +154,9 @@ export class GreTunnel extends pulumi.dynamic.Resource {
       withSecretConnection(opts, "credentials"),
       "gre",
       "GreTunnel",
+    );
+    this.connections = endpoints.apply((list) =>
+      (Array.isArray(list) ? list : []).map((end: unknown) => connectionOf(end) ?? ({} as Connection)),
     );
   }
 }

@@ -7,7 +7,6 @@ import * as pulumi from "@pulumi/pulumi";
 import type { HostKeyOrigin } from "../providers/hostKeys";
 import type { RouteTunnel, TunnelRouteDeclaration } from "../model/routerResources";
 import type { Connection } from "../model/connection";
-import { withCredentials } from "../transport/connection";
 import { withSecretConnection } from "./connectionArgs";
 import type { Inputs } from "./inputs";
 import type { GreTunnel } from "./greTunnel";
@@ -168,10 +167,8 @@ export class TunnelRoutes extends pulumi.ComponentResource {
           new TunnelRoute(
             `${name}-${args.routers?.[i] ?? `end${i}`}-${destination.replace("/", "_")}`,
             {
-              // The router's connection with its credentials, which the tunnel keeps apart (secret).
-              connection: pulumi
-                .all([end, tunnel.credentials])
-                .apply(([e, credentials]) => withCredentials(e.connection, credentials?.[i])),
+              // The router's connection as the program gave it to the tunnel (its credentials included).
+              connection: tunnel.connections.apply((connections) => connections[i]),
               destination,
               tunnel: through,
               metric: args.metric,

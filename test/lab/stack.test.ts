@@ -3,7 +3,7 @@
  * cannot run here): up, preview --refresh with no changes, a tunnel end deleted by hand, a router
  * rebooted, destroy.
  */
-import { mkdtempSync, rmSync } from "fs";
+import { mkdtempSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { repoRoot } from "../../tools/repoRoot";
@@ -46,6 +46,18 @@ describeOnLab("the dev stack on the lab, through the stand-in engine", () => {
     expect(up.code).toBe(0);
     expect(up.out).toMatch(/"state": "up"/);
     expect([await pingPcToPc(a, b), await pingPcToPc(b, a)]).toEqual([0, 0]);
+    // The routers' key is in the state only sealed (the tunnel's credentials, the connections of
+    // the one-router resources), and nowhere in what the engine printed; the tunnel's endpoints
+    // are plain.
+    const key = a.connection.privateKey!.split("\n")[1];
+    const state = readFileSync(path.join(stateDir, "dev.json"), "utf8");
+    expect([state.includes(key), up.out.includes(key)]).toEqual([false, false]);
+    const stored = JSON.parse(state) as {
+      resources: Array<{ type: string; secretInputs: string[]; inputs: Record<string, unknown> }>;
+    };
+    const tunnel = stored.resources.find((r) => r.type.endsWith(":GreTunnel"))!;
+    expect(tunnel.secretInputs).toEqual(["credentials"]);
+    expect((tunnel.inputs.endpoints as Array<{ peerAddress?: string }>)[0].peerAddress).toBe("10.10.10.1");
   });
 
   it("2. preview --refresh --expect-no-changes passes when nothing drifted", async () => {

@@ -714,7 +714,10 @@ export class StandInEngine {
         return keep(created.id, created.outputs);
       }
       const diff = await host.diff(registration.urn, prior.id, prior.outputs, inputs);
-      const details = [...propertyChanges(prior.inputs, inputs, secret), ...driftOf(prior.outputs)];
+      // A property is shown as [secret] when its old or its new value is secret, as Pulumi's
+      // display does (pkg/backend/display/object_diff.go prints secret values masked either side).
+      const shownSecret = [...new Set([...secret, ...prior.secretInputs])];
+      const details = [...propertyChanges(prior.inputs, inputs, shownSecret), ...driftOf(prior.outputs)];
       if (diff.replaces.length > 0) {
         this.record("replace", label, [...details, `replaced because of: ${diff.replaces.join(", ")}`]);
         if (preview) return keep(prior.id, inputs);
