@@ -124,7 +124,11 @@ export function tunnelId(tunnel: NormalizedGreTunnel): string {
   return `${tunnel.name}:${a.connection.host}:${b.connection.host}`;
 }
 
-/** The normalized inputs stored in outputs (what `read` hands back as inputs). */
+/**
+ * The normalized inputs stored in outputs (what `read` hands back as inputs), from the tunnel as
+ * {@link withLiveConnections} gives it: the connections without their secrets, which are in its
+ * credentials already.
+ */
 export function inputsOf(t: NormalizedGreTunnel): NormalizedGreTunnel {
   const inputs: NormalizedGreTunnel = {
     name: t.name,
@@ -138,9 +142,7 @@ export function inputsOf(t: NormalizedGreTunnel): NormalizedGreTunnel {
       ...t.endpoints[i],
       connection: withoutSecrets(t.endpoints[i].connection),
     })) as NormalizedGreTunnel["endpoints"],
-    credentials: [0, 1].map((i) =>
-      credentialsOf(withCredentials(t.endpoints[i].connection, t.credentials?.[i])),
-    ) as NormalizedGreTunnel["credentials"],
+    credentials: t.credentials,
   };
   if (t.key !== undefined) inputs.key = t.key;
   if (t.mtu !== undefined) inputs.mtu = t.mtu;
