@@ -172,10 +172,16 @@ export const kernelModuleProvider = oneRouterProvider<KernelModuleInputs, Module
 
   // persist: whether the modules-load file is there as written. (A module that is not loaded has
   // no input to show it by: its drift is in the outputs.)
-  observedInputs: (inputs, now) => ({
-    ...inputs,
-    persist: now.persistFile === bootFile(inputs, now).content,
-  }),
+  // A module not loaded has no name on the router: Pulumi then shows `+ name: "ip_gre"`.
+  observedInputs: (inputs, now) => {
+    const { name, ...rest } = inputs;
+    const loaded = now.availability.kind === "builtin" || now.modules.some((m) => m.name === now.provider);
+    return {
+      ...rest,
+      ...(loaded ? { name } : {}),
+      persist: now.persistFile === bootFile(inputs, now).content,
+    };
+  },
 
   // The marker written ahead of modprobe goes when modprobe fails: nothing was loaded.
   undoFailed: (inputs, before) =>

@@ -91,10 +91,11 @@ export interface OneRouterResource<
   /**
    * The inputs as the router has them: the declared inputs with what the router really has in
    * their place. `read` returns them, Pulumi takes them as the resource's old inputs, and its own
-   * rendering of old against new inputs then shows the drift (`~ value: "0" => "1"`). Without it,
-   * `read` returns the declared inputs.
+   * rendering of old against new inputs then shows the drift (`~ value: "0" => "1"`); what the
+   * router lacks altogether is left out (`+ name: "ip_gre"`). Without it, `read` returns the declared
+   * inputs.
    */
-  observedInputs?(inputs: StateOf<Inputs, Outputs>, now: View): StateOf<Inputs, Outputs>;
+  observedInputs?(inputs: StateOf<Inputs, Outputs>, now: View): Partial<StateOf<Inputs, Outputs>>;
   /** What delete changes, and notices for the user about what it leaves. */
   planDelete(state: StateOf<Inputs, Outputs>, now: View): { changes: RemoteCommand[]; notices: string[] };
   /** After delete's changes: throws when the resource is still there; returns further notices. */
@@ -186,7 +187,8 @@ export function oneRouterProvider<
       return {
         id,
         props: resource.outputs(inputs, view, { previous: state, before: view }, keys),
-        inputs: resource.observedInputs?.(inputs, view) ?? inputs,
+        // Partial where the router lacks what was declared: Pulumi stores what read returns as is.
+        inputs: (resource.observedInputs?.(inputs, view) ?? inputs) as StateOf<Inputs, Outputs>,
       };
     },
     async update(_id, olds, news) {
