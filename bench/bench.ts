@@ -163,11 +163,14 @@ async function runMode(
       correct = r.changes === 0;
       note = correct ? "no changes" : `${r.changes} unexpected changes`;
     } else if (correct && i === 2) {
+      // The update's --diff lines: the inputs read returned (the deleted end without its tunnel
+      // address) against the program's, in the end that names the router.
       const seen = (r.operations as Array<{ operation: string; name: string; details: string[] }>).some(
         (op) =>
           op.operation === "update" &&
           op.name.startsWith(`${victim.routers[0]}-${victim.routers[1]}-${victim.name}`) &&
-          op.details.some((d) => d.includes(`${victim.name} is missing`)),
+          op.details.some((d) => /^\s*\+ address\s*: /.test(d)) &&
+          op.details.some((d) => new RegExp(`name\\s*: "${victim.routers[1]}"`).test(d)),
       );
       correct = seen;
       note = seen

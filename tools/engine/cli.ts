@@ -10,7 +10,8 @@ import { StandInEngine, type Command } from "./engine";
 
 const HELP = `usage: npm run engine -- up|preview|refresh|destroy --stack NAME [options]
 
-A TEST STAND-IN for the Pulumi engine, not a deployment tool. The Pulumi CLI cannot be installed
+A TEST STAND-IN for the Pulumi engine, not a deployment tool. It prints what pulumi 3.248 prints
+(its rows, --diff blocks, Diagnostics and Resources sections), and no more. The Pulumi CLI cannot be installed
 where this project is developed, so this runs the stack program on Pulumi's Node runtime and sends
 every dynamic resource to Pulumi's own dynamic-provider host, keeping state in .lab/state/NAME.json.
 It serves dynamic providers only, has no backends, no secrets providers and no plugins. On your
@@ -24,6 +25,8 @@ machine, use the Pulumi CLI: npm run up | preview | refresh | destroy.
   --stack NAME           the stack (its config is Pulumi.NAME.yaml)
   --refresh              refresh first (up, preview)
   --expect-no-changes    exit non-zero when anything would change (as pulumi's flag)
+  --diff                 print each step's property diff in pulumi's --diff format: old inputs
+                         against new, a refresh's changed outputs (as pulumi's flag)
   --config-file FILE     the stack's config instead of Pulumi.NAME.yaml (as pulumi's flag)
   --cwd DIR              the Pulumi project's folder (as pulumi's --cwd); default this repository,
                          whose stack then runs on this checkout packed and installed as a package
@@ -59,6 +62,7 @@ async function main(args: string[]): Promise<number> {
       stack: { type: "string" },
       refresh: { type: "boolean" },
       "expect-no-changes": { type: "boolean" },
+      diff: { type: "boolean" },
       "config-file": { type: "string" },
       cwd: { type: "string" },
       report: { type: "string" },
@@ -100,6 +104,7 @@ async function main(args: string[]): Promise<number> {
     stack: values.stack,
     refresh: values.refresh ?? false,
     expectNoChanges: values["expect-no-changes"] ?? false,
+    diff: values.diff ?? false,
     configFile: values["config-file"],
     parallel,
     hostEnv: values["host-require"]

@@ -2,8 +2,11 @@
  * A test stand-in for the Pulumi engine (the Pulumi CLI cannot be installed here). It runs the stack
  * program on Pulumi's Node runtime, sends every dynamic resource to Pulumi's own dynamic-provider
  * host (the harness the lifecycle tests use), keeps state in `.lab/state/STACK.json`, creates in
- * dependency order, deletes in reverse, and prints per resource the operation and what changed,
- * naming routers and properties. It is not a deployment tool: real deployments use `pulumi`.
+ * dependency order, deletes in reverse. It is a model of the Pulumi engine at the pinned version,
+ * not a friendlier CLI: it prints what `pulumi` prints (./display.ts) from what `pulumi` holds —
+ * old and new inputs, outputs, which top-level properties are secret — and counts what `pulumi`
+ * counts. Each rule names the Pulumi source it follows. It is not a deployment tool: real
+ * deployments use `pulumi`.
  */
 import { readFileSync } from "fs";
 import * as path from "path";
@@ -19,6 +22,18 @@ import {
   type RegistrationResult,
 } from "./monitor";
 import { lockStack } from "./lock";
+import {
+  Secret,
+  renderDiagnostics,
+  renderOutputs,
+  renderRow,
+  renderStepDiff,
+  renderStepOutputs,
+  renderSummary,
+  type PropertyMap,
+  type StepOp,
+  type StepView,
+} from "./display";
 import { loadState, saveState, type PendingOperation, type StackState, type StateResource } from "./state";
 
 /** How a pending operation is said: "creating", … */
@@ -46,6 +61,8 @@ export interface EngineOptions {
   refresh?: boolean;
   /** Fail (exit non-zero) when anything would change, as `pulumi --expect-no-changes`. */
   expectNoChanges?: boolean;
+  /** Print each step's property diff, as `pulumi --diff`; otherwise a row per step. */
+  diff?: boolean;
   /** Where lines go; default stdout. */
   print?: (line: string) => void;
   /** State file; default `.lab/state/STACK.json` under root (or under $GRE_ENGINE_STATE_DIR). */
@@ -63,9 +80,15 @@ export type Operation = "create" | "update" | "replace" | "delete" | "same" | "r
 
 export interface OperationRecord {
   operation: Operation;
+  /**
+   * What a refresh found, as Pulumi's `RefreshStep.ResultOp` (pkg/resource/deploy/step.go): `same`
+   * when the provider's diff, called reversed (olds = the refreshed outputs, news = the stored
+   * inputs), reports no changes; `delete` when read returned no id; otherwise `update`.
+   */
+  result?: "same" | "update" | "delete";
   type: string;
   name: string;
-  /** What changed, naming router and property. */
+  /** What `--diff` prints for the step (its lines), whether or not it was asked to print it. */
   details: string[];
 }
 
@@ -76,7 +99,7 @@ export interface RunResult {
   /** Seconds to the provider host being ready; spent refreshing; from the first provider call to the last one's end. */
   timings: { hostStart?: number; refresh?: number; provider?: number };
   hostPeakMemoryBytes?: number;
-  /** Operations that change something (refresh drift included). */
+  /** Operations that change something, as `--expect-no-changes` counts them. */
   changes: number;
   outputs: Record<string, unknown>;
   error?: string;
@@ -84,16 +107,9 @@ export interface RunResult {
 }
 
 const DYNAMIC = "pulumi-nodejs:dynamic/";
-const SYMBOL: Record<Operation, string> = {
-  create: "+",
-  update: "~",
-  replace: "+-",
-  delete: "-",
-  same: " ",
-  refresh: "~",
-};
+const STACK_TYPE = "pulumi:pulumi:Stack";
 
-/** `pulumi-nodejs:dynamic/gre:GreTunnel` → `GreTunnel`. */
+/** `pulumi-nodejs:dynamic/gre:GreTunnel` → `GreTunnel` (for the engine's own messages). */
 function shortType(type: string): string {
   return type.split(":").pop() ?? type;
 }
@@ -115,51 +131,43 @@ class Limiter {
   }
 }
 
-/** Differences between two property bags as `path: old → new` lines (secrets shown as such). */
-export function propertyChanges(before: Props, after: Props, secret: string[] = []): string[] {
-  const lines: string[] = [];
-  const show = (v: unknown) => (v === undefined ? "(unset)" : JSON.stringify(v));
-  const walk = (a: unknown, b: unknown, at: string, hidden: boolean) => {
-    if (JSON.stringify(a) === JSON.stringify(b)) return;
-    const objects = typeof a === "object" && a !== null && typeof b === "object" && b !== null;
-    if (objects && Array.isArray(a) === Array.isArray(b)) {
-      const keys = new Set([...Object.keys(a as object), ...Object.keys(b as object)]);
-      for (const key of keys) {
-        const next = Array.isArray(a) ? `${at}[${key}]` : at ? `${at}.${key}` : key;
-        walk((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], next, hidden);
-      }
-      return;
-    }
-    lines.push(hidden ? `${at}: [secret] changed` : `${at}: ${show(a)} → ${show(b)}`);
-  };
-  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
-    if (key.startsWith("__")) continue;
-    walk(before[key], after[key], key, secret.includes(key));
+/**
+ * What `--expect-no-changes` counts, as Pulumi does: every recorded operation but `same`. A refresh
+ * step is recorded only in `refresh` itself, as its result (`same` not counted): under
+ * `preview --refresh` and `up --refresh` it is not a logical step and is not recorded
+ * (pkg/engine/update.go, `OnResourceStepPost` and `HasChanges`; pkg/resource/deploy/step.go,
+ * `RefreshStep.Logical` is false), so drift counts only where `diff` turns it into an update.
+ */
+export function countedChanges(command: Command, records: readonly OperationRecord[]): number {
+  return records.filter((r) =>
+    r.operation === "refresh" ? command === "refresh" && r.result !== "same" : r.operation !== "same",
+  ).length;
+}
+
+/** The operations the "Resources:" summary counts (a refresh as its result, and only in `refresh`). */
+export function summaryCounts(
+  command: Command,
+  records: readonly OperationRecord[],
+): Partial<Record<StepOp, number>> {
+  const counts: Partial<Record<StepOp, number>> = {};
+  for (const r of records) {
+    if (r.operation === "refresh" && command !== "refresh") continue;
+    const op: StepOp = r.operation === "refresh" ? (r.result ?? "same") : r.operation;
+    counts[op] = (counts[op] ?? 0) + 1;
   }
-  return lines;
+  return counts;
 }
 
 /**
- * What `--expect-no-changes` counts, as Pulumi does: every recorded operation but `same`. A refresh
- * step counts only in `refresh` itself: under `preview --refresh` and `up --refresh` it is not a
- * logical step and is not recorded (pkg/engine/update.go, `OnResourceStepPost` and `HasChanges`;
- * pkg/resource/deploy/step.go, `RefreshStep.Logical` is false), so drift counts only where `diff`
- * turns it into an update, and a refresh that finds drift cleared fails no drift check.
+ * A property bag as the engine holds it: the top-level properties in `secret` marked secret
+ * (the dynamic-provider host takes no secrets; the engine re-marks them by top-level name:
+ * sdk/go/common/resource/plugin/provider_plugin.go, `annotateSecrets`), shown as `[secret]`.
  */
-export function countedChanges(command: Command, records: readonly OperationRecord[]): number {
-  return records.filter((r) => r.operation !== "same" && (command === "refresh" || r.operation !== "refresh"))
-    .length;
-}
-
-/** Drift the provider recorded in a resource's outputs (each line names the router). */
-export function driftOf(outputs: Props | undefined): string[] {
-  if (!outputs) return [];
-  const own = Array.isArray(outputs.drift) ? (outputs.drift as string[]) : [];
-  const ends = Array.isArray(outputs.ends)
-    ? (outputs.ends as Array<{ drift?: string[] }>).flatMap((e) => e?.drift ?? [])
-    : [];
-  // The ends' own drift first: what a tunnel as a whole lacks (traffic) follows from it.
-  return [...ends, ...own];
+export function marked(props: Props | undefined, secret: readonly string[]): PropertyMap {
+  const out: PropertyMap = {};
+  for (const [key, value] of Object.entries(props ?? {}))
+    out[key] = secret.includes(key) && value !== undefined ? new Secret(value) : value;
+  return out;
 }
 
 /** Reads `Pulumi.yaml` and `Pulumi.STACK.yaml` into the runtime's config map. */
@@ -219,30 +227,95 @@ export class StandInEngine {
     this.limiter = new Limiter(options.parallel ?? Number.POSITIVE_INFINITY);
   }
 
-  private record(
-    operation: Operation,
-    resource: { type: string; name: string },
-    details: string[] = [],
-  ): void {
-    const entry = { operation, type: shortType(resource.type), name: resource.name, details };
+  /** Each resource's parent, for indentation (`getIndent`). */
+  private readonly parents = new Map<string, string>();
+  /** Messages per resource, for the "Diagnostics:" section; the stack's hold the provider host's output. */
+  private readonly diagnostics = new Map<string, { type: string; name: string; messages: string[] }>();
+  private stackUrn = "";
+
+  /** Visible parents above a resource: the stack is 0, its children 1 (diff.go, `getIndent`). */
+  private indentOf(urn: string): number {
+    let depth = 0;
+    for (let p = this.parents.get(urn); p; p = this.parents.get(p)) depth++;
+    return depth;
+  }
+
+  /**
+   * Starts one step. Under `--diff` it prints what Pulumi prints as a step starts (diff.go,
+   * `renderDiffResourcePreEvent`: nothing for a refresh or, but for the stack, a same step); when it
+   * ends, the step's outputs (`renderDiffResourceOutputsEvent`), or without `--diff` the row of the
+   * non-interactive progress display (progress.go). Returns the step's end and failure.
+   */
+  private startStep(
+    subject: { urn: string; type: string; name: string; parent?: string },
+    op: StepOp,
+    sides: { id?: string; old?: StepView["old"]; new?: StepView["new"] },
+  ): { done(after?: { new?: StepView["new"]; result?: OperationRecord["result"] }): void; failed(): void } {
+    if (subject.parent) this.parents.set(subject.urn, subject.parent);
+    const view: StepView = {
+      op,
+      urn: subject.urn,
+      type: subject.type,
+      indent: this.indentOf(subject.urn),
+      ...sides,
+    };
+    const isStack = subject.type === STACK_TYPE;
+    const pre = op === "refresh" || (op === "same" && !isStack) ? "" : renderStepDiff(view, this.preview);
+    const entry: OperationRecord = {
+      operation: op,
+      type: shortType(subject.type),
+      name: subject.name,
+      details: pre === "" ? [] : pre.trimEnd().split("\n"),
+    };
     this.records.push(entry);
-    const head = `${SYMBOL[operation].padEnd(2)} ${operation.padEnd(8)} ${entry.type} ${entry.name}`;
-    this.print(details.length === 0 ? head : `${head}\n${details.map((d) => `        ${d}`).join("\n")}`);
+    if (this.options.diff && pre !== "") this.print(pre.trimEnd());
+    const started = Date.now();
+    return {
+      done: (after = {}) => {
+        if (after.result) entry.result = after.result;
+        const ended: StepView = { ...view, new: after.new ?? view.new };
+        const outputs = renderStepOutputs(ended, this.preview, op === "refresh", isStack);
+        if (op === "refresh") entry.details = outputs === "" ? [] : outputs.trimEnd().split("\n");
+        if (this.options.diff) {
+          if (outputs !== "") this.print(outputs.trimEnd());
+        } else {
+          this.print(
+            renderRow(op, subject.type, subject.name, {
+              planning: this.preview,
+              seconds: (Date.now() - started) / 1000,
+            }),
+          );
+        }
+      },
+      failed: () => {
+        if (!this.options.diff)
+          this.print(renderRow(op, subject.type, subject.name, { planning: this.preview, failed: true }));
+      },
+    };
   }
 
-  /** Says that an operation that changed routers finished, and how long it took. */
-  private finished(what: string, resource: { type: string; name: string }, since: number): void {
-    this.print(
-      `   ${what} ${shortType(resource.type)} ${resource.name} (${((Date.now() - since) / 1000).toFixed(1)} s)`,
-    );
+  /** A message for the "Diagnostics:" section, under `urn` (or the stack's, as Pulumi puts messages without one). */
+  private diagnose(subject: { urn: string; type: string; name: string } | undefined, message: string): void {
+    const key = subject?.urn ?? this.stackUrn;
+    const group = this.diagnostics.get(key) ?? {
+      type: subject?.type ?? STACK_TYPE,
+      name: subject?.name ?? this.stackName,
+      messages: [],
+    };
+    group.messages.push(message);
+    this.diagnostics.set(key, group);
+    // The diff display prints diagnostics as they come (diff.go, `renderDiffDiagEvent`).
+    if (this.options.diff) this.print(message);
   }
 
-  /** Reports a resource's failure once, as Pulumi does: `error:` naming it. */
-  private fail(resource: { type: string; name: string }, error: unknown): void {
+  private stackName = "";
+
+  /** Reports a resource's failure once, as Pulumi does: `error:` under the resource. */
+  private fail(resource: { urn: string; type: string; name: string }, error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
     this.errors.push(`${shortType(resource.type)} ${resource.name}: ${message}`);
     this.resourceFailures++;
-    this.print(`error: ${shortType(resource.type)} ${resource.name}: ${message}`);
+    this.diagnose(resource, `error: ${message}`);
   }
 
   /** Writes the state as it is now (checkpoint), unless this is a preview. */
@@ -324,8 +397,11 @@ export class StandInEngine {
       this.options.configFile,
     );
     this.preview = command === "preview";
+    this.stackName = `${project}-${this.options.stack}`;
+    this.stackUrn = `urn:pulumi:${this.options.stack}::${project}::${STACK_TYPE}::${this.stackName}`;
+    // As the CLI heads its display (the stand-in says what it is in `--help`, not here).
     this.print(
-      `${command === "preview" ? "Previewing update" : command === "destroy" ? "Destroying" : command === "refresh" ? "Refreshing" : "Updating"} (${project}/${this.options.stack}) with the test stand-in engine`,
+      `${command === "preview" ? "Previewing update" : command === "destroy" ? "Destroying" : command === "refresh" ? "Refreshing" : "Updating"} (${this.options.stack})`,
     );
     let unlock: (() => void) | undefined;
     let hostPeakMemoryBytes: number | undefined;
@@ -342,6 +418,7 @@ export class StandInEngine {
           this.print(`warning: ${line}`),
         );
       state = loadState(this.stateFile, project, this.options.stack);
+      for (const r of state.resources) if (r.parent) this.parents.set(r.urn, r.parent);
       const loaded = state;
       outputs = state.outputs;
       const interrupted = state.pending ?? [];
@@ -356,14 +433,11 @@ export class StandInEngine {
       hostReady = ProviderHost.start({ config, env: this.options.hostEnv, cwd: this.options.root }).then(
         (host) => {
           this.host = host;
-          // The providers' messages, where the Pulumi CLI shows a dynamic provider's output.
-          // Pulumi's log arrives as `info: [runtime] …`; other errors' stack traces on stderr are
-          // left out (each failure is reported once, from the provider's answer).
-          host.onOutput = (kind, line) => {
-            const logged = /^(info|warning|error): \[runtime\] (.*)$/.exec(line);
-            if (logged) this.print(`    ${logged[1]}: ${logged[2]}`);
-            else if (kind === "info") this.print(`    info: ${line}`);
-          };
+          // The host's stdout and stderr, line by line, as messages without a resource, which the
+          // display puts under the stack (sdk/go/common/resource/plugin/plugin.go, `runtrace`;
+          // pkg/backend/display/progress.go, an event without a URN goes to the stack's row): the
+          // host never connects pulumi.log to the engine, so a provider's log.warn lands here.
+          host.onOutput = (_kind, line) => this.diagnose(undefined, line);
           this.timings.hostStart = (Date.now() - started) / 1000;
           return host;
         },
@@ -402,25 +476,21 @@ export class StandInEngine {
       process.off("unhandledRejection", stray);
     }
     const changes = countedChanges(command, this.records);
-    const counts = (["create", "update", "replace", "delete", "refresh", "same"] as Operation[])
-      .map((op) => [op, this.records.filter((r) => r.operation === op).length] as const)
-      .filter(([, n]) => n > 0)
-      .map(([op, n]) => `${n} ${op === "same" ? "unchanged" : op === "refresh" ? "drifted" : `to ${op}`}`);
-    this.print(`Resources: ${counts.join(", ") || "none"}`);
-    if (command !== "destroy" && Object.keys(outputs).length > 0) {
-      this.print(`Outputs:\n${JSON.stringify(outputs, null, 2)}`);
+    const exitCode = this.errors.length > 0 ? 1 : this.options.expectNoChanges && changes > 0 ? 2 : 0;
+    if (!this.options.diff) {
+      const section = renderDiagnostics(
+        [...this.diagnostics.entries()]
+          .sort(([a], [b]) => (a === this.stackUrn ? -1 : b === this.stackUrn ? 1 : 0))
+          .map(([, group]) => group),
+      );
+      if (section !== "") this.print(section);
+      if (command === "up" && this.errors.length === 0 && Object.keys(outputs).length > 0)
+        this.print(renderOutputs(outputs));
     }
-    let exitCode = 0;
-    if (this.errors.length > 0) {
-      if (this.resourceFailures > 0)
-        this.print(
-          `error: ${this.resourceFailures === 1 ? "1 resource failed" : `${this.resourceFailures} resources failed`}${this.preview ? "" : "; what completed is in the state, and the next run continues from there"}`,
-        );
-      exitCode = 1;
-    } else if (this.options.expectNoChanges && changes > 0) {
-      this.print("error: no changes were expected but changes were proposed");
-      exitCode = 2;
-    }
+    this.print(renderSummary(summaryCounts(command, this.records), this.preview, this.resourceFailures));
+    if (!this.preview) this.print(`\nDuration: ${Math.ceil((Date.now() - started) / 1000)}s`);
+    // The backend's error, which the CLI prints as it exits (pkg/backend/backenderr/backenderr.go).
+    if (exitCode === 2) this.print("error: no changes were expected but changes were proposed");
     return {
       operations: this.records,
       changes,
@@ -433,27 +503,59 @@ export class StandInEngine {
     };
   }
 
-  /** Reads every resource back; what drifted is reported, naming router and property. A failed read fails the refresh. */
+  /**
+   * Reads every resource back, as Pulumi's refresh steps do (pkg/resource/deploy/step.go,
+   * `RefreshStep.Apply`): the outputs read become the resource's outputs, and the inputs read (when
+   * the provider returns them) its inputs, so that the next diff compares them with the program's;
+   * a blank id means the resource is gone. Whether the refresh changed anything is the provider's
+   * `diff` called reversed — olds = the refreshed outputs, news = the stored inputs — or, when it
+   * cannot tell, the refreshed inputs against the stored ones (`diffResource`, `RefreshStep.ResultOp`).
+   * A failed read fails the refresh.
+   */
   private async refresh(state: StackState): Promise<void> {
+    const gone = new Set<string>();
     const results = await Promise.allSettled(
       state.resources.map((resource) =>
         this.limiter.run(async () => {
           if (!resource.custom || !resource.type.startsWith(DYNAMIC)) return;
+          const step = this.startStep(resource, "refresh", {
+            id: resource.id,
+            old: {
+              inputs: marked(resource.inputs, resource.secretInputs),
+              outputs: marked(resource.outputs, resource.secretOutputs),
+            },
+          });
           try {
             const read = await this.host!.read(resource.urn, resource.id, resource.outputs, resource.inputs);
-            const drift = driftOf(read.outputs);
-            const before = JSON.stringify(driftOf(resource.outputs));
+            if (!read.id) {
+              gone.add(resource.urn);
+              return step.done({ new: undefined, result: "delete" });
+            }
+            const inputs = read.inputs ?? resource.inputs;
+            const reversed = await this.host!.diff(resource.urn, read.id, read.outputs, resource.inputs);
+            const changed =
+              reversed.changes === "unknown"
+                ? JSON.stringify(inputs) !== JSON.stringify(resource.inputs)
+                : reversed.changes === "some" || reversed.replaces.length > 0;
+            resource.id = read.id;
             resource.outputs = read.outputs;
-            if (read.inputs) resource.inputs = read.inputs;
-            if (drift.length > 0 || JSON.stringify(drift) !== before)
-              this.record("refresh", resource, drift.length ? drift : ["drift cleared"]);
+            resource.inputs = inputs;
+            step.done({
+              new: {
+                inputs: marked(inputs, resource.secretInputs),
+                outputs: marked(read.outputs, resource.secretOutputs),
+              },
+              result: changed ? "update" : "same",
+            });
           } catch (error) {
-            this.fail({ type: resource.type, name: `${resource.name} (refresh)` }, error);
+            step.failed();
+            this.fail(resource, error);
             throw error;
           }
         }),
       ),
     );
+    state.resources = state.resources.filter((r) => !gone.has(r.urn));
     if (results.some((r) => r.status === "rejected")) {
       // What was read is kept; the run stops before changing anything.
       this.checkpoint(state, state.resources);
@@ -492,13 +594,20 @@ export class StandInEngine {
         continue;
       }
       if (!op.type.startsWith(DYNAMIC)) continue;
-      this.record("delete", { type: op.type, name: `${op.name} (left by an interrupted create)` });
+      // Pulumi's own recovery differs (it lists pending operations for `pulumi refresh` to clear);
+      // the stand-in removes what the interrupted create may have left, and says so.
+      this.print(
+        `warning: deleting what an interrupted create of ${shortType(op.type)} ${op.name} may have left`,
+      );
+      const step = this.startStep(op, "delete", { old: { inputs: marked(op.inputs, op.secretInputs) } });
       try {
         await this.host!.delete(op.urn, "", op.inputs);
         this.pending = this.pending.filter((p) => p !== op);
         await this.checkpointSoon(state, resources);
+        step.done();
       } catch (error) {
-        this.fail({ type: op.type, name: op.name }, error);
+        step.failed();
+        this.fail(op, error);
       }
     }
     // Interrupted updates and deletes of resources the state holds were redone by this run.
@@ -530,20 +639,26 @@ export class StandInEngine {
       if (!pending) {
         pending = (async () => {
           await Promise.all(dependentsOf(resource.urn).map(remove));
-          if (resource.custom) this.record("delete", resource);
+          const step = this.startStep(resource, "delete", {
+            id: resource.id,
+            old: {
+              inputs: marked(resource.inputs, resource.secretInputs),
+              outputs: marked(resource.outputs, resource.secretOutputs),
+            },
+          });
           if (!this.preview && resource.custom && resource.type.startsWith(DYNAMIC)) {
-            const at = Date.now();
             const end = await this.begin(state, all, "delete", { ...resource, inputs: resource.outputs });
             try {
               await this.limiter.run(() => this.host!.delete(resource.urn, resource.id, resource.outputs));
             } catch (error) {
+              step.failed();
               this.fail(resource, error);
               throw error;
             } finally {
               end();
             }
-            this.finished("deleted", resource, at);
           }
+          step.done({ new: undefined });
           deleted(resource);
         })();
         done.set(resource.urn, pending);
@@ -566,6 +681,15 @@ export class StandInEngine {
     interrupted: PendingOperation[],
   ): Promise<Record<string, unknown>> {
     const old = new Map(state.resources.map((r) => [r.urn, r]));
+    // What the refresh found gone is no longer in the state: the program's declaration creates it.
+    // (Attached before any registration waits on the refresh, so it runs first.)
+    run.ready.then(
+      () => {
+        const kept = new Set(state.resources.map((r) => r.urn));
+        for (const urn of [...old.keys()]) if (!kept.has(urn)) old.delete(urn);
+      },
+      () => undefined,
+    );
     const next: StateResource[] = [];
     const current = () => this.merge(next, old);
     const failed = new Set<string>();
@@ -674,8 +798,16 @@ export class StandInEngine {
       dependencies: registration.dependencies,
       secretInputs: secret,
     };
+    const prior = old.get(registration.urn);
     if (!registration.custom) {
+      // The stack and components: no provider; created once, the same after (outputs are theirs).
+      const step = this.startStep(registration, prior ? "same" : "create", {
+        old: prior && { inputs: marked(prior.inputs, prior.secretInputs) },
+        new: { inputs: marked(plain, secret) },
+      });
+      if (prior) this.sameSteps.add(registration.urn);
       next.push({ ...base, id: "", inputs: plain, outputs: plain, secretOutputs: secret });
+      step.done();
       return { state: registration.inputs };
     }
     if (!registration.type.startsWith(DYNAMIC)) {
@@ -685,7 +817,13 @@ export class StandInEngine {
     }
     return this.limiter.run(async () => {
       const host = this.host!;
-      const prior = old.get(registration.urn);
+      if (registration.importId !== undefined && !prior) {
+        // An import reads the resource by its id alone, with no state (step.go, `ImportStep.Apply`):
+        // the dynamic-provider host then has no serialized provider to run and fails (pulumi #3550,
+        // #7534). The host's own failure is the answer.
+        await host.read(registration.urn, registration.importId, {}, {});
+        throw new Error(`import of ${registration.importId} returned a resource; the Pulumi host would not`);
+      }
       // Outputs are secret where the program asked (additionalSecretOutputs) or their input was.
       const secretOutputs = [...new Set([...registration.additionalSecretOutputs, ...secret])];
       const checked = await host.check(registration.urn, prior?.inputs ?? {}, plain);
@@ -695,63 +833,58 @@ export class StandInEngine {
         );
       }
       const inputs = checked.inputs;
-      const routers = routersOf(inputs);
-      const label = {
-        type: registration.type,
-        name: routers ? `${registration.name} (${routers})` : registration.name,
-      };
       const keep = (id: string, outputs: Props): RegistrationResult => {
         next.push({ ...base, id, inputs, outputs, secretOutputs });
         return { id, state: conceal(outputs, secretOutputs) };
       };
+      const news = { inputs: marked(inputs, secret) };
       if (!prior) {
-        this.record("create", label);
-        if (preview) return keep("", inputs);
-        const at = Date.now();
+        const step = this.startStep(registration, "create", { new: news });
+        if (preview) {
+          step.done();
+          return keep("", inputs);
+        }
         const end = await this.begin(state, current, "create", { ...base, inputs });
-        const created = await host.create(registration.urn, inputs).finally(end);
-        this.finished("created", label, at);
+        const created = await host
+          .create(registration.urn, inputs)
+          .catch((error: unknown) => {
+            step.failed();
+            throw error;
+          })
+          .finally(end);
+        step.done({ new: { ...news, outputs: marked(created.outputs, secretOutputs) } });
         return keep(created.id, created.outputs);
       }
+      // Old inputs are what the last step (or a refresh's read) left: the display compares them
+      // with the program's (object_diff.go, `printOldNewDiffs`; a dynamic provider returns no
+      // detailed diff, pulumi #3080).
+      const olds = {
+        inputs: marked(prior.inputs, prior.secretInputs),
+        outputs: marked(prior.outputs, prior.secretOutputs),
+      };
       const diff = await host.diff(registration.urn, prior.id, prior.outputs, inputs);
-      // A property is shown as [secret] when its old or its new value is secret, as Pulumi's
-      // display does (pkg/backend/display/object_diff.go prints secret values masked either side).
-      const shownSecret = [...new Set([...secret, ...prior.secretInputs])];
-      const details = [...propertyChanges(prior.inputs, inputs, shownSecret), ...driftOf(prior.outputs)];
-      if (diff.replaces.length > 0) {
-        this.record("replace", label, [...details, `replaced because of: ${diff.replaces.join(", ")}`]);
-        if (preview) return keep(prior.id, inputs);
-      } else if (diff.changes === "none") {
-        this.record("same", label);
+      const op: StepOp = diff.replaces.length > 0 ? "replace" : diff.changes === "none" ? "same" : "update";
+      const step = this.startStep(registration, op, { id: prior.id, old: olds, new: news });
+      if (op === "same") {
         this.sameSteps.add(registration.urn);
+        step.done();
         return keep(prior.id, prior.outputs);
-      } else {
-        this.record("update", label, details.length > 0 ? details : ["the provider reports changes"]);
-        if (preview) return keep(prior.id, prior.outputs);
       }
-      const at = Date.now();
-      const end = await this.begin(state, current, diff.replaces.length > 0 ? "replace" : "update", {
-        ...base,
-        inputs,
-      });
+      if (preview) {
+        step.done();
+        return keep(prior.id, op === "replace" ? inputs : prior.outputs);
+      }
+      const end = await this.begin(state, current, op, { ...base, inputs });
       const applied = await applyDiff(host, registration.urn, prior, inputs, diff, () =>
         old.delete(registration.urn),
-      ).finally(end);
-      this.finished(applied.operation === "replace" ? "replaced" : "updated", label, at);
+      )
+        .catch((error: unknown) => {
+          step.failed();
+          throw error;
+        })
+        .finally(end);
+      step.done({ new: { ...news, outputs: marked(applied.outputs, secretOutputs) } });
       return keep(applied.id, applied.outputs);
     });
   }
-}
-
-/** The routers a resource touches, by name, for display. */
-function routersOf(inputs: Props): string | undefined {
-  const names: string[] = [];
-  const add = (connection: unknown) => {
-    const c = connection as { name?: string; host?: string } | undefined;
-    if (c?.name || c?.host) names.push((c.name ?? c.host)!);
-  };
-  add(inputs.connection);
-  if (Array.isArray(inputs.endpoints))
-    for (const end of inputs.endpoints as Array<{ connection?: unknown }>) add(end?.connection);
-  return names.length > 0 ? names.join(", ") : undefined;
 }

@@ -25,6 +25,8 @@ export interface Registration {
   inputs: Record<string, unknown>;
   dependencies: string[];
   additionalSecretOutputs: string[];
+  /** The `import` resource option's id, if the program gave one. */
+  importId?: string;
 }
 
 /** What the engine answers: the resource's id and outputs (secret ones marked likewise). */
@@ -56,6 +58,7 @@ class EngineMonitor extends MockMonitor {
         inputs: rpc.deserializeProperties(req.getObject(), true),
         dependencies: req.getDependenciesList(),
         additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+        importId: req.getImportid() || undefined,
       });
       const serialized = await rpc.serializeProperties("", result.state);
       (this as any).resources.set(urn, { urn, id: result.id ?? null, state: serialized });
