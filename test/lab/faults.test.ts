@@ -121,7 +121,10 @@ describeOnLab("faults while the engine works", () => {
     const up = await run("up");
     expect(up.code).toBe(1);
     expect(up.seconds).toBeLessThan(60);
-    expect(up.out).toMatch(/error: KernelModule routerB-ip_gre: routerB \(root@169\.254\.100\.12:22\): /);
+    // Pulumi's Diagnostics section: the error under the resource that failed.
+    expect(up.out).toMatch(
+      /\n {2}pulumi-nodejs:dynamic\/gre:KernelModule \(routerB-ip_gre\):\n {4}error: routerB \(root@169\.254\.100\.12:22\): /,
+    );
     expect(await hasGre1(a)).toBe(false);
     expect(stateOf()).toEqual({ resources: ["routerA-ip_forward", "routerA-ip_gre"], pending: [] });
     await lab.start("routerB");
@@ -189,7 +192,7 @@ describeOnLab("faults while the engine works", () => {
     expect(preview.code).toBe(1);
     expect(preview.seconds).toBeLessThan(40);
     expect(preview.out).toMatch(
-      /error: \w+ routerB-[\w.-]+ \(refresh\): routerB \(root@169\.254\.100\.12:22\): .*timed out after 10 s/,
+      /\n {2}pulumi-nodejs:dynamic\/gre:\w+ \(routerB-[\w.-]+\):\n {4}error: routerB \(root@169\.254\.100\.12:22\): .*timed out after 10 s/,
     );
     expect((await run("preview", "--refresh", "--expect-no-changes")).code).toBe(0);
   });

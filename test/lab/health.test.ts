@@ -33,11 +33,16 @@ describeOnLab("a tunnel's health on every refresh, and the causes it names", () 
       }>;
     };
 
-  /** `preview --refresh --expect-no-changes`: must fail, saying each of `phrases`. */
+  /**
+   * `preview --refresh --diff --expect-no-changes`: must fail, and each of `phrases` must be where a
+   * user reads it: in the refresh's changed outputs that `--diff` prints, or, once an `up` recorded
+   * it, in the stack's outputs (`pulumi stack output`).
+   */
   const driftSays = async (...phrases: string[]) => {
-    const preview = await runEngine(stack, "preview", "--refresh", "--expect-no-changes");
+    const preview = await runEngine(stack, "preview", "--refresh", "--diff", "--expect-no-changes");
     expect(preview.code).not.toBe(0);
-    for (const phrase of phrases) expect(preview.out).toContain(phrase);
+    const readable = `${preview.out}\n${JSON.stringify(state().outputs)}`;
+    for (const phrase of phrases) expect(readable).toContain(phrase);
   };
   const clean = async () =>
     expect((await runEngine(stack, "preview", "--refresh", "--expect-no-changes")).code).toBe(0);

@@ -128,7 +128,7 @@ describeOnLab("gre, ip6gre and gretap between the same two lab routers", () => {
 
   it("shows the ip6gre end deleted by hand on routerB as drift, and up repairs it", async () => {
     await runOnRouter(b.connection, [{ argv: ["ip", "link", "del", "dev", "g6"] }]);
-    const preview = await runEngine(stack, "preview", "--refresh", "--expect-no-changes");
+    const preview = await runEngine(stack, "preview", "--refresh", "--diff", "--expect-no-changes");
     expect(preview.code).not.toBe(0);
     expect(preview.out).toContain(`${B}: g6 is missing`);
     expect(preview.out).toContain(`${B}: route to ${a.router.lan6Prefix} is missing`);

@@ -131,7 +131,7 @@ describeOnLab("MSS clamping across an underlay hop with a smaller MTU", () => {
 
   it("a rule removed by hand is drift, and up puts it back", async () => {
     expect((await runOn(b, "iptables-legacy", "-w", "-t", "mangle", "-F", "FORWARD")).exitCode).toBe(0);
-    const preview = await runEngine(stack, "preview", "--refresh", "--expect-no-changes");
+    const preview = await runEngine(stack, "preview", "--refresh", "--diff", "--expect-no-changes");
     expect(preview.code).not.toBe(0);
     expect(preview.out).toContain("routerB (root@169.254.100.12:22): gre1 MSS rule is missing");
     expect((await runEngine(stack, "up", "--refresh")).code).toBe(0);

@@ -1,7 +1,8 @@
 /**
  * The dev stack end to end on the lab, through the stand-in engine's command line (the Pulumi CLI
- * cannot run here): up, preview --refresh with no changes, a tunnel end deleted by hand, a router
- * rebooted, destroy.
+ * cannot run here; the stand-in prints what `pulumi` prints): up, preview --refresh with no
+ * changes, a tunnel end deleted by hand, a key changed on one end, a route removed, forwarding
+ * turned off, a router rebooted, destroy. The drift is read in Pulumi's own `--diff` lines.
  */
 import { mkdtempSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
@@ -42,9 +43,10 @@ describeOnLab("the dev stack on the lab, through the stand-in engine", () => {
 
   it("1. up: PC1 and PC2 ping each other through the tunnel", async () => {
     const up = await engine("up", "--stack", "dev");
-    expect(up.out).toContain("Resources: 7 to create");
+    // The stack, the TunnelRoutes component and seven dynamic resources.
+    expect(up.out).toContain("Resources:\n    + 9 created\n");
     expect(up.code).toBe(0);
-    expect(up.out).toMatch(/"state": "up"/);
+    expect(up.out).toMatch(/\n {12}state +: "up"\n/);
     expect([await pingPcToPc(a, b), await pingPcToPc(b, a)]).toEqual([0, 0]);
     // The routers' key is in the state only sealed (the tunnel's credentials, the connections of
     // the one-router resources), and nowhere in what the engine printed; the tunnel's endpoints
@@ -62,35 +64,83 @@ describeOnLab("the dev stack on the lab, through the stand-in engine", () => {
 
   it("2. preview --refresh --expect-no-changes passes when nothing drifted", async () => {
     const preview = await engine("preview", "--stack", "dev", "--refresh", "--expect-no-changes");
-    expect(preview.out).toContain("Resources: 7 unchanged");
+    expect(preview.out).toContain("Resources:\n    9 unchanged\n");
     expect(preview.code).toBe(0);
   });
 
-  it("3. a tunnel end deleted by hand is drift naming routerB; up --refresh repairs it", async () => {
+  it("3. a tunnel end deleted by hand: routerB's end without its addresses in the update's diff lines; up --refresh repairs it", async () => {
     await runOnRouter(b.connection, [{ argv: ["ip", "tunnel", "del", "gre1"] }]);
-    const preview = await engine("preview", "--stack", "dev", "--refresh");
+    const preview = await engine("preview", "--stack", "dev", "--refresh", "--diff");
     expect(preview.code).toBe(0);
-    expect(preview.out).toContain(
-      // The inputs as the routers have them (routerB's end without its tunnel addresses) against
-      // the program's, then the drift the outputs name.
-      "~  update   GreTunnel routerA-routerB-gre1 (routerA, routerB)\n" +
-        '        endpoints[1].address: (unset) → "10.10.10.1"\n' +
-        '        endpoints[1].peerAddress: (unset) → "10.10.10.2"\n' +
-        "        routerB (root@169.254.100.12:22): gre1 is missing",
+    // The inputs read returned (routerB's end without its tunnel addresses) against the program's,
+    // as `pulumi preview --refresh --diff` prints them: the end that names routerB gains them back.
+    expect(preview.out).toMatch(
+      /\n {6}~ endpoints {2}: \[\n[^]*\n {10}~ \[1\]: \{\n {18}\+ address {4}: "10\.10\.10\.1"\n {20}connection : \{\n(?: {24}.*\n)*? {24}name {8}: "routerB"\n[^]*\n {18}\+ peerAddress: "10\.10\.10\.2"\n/,
     );
+    // The refresh's changed outputs name what is missing where.
+    expect(preview.out).toContain('+ [0]: "routerB (root@169.254.100.12:22): gre1 is missing"');
     const strict = await engine("preview", "--stack", "dev", "--refresh", "--expect-no-changes");
     expect(strict.code).not.toBe(0);
     expect(strict.out).toContain("error: no changes were expected but changes were proposed");
     const up = await engine("up", "--stack", "dev", "--refresh");
     expect(up.code).toBe(0);
-    expect(up.out).toContain("~  update   GreTunnel routerA-routerB-gre1 (routerA, routerB)");
+    expect(up.out).toMatch(
+      /\n ~ {2}pulumi-nodejs:dynamic\/gre:GreTunnel routerA-routerB-gre1 updated \(\d+s\)\n/,
+    );
     expect([await pingPcToPc(a, b), await pingPcToPc(b, a)]).toEqual([0, 0]);
   });
+
+  it.each<[string, string[], RegExp]>([
+    [
+      "a key changed on routerB's end: the tunnel's key",
+      [
+        "ip",
+        "tunnel",
+        "change",
+        "gre1",
+        "mode",
+        "gre",
+        "remote",
+        "198.51.100.11",
+        "local",
+        "198.51.100.12",
+        "ikey",
+        "2",
+        "okey",
+        "2",
+        "ttl",
+        "255",
+      ],
+      /\n {4}~ pulumi-nodejs:dynamic\/gre:GreTunnel: \(update\)\n[^]*\n {6}~ key {8}: 2 => 1\n/,
+    ],
+    [
+      "routerA's route to PC2's LAN removed: the route's via",
+      ["ip", "route", "del", "10.1.1.0/24"],
+      /\n {8}~ pulumi-nodejs:dynamic\/gre:TunnelRoute: \(update\)\n {12}\[id=169\.254\.100\.11:254:10\.1\.1\.0\/24:0\]\n[^]*?\n {10}\+ via {9}: "10\.10\.10\.1"\n/,
+    ],
+    [
+      "forwarding turned off on routerB: the sysctl's value",
+      ["sysctl", "-w", "net.ipv4.ip_forward=0"],
+      /\n {8}\[urn=urn:pulumi:dev::pulumi-gre::pulumi:pulumi:Stack\$pulumi-nodejs:dynamic\/gre:Sysctl::routerB-ip_forward\]\n[^]*?\n {6}~ value {10}: "0" => "1"\n/,
+    ],
+  ])(
+    "4. %s, in Pulumi's diff lines; --expect-no-changes fails; up --refresh repairs it",
+    async (_what, argv, shown) => {
+      await runOnRouter((argv[0] === "ip" && argv[1] === "route" ? a : b).connection, [{ argv }]);
+      const preview = await engine("preview", "--stack", "dev", "--refresh", "--diff", "--expect-no-changes");
+      expect(preview.out).toMatch(shown);
+      expect(preview.code).not.toBe(0);
+      expect((await engine("up", "--stack", "dev", "--refresh")).code).toBe(0);
+      const clean = await engine("preview", "--stack", "dev", "--refresh", "--expect-no-changes");
+      expect(clean.code).toBe(0);
+      expect([await pingPcToPc(a, b), await pingPcToPc(b, a)]).toEqual([0, 0]);
+    },
+  );
 
   it("4. a rebooted routerB: tunnel end, route, module and forwarding are drift; up --refresh repairs all", async () => {
     closeAllConnections();
     await new Lab(repoRoot(), () => undefined).restart("routerB");
-    const preview = await engine("preview", "--stack", "dev", "--refresh");
+    const preview = await engine("preview", "--stack", "dev", "--refresh", "--diff");
     for (const drift of [
       "routerB (root@169.254.100.12:22): gre1 is missing",
       "routerB (root@169.254.100.12:22): route to 10.2.1.0/24 is missing",
@@ -101,7 +151,7 @@ describeOnLab("the dev stack on the lab, through the stand-in engine", () => {
     }
     const up = await engine("up", "--stack", "dev", "--refresh");
     expect(up.code).toBe(0);
-    expect(up.out).toContain("Resources: 4 to update, 4 drifted, 3 unchanged");
+    expect(up.out).toContain("Resources:\n    ~ 4 updated\n    5 unchanged\n");
     expect([await pingPcToPc(a, b), await pingPcToPc(b, a)]).toEqual([0, 0]);
     const clean = await engine("preview", "--stack", "dev", "--refresh", "--expect-no-changes");
     expect(clean.code).toBe(0);
@@ -110,7 +160,7 @@ describeOnLab("the dev stack on the lab, through the stand-in engine", () => {
   it("5. destroy: both routers are as the lab booted them", async () => {
     const destroy = await engine("destroy", "--stack", "dev");
     expect(destroy.code).toBe(0);
-    expect(destroy.out).toContain("Resources: 7 to delete");
+    expect(destroy.out).toContain("Resources:\n    - 9 deleted\n");
     expect(await Promise.all([routerState(a), routerState(b)])).toEqual(booted);
   });
 });
