@@ -5,9 +5,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { HostKeyOrigin } from "../providers/hostKeys";
-import type { Connection } from "../model/connection";
+import type { Connection, ConnectionCredentials } from "../model/connection";
 import type { KernelModuleDeclaration } from "../model/routerResources";
-import { withSecretConnection } from "./connectionArgs";
+import { sealedConnection, withSecretConnection } from "./connectionArgs";
 import type { Inputs } from "./inputs";
 import { runtimeProvider } from "./runtimeProvider";
 
@@ -35,8 +35,10 @@ export type KernelModuleArgs = Inputs<KernelModuleDeclaration>;
  * ```
  */
 export class KernelModule extends pulumi.dynamic.Resource {
-  /** How the router is reached (secret). */
+  /** How the router is reached, without its secrets (those are in `credentials`). */
   declare public readonly connection: pulumi.Output<Connection>;
+  /** The connection's secrets (private key, password, passphrase; its jump host's): secret. */
+  declare public readonly credentials: pulumi.Output<ConnectionCredentials>;
   declare public readonly name: pulumi.Output<string>;
   declare public readonly persist: pulumi.Output<boolean>;
   declare public readonly unloadOnDelete: pulumi.Output<boolean>;
@@ -65,8 +67,9 @@ export class KernelModule extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
-        // Secret in the state's inputs too, however it was given (a plain-string key included).
-        connection: pulumi.secret(args.connection),
+        // Its secrets apart, secret however they were given (a plain-string key included); the
+        // rest of the connection plain, so that previews name the router.
+        ...sealedConnection(args.connection),
         status: undefined,
         providedBy: undefined,
         loadedByUs: undefined,

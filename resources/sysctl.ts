@@ -5,9 +5,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { HostKeyOrigin } from "../providers/hostKeys";
-import type { Connection } from "../model/connection";
+import type { Connection, ConnectionCredentials } from "../model/connection";
 import type { SysctlDeclaration } from "../model/routerResources";
-import { withSecretConnection } from "./connectionArgs";
+import { sealedConnection, withSecretConnection } from "./connectionArgs";
 import type { Inputs } from "./inputs";
 import { runtimeProvider } from "./runtimeProvider";
 
@@ -29,8 +29,10 @@ export type SysctlArgs = Inputs<SysctlDeclaration>;
  * ```
  */
 export class Sysctl extends pulumi.dynamic.Resource {
-  /** How the router is reached (secret). */
+  /** How the router is reached, without its secrets (those are in `credentials`). */
   declare public readonly connection: pulumi.Output<Connection>;
+  /** The connection's secrets (private key, password, passphrase; its jump host's): secret. */
+  declare public readonly credentials: pulumi.Output<ConnectionCredentials>;
   declare public readonly key: pulumi.Output<string>;
   /** The value wanted, as sysctl prints it. */
   declare public readonly value: pulumi.Output<string>;
@@ -57,8 +59,9 @@ export class Sysctl extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
-        // Secret in the state's inputs too, however it was given (a plain-string key included).
-        connection: pulumi.secret(args.connection),
+        // Its secrets apart, secret however they were given (a plain-string key included); the
+        // rest of the connection plain, so that previews name the router.
+        ...sealedConnection(args.connection),
         current: undefined,
         original: undefined,
         persisted: undefined,

@@ -6,8 +6,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HostKeyOrigin } from "../providers/hostKeys";
 import type { RouteTunnel, TunnelRouteDeclaration } from "../model/routerResources";
-import type { Connection } from "../model/connection";
-import { withSecretConnection } from "./connectionArgs";
+import type { Connection, ConnectionCredentials } from "../model/connection";
+import { sealedConnection, withSecretConnection } from "./connectionArgs";
 import type { Inputs } from "./inputs";
 import type { GreTunnel } from "./greTunnel";
 import { runtimeProvider } from "./runtimeProvider";
@@ -48,8 +48,10 @@ export interface FoundRoute {
  * ```
  */
 export class TunnelRoute extends pulumi.dynamic.Resource {
-  /** How the router is reached (secret). */
+  /** How the router is reached, without its secrets (those are in `credentials`). */
   declare public readonly connection: pulumi.Output<Connection>;
+  /** The connection's secrets (private key, password, passphrase; its jump host's): secret. */
+  declare public readonly credentials: pulumi.Output<ConnectionCredentials>;
   declare public readonly destination: pulumi.Output<string>;
   declare public readonly via: pulumi.Output<string | undefined>;
   declare public readonly device: pulumi.Output<string | undefined>;
@@ -82,8 +84,9 @@ export class TunnelRoute extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
-        // Secret in the state's inputs too, however it was given (a plain-string key included).
-        connection: pulumi.secret(args.connection),
+        // Its secrets apart, secret however they were given (a plain-string key included); the
+        // rest of the connection plain, so that previews name the router.
+        ...sealedConnection(args.connection),
         present: undefined,
         persisted: undefined,
         found: undefined,

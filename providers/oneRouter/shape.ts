@@ -9,8 +9,8 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
-import { routerLabel } from "../../transport/connection";
-import type { Connection } from "../../model/connection";
+import { credentialsOf, routerLabel, withCredentials, withoutSecrets } from "../../transport/connection";
+import type { Connection, ConnectionCredentials } from "../../model/connection";
 import type { CommandOutcome, RemoteCommand } from "../../model/command";
 import { changeThenRead } from "../applyOnRouter";
 import { checkInputs } from "../checkInputs";
@@ -102,6 +102,30 @@ export interface OneRouterResource<
   checkDeleted?(state: StateOf<Inputs, Outputs>, after: View, changes: CommandOutcome[]): string[];
 }
 
+/**
+ * Where the connection's secrets live: in `credentials`, a property of their own, so that the
+ * engine (which marks secrets by whole top-level property) keeps `connection` plain. States written
+ * by 0.3.0 or earlier hold them inside the connection.
+ */
+interface Sealed {
+  credentials?: ConnectionCredentials;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
+
+/** The connection with its credentials put back in: how every step reaches the router. */
+function joined<T extends { connection: Connection }>(t: T & Sealed): T {
+  if (!isObject(t) || !isObject(t.connection)) return t;
+  const { credentials, ...rest } = t;
+  return { ...rest, connection: withCredentials(t.connection, credentials) } as T;
+}
+
+/** The connection without its secrets and the secrets apart: how outputs and read's inputs hold them. */
+function apart<T extends { connection: Connection }>(t: T): T & Sealed {
+  if (!isObject(t) || !isObject(t.connection)) return t;
+  return { ...t, connection: withoutSecrets(t.connection), credentials: credentialsOf(t.connection) };
+}
+
 /** The dynamic provider of a {@link OneRouterResource}. */
 export function oneRouterProvider<
   Inputs extends { connection: Connection },
@@ -161,47 +185,62 @@ export function oneRouterProvider<
     for (const key of resource.inputKeys) {
       if (state[key] !== undefined && state[key] !== null) inputs[key] = state[key];
     }
-    return inputs as State;
+    // The connection as it reaches the router, its credentials back in.
+    return joined({ ...inputs, credentials: (state as Sealed).credentials } as State & Sealed);
   };
 
   return {
     async check(_olds, news) {
-      return checkInputs(resource.schema(), news, (data) => resource.normalize(data as never));
+      // Checked with the credentials in their connection (their problems are named there), then
+      // kept apart again.
+      const checked = checkInputs(resource.schema(), joined(news as Inputs & Sealed), (data) =>
+        resource.normalize(data as never),
+      );
+      return checked.inputs ? { ...checked, inputs: apart(checked.inputs) } : checked;
     },
     async diff(_id, olds, news) {
-      return diffOnRouter(olds, news, {
+      const result = diffOnRouter(joined(olds as State & Sealed), joined(news as Inputs & Sealed), {
         inputs: resource.inputKeys,
         replaceOn: resource.replaceOn,
         deleteBeforeReplace: resource.deleteBeforeReplace,
       });
+      // Where the secrets are kept is no change on the router, but a state written by 0.3.0 or
+      // earlier (secrets inside the connection) is updated once, to keep them apart.
+      return { ...result, changes: result.changes || (olds as Sealed).credentials === undefined };
     },
     async create(inputs) {
-      const outs = await converge(inputs, undefined);
-      return { id: resource.id(inputs), outs };
+      const outs = await converge(joined(inputs as Inputs & Sealed), undefined);
+      return { id: resource.id(inputs), outs: apart(outs) };
     },
     async read(id, props) {
       const state = stateRequired(resource.kind, id, props);
       const inputs = inputsOf(state);
       const { view, seen } = await look(inputs, state, recordedKeys(state));
       const keys = keysToRecord(inputs.connection, seen, state);
+      // A state written by 0.3.0 or earlier is read back in its own shape: the engine marks secrets
+      // by the old state's property names, so a refresh alone must not move the secrets out of
+      // the property that holds them secret (the next update does).
+      const oldShape = (state as Sealed).credentials === undefined;
+      const shape = <T extends { connection: Connection }>(t: T): T => (oldShape ? t : apart(t));
       return {
         id,
-        props: resource.outputs(inputs, view, { previous: state, before: view }, keys),
+        props: shape(resource.outputs(inputs, view, { previous: state, before: view }, keys)),
         // Partial where the router lacks what was declared: Pulumi stores what read returns as is.
-        inputs: (resource.observedInputs?.(inputs, view) ?? inputs) as StateOf<Inputs, Outputs>,
+        inputs: shape((resource.observedInputs?.(inputs, view) ?? inputs) as StateOf<Inputs, Outputs>),
       };
     },
     async update(_id, olds, news) {
-      return { outs: await converge(news, olds) };
+      return { outs: apart(await converge(joined(news as Inputs & Sealed), joined(olds as State & Sealed))) };
     },
     async delete(_id, state) {
       const inputs = inputsOf(state);
       const label = routerLabel(inputs.connection);
-      const { view } = await look(inputs, state, recordedKeys(state));
-      const { changes, notices } = resource.planDelete(state, view);
+      const live = joined(state as State & Sealed);
+      const { view } = await look(inputs, live, recordedKeys(live));
+      const { changes, notices } = resource.planDelete(live, view);
       if (changes.length > 0) {
-        const after = await look(inputs, state, recordedKeys(state), changes);
-        notices.push(...(resource.checkDeleted?.(state, after.view, after.changes) ?? []));
+        const after = await look(inputs, live, recordedKeys(live), changes);
+        notices.push(...(resource.checkDeleted?.(live, after.view, after.changes) ?? []));
       }
       notices.forEach((text) => notice(`${resource.kind} ${resource.subject(inputs)} on ${label}: ${text}`));
     },

@@ -48,18 +48,32 @@ describeOnLab("the dev stack on the lab, through the stand-in engine", () => {
     expect(up.code).toBe(0);
     expect(up.out).toMatch(/\n {12}state +: "up"\n/);
     expect([await pingPcToPc(a, b), await pingPcToPc(b, a)]).toEqual([0, 0]);
-    // The routers' key is in the state only sealed (the tunnel's credentials, the connections of
-    // the one-router resources), and nowhere in what the engine printed; the tunnel's endpoints
-    // are plain.
+    // The routers' key is in the state only sealed (every resource's credentials), and nowhere in
+    // what the engine printed; the connections and the tunnel's endpoints are plain.
     const key = a.connection.privateKey!.split("\n")[1];
     const state = readFileSync(path.join(stateDir, "dev.json"), "utf8");
     expect([state.includes(key), up.out.includes(key)]).toEqual([false, false]);
     const stored = JSON.parse(state) as {
-      resources: Array<{ type: string; secretInputs: string[]; inputs: Record<string, unknown> }>;
+      resources: Array<{
+        type: string;
+        custom: boolean;
+        secretInputs: string[];
+        inputs: Record<string, unknown>;
+      }>;
     };
+    for (const resource of stored.resources.filter((r) => r.custom))
+      expect([resource.type, resource.secretInputs]).toEqual([resource.type, ["credentials"]]);
     const tunnel = stored.resources.find((r) => r.type.endsWith(":GreTunnel"))!;
-    expect(tunnel.secretInputs).toEqual(["credentials"]);
     expect((tunnel.inputs.endpoints as Array<{ peerAddress?: string }>)[0].peerAddress).toBe("10.10.10.1");
+    const forwarding = stored.resources.filter((r) => r.type.endsWith(":Sysctl"));
+    expect(
+      forwarding
+        .map((r) => r.inputs.connection)
+        .sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y))),
+    ).toMatchObject([
+      { host: "169.254.100.11", name: "routerA" },
+      { host: "169.254.100.12", name: "routerB" },
+    ]);
   });
 
   it("2. preview --refresh --expect-no-changes passes when nothing drifted", async () => {

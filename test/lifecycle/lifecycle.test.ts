@@ -278,3 +278,40 @@ describe("a GreTunnel state written by 0.3.0 or earlier (the connections' secret
     await greTunnelProvider.delete!("id", updated);
   });
 });
+
+describe("a one-router state written by 0.3.0 or earlier (the connection's secrets inside it)", () => {
+  let lab: SimRouters;
+  let state: State;
+  let inputs: State;
+  const sysctl = CASES.find((c) => c.resource === "Sysctl")!;
+
+  beforeAll(async () => {
+    lab = await startSimRouters(2);
+    const checked = await checkRaw(sysctlProvider, sysctl.inputs(lab));
+    inputs = checked.inputs as State;
+    const created = (await sysctlProvider.create(checked.inputs!)).outs! as State;
+    // As 0.3.0 wrote it: no credentials, the connection whole.
+    const { credentials: _credentials, ...rest } = created;
+    state = { ...rest, connection: lab.connection("r1") };
+  });
+  afterAll(() => lab.close());
+
+  it("is read back in its own shape (a refresh alone never moves the secrets out of the property that holds them secret)", async () => {
+    const read = (await sysctlProvider.read!("id", state as never)) as pulumi.dynamic.ReadResult<State>;
+    for (const values of [read.props!, read.inputs!]) {
+      expect(values.credentials).toBeUndefined();
+      expect(JSON.stringify(values.connection)).toContain("PRIVATE KEY");
+    }
+  });
+
+  it("is updated once, moving the secrets into credentials, with nothing changed on the router", async () => {
+    const before = snapshots(lab);
+    expect((await sysctlProvider.diff!("id", state as never, inputs as never)).changes).toBe(true);
+    const updated = (await sysctlProvider.update!("id", state as never, inputs as never)).outs! as State;
+    expect(JSON.stringify(updated.connection)).not.toContain("PRIVATE KEY");
+    expect(JSON.stringify(updated.credentials)).toContain("PRIVATE KEY");
+    expect(snapshots(lab)).toEqual(before);
+    expect((await sysctlProvider.diff!("id", updated as never, inputs as never)).changes).toBe(false);
+    await sysctlProvider.delete!("id", updated as never);
+  });
+});

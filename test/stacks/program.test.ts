@@ -90,29 +90,53 @@ describe("the stack program", () => {
         {
           type: "pulumi-nodejs:dynamic/gre:KernelModule",
           name: "routerA-ip_gre",
-          inputs: { connection: connA, name: "ip_gre", persist: false, unloadOnDelete: true },
-          secret: ["connection"],
+          inputs: {
+            connection: plain(connA),
+            credentials: { privateKey: connA.privateKey },
+            name: "ip_gre",
+            persist: false,
+            unloadOnDelete: true,
+          },
+          secret: ["credentials"],
           dependencies: [],
         },
         {
           type: "pulumi-nodejs:dynamic/gre:KernelModule",
           name: "routerB-ip_gre",
-          inputs: { connection: connB, name: "ip_gre", persist: false, unloadOnDelete: true },
-          secret: ["connection"],
+          inputs: {
+            connection: plain(connB),
+            credentials: { privateKey: connB.privateKey },
+            name: "ip_gre",
+            persist: false,
+            unloadOnDelete: true,
+          },
+          secret: ["credentials"],
           dependencies: [],
         },
         {
           type: "pulumi-nodejs:dynamic/gre:Sysctl",
           name: "routerA-ip_forward",
-          inputs: { connection: connA, key: "net.ipv4.ip_forward", value: 1, persist: false },
-          secret: ["connection"],
+          inputs: {
+            connection: plain(connA),
+            credentials: { privateKey: connA.privateKey },
+            key: "net.ipv4.ip_forward",
+            value: 1,
+            persist: false,
+          },
+          secret: ["credentials"],
           dependencies: [],
         },
         {
           type: "pulumi-nodejs:dynamic/gre:Sysctl",
           name: "routerB-ip_forward",
-          inputs: { connection: connB, key: "net.ipv4.ip_forward", value: 1, persist: false },
-          secret: ["connection"],
+          inputs: {
+            connection: plain(connB),
+            credentials: { privateKey: connB.privateKey },
+            key: "net.ipv4.ip_forward",
+            value: 1,
+            persist: false,
+          },
+          secret: ["credentials"],
           dependencies: [],
         },
         {
@@ -154,24 +178,26 @@ describe("the stack program", () => {
           type: "pulumi-nodejs:dynamic/gre:TunnelRoute",
           name: "routerA-routerB-gre1-routes-routerA-10.1.1.0_24",
           inputs: {
-            connection: connA,
+            connection: plain(connA),
+            credentials: { privateKey: connA.privateKey },
             destination: "10.1.1.0/24",
             persist: false,
             tunnel: tunnelOf("198.51.100.11", "10.10.10.2", "10.10.10.1"),
           },
-          secret: ["connection"],
+          secret: ["credentials"],
           dependencies: ["routerA-routerB-gre1"],
         },
         {
           type: "pulumi-nodejs:dynamic/gre:TunnelRoute",
           name: "routerA-routerB-gre1-routes-routerB-10.2.1.0_24",
           inputs: {
-            connection: connB,
+            connection: plain(connB),
+            credentials: { privateKey: connB.privateKey },
             destination: "10.2.1.0/24",
             persist: false,
             tunnel: tunnelOf("198.51.100.12", "10.10.10.1", "10.10.10.2"),
           },
-          secret: ["connection"],
+          secret: ["credentials"],
           dependencies: ["routerA-routerB-gre1"],
         },
       ].sort(byName),
@@ -257,21 +283,16 @@ describe("the stack program", () => {
     expect(modules.map((m) => [m.name, m.secret, m.inputs.connection])).toEqual([
       [
         "edge1-ip_gre",
-        ["connection"],
+        ["credentials"],
         {
           name: "edge1",
           host: "203.0.113.10",
           user: "netops",
           sudo: true,
           hostKey: "SHA256:" + "B".repeat(43),
-          privateKey: "EDGE1 KEY",
         },
       ],
-      [
-        "edge2-ip_gre",
-        ["connection"],
-        { name: "edge2", host: "203.0.113.20", user: "netops", sudo: true, privateKey: "DEFAULT KEY" },
-      ],
+      ["edge2-ip_gre", ["credentials"], { name: "edge2", host: "203.0.113.20", user: "netops", sudo: true }],
     ]);
   });
 
@@ -321,9 +342,9 @@ describe("secrets in what the resources register", () => {
         .map((r) => [r.name, reveal(r.inputs).secret])
         .sort(),
     ).toEqual([
-      ["m", ["connection"]],
-      ["r", ["connection"]],
-      ["s", ["connection"]],
+      ["m", ["credentials"]],
+      ["r", ["credentials"]],
+      ["s", ["credentials"]],
       ["t", ["credentials"]],
     ]);
     // The tunnel's endpoints are plain, and hold no secret: the key is only in its credentials.

@@ -4,7 +4,7 @@ import { sysctlProvider } from "../../providers/oneRouter/sysctl";
 import { tunnelRouteProvider } from "../../providers/oneRouter/tunnelRoute";
 import { diffRaw, type AnyProvider } from "../support/rawCalls";
 
-const routerB = { host: "169.254.100.12", privateKey: "key", name: "routerB" };
+const routerB = { host: "169.254.100.12", name: "routerB", privateKey: "key" };
 
 describe("one-router diffs", () => {
   const module = { connection: routerB, name: "ip_gre", persist: false, unloadOnDelete: false };
@@ -26,9 +26,14 @@ describe("one-router diffs", () => {
 
   it.each<[string, AnyProvider, Record<string, unknown>, Record<string, unknown>, unknown]>([
     [
-      "KernelModule: nothing changed",
+      "KernelModule: nothing changed (the state keeps the secrets apart, in credentials)",
       kernelModuleProvider,
-      { ...module, drift: [] },
+      {
+        ...module,
+        connection: { host: "169.254.100.12", name: "routerB" },
+        credentials: { privateKey: "key" },
+        drift: [],
+      },
       module,
       { changes: false, replaces: [], deleteBeforeReplace: false },
     ],
@@ -98,9 +103,16 @@ describe("one-router diffs", () => {
     [
       "TunnelRoute: nothing changed",
       tunnelRouteProvider,
-      { ...route, present: true, drift: [] },
+      { ...route, credentials: {}, present: true, drift: [] },
       route,
       { changes: false, replaces: [], deleteBeforeReplace: false },
+    ],
+    [
+      "a state written by 0.3.0 (the secrets inside the connection, no credentials) is updated once, in place",
+      sysctlProvider,
+      { ...sysctl, drift: [] },
+      sysctl,
+      { changes: true, replaces: [], deleteBeforeReplace: false },
     ],
   ])("%s", async (_title, provider, olds, news, expected) => {
     expect(await diffRaw(provider, olds, news)).toEqual(expected);

@@ -5,6 +5,11 @@ import { tunnelRouteProvider } from "../../providers/oneRouter/tunnelRoute";
 import { checkRaw, type AnyProvider } from "../support/rawCalls";
 
 const connection = { host: "169.254.100.12", privateKey: "key", name: "routerB" };
+/** The connection as check returns it: plain, its secrets apart in `credentials`. */
+const sealed = {
+  connection: { host: "169.254.100.12", name: "routerB" },
+  credentials: { privateKey: "key" },
+};
 const tunnel = {
   name: "gre1",
   local: "198.51.100.12",
@@ -20,7 +25,7 @@ async function check(provider: AnyProvider, news: Record<string, unknown>) {
 describe("KernelModule check", () => {
   it("fills in the defaults", async () => {
     expect(await check(kernelModuleProvider, { connection, name: "ip_gre" })).toEqual({
-      inputs: { connection, name: "ip_gre", persist: false, unloadOnDelete: false },
+      inputs: { ...sealed, name: "ip_gre", persist: false, unloadOnDelete: false },
     });
   });
   it.each([["ip_gre;reboot"], ["$(id)"], ["../ip_gre"], [""]])("refuses the name %j", async (name) => {
@@ -38,7 +43,7 @@ describe("Sysctl check", () => {
     expect(
       (await check(sysctlProvider, { connection, key: "net.ipv4.ip_forward", value: 1 })).inputs,
     ).toEqual({
-      connection,
+      ...sealed,
       key: "net.ipv4.ip_forward",
       value: "1",
       persist: false,
@@ -76,7 +81,7 @@ describe("TunnelRoute check", () => {
     expect(
       (await check(tunnelRouteProvider, { connection, destination: "10.2.1.0/24", tunnel })).inputs,
     ).toEqual({
-      connection,
+      ...sealed,
       destination: "10.2.1.0/24",
       via: "10.10.10.2",
       metric: 0,
