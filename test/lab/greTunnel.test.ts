@@ -6,7 +6,7 @@ import { parseIpAddr, parseIpLink, type LinkState } from "../../commands/iproute
 import { closeAllConnections, runOnRouter } from "../../transport";
 import { CheckFailed, Lifecycle } from "../../tools/providerHost/lifecycle";
 import { ProviderHost, serializeProvider, type Props } from "../../tools/providerHost/providerHost";
-import { describeOnLab, labRouter, type LabSide } from "./labEnv";
+import { describeOnLab, labRouter, rekeyByHand, type LabSide } from "./labEnv";
 
 /** Runs commands on a lab router the way an operator would, failing the test on error. */
 async function sh(side: LabSide, ...commands: string[][]): Promise<string[]> {
@@ -218,24 +218,7 @@ describeOnLab("GreTunnel on lab routers", () => {
   it("sees a link set down and a key changed by hand", async () => {
     let state = await tunnels.create("gre1", fieldNote());
     await sh(a, ["ip", "link", "set", "gre1", "down"]);
-    await sh(b, [
-      "ip",
-      "tunnel",
-      "change",
-      "gre1",
-      "mode",
-      "gre",
-      "remote",
-      a.router.underlay,
-      "local",
-      b.router.underlay,
-      "ikey",
-      "9",
-      "okey",
-      "9",
-      "ttl",
-      "255",
-    ]);
+    await sh(b, rekeyByHand(b, a, 9));
     state = await tunnels.refresh(state);
     expect((state.outputs.ends as Props[]).map((e) => e.drift)).toEqual([
       ["routerA (root@169.254.100.11:22): gre1 is down, wanted up"],

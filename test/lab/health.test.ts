@@ -11,13 +11,14 @@ import { repoRoot } from "../../tools/repoRoot";
 import { Lab } from "../../lab/lab";
 import { closeAllConnections } from "../../transport";
 import { fieldNoteConfig, runEngine, writeStackConfig, type TestStack } from "./engineRun";
-import { describeOnLab, labRouter, type LabSide, mustRun } from "./labEnv";
+import { describeOnLab, labRouter, type LabSide, mustRun, rekeyByHand } from "./labEnv";
 
 const A = "routerA (root@169.254.100.11:22)";
 const B = "routerB (root@169.254.100.12:22)";
 const NO_TRAFFIC = `${A}: gre1 does not carry traffic (100% of pings to 10.10.10.1 lost from ${A})`;
 
 describeOnLab("a tunnel's health on every refresh, and the causes it names", () => {
+  let a: LabSide;
   let b: LabSide;
   let lab: Lab;
   let stack: TestStack;
@@ -48,6 +49,7 @@ describeOnLab("a tunnel's health on every refresh, and the causes it names", () 
     expect((await runEngine(stack, "preview", "--refresh", "--expect-no-changes")).code).toBe(0);
 
   beforeAll(async () => {
+    a = await labRouter("routerA");
     b = await labRouter("routerB");
     lab = new Lab(repoRoot(), () => undefined);
     const stateDir = mkdtempSync(path.join(tmpdir(), "gre-health-"));
@@ -136,26 +138,7 @@ describeOnLab("a tunnel's health on every refresh, and the causes it names", () 
   }, 180_000);
 
   it("keys that no longer mirror (routerB changed by hand)", async () => {
-    await mustRun(
-      b,
-      "ip",
-      "tunnel",
-      "change",
-      "name",
-      "gre1",
-      "mode",
-      "gre",
-      "remote",
-      "198.51.100.11",
-      "local",
-      "198.51.100.12",
-      "ikey",
-      "2",
-      "okey",
-      "2",
-      "ttl",
-      "255",
-    );
+    await mustRun(b, ...rekeyByHand(b, a, 2));
     await driftSays(
       `${B}: gre1 ikey is 2, wanted 1`,
       NO_TRAFFIC,

@@ -93,6 +93,29 @@ export async function runStatus(side: LabSide, ...argv: string[]): Promise<numbe
   return (await runOn(side, ...argv)).exitCode;
 }
 
+/** The command an operator types to give `side`'s gre1 (toward `peer`) another key, ikey and okey. */
+export function rekeyByHand(side: LabSide, peer: LabSide, key: number): string[] {
+  const [k, remote, local] = [String(key), peer.router.underlay, side.router.underlay];
+  return [
+    "ip",
+    "tunnel",
+    "change",
+    "gre1",
+    "mode",
+    "gre",
+    "remote",
+    remote,
+    "local",
+    local,
+    "ikey",
+    k,
+    "okey",
+    k,
+    "ttl",
+    "255",
+  ];
+}
+
 /** Runs one command on a lab router that must succeed (it says what failed). */
 export async function mustRun(side: LabSide, ...argv: string[]): Promise<void> {
   const outcome = await runOn(side, ...argv);
