@@ -213,15 +213,21 @@ describeOnLab("faults while the engine works", () => {
     expect((await run("destroy")).code).toBe(0);
     for (const next of ["destroy", "up"]) {
       const killed = engine("up");
-      // Killed once the routers are being changed: modules and forwarding under way.
+      // Killed once the routers are being changed: a create recorded as under way in the state
+      // (the engine writes it there before the create starts), then a moment into it.
       await new Promise<void>((resolve) => {
-        const watch = () => {
-          if (killed.child.exitCode !== null) return resolve();
-          killed.child.stdout!.once("data", (d: Buffer) =>
-            String(d).includes("+  create") ? setTimeout(resolve, 300) : watch(),
-          );
-        };
-        watch();
+        const poll = setInterval(() => {
+          let creating = false;
+          try {
+            creating = stateOf().pending.some((p) => p.startsWith("create "));
+          } catch {
+            // Not written yet, or being written.
+          }
+          if (creating || killed.child.exitCode !== null) {
+            clearInterval(poll);
+            setTimeout(resolve, 300);
+          }
+        }, 50);
       });
       killed.child.kill("SIGKILL");
       await killed.done;

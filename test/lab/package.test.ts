@@ -96,7 +96,7 @@ describeOnLab("the README's quick start, in a project that installs the packed p
 
   it("up builds the field note: PC1 and PC2 ping each other", async () => {
     const up = await engine(project, stateDir, "up");
-    expect([up.code, up.out]).toEqual([0, expect.stringContaining("Resources: 7 to create")]);
+    expect([up.code, up.out]).toEqual([0, expect.stringContaining("Resources:\n    + 9 created\n")]);
     expect([await pingPcToPc(a, b), await pingPcToPc(b, a)]).toEqual([0, 0]);
   });
 
@@ -116,12 +116,18 @@ describeOnLab("the README's quick start, in a project that installs the packed p
 
   it("preview --refresh --expect-no-changes passes", async () => {
     const preview = await engine(project, stateDir, "preview", "--refresh", "--expect-no-changes");
-    expect([preview.code, preview.out]).toEqual([0, expect.stringContaining("Resources: 7 unchanged")]);
+    expect([preview.code, preview.out]).toEqual([
+      0,
+      expect.stringContaining("Resources:\n    9 unchanged\n"),
+    ]);
   });
 
   it("destroy leaves both routers as they were (ip_gre stays loaded, as KernelModule promises)", async () => {
     const destroy = await engine(project, stateDir, "destroy");
-    expect([destroy.code, destroy.out]).toEqual([0, expect.stringContaining("Resources: 7 to delete")]);
+    expect([destroy.code, destroy.out]).toEqual([
+      0,
+      expect.stringContaining("Resources:\n    - 9 deleted\n"),
+    ]);
     expect(await Promise.all([withoutModules(a), withoutModules(b)])).toEqual(before);
   });
 });
