@@ -7,14 +7,31 @@
  */
 import type { RemoteCommand } from "../../model/command";
 
-/** Writes a file from stdin (`tee FILE`). */
-export function writeFile(path: string, content: string): RemoteCommand {
-  return { argv: ["tee", path], stdin: content };
+/** Where {@link writeFile} writes before it renames: beside the file, under a name no boot reader takes. */
+export function temporaryOf(path: string): string {
+  return `${path}.pulumi-gre.tmp`;
 }
 
-/** Removes a file if it is there. */
+/** The name the writing shell runs under (its `$0`): what a process list shows. */
+export const WRITE_FILE_NAME = "pulumi-gre-write-file";
+
+/**
+ * Writes stdin to the temporary file, then renames it over the file (one rename: whoever reads the
+ * file, a boot included, sees the old content or the new, never a part); a write that fails (a full
+ * disk) removes its temporary file and leaves the file as it was. The path arrives as `$1`, never
+ * as shell code.
+ */
+const WRITE_SCRIPT =
+  't=$1.pulumi-gre.tmp; cat > "$t" && mv -f -- "$t" "$1" || { s=$?; rm -f -- "$t"; exit "$s"; }';
+
+/** Writes a file from stdin, atomically (see {@link WRITE_SCRIPT}). */
+export function writeFile(path: string, content: string): RemoteCommand {
+  return { argv: ["sh", "-c", WRITE_SCRIPT, WRITE_FILE_NAME, path], stdin: content };
+}
+
+/** Removes a file if it is there, and the temporary file of a write that was cut off. */
 export function removeFile(path: string): RemoteCommand {
-  return { argv: ["rm", "-f", path] };
+  return { argv: ["rm", "-f", "--", path, temporaryOf(path)] };
 }
 
 /** Prints a file (fails when it is not there). */

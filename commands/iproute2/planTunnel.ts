@@ -184,15 +184,11 @@ export function planEnd(
 ): EndPlan {
   const end = observeEnd(spec.name, router);
   const collisions = findCollisions(spec, router);
-  if (collisions.length > 0) {
-    const other = collisions[0];
+  if (collisions.length > 0)
     return {
       action: "conflict",
-      reason:
-        `${other.name} already carries GRE from ${spec.remote} to ${spec.local} with ${spec.ikey === undefined ? "no key" : `key ${spec.ikey}`}; ` +
-        `the kernel matches incoming GRE packets on local address, remote address and key, so ${spec.name} needs a different key`,
+      reason: `${collisionWords(spec, collisions[0])}, so ${spec.name} needs a different key`,
     };
-  }
   const { link } = end;
   if (!link) return { action: "create", commands: tunnelCreate(spec) };
   if (link.kind !== modeOf(spec)) {
@@ -225,6 +221,17 @@ export function findCollisions(spec: TunnelEndSpec, router: RouterObservation): 
       l.local === spec.local &&
       l.remote === spec.remote &&
       l.ikey === spec.ikey,
+  );
+}
+
+/**
+ * Why another device with this end's local, remote and input key is a conflict: the kernel cannot
+ * tell their incoming packets apart (whatever device each is bound to).
+ */
+export function collisionWords(spec: TunnelEndSpec, other: LinkState): string {
+  return (
+    `${other.name} already carries GRE from ${spec.remote} to ${spec.local} with ${spec.ikey === undefined ? "no key" : `key ${spec.ikey}`}; ` +
+    `the kernel matches incoming GRE packets on local address, remote address and key`
   );
 }
 

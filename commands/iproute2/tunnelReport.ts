@@ -6,7 +6,13 @@
  *
  * @packageDocumentation
  */
-import { endDifferences, observeEnd, type RouterObservation } from "./planTunnel";
+import {
+  collisionWords,
+  endDifferences,
+  findCollisions,
+  observeEnd,
+  type RouterObservation,
+} from "./planTunnel";
 import { greSupport, preflightProblems } from "./greSupport";
 import type { TunnelEndSpec } from "./tunnelCommands";
 import { excerpt } from "../../transport/errors";
@@ -40,6 +46,11 @@ export function endState(
     peerAddress: address?.peer ?? null,
     drift: [
       ...endDifferences(spec, end),
+      // Another device the kernel gives this end's incoming packets to (made by hand beside ours).
+      ...findCollisions(spec, observation).map(
+        (other) =>
+          `${collisionWords(spec, other)}, so ${other.name} can take ${spec.name}'s traffic: remove ${other.name} or give ${spec.name} another key`,
+      ),
       // A missing end says why when the router cannot have it (after a reboot without ip_gre).
       ...(!link && !support.available ? [support.said] : []),
     ].map((d) => `${router}: ${d}`),

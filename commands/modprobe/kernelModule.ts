@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import type { RemoteCommand } from "../../model/command";
+import type { LinkState } from "../iproute2/parseIp";
 
 /** A loaded module, from /proc/modules. */
 export interface LoadedModule {
@@ -26,6 +27,39 @@ export const MERGED_MODULES: Record<string, string> = {
   nf_conntrack_proto_gre: "nf_conntrack",
   nf_nat_proto_gre: "nf_nat",
 };
+
+/**
+ * The kinds of device (`ip -d link` info_kind) each tunnel module provides. Unloading a module
+ * deletes every device of its kinds, in silence: whoever made them.
+ */
+export const MODULE_DEVICE_KINDS: Record<string, readonly string[]> = {
+  ip_gre: ["gre", "gretap", "erspan"],
+  ip6_gre: ["ip6gre", "ip6gretap", "ip6erspan"],
+  ipip: ["ipip"],
+  sit: ["sit"],
+  ip6_tunnel: ["ip6tnl"],
+  ip_vti: ["vti"],
+  ip6_vti: ["vti6"],
+};
+
+/** The devices the kernel itself makes when those modules load (one of each per network namespace). */
+export const FALLBACK_DEVICES: ReadonlySet<string> = new Set([
+  "gre0",
+  "gretap0",
+  "erspan0",
+  "ip6gre0",
+  "tunl0",
+  "sit0",
+  "ip6tnl0",
+  "ip_vti0",
+  "ip6_vti0",
+]);
+
+/** The devices someone made (not the kernel's fallback devices) that unloading `module` would delete. */
+export function devicesOfModule(module: string, links: readonly LinkState[]): LinkState[] {
+  const kinds = MODULE_DEVICE_KINDS[moduleName(module)] ?? [];
+  return links.filter((l) => l.kind !== undefined && kinds.includes(l.kind) && !FALLBACK_DEVICES.has(l.name));
+}
 
 /** The kernel writes module names with `_`; `modprobe` accepts `-` as the same character. */
 export function moduleName(name: string): string {

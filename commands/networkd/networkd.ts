@@ -8,6 +8,7 @@
  */
 import type { RemoteCommand } from "../../model/command";
 import type { TunnelEndSpec } from "../iproute2/tunnelCommands";
+import { removeFile, writeFile } from "../files/bootFile";
 
 /** Where systemd-networkd reads the administrator's configuration. */
 export const NETWORKD_DIR = "/etc/systemd/network";
@@ -145,7 +146,7 @@ export function writeNetworkdFile(path: string, content: string): RemoteCommand[
   const folder = path.slice(0, path.lastIndexOf("/"));
   return [
     ...(folder === NETWORKD_DIR ? [] : [{ argv: ["mkdir", "-p", "--", folder] }]),
-    { argv: ["tee", "--", path], stdin: content },
+    writeFile(path, content),
   ];
 }
 
@@ -153,7 +154,7 @@ export function writeNetworkdFile(path: string, content: string): RemoteCommand[
 export function removeNetworkdFile(path: string): RemoteCommand[] {
   const folder = path.slice(0, path.lastIndexOf("/"));
   return [
-    { argv: ["rm", "-f", "--", path] },
+    removeFile(path),
     ...(folder === NETWORKD_DIR
       ? []
       : [{ argv: ["rmdir", "--ignore-fail-on-non-empty", "--", folder], mayFail: true }]),

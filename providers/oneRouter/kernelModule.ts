@@ -20,6 +20,7 @@ import {
   successorOf,
   unloadOrder,
   dependencyClosure,
+  devicesOfModule,
   type LoadedModule,
   type ModuleAvailability,
 } from "../../commands/modprobe/kernelModule";
@@ -31,6 +32,7 @@ import {
   type BootFile,
 } from "../../commands/files/bootFile";
 import { moduleMarker, readMarker, removeMarker, writeMarker } from "../../commands/files/ownership";
+import { parseIpLink, type LinkState } from "../../commands/iproute2/parseIp";
 import { connectionSchema } from "../../schemas/connection";
 import { moduleName as moduleNameSchema } from "../../schemas/names";
 import { routerLabel } from "../../transport/connection";
@@ -78,6 +80,8 @@ interface ModuleView {
   persistFile: string | undefined;
   /** The modules loaded before pulumi-gre loaded this one, when its marker is there (see iproute2/ownership.ts). */
   loadedBefore: string[] | undefined;
+  /** Every device, with its kind: rmmod would delete the module's devices with it. */
+  links: LinkState[];
 }
 
 function isLoaded(view: ModuleView): boolean {
@@ -94,6 +98,11 @@ function notAvailable(inputs: KernelModuleInputs, view: ModuleView, said: string
     `${routerLabel(inputs.connection)}: kernel module ${name} cannot be loaded${successor}: ${excerpt(said, 300).replace(/\.$/, "")}. ` +
       `Check that the kernel has it: grep ${pattern} /boot/config-$(uname -r) (=y built in, =m a module, unset: not in this kernel)`,
   );
+}
+
+/** "other (gre), t2 (gretap)": the devices a module's unloading would delete. */
+function devicesWords(devices: LinkState[]): string {
+  return devices.map((d) => `${d.name} (${d.kind})`).join(", ");
 }
 
 /** The boot file `persist` asks for: /etc/modules-load.d/pulumi-gre-NAME.conf. */
@@ -130,6 +139,7 @@ export const kernelModuleProvider = oneRouterProvider<KernelModuleInputs, Module
       ...(successor ? [modinfoFilename(successor)] : []),
       readFileCommand(modulesLoadFile(inputs.name)),
       readMarker(moduleMarker(inputs.name)),
+      { argv: ["ip", "-d", "-j", "link", "show"] },
     ];
   },
   parse(inputs, outcomes, router) {
@@ -145,13 +155,15 @@ export const kernelModuleProvider = oneRouterProvider<KernelModuleInputs, Module
         availability = parseModinfo(other.exitCode, other.stdout, other.stderr);
       }
     }
-    const [file, marker] = rest;
+    const [file, marker, links] = rest;
+    if (links.exitCode !== 0) throw outcomeFailed(router, links);
     return {
       modules: parseProcModules(modules.stdout),
       provider,
       availability,
       persistFile: file.exitCode === 0 ? file.stdout : undefined,
       loadedBefore: marker.exitCode === 0 ? marker.stdout.split("\n").filter(Boolean) : undefined,
+      links: parseIpLink(links.stdout),
     };
   },
 
@@ -238,13 +250,28 @@ export const kernelModuleProvider = oneRouterProvider<KernelModuleInputs, Module
       reason = "this resource did not load it (it was loaded already)";
     else if (loaded.refcount > 0)
       reason = `it is in use (refcount ${loaded.refcount}${loaded.usedBy.length ? `, used by ${loaded.usedBy.join(", ")}` : ""})`;
+    // A GRE device holds no reference on ip_gre: its refcount is 0 while tunnels exist, and rmmod
+    // deletes them all. Whatever made them (an operator, another stack), they are not ours to delete.
+    else if (devicesOfModule(now.provider, now.links).length > 0)
+      reason = `rmmod would delete the devices it provides: ${devicesWords(devicesOfModule(now.provider, now.links))}`;
     if (!loaded || reason !== undefined)
       return { changes, notices: loaded && reason ? [`left loaded because ${reason}`] : [] };
-    // One rmmod per module, each allowed to fail: a dependency someone else started using stays.
+    // One rmmod per module, each allowed to fail: a dependency someone else started using stays,
+    // and so does one whose devices exist.
     const ours = loadedByUs.filter((m) => now.modules.some((l) => l.name === m));
+    const held = ours.filter((m) => devicesOfModule(m, now.links).length > 0);
     return {
-      changes: [...changes, ...unloadOrder(ours, now.modules).map((m) => ({ ...rmmod(m), mayFail: true }))],
-      notices: [],
+      changes: [
+        ...changes,
+        ...unloadOrder(
+          ours.filter((m) => !held.includes(m)),
+          now.modules,
+        ).map((m) => ({ ...rmmod(m), mayFail: true })),
+      ],
+      notices: held.map(
+        (m) =>
+          `kept ${m} loaded because rmmod would delete the devices it provides: ${devicesWords(devicesOfModule(m, now.links))}`,
+      ),
     };
   },
   checkDeleted(state, after, changes) {

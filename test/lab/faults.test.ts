@@ -14,7 +14,7 @@ import { Lab } from "../../lab/lab";
 import { fieldNoteState } from "../../lab/routerState";
 import { closeAllConnections, runOnRouter } from "../../transport";
 import { startEngine, writeStackConfig } from "./engineRun";
-import { describeOnLab, labRouter, pingPcToPc, type LabSide } from "./labEnv";
+import { describeOnLab, labRouter, mustRun, pingPcToPc, runOn, runStatus, type LabSide } from "./labEnv";
 
 const ROOT = repoRoot();
 
@@ -207,6 +207,41 @@ describeOnLab("faults while the engine works", () => {
       /error: the stack faults is locked: `engine up` \(pid \d+ on [^)]+\) has been working on it since /,
     );
     expect(runs.filter((r) => r.code === 0)).toHaveLength(1);
+  });
+
+  it("an operator's own GRE tunnel on routerA: destroy leaves it and ip_gre there, and says why; routerB's ip_gre goes", async () => {
+    expect((await run("up")).code).toBe(0);
+    await mustRun(
+      a,
+      "ip",
+      "tunnel",
+      "add",
+      "other",
+      "mode",
+      "gre",
+      "local",
+      a.router.underlay,
+      "remote",
+      "192.0.2.99",
+      "key",
+      "7",
+    );
+    try {
+      const destroy = await run("destroy");
+      expect(destroy.code).toBe(0);
+      expect(destroy.out).toContain(
+        "KernelModule ip_gre on routerA (root@169.254.100.11:22): left loaded because rmmod would delete the devices it provides: other (gre)",
+      );
+      expect((await runOn(a, "ip", "-d", "-j", "link", "show", "dev", "other")).exitCode).toBe(0);
+      expect([
+        await runStatus(a, "test", "-d", "/sys/module/ip_gre"),
+        await runStatus(b, "test", "-d", "/sys/module/ip_gre"),
+      ]).toEqual([0, 1]);
+      expect(stateOf()).toEqual({ resources: [], pending: [] });
+    } finally {
+      await runOn(a, "ip", "tunnel", "del", "other");
+      await runOn(a, "rmmod", "ip_gre");
+    }
   });
 
   it("the engine killed in the middle of up: its provider host goes too; destroy, then up and destroy again, leave the routers as booted", async () => {

@@ -143,6 +143,39 @@ describeOnLab("the dev stack on the lab, through the stand-in engine", () => {
     },
   );
 
+  it("4. an operator's tunnel beside gre1 on routerA (same local, remote and key, another dev): drift that names it, up refuses, removed it converges", async () => {
+    const argv = [
+      "ip",
+      "tunnel",
+      "add",
+      "mine",
+      "mode",
+      "gre",
+      "remote",
+      b.router.underlay,
+      "local",
+      a.router.underlay,
+    ];
+    await mustRun(a, ...argv, "ikey", "1", "okey", "1", "dev", "eth1");
+    try {
+      const preview = await engine("preview", "--stack", "dev", "--refresh", "--diff", "--expect-no-changes");
+      expect(preview.code).not.toBe(0);
+      expect(preview.out).toContain(
+        `routerA (root@169.254.100.11:22): mine already carries GRE from ${b.router.underlay} to ${a.router.underlay} with key 1; ` +
+          "the kernel matches incoming GRE packets on local address, remote address and key, so mine can take gre1's traffic: remove mine or give gre1 another key",
+      );
+      const up = await engine("up", "--stack", "dev", "--refresh");
+      expect(up.code).not.toBe(0);
+      expect(up.out).toContain("mine already carries GRE");
+      expect(up.out).toContain("so gre1 needs a different key");
+    } finally {
+      await mustRun(a, "ip", "tunnel", "del", "mine");
+    }
+    const clean = await engine("preview", "--stack", "dev", "--refresh", "--expect-no-changes");
+    expect(clean.code).toBe(0);
+    expect([await pingPcToPc(a, b), await pingPcToPc(b, a)]).toEqual([0, 0]);
+  });
+
   it("4. a rebooted routerB: tunnel end, route, module and forwarding are drift; up --refresh repairs all", async () => {
     closeAllConnections();
     await new Lab(repoRoot(), () => undefined).restart("routerB");

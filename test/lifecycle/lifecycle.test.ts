@@ -6,6 +6,7 @@
  * The lab tests prove the same on real kernels.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import * as pulumiRuntime from "@pulumi/pulumi";
 import { greTunnelProvider } from "../../providers/greTunnel/lifecycle";
 import { kernelModuleProvider } from "../../providers/oneRouter/kernelModule";
 import { sysctlProvider } from "../../providers/oneRouter/sysctl";
@@ -313,5 +314,70 @@ describe("a one-router state written by 0.3.0 or earlier (the connection's secre
     expect(snapshots(lab)).toEqual(before);
     expect((await sysctlProvider.diff!("id", updated as never, inputs as never)).changes).toBe(false);
     await sysctlProvider.delete!("id", updated as never);
+  });
+});
+
+describe("KernelModule with unloadOnDelete and a tunnel it did not make (rmmod would delete it)", () => {
+  let lab: SimRouters;
+  afterEach(() => lab.close());
+
+  const foreignTunnel = (ok: number) =>
+    expect(
+      lab
+        .router("r1")
+        .run(
+          [
+            "ip",
+            "tunnel",
+            "add",
+            "name",
+            "other",
+            "mode",
+            "gre",
+            "remote",
+            "198.18.0.2",
+            "local",
+            "198.18.0.1",
+            "ikey",
+            "7",
+            "okey",
+            "7",
+          ],
+          undefined,
+        ).exitCode,
+    ).toBe(ok);
+
+  it.each([
+    ["an operator's tunnel", true],
+    ["no tunnel but the kernel's own", false],
+  ])("with %s", async (_, foreign) => {
+    lab = await startSimRouters(1);
+    const checked = await checkRaw(kernelModuleProvider, {
+      connection: lab.connection("r1"),
+      name: "ip_gre",
+      unloadOnDelete: true,
+    });
+    const state = (await kernelModuleProvider.create(checked.inputs!)).outs!;
+    expect(state.loadedByUs).toContain("ip_gre");
+    if (foreign) foreignTunnel(0);
+    const said = jest.spyOn(pulumiRuntime.log, "info").mockImplementation(() => Promise.resolve());
+    let notices: string[];
+    try {
+      await kernelModuleProvider.delete!("id", state);
+      notices = said.mock.calls.map(([text]) => text);
+    } finally {
+      said.mockRestore();
+    }
+    const r1 = lab.router("r1");
+    expect([r1.modulesLoaded.includes("ip_gre"), r1.tunnels.has("other")]).toEqual([foreign, foreign]);
+    expect(notices).toEqual(
+      foreign
+        ? [
+            expect.stringMatching(
+              /^KernelModule ip_gre on r1 \(.*\): left loaded because rmmod would delete the devices it provides: other \(gre\)$/,
+            ),
+          ]
+        : [],
+    );
   });
 });

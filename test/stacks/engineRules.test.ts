@@ -33,6 +33,14 @@ function engine(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<{ code: number | null; out: string }> {
+  return started(args, env).done;
+}
+
+/** The same, started: the engine's process, and its exit code and output once it ends. */
+function started(
+  args: string[],
+  env: Record<string, string> = {},
+): { child: ReturnType<typeof spawn>; done: Promise<{ code: number | null; out: string }> } {
   rmSync(path.join(dir, "diff.log"), { force: true });
   const child = spawn(
     process.execPath,
@@ -63,7 +71,31 @@ function engine(
   let out = "";
   child.stdout.on("data", (d) => (out += d));
   child.stderr.on("data", (d) => (out += d));
-  return new Promise((resolve) => child.on("exit", (code) => resolve({ code, out })));
+  return { child, done: new Promise((resolve) => child.on("close", (code) => resolve({ code, out }))) };
+}
+
+/** The state's custom resources and pending operations, by name. */
+function stored(): { resources: string[]; pending: string[] } {
+  const state = JSON.parse(readFileSync(path.join(dir, "rec.json"), "utf8")) as {
+    resources: Array<{ name: string; custom: boolean }>;
+    pending?: Array<{ operation: string; name: string }>;
+  };
+  return {
+    resources: state.resources.filter((r) => r.custom).map((r) => r.name),
+    pending: (state.pending ?? []).map((p) => `${p.operation} ${p.name}`),
+  };
+}
+
+/** Resolves once the state records a create of `name` under way. */
+async function creating(name: string): Promise<void> {
+  for (;;) {
+    try {
+      if (stored().pending.includes(`create ${name}`)) return;
+    } catch {
+      // Not written yet, or being written.
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 describe("the stand-in engine with a dynamic provider, rule by rule", () => {
@@ -151,4 +183,55 @@ describe("the stand-in engine with a dynamic provider, rule by rule", () => {
     expect(up.out).toContain("    1 errored");
     expect(up.code).toBe(1);
   }, 30_000);
+});
+
+describe("the stand-in engine interrupted, as the Pulumi CLI is (pkg/backend/cancellation_scope.go)", () => {
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), "gre-rules-"));
+    writeFileSync(path.join(dir, "Pulumi.rec.yaml"), "config: {}\n");
+    world("a");
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const slow = { RECORDER_SLOW: "4000", RECORDER_CHAIN: "1" };
+
+  it("a first ^C: no step starts, the create under way finishes and is saved, the run ends with update canceled (deployment_executor.go, reportExecResult)", async () => {
+    const run = started(["up"], slow);
+    await creating("r");
+    run.child.kill("SIGINT");
+    const up = await run.done;
+    expect(up.out).toContain(
+      "^C received; cancelling. If you would like to terminate immediately, press ^C again.\n" +
+        "Note that terminating immediately may lead to orphaned resources and other inconsistencies.\n",
+    );
+    expect(up.out).toContain(
+      "Diagnostics:\n  pulumi:pulumi:Stack (recorder-rec):\n    error: update canceled\n",
+    );
+    // The stack and r, created; `after`, never started.
+    expect(up.out).toContain("Resources:\n    + 2 created\n");
+    expect(up.out).not.toContain("Recorded after");
+    expect(up.code).toBe(1);
+    expect(stored()).toEqual({ resources: ["r"], pending: [] });
+    const again = await engine(["up"], { RECORDER_CHAIN: "1" });
+    expect(again.out).not.toContain("interrupted");
+    expect(again.out).toContain("Resources:\n    + 1 created\n    2 unchanged\n");
+    expect(again.code).toBe(0);
+  }, 60_000);
+
+  it("a second ^C terminates at once, leaving the create under way pending for the next run to settle", async () => {
+    const run = started(["up"], { ...slow, RECORDER_SLOW: "20000" });
+    await creating("r");
+    const at = Date.now();
+    run.child.kill("SIGINT");
+    await new Promise((r) => setTimeout(r, 700));
+    run.child.kill("SIGINT");
+    const up = await run.done;
+    expect(Date.now() - at).toBeLessThan(5000);
+    expect(up.out).toContain("^C received; terminating");
+    expect(up.code).toBe(130);
+    expect(stored()).toEqual({ resources: [], pending: ["create r"] });
+    const again = await engine(["up"], { RECORDER_CHAIN: "1" });
+    expect(again.out).toContain("warning: the last run was interrupted while it was creating Recorded r");
+    expect(again.code).toBe(0);
+    expect(stored()).toEqual({ resources: ["r", "after"], pending: [] });
+  }, 60_000);
 });

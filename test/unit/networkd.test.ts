@@ -3,6 +3,10 @@
  * (what systemd-networkd 252 on the lab's routers turned back into the field note's tunnel), and
  * reading them back for drift.
  */
+import { spawnSync } from "child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import * as path from "path";
 import {
   netdevContent,
   networkContent,
@@ -14,6 +18,7 @@ import {
   tunnelFiles,
 } from "../../commands/networkd/networkd";
 import type { TunnelEndSpec } from "../../commands/iproute2/tunnelCommands";
+import { writeFile } from "../../commands/files/bootFile";
 import { fieldNoteEndA } from "./fieldNoteEnds";
 
 const routerA: TunnelEndSpec = fieldNoteEndA({ mtu: 1400 });
@@ -145,10 +150,7 @@ describe("reading the files back", () => {
       "a file edited by hand",
       grep.replace("TTL=255", "TTL=64"),
       [`${paths.netdev} was changed`],
-      [
-        ["tee", "--", paths.netdev],
-        ["networkctl", "reload"],
-      ],
+      [writeFile(paths.netdev, "").argv, ["networkctl", "reload"]],
     ],
     [
       "a file removed",
@@ -157,10 +159,7 @@ describe("reading the files back", () => {
         .filter((l) => !l.startsWith(paths.network))
         .join("\n"),
       [`${paths.network} is missing`],
-      [
-        ["tee", "--", paths.network],
-        ["networkctl", "reload"],
-      ],
+      [writeFile(paths.network, "").argv, ["networkctl", "reload"]],
     ],
   ])("%s is drift, rewritten, and networkd rereads the files", (_title, output, drift, argv) => {
     const files = parsePersistedFiles(output);
@@ -176,7 +175,7 @@ describe("reading the files back", () => {
     const file = routeFile({ device: "gre1", destination: "10.1.1.0/24", table: 254, metric: 0 });
     const files = parsePersistedFiles(`${file}:[Route]\n`);
     const removal = [
-      ["rm", "-f", "--", file],
+      ["rm", "-f", "--", file, `${file}.pulumi-gre.tmp`],
       ["rmdir", "--ignore-fail-on-non-empty", "--", paths.dropIns],
     ];
     // persist turned off: a reread now would take the configuration it made off the link.
@@ -188,5 +187,41 @@ describe("reading the files back", () => {
     expect(persistDrift([{ path: file, content: undefined }], files)).toEqual([
       `${file} should not be there`,
     ]);
+  });
+});
+
+describe("a boot file written whole", () => {
+  // The command as a router's shell runs it, here on this machine's /bin/sh.
+  const run = (path: string, content: string, limit = "unlimited") => {
+    const command = writeFile(path, content);
+    // `ulimit -f`: a file may not grow past that many blocks, as on a disk that is full.
+    return spawnSync("sh", ["-c", `ulimit -f ${limit}; exec "$@"`, "sh", ...command.argv], {
+      input: command.stdin,
+      encoding: "utf8",
+    });
+  };
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(path.join(tmpdir(), "gre-bootfile-"))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("replaces the file by a rename, with nothing left beside it", () => {
+    const file = path.join(dir, "50-pulumi-gre-gre1.netdev");
+    writeFileSync(file, "old\n");
+    expect(run(file, "new\n").status).toBe(0);
+    expect([readFileSync(file, "utf8"), readdirSync(dir)]).toEqual(["new\n", ["50-pulumi-gre-gre1.netdev"]]);
+  });
+
+  it("leaves the file as it was and no temporary file when the write fails", () => {
+    const file = path.join(dir, "50-pulumi-gre-gre1.netdev");
+    writeFileSync(file, "old\n");
+    const failed = run(file, "new\n".repeat(1000), "0");
+    expect(failed.status).not.toBe(0);
+    expect([readFileSync(file, "utf8"), readdirSync(dir)]).toEqual(["old\n", ["50-pulumi-gre-gre1.netdev"]]);
+  });
+
+  it("takes a path as a value, never as shell code", () => {
+    const file = path.join(dir, "a $(touch x); b");
+    expect(run(file, "text\n").status).toBe(0);
+    expect(readdirSync(dir)).toEqual(["a $(touch x); b"]);
   });
 });

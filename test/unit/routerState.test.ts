@@ -9,7 +9,9 @@ import {
   successorOf,
   unloadOrder,
   dependencyClosure,
+  devicesOfModule,
 } from "../../commands/modprobe/kernelModule";
+import { parseIpLink } from "../../commands/iproute2/parseIp";
 import {
   normalizePrefix,
   parseIpRoute,
@@ -266,6 +268,17 @@ describe("kernel modules", () => {
       "ipv6",
       "tunnel6",
     ]);
+  });
+
+  it.each([
+    // Recorded with gre1..gre3 made: the kernel's gre0, gretap0 and erspan0 are not anyone's devices.
+    ["link-tunnels.json", "ip_gre", ["gre1", "gre2", "gre3"]],
+    ["link-tunnels.json", "ip-gre", ["gre1", "gre2", "gre3"]],
+    ["link-tunnels.json", "ip6_gre", []],
+    ["link-tunnels.json", "gre", []],
+    ["link-fresh.json", "ip_gre", []],
+  ])("in %s, the devices unloading %s would delete: %j", (file, module, names) => {
+    expect(devicesOfModule(module, parseIpLink(fixture(file))).map((l) => l.name)).toEqual(names);
   });
 
   it("writes a modules-load.d file naming the module", () => {

@@ -52,6 +52,21 @@ describe("a tunnel end's state", () => {
     });
   });
 
+  it("names another device the kernel cannot tell from this end (made by hand beside it, any dev)", () => {
+    const recorded = observation("observe-routerB-gre1-key2.json");
+    const gre1 = recorded.links.find((l) => l.name === "gre1")!;
+    // An operator's `ip tunnel add mine mode gre local … remote … ikey 1 okey 1 dev eth1`.
+    const mine = { ...gre1, name: "mine", ifindex: 99, ikey: 1, okey: 1 };
+    const ours = { ...gre1, ikey: 1, okey: 1 };
+    const state = endState("routerB", "169.254.100.12", specB, {
+      ...recorded,
+      links: [...recorded.links.filter((l) => l !== gre1), ours, mine],
+    });
+    expect(state.drift).toEqual([
+      "routerB: mine already carries GRE from 198.51.100.11 to 198.51.100.12 with key 1; the kernel matches incoming GRE packets on local address, remote address and key, so mine can take gre1's traffic: remove mine or give gre1 another key",
+    ]);
+  });
+
   it("says an end is missing on a router without it", () => {
     const state = endState("routerB", "169.254.100.12", specB, observation("addr-fresh.json"));
     expect([state.present, state.up, state.ifindex, state.drift]).toEqual([

@@ -111,6 +111,21 @@ async function main(args: string[]): Promise<number> {
       ? { NODE_OPTIONS: preload(path.resolve(values["host-require"])) }
       : undefined,
   });
+  // As the Pulumi CLI (pkg/backend/cancellation_scope.go): the first SIGINT or SIGTERM cancels (no
+  // step starts; those under way finish and are saved), a second one terminates at once.
+  // One ^C in a terminal arrives twice under `npm run` (the terminal sends it to the whole
+  // foreground group, and npm forwards its own copy): a second signal within half a second is it.
+  let first: number | undefined;
+  for (const signal of ["SIGINT", "SIGTERM"] as const)
+    process.on(signal, () => {
+      if (first === undefined) {
+        first = Date.now();
+        return engine.cancel(signal);
+      }
+      if (Date.now() - first < 500) return;
+      console.log(`${signal === "SIGINT" ? "^C" : "SIGTERM"} received; terminating`);
+      process.exit(signal === "SIGINT" ? 130 : 143);
+    });
   const result = await engine.run(command as Command);
   if (values.report) writeFileSync(values.report, JSON.stringify({ command, ...result }, null, 2));
   return result.exitCode;

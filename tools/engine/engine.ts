@@ -51,6 +51,13 @@ class ReportedFailures extends Error {
   }
 }
 
+/** A step not started because the run was canceled (never a resource's failure). */
+class Canceled extends Error {
+  constructor() {
+    super("canceled");
+  }
+}
+
 export type Command = "up" | "preview" | "refresh" | "destroy";
 
 export interface EngineOptions {
@@ -90,6 +97,8 @@ export interface OperationRecord {
   name: string;
   /** What `--diff` prints for the step (its lines), whether or not it was asked to print it. */
   details: string[];
+  /** The step failed: Pulumi counts a step only once it succeeded (update.go, `OnResourceStepPost`). */
+  failed?: boolean;
 }
 
 export interface RunResult {
@@ -139,8 +148,10 @@ class Limiter {
  * `RefreshStep.Logical` is false), so drift counts only where `diff` turns it into an update.
  */
 export function countedChanges(command: Command, records: readonly OperationRecord[]): number {
-  return records.filter((r) =>
-    r.operation === "refresh" ? command === "refresh" && r.result !== "same" : r.operation !== "same",
+  return records.filter(
+    (r) =>
+      !r.failed &&
+      (r.operation === "refresh" ? command === "refresh" && r.result !== "same" : r.operation !== "same"),
   ).length;
 }
 
@@ -151,7 +162,7 @@ export function summaryCounts(
 ): Partial<Record<StepOp, number>> {
   const counts: Partial<Record<StepOp, number>> = {};
   for (const r of records) {
-    if (r.operation === "refresh" && command !== "refresh") continue;
+    if (r.failed || (r.operation === "refresh" && command !== "refresh")) continue;
     const op: StepOp = r.operation === "refresh" ? (r.result ?? "same") : r.operation;
     counts[op] = (counts[op] ?? 0) + 1;
   }
@@ -217,6 +228,12 @@ export class StandInEngine {
   /** Operations under way (written into every checkpoint). */
   private pending: PendingOperation[] = [];
   private preview = false;
+  /**
+   * Set by the first SIGINT or SIGTERM (pkg/backend/cancellation_scope.go): no step starts after
+   * it; the steps under way finish and are saved, and the run ends with "update canceled"
+   * (deployment_executor.go, `reportExecResult`).
+   */
+  private canceled = false;
   /** How many of the errors are resources' own (reported as they happened). */
   private resourceFailures = 0;
 
@@ -225,6 +242,27 @@ export class StandInEngine {
     const stateDir = process.env.GRE_ENGINE_STATE_DIR ?? path.join(options.root, ".lab", "state");
     this.stateFile = options.stateFile ?? path.join(stateDir, `${options.stack}.json`);
     this.limiter = new Limiter(options.parallel ?? Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * The first SIGINT or SIGTERM, as Pulumi's cancellation scope takes it (cancellation_scope.go):
+   * says so, and lets what is under way finish. (A second one terminates: the command line's part.)
+   */
+  cancel(signal: "SIGINT" | "SIGTERM"): void {
+    if (this.canceled) return;
+    this.canceled = true;
+    this.print(
+      signal === "SIGTERM"
+        ? "SIGTERM received; cancelling. If you would like to terminate immediately, send SIGTERM again."
+        : "^C received; cancelling. If you would like to terminate immediately, press ^C again.",
+    );
+    if (!this.preview)
+      this.print("Note that terminating immediately may lead to orphaned resources and other inconsistencies.");
+  }
+
+  /** Throws when the run was canceled: called just before a step starts (nothing awaited in between). */
+  private startAllowed(): void {
+    if (this.canceled) throw new Canceled();
   }
 
   /** Each resource's parent, for indentation (`getIndent`). */
@@ -288,6 +326,7 @@ export class StandInEngine {
         }
       },
       failed: () => {
+        entry.failed = true;
         if (!this.options.diff)
           this.print(renderRow(op, subject.type, subject.name, { planning: this.preview, failed: true }));
       },
@@ -312,6 +351,7 @@ export class StandInEngine {
 
   /** Reports a resource's failure once, as Pulumi does: `error:` under the resource. */
   private fail(resource: { urn: string; type: string; name: string }, error: unknown): void {
+    if (error instanceof Canceled) return;
     const message = error instanceof Error ? error.message : String(error);
     this.errors.push(`${shortType(resource.type)} ${resource.name}: ${message}`);
     this.resourceFailures++;
@@ -362,6 +402,14 @@ export class StandInEngine {
     };
     this.commit = commit;
     return commit.written;
+  }
+
+  /**
+   * A resource's step completed: an operation an earlier run left pending on it is settled too
+   * (its outcome is now in the state), so it is neither warned about again nor kept.
+   */
+  private settlePending(urn: string): void {
+    this.pending = this.pending.filter((p) => p.urn !== urn);
   }
 
   /** Records an operation as under way (a run killed now leaves it in the state); returns its end. */
@@ -463,8 +511,9 @@ export class StandInEngine {
       state.outputs = outputs;
     } catch (e) {
       // Failures of resources were reported as they happened; anything else is reported here.
-      if (!(e instanceof ReportedFailures)) this.errors.push(e instanceof Error ? e.message : String(e));
-      if (!(e instanceof ReportedFailures)) this.print(`error: ${this.errors[this.errors.length - 1]}`);
+      const reported = e instanceof ReportedFailures || e instanceof Canceled;
+      if (!reported) this.errors.push(e instanceof Error ? e.message : String(e));
+      if (!reported) this.print(`error: ${this.errors[this.errors.length - 1]}`);
     } finally {
       const host = await hostReady?.catch(() => undefined);
       hostPeakMemoryBytes = host?.peakMemoryBytes();
@@ -474,6 +523,12 @@ export class StandInEngine {
       if (state && unlock) this.checkpoint(state, state.resources);
       unlock?.();
       process.off("unhandledRejection", stray);
+    }
+    if (this.canceled) {
+      // Reported without a resource, under the stack (deployment_executor.go, `reportExecResult`).
+      const message = `${this.preview ? "preview" : "update"} canceled`;
+      this.errors.push(message);
+      this.diagnose(undefined, `error: ${message}`);
     }
     const changes = countedChanges(command, this.records);
     const exitCode = this.errors.length > 0 ? 1 : this.options.expectNoChanges && changes > 0 ? 2 : 0;
@@ -518,6 +573,7 @@ export class StandInEngine {
       state.resources.map((resource) =>
         this.limiter.run(async () => {
           if (!resource.custom || !resource.type.startsWith(DYNAMIC)) return;
+          this.startAllowed();
           const step = this.startStep(resource, "refresh", {
             id: resource.id,
             old: {
@@ -596,6 +652,7 @@ export class StandInEngine {
       if (!op.type.startsWith(DYNAMIC)) continue;
       // Pulumi's own recovery differs (it lists pending operations for `pulumi refresh` to clear);
       // the stand-in removes what the interrupted create may have left, and says so.
+      if (this.canceled) return;
       this.print(
         `warning: deleting what an interrupted create of ${shortType(op.type)} ${op.name} may have left`,
       );
@@ -639,6 +696,7 @@ export class StandInEngine {
       if (!pending) {
         pending = (async () => {
           await Promise.all(dependentsOf(resource.urn).map(remove));
+          this.startAllowed();
           const step = this.startStep(resource, "delete", {
             id: resource.id,
             old: {
@@ -659,6 +717,7 @@ export class StandInEngine {
             }
           }
           step.done({ new: undefined });
+          this.settlePending(resource.urn);
           deleted(resource);
         })();
         done.set(resource.urn, pending);
@@ -702,6 +761,10 @@ export class StandInEngine {
             failed.add(registration.urn);
             throw new Error("not done: the refresh failed");
           });
+          if (this.canceled) {
+            failed.add(registration.urn);
+            throw new Canceled();
+          }
           // A resource whose dependency (or parent) failed is skipped, as Pulumi does.
           const blocker = [...registration.dependencies, registration.parent].find((u) => failed.has(u));
           if (blocker) {
@@ -799,6 +862,8 @@ export class StandInEngine {
       secretInputs: secret,
     };
     const prior = old.get(registration.urn);
+    // After a cancel, no registration becomes a step (the step generator stops).
+    this.startAllowed();
     if (!registration.custom) {
       // The stack and components: no provider; created once, the same after (outputs are theirs).
       const step = this.startStep(registration, prior ? "same" : "create", {
@@ -835,10 +900,12 @@ export class StandInEngine {
       const inputs = checked.inputs;
       const keep = (id: string, outputs: Props): RegistrationResult => {
         next.push({ ...base, id, inputs, outputs, secretOutputs });
+        if (!preview) this.settlePending(registration.urn);
         return { id, state: conceal(outputs, secretOutputs) };
       };
       const news = { inputs: marked(inputs, secret) };
       if (!prior) {
+        this.startAllowed();
         const step = this.startStep(registration, "create", { new: news });
         if (preview) {
           step.done();
@@ -864,6 +931,7 @@ export class StandInEngine {
       };
       const diff = await host.diff(registration.urn, prior.id, prior.outputs, inputs);
       const op: StepOp = diff.replaces.length > 0 ? "replace" : diff.changes === "none" ? "same" : "update";
+      if (op !== "same") this.startAllowed();
       const step = this.startStep(registration, op, { id: prior.id, old: olds, new: news });
       if (op === "same") {
         this.sameSteps.add(registration.urn);

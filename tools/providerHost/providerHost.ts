@@ -122,6 +122,10 @@ export class ProviderHost {
       cwd: options.cwd ?? repoRoot(),
       env: { ...process.env, ...options.env },
       stdio: ["pipe", "pipe", "pipe"],
+      // In a process group of its own, as the engine starts plugins (sdk/go/common/resource/plugin/
+      // plugin.go, `cmdutil.RegisterProcessGroup`): a ^C in the terminal reaches the engine, which
+      // lets the host finish what it is doing, and not the host.
+      detached: true,
     });
     const port = await new Promise<number>((resolve, reject) => {
       let buffered = "";

@@ -2,7 +2,8 @@
  * A stack of one dynamic resource whose provider records every `diff` call (olds, news) in the file
  * $RECORDER_LOG and reads "the world" from $RECORDER_WORLD: what the stand-in engine asks of a
  * dynamic provider, and what it prints of the answers, can then be compared with Pulumi's rules
- * (test/unit/engineConformance.test.ts). $RECORDER_IMPORT adds a resource with the import option.
+ * (test/unit/engineConformance.test.ts). $RECORDER_IMPORT adds a resource with the import option;
+ * $RECORDER_SLOW and $RECORDER_CHAIN make a create that takes its time and one that waits for it.
  */
 import * as pulumi from "@pulumi/pulumi";
 
@@ -13,6 +14,8 @@ interface World {
 
 const provider: pulumi.dynamic.ResourceProvider = {
   async create(inputs) {
+    // $RECORDER_SLOW: a create that takes that many milliseconds (to interrupt one under way).
+    await new Promise((resolve) => setTimeout(resolve, Number(process.env.RECORDER_SLOW ?? 0)));
     return { id: "recorded", outs: { ...inputs, observed: inputs.value } };
   },
   async read(id, props) {
@@ -44,7 +47,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
 class Recorded extends pulumi.dynamic.Resource {
   constructor(
     name: string,
-    args: { value: string; token: pulumi.Input<string> },
+    args: { value: pulumi.Input<string>; token: pulumi.Input<string> },
     opts?: pulumi.CustomResourceOptions,
   ) {
     super(provider, name, { ...args, observed: undefined }, opts, "recorder", "Recorded");
@@ -55,6 +58,9 @@ const recorded = new Recorded("r", {
   value: process.env.RECORDER_VALUE ?? "a",
   token: pulumi.secret("s3cr3t-token"),
 });
+// $RECORDER_CHAIN: a second resource that waits for the first (created only after it).
+if (process.env.RECORDER_CHAIN)
+  new Recorded("after", { value: recorded.id.apply(() => "b"), token: "t" });
 if (process.env.RECORDER_IMPORT)
   new Recorded("imported", { value: "a", token: "t" }, { import: process.env.RECORDER_IMPORT });
 

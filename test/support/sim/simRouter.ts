@@ -198,8 +198,14 @@ export class SimRouter {
         this.files.set(args[args.length - 1], stdin ?? "");
         return ok(stdin ?? "");
       }
+      // A file written whole, as commands/files/bootFile.ts writes them (`sh -c SCRIPT NAME PATH`).
+      case "sh":
+        if (args[0] !== "-c" || args[2] !== "pulumi-gre-write-file" || args.length !== 4)
+          return fail(`sh ${args.join(" ")}: not simulated`, 127);
+        this.files.set(args[3], stdin ?? "");
+        return ok();
       case "rm":
-        this.files.delete(args[args.length - 1]);
+        for (const file of args.slice(args.indexOf("--") + 1)) this.files.delete(file);
         return ok();
       case "grep": {
         const dir = args[args.length - 1];
@@ -278,12 +284,21 @@ export class SimRouter {
     return this.modulesLoaded.filter((m) => dependenciesOf(m).includes(name));
   }
 
+  /** A tunnel deleted, and the routes through it with it; false when there was none. */
+  private removeTunnel(name: string): boolean {
+    if (!this.tunnels.delete(name)) return false;
+    this.dropRoutesOf(name);
+    return true;
+  }
+
   private rmmod(args: string[]): SimOutcome {
     const name = args[args.length - 1];
     if (!this.loaded(name)) return fail(`rmmod: ERROR: Module ${name} is not currently loaded`);
-    const inUse = this.usersOf(name).length > 0 || (name === "ip_gre" && this.tunnels.size > 0);
+    const inUse = this.usersOf(name).length > 0;
     if (inUse || modules().get(name)?.permanent) return fail(`rmmod: ERROR: Module ${name} is in use`);
     this.modulesLoaded.splice(this.modulesLoaded.indexOf(name), 1);
+    // As the kernel does: a GRE device holds no reference on ip_gre, and unloading it deletes them all.
+    if (name === "ip_gre") for (const tunnel of [...this.tunnels.keys()]) this.removeTunnel(tunnel);
     return ok();
   }
 
@@ -310,6 +325,10 @@ export class SimRouter {
     const [object, verb, ...rest] = args;
     const family = options.includes("-6") ? "ipv6" : "ipv4";
     if (object === "addr" && verb === "show" && options.includes("-j")) return ok(this.addrShow());
+    if (object === "link" && verb === "show" && options.includes("-j")) {
+      const links = JSON.parse(this.addrShow()) as IpObject[];
+      return ok(JSON.stringify(links.map(({ addr_info: _, ...link }) => link)) + "\n");
+    }
     if (object === "route" && verb === "show" && options.includes("-j"))
       return ok(family === "ipv6" ? "[]\n" : this.routeShow());
     if (object === "route" && verb === "get") return this.routeGet(rest);
@@ -357,14 +376,12 @@ export class SimRouter {
     }
     if (object === "tunnel" && verb === "del") {
       const name = word("name")!;
-      if (!this.tunnels.delete(name)) return fail(`delete tunnel "${name}" failed: No such device`);
-      this.dropRoutesOf(name);
+      if (!this.removeTunnel(name)) return fail(`delete tunnel "${name}" failed: No such device`);
       return ok();
     }
     if (object === "link" && verb === "del") {
       const name = word("dev")!;
-      if (!this.tunnels.delete(name)) return fail(`Cannot find device "${name}"`);
-      this.dropRoutesOf(name);
+      if (!this.removeTunnel(name)) return fail(`Cannot find device "${name}"`);
       return ok();
     }
     if (object === "link" && verb === "set") {
