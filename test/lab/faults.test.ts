@@ -240,7 +240,8 @@ describeOnLab("faults while the engine works", () => {
       expect(stateOf()).toEqual({ resources: [], pending: [] });
     } finally {
       await runOn(a, "ip", "tunnel", "del", "other");
-      await runOn(a, "rmmod", "ip_gre");
+      // ip_gre and the modules it needs (gre, ip_tunnel): as the lab booted routerA.
+      await runOn(a, "modprobe", "-r", "ip_gre");
     }
   });
 

@@ -257,7 +257,9 @@ export class StandInEngine {
         : "^C received; cancelling. If you would like to terminate immediately, press ^C again.",
     );
     if (!this.preview)
-      this.print("Note that terminating immediately may lead to orphaned resources and other inconsistencies.");
+      this.print(
+        "Note that terminating immediately may lead to orphaned resources and other inconsistencies.",
+      );
   }
 
   /** Throws when the run was canceled: called just before a step starts (nothing awaited in between). */

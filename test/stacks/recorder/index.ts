@@ -59,8 +59,7 @@ const recorded = new Recorded("r", {
   token: pulumi.secret("s3cr3t-token"),
 });
 // $RECORDER_CHAIN: a second resource that waits for the first (created only after it).
-if (process.env.RECORDER_CHAIN)
-  new Recorded("after", { value: recorded.id.apply(() => "b"), token: "t" });
+if (process.env.RECORDER_CHAIN) new Recorded("after", { value: recorded.id.apply(() => "b"), token: "t" });
 if (process.env.RECORDER_IMPORT)
   new Recorded("imported", { value: "a", token: "t" }, { import: process.env.RECORDER_IMPORT });
 
