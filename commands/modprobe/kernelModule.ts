@@ -42,8 +42,11 @@ export const MODULE_DEVICE_KINDS: Record<string, readonly string[]> = {
   ip6_vti: ["vti6"],
 };
 
-/** The devices the kernel itself makes when those modules load (one of each per network namespace). */
-export const FALLBACK_DEVICES: ReadonlySet<string> = new Set([
+/**
+ * The devices the kernel itself makes when those modules load (one of each per network namespace).
+ * An array: a module-level Set would reach the serialized providers as a plain object.
+ */
+export const FALLBACK_DEVICES: readonly string[] = [
   "gre0",
   "gretap0",
   "erspan0",
@@ -53,12 +56,14 @@ export const FALLBACK_DEVICES: ReadonlySet<string> = new Set([
   "ip6tnl0",
   "ip_vti0",
   "ip6_vti0",
-]);
+];
 
 /** The devices someone made (not the kernel's fallback devices) that unloading `module` would delete. */
 export function devicesOfModule(module: string, links: readonly LinkState[]): LinkState[] {
   const kinds = MODULE_DEVICE_KINDS[moduleName(module)] ?? [];
-  return links.filter((l) => l.kind !== undefined && kinds.includes(l.kind) && !FALLBACK_DEVICES.has(l.name));
+  return links.filter(
+    (l) => l.kind !== undefined && kinds.includes(l.kind) && !FALLBACK_DEVICES.includes(l.name),
+  );
 }
 
 /** The kernel writes module names with `_`; `modprobe` accepts `-` as the same character. */

@@ -108,4 +108,19 @@ describe("layering", () => {
       .filter(([, lines]) => lines > 320);
     expect(large).toEqual([]);
   });
+
+  it("keeps no Set or Map in a module variable of what the providers capture", () => {
+    // Pulumi's closure serializer writes a captured Set or Map as a plain object: its methods then
+    // fail in the provider host ("Set.prototype.has called on incompatible receiver").
+    const captured = ["model", "schemas", "transport", "commands", "providers"];
+    const found = files
+      .filter((f) => captured.includes(folderOf(f)))
+      .flatMap((f) =>
+        readFileSync(f, "utf8")
+          .split("\n")
+          .filter((line) => /^(export )?(const|let|var) [^(]*= new (Weak)?(Set|Map)\b/.test(line))
+          .map((line) => `${path.relative(ROOT, f)}: ${line}`),
+      );
+    expect(found).toEqual([]);
+  });
 });
