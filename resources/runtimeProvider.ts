@@ -33,6 +33,10 @@ const madeProviders = new Map<RuntimeProviderName, pulumi.dynamic.ResourceProvid
 
 function newRuntimeProvider(name: RuntimeProviderName): pulumi.dynamic.ResourceProvider {
   return {
+    // The stack's configuration (which routers are decommissioned), once per provider host.
+    configure: async (req) => {
+      await providerRuntime[name].configure?.(req);
+    },
     check: (olds, news) => providerRuntime[name].check!(olds, news),
     diff: (id, olds, news) => providerRuntime[name].diff!(id, olds, news),
     create: (inputs) => providerRuntime[name].create(inputs),

@@ -58,6 +58,11 @@ export type RouterConfig = RouterAccess & {
   underlay6?: string;
   /** The LANs behind it, IPv4 and IPv6. */
   lans: string[];
+  /**
+   * Gone for good: its tunnels are taken out of the stack (the other ends removed, nothing sent to
+   * this router), and what the stack made on it is dropped from the state without contacting it.
+   */
+  decommissioned?: boolean;
 };
 
 /** One end of a tunnel. */
@@ -115,6 +120,7 @@ export function stackSchema() {
       underlay: unicastAddress(),
       underlay6: unicastAddress("ipv6").optional(),
       lans: z.array(ipPrefix("any")).default([]),
+      decommissioned: z.boolean().optional(),
     })
     .strict()
     .superRefine((r, ctx) => {

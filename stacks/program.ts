@@ -182,7 +182,13 @@ function summarize(
 }
 
 /** Declares the network of `config`. */
-export function declareNetwork(config: StackConfig, connectionOf: ConnectionResolver): NetworkOutputs {
+export function declareNetwork(declared: StackConfig, connectionOf: ConnectionResolver): NetworkOutputs {
+  // A decommissioned router's tunnels leave the stack: Pulumi deletes them (their other ends, routes
+  // through them) and what the stack made on that router, which the providers drop without contact.
+  const config: StackConfig = {
+    ...declared,
+    tunnels: declared.tunnels.filter((t) => t.ends.every((e) => !declared.routers[e.router]?.decommissioned)),
+  };
   const { settings } = config;
   const connections = new Map<string, pulumi.Input<Connection>>();
   const connection = (name: string) => {

@@ -9,7 +9,7 @@
  * @packageDocumentation
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { observeEnd, planRemove, type RouterObservation } from "../../commands/iproute2/planTunnel";
+import { observeEnd, type RouterObservation } from "../../commands/iproute2/planTunnel";
 import { healthPings } from "../../commands/health/tunnelHealth";
 import { changeThenRead } from "../applyOnRouter";
 import { checkInputs } from "../checkInputs";
@@ -42,7 +42,9 @@ import { both, runPair, undoBoth, undoneReport } from "../pairOperation";
 import { preflight, type Preflighted } from "./preflight";
 import { observeBoth, recordedPair, restoreEnd, seenPair, type Pair } from "./ends";
 import { keysToRecord } from "../hostKeys";
-import { extrasChanges, extrasToRead, parseExtras, wantedExtras, type ExtrasView } from "./extras/extras";
+import { configureDecommissioned } from "../decommissioned";
+import { deleteAroundGoneEnds, goneEnds, refuseDecommissioned, removalOf } from "./decommissionedEnds";
+import { extrasToRead, parseExtras, wantedExtras, type ExtrasView } from "./extras/extras";
 
 /**
  * Applies each end's plan on both routers at once, each in one round trip that also reads back
@@ -152,6 +154,10 @@ function describe(verb: string, t: NormalizedGreTunnel): string {
  * use the resource class.
  */
 export const greTunnelProvider: pulumi.dynamic.ResourceProvider<NormalizedGreTunnel, GreTunnelState> = {
+  async configure(req) {
+    configureDecommissioned(req.config);
+  },
+
   async check(_olds, news) {
     return checkInputs(greTunnelSchema(), news, normalizeGreTunnel);
   },
@@ -169,6 +175,7 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider<NormalizedGreTun
 
   async create(inputs) {
     const t = withLiveConnections(inputs);
+    refuseDecommissioned(t);
     return {
       id: tunnelId(t),
       outs: await converge(describe("creating", t), t, undefined, "create"),
@@ -178,6 +185,12 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider<NormalizedGreTun
   async read(id, state) {
     const stored = stateRequired("GreTunnel", id, state);
     const t = withLiveConnections(stored);
+    // A decommissioned router is not contacted: the tunnel stays as the state has it (its live end
+    // is read again once the tunnel is out of the program and deleted).
+    if (goneEnds(t).includes(true)) {
+      const inputs = inputsOf(t);
+      return { id, props: stored, inputs: stored.credentials === undefined ? inOldShape(inputs, t) : inputs };
+    }
     const reads = extrasToRead(wantedExtras(t));
     // The health check rides in the same round trip as the reads (a keepalive GRE itself lacks).
     const pinging = healthEnds(t);
@@ -224,6 +237,7 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider<NormalizedGreTun
 
   async update(_id, old, news) {
     const t = withLiveConnections(news);
+    refuseDecommissioned(t);
     return { outs: await converge(describe("updating", t), t, withLiveConnections(old), "converge") };
   },
 
@@ -233,6 +247,8 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider<NormalizedGreTun
     const labels = endLabels(t);
     const what = describe("deleting", t);
     const reads = extrasToRead({ persist: false }, wantedExtras(t));
+    // An end on a decommissioned router is dropped without a word to it.
+    if (await deleteAroundGoneEnds(t, what, reads)) return;
     let views: Pair<RouterView>;
     try {
       views = await observeBoth(
@@ -245,24 +261,17 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider<NormalizedGreTun
         `${what}: nothing was removed from either router, and the tunnel stays in the state: ${(error as Error).message}`,
       );
     }
-    const plans = both((i) => planRemove(specs[i], views[i].observation));
-    const extras = both((i) => parseExtras(t.name, views[i].extra));
     const befores = both((i) => ({
       end: observeEnd(specs[i].name, views[i].observation),
       reads,
-      extras: extras[i],
+      extras: parseExtras(t.name, views[i].extra),
     }));
     await runPair(
       what,
       both((i) => ({
         label: labels[i],
         run: async () => {
-          const plan = plans[i];
-          const changes = [
-            ...(plan.action === "remove" ? plan.commands : []),
-            // Its boot files and MSS rule go with it (they are this resource's, by name and mark).
-            ...extrasChanges(specs[i], { persist: false }, extras[i], true),
-          ];
+          const changes = removalOf(t, i, views[i]);
           if (changes.length > 0)
             await changeThenRead(t.endpoints[i].connection, changes, [], recordedPair(t)[i]);
         },

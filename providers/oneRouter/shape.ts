@@ -17,6 +17,12 @@ import { checkInputs } from "../checkInputs";
 import { diffOnRouter } from "../diffOnRouter";
 import { keysToRecord, recordedKeys, type HostKeyState, type RecordedHostKeys } from "../hostKeys";
 import { notice } from "../notices";
+import {
+  configureDecommissioned,
+  decommissionedError,
+  decommissionedNotice,
+  isDecommissioned,
+} from "../decommissioned";
 import { stateRequired } from "../stateRequired";
 
 /** What every one-router resource's state holds besides its inputs and its own findings. */
@@ -189,7 +195,13 @@ export function oneRouterProvider<
     return joined({ ...inputs, credentials: (state as Sealed).credentials } as State & Sealed);
   };
 
+  /** "KernelModule ip_gre": what a message about a decommissioned router names. */
+  const named = (inputs: Inputs) => `${resource.kind} ${resource.subject(inputs)}`;
+
   return {
+    async configure(req) {
+      configureDecommissioned(req.config);
+    },
     async check(_olds, news) {
       // Checked with the credentials in their connection (their problems are named there), then
       // kept apart again.
@@ -209,12 +221,23 @@ export function oneRouterProvider<
       return { ...result, changes: result.changes || (olds as Sealed).credentials === undefined };
     },
     async create(inputs) {
-      const outs = await converge(joined(inputs as Inputs & Sealed), undefined);
+      const live = joined(inputs as Inputs & Sealed);
+      if (isDecommissioned(live.connection)) throw decommissionedError(named(live), live.connection);
+      const outs = await converge(live, undefined);
       return { id: resource.id(inputs), outs: apart(outs) };
     },
     async read(id, props) {
       const state = stateRequired(resource.kind, id, props);
       const inputs = inputsOf(state);
+      // Not contacted: kept as the state has it (its inputs as they were stored).
+      if (isDecommissioned(inputs.connection)) {
+        const stored = Object.fromEntries(
+          [...resource.inputKeys, "credentials"]
+            .filter((k) => k in state)
+            .map((k) => [k, state[k as keyof State]]),
+        );
+        return { id, props: state, inputs: stored as StateOf<Inputs, Outputs> };
+      }
       const { view, seen } = await look(inputs, state, recordedKeys(state));
       const keys = keysToRecord(inputs.connection, seen, state);
       // A state written by 0.3.0 or earlier is read back in its own shape: the engine marks secrets
@@ -230,11 +253,15 @@ export function oneRouterProvider<
       };
     },
     async update(_id, olds, news) {
-      return { outs: apart(await converge(joined(news as Inputs & Sealed), joined(olds as State & Sealed))) };
+      const live = joined(news as Inputs & Sealed);
+      if (isDecommissioned(live.connection)) throw decommissionedError(named(live), live.connection);
+      return { outs: apart(await converge(live, joined(olds as State & Sealed))) };
     },
     async delete(_id, state) {
       const inputs = inputsOf(state);
       const label = routerLabel(inputs.connection);
+      if (isDecommissioned(inputs.connection))
+        return notice(decommissionedNotice(named(inputs), inputs.connection));
       const live = joined(state as State & Sealed);
       const { view } = await look(inputs, live, recordedKeys(live));
       const { changes, notices } = resource.planDelete(live, view);

@@ -381,3 +381,67 @@ describe("KernelModule with unloadOnDelete and a tunnel it did not make (rmmod w
     );
   });
 });
+
+describe("a router decommissioned in the configuration (gone for good): never contacted", () => {
+  let lab: SimRouters;
+  afterEach(async () => {
+    await greTunnelProvider.configure!({ config: configOf({}) });
+    await lab.close();
+  });
+
+  /** The configuration as the dynamic provider host hands it (lists and objects as JSON text). */
+  const configOf = (values: Record<string, unknown>): pulumi.dynamic.Config => ({
+    get: (key: string) => (values[key] === undefined ? undefined : JSON.stringify(values[key])),
+    require: (key: string) => JSON.stringify(values[key]),
+  });
+
+  it.each([
+    ["pulumi-gre:decommissioned, by the connection's name", { "pulumi-gre:decommissioned": ["r2"] }],
+    [
+      "the stack's routers, with decommissioned: true",
+      { "pulumi-gre:routers": { r1: { lab: "r1" }, r2: { lab: "r2", decommissioned: true } } },
+    ],
+  ])(
+    "named in %s: its end, its module dropped; the live end removed; nothing made on it",
+    async (_, config) => {
+      lab = await startSimRouters(2);
+      loadGre(lab, "r1", "r2");
+      const tunnel = await checkRaw(greTunnelProvider, CASES[0].inputs(lab));
+      const state = (await greTunnelProvider.create(tunnel.inputs!)).outs!;
+      const module = await checkRaw(kernelModuleProvider, {
+        connection: lab.connection("r2"),
+        name: "ip_gre",
+        unloadOnDelete: true,
+      });
+      const moduleState = (await kernelModuleProvider.create(module.inputs!)).outs!;
+
+      // Any command on r2 from here on fails: nothing may reach it.
+      await greTunnelProvider.configure!({ config: configOf(config) });
+      const r2 = lab.router("r2");
+      r2.faults.push({ matches: () => true, outcome: FAILED });
+      const said = jest.spyOn(pulumiRuntime.log, "info").mockImplementation(() => Promise.resolve());
+      try {
+        const read = (await greTunnelProvider.read!("id", state)) as pulumi.dynamic.ReadResult<State>;
+        expect(read.props).toEqual(state);
+        await expect(greTunnelProvider.create(tunnel.inputs!)).rejects.toThrow(
+          /^r2 \(.*\) is decommissioned .*: GRE tunnel gre1 is not made or changed on it; take it out of the program$/,
+        );
+        await expect(kernelModuleProvider.update!("id", moduleState, module.inputs!)).rejects.toThrow(
+          /^r2 \(.*\) is decommissioned .*: KernelModule ip_gre is not made or changed on it/,
+        );
+        await greTunnelProvider.delete!("id", state);
+        await kernelModuleProvider.delete!("id", moduleState);
+        expect(said.mock.calls.map(([text]) => text)).toEqual([
+          expect.stringMatching(
+            /^r2 \(.*\) is decommissioned: gre1's end dropped from the state without contacting it/,
+          ),
+          expect.stringMatching(/^r2 \(.*\) is decommissioned: KernelModule ip_gre dropped from the state/),
+        ]);
+      } finally {
+        said.mockRestore();
+      }
+      expect([lab.router("r1").tunnels.has("gre1"), r2.tunnels.has("gre1")]).toEqual([false, true]);
+      expect(r2.modulesLoaded).toContain("ip_gre");
+    },
+  );
+});

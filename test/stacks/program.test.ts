@@ -296,6 +296,25 @@ describe("the stack program", () => {
     ]);
   });
 
+  it("declares nothing on or toward a decommissioned router: its tunnels, their routes, its modules and forwarding leave the stack", async () => {
+    const { config } = loadProject(ROOT, "dev");
+    const routers = JSON.parse(config["pulumi-gre:routers"]);
+    routers.routerB.decommissioned = true;
+    const stackConfig = parseStackConfig({
+      routers,
+      tunnels: JSON.parse(config["pulumi-gre:tunnels"]),
+      settings: JSON.parse(config["pulumi-gre:settings"]),
+    });
+    const { resources } = await registrations(config, () => declareNetwork(stackConfig, labLike));
+    // The field note's only tunnel touches routerB: nothing is left but the stack.
+    expect(resources.filter((r) => r.custom).map((r) => r.name)).toEqual([]);
+    routers.routerB.decommissioned = false;
+    const kept = await registrations(config, () =>
+      declareNetwork(parseStackConfig({ ...stackConfig, routers }), labLike),
+    );
+    expect(kept.resources.filter((r) => r.custom).length).toBeGreaterThan(0);
+  });
+
   it("declares nothing when the configuration is bad, and says why", async () => {
     const { config } = loadProject(ROOT, "dev");
     const tunnels = JSON.parse(config["pulumi-gre:tunnels"]);

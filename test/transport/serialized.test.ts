@@ -105,6 +105,70 @@ describe("serialized providers in Pulumi's dynamic-provider host", () => {
     expect(a.execs[0]).toContain("ip -d -j addr show </dev/null");
   });
 
+  it("never contacts a router the configuration names decommissioned: delete drops its end, create is refused", async () => {
+    const gone = await ProviderHost.start({
+      config: { "pulumi-gre:decommissioned": JSON.stringify(["routerB"]) },
+    });
+    try {
+      const [tunnels, sysctls] = await Promise.all([
+        serializeProvider("providers/greTunnel/lifecycle.ts", "greTunnelProvider"),
+        serializeProvider("providers/oneRouter/sysctl.ts", "sysctlProvider"),
+      ]);
+      const state = {
+        name: "gre-gone",
+        key: 1,
+        ttl: 255,
+        verify: true,
+        endpoints: [
+          {
+            connection: connectionOf(a, "routerA"),
+            local: "198.51.100.11",
+            remote: "198.51.100.12",
+            address: "10.10.10.2",
+            peerAddress: "10.10.10.1",
+          },
+          {
+            connection: connectionOf(b, "routerB"),
+            local: "198.51.100.12",
+            remote: "198.51.100.11",
+            address: "10.10.10.1",
+            peerAddress: "10.10.10.2",
+          },
+        ],
+        hostKeys: [hostKeyFingerprint(a.hostKeyBlob), hostKeyFingerprint(b.hostKeyBlob)],
+        ends: [],
+      };
+      const [aBefore, bBefore] = [a.execs.length, b.execs.length];
+      // Read keeps the state as it is, contacting neither router.
+      const stored = { ...state, __provider: tunnels };
+      const read = await gone.read(resourceUrn("GreTunnel", "gre-gone"), "gre-gone", stored, stored);
+      expect(read.outputs).toMatchObject({ name: "gre-gone", ends: [] });
+      expect([a.execs.length, b.execs.length]).toEqual([aBefore, bBefore]);
+      // Delete reads and cleans the live end only.
+      await gone.delete(resourceUrn("GreTunnel", "gre-gone"), "gre-gone", stored);
+      expect(a.execs.length).toBeGreaterThan(aBefore);
+      expect(b.execs.length).toBe(bBefore);
+      expect(gone.logs()).toContain(
+        `routerB (root@127.0.0.1:${b.port}) is decommissioned: gre-gone's end dropped from the state without contacting it`,
+      );
+      const sysctl = {
+        connection: connectionOf(b, "routerB"),
+        key: "net.ipv4.ip_forward",
+        value: "1",
+        persist: false,
+        restoreOnDelete: true,
+        __provider: sysctls,
+      };
+      await expect(gone.create(resourceUrn("Sysctl", "forwarding"), sysctl)).rejects.toThrow(
+        `routerB (root@127.0.0.1:${b.port}) is decommissioned (pulumi-gre:routers or pulumi-gre:decommissioned)`,
+      );
+      await gone.delete(resourceUrn("Sysctl", "forwarding"), "x", { ...sysctl, original: "0" });
+      expect(b.execs.length).toBe(bBefore);
+    } finally {
+      await gone.stop();
+    }
+  });
+
   it("refuses a router whose host key differs from the one in state, naming both", async () => {
     const provider = await serializeProvider("providers/oneRouter/sysctl.ts", "sysctlProvider");
     const urn = resourceUrn("Sysctl", "forwarding");

@@ -323,7 +323,7 @@ describe("the stack config refuses", () => {
         {
           path: "routers.routerB.lan",
           reason:
-            "is not a known property; did you mean lans? (known: lab, connection, underlay, underlay6, lans)",
+            "is not a known property; did you mean lans? (known: lab, connection, underlay, underlay6, lans, decommissioned)",
         },
       ],
     ],
