@@ -15,6 +15,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { Connection } from "../model/connection";
 import { processWide } from "../schemas/processState";
 import { routerAddress, routerLabel } from "../transport/connection";
+import { TransportError } from "../transport/errors";
 
 /**
  * Connection names, hosts and host:port that are decommissioned (set by `configure`), process-wide
@@ -80,4 +81,20 @@ export function decommissionedNotice(what: string, connection: Connection): stri
     `${routerLabel(connection)} is decommissioned: ${what} dropped from the state without contacting it ` +
     "(whatever it made there stays on that router)"
   );
+}
+
+/**
+ * A delete that could not reach its router says the way out for a router gone for good; any other
+ * error is returned as it is.
+ */
+export function withWayOut(error: unknown): unknown {
+  const unreachable =
+    TransportError.isInstance(error) &&
+    (error.kind === "connect-failed" ||
+      (error.kind === "command-timeout" && error.message.includes("while connecting")));
+  if (unreachable)
+    error.message +=
+      `; if ${error.router} is gone for good, name it decommissioned in the configuration and run ` +
+      "again: what is on it is then dropped from the state without contacting it (README: A router gone for good)";
+  return error;
 }

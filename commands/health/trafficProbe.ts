@@ -68,15 +68,29 @@ export interface TrafficProbe {
   nat?: string;
 }
 
+function delta(probe: TrafficProbe, i: 0 | 1, key: keyof LinkCounters): number {
+  return probe.after[i][key] - probe.before[i][key];
+}
+
+/** Whether the probe's packets went across and came back: the tunnel works, the loss was a moment's. */
+export function crossedBothWays(probe: TrafficProbe): boolean {
+  return (
+    delta(probe, 0, "tx") > 0 &&
+    delta(probe, 1, "rx") > 0 &&
+    delta(probe, 1, "tx") > 0 &&
+    delta(probe, 0, "rx") > 0
+  );
+}
+
 /** Where the probe's packets went, as findings naming the routers. */
 export function trafficFindings(probe: TrafficProbe): string[] {
   const { sender, receiver, name } = probe;
-  const delta = (i: 0 | 1, key: keyof LinkCounters) => probe.after[i][key] - probe.before[i][key];
-  const sent = delta(0, "tx");
-  const failed = delta(0, "txFailed");
-  const arrived = delta(1, "rx");
-  const replied = delta(1, "tx");
-  const returned = delta(0, "rx");
+  const counted = (i: 0 | 1, key: keyof LinkCounters) => delta(probe, i, key);
+  const sent = counted(0, "tx");
+  const failed = counted(0, "txFailed");
+  const arrived = counted(1, "rx");
+  const replied = counted(1, "tx");
+  const returned = counted(0, "rx");
   if (sent === 0) {
     return failed > 0
       ? [

@@ -23,8 +23,12 @@ export function greSupport(
     : { available: router.greAvailable, module: "ip_gre", said: GRE_UNAVAILABLE };
 }
 
-/** Why the router cannot hold this end, for preflight: GRE unavailable, local address not on it. */
-export function preflightProblems(spec: TunnelEndSpec, router: RouterObservation): string[] {
+/**
+ * Why the router cannot hold this end, for preflight: GRE unavailable, local address not on it.
+ * `made`: the end exists already (preflight checked its local address when it was made), so a
+ * local address the router no longer has moved or was removed.
+ */
+export function preflightProblems(spec: TunnelEndSpec, router: RouterObservation, made = false): string[] {
   const problems: string[] = [];
   const support = greSupport(modeOf(spec), router);
   if (!support.available) {
@@ -48,10 +52,15 @@ export function preflightProblems(spec: TunnelEndSpec, router: RouterObservation
     const own = router.addresses
       .filter((a) => a.family === family && a.scope !== "host" && a.scope !== "link")
       .map((a) => `${a.local} on ${a.device}`);
+    const has = own.join(", ") || `no ${family === "inet" ? "IPv4" : "IPv6"} address`;
     problems.push(
-      `local ${spec.local} is not an address of this router (it has ${own.join(", ") || `no ${family === "inet" ? "IPv4" : "IPv6"} address`}). ` +
-        "If this router is behind NAT, set local to its own address and the peer's remote to the NAT's public address " +
-        "(and the NAT must pass GRE, IP protocol 47, which many cannot)",
+      made
+        ? `${spec.name} starts at ${spec.local}, which is no longer an address of this router (it has ${has}): ` +
+            "its underlay address moved or was removed; declare the address it has now (the router's underlay, " +
+            "or this end's local) and run `pulumi up`, or give the router its address back"
+        : `local ${spec.local} is not an address of this router (it has ${has}). ` +
+            "If this router is behind NAT, set local to its own address and the peer's remote to the NAT's public address " +
+            "(and the NAT must pass GRE, IP protocol 47, which many cannot)",
     );
   }
   return problems;

@@ -66,6 +66,19 @@ export function said(outcome: CommandOutcome, fallback: string): string {
   return excerpt(outcome.stdout + outcome.stderr, 200) || fallback;
 }
 
+/** Why a tunnel does not carry traffic, as far as what the routers have tells. */
+export interface Diagnosis {
+  /** Each names the router it is about. */
+  findings: string[];
+  /**
+   * Whether a finding alone explains it (an end unreadable, GRE unavailable, a local address the
+   * router does not have, keys that do not mirror): a probe of the traffic would tell no more.
+   */
+  explained: boolean;
+  /** The findings that an underlay ping failed (a moment's loss, if traffic crosses after). */
+  unreached: string[];
+}
+
 /**
  * Why a tunnel between two routers does not carry traffic, from both ends' point of view: each
  * finding names the router it is about.
@@ -75,24 +88,34 @@ export function diagnoseTunnel(
   specs: [TunnelEndSpec, TunnelEndSpec],
   labels: [string, string],
   views: [EndView, EndView],
-): string[] {
+): Diagnosis {
   const findings: string[] = [];
+  const unreached: string[] = [];
+  let explained = false;
   views.forEach((view, i) => {
     if ("unreadable" in view) {
       findings.push(`${labels[i]}: could not be inspected: ${view.unreadable}`);
+      explained = true;
       return;
     }
-    findings.push(...preflightProblems(specs[i], view.observation).map((p) => `${labels[i]}: ${p}`));
+    // An end that exists with the declared local address had it when it was made.
+    const made = observeEnd(name, view.observation).link?.local === specs[i].local;
+    const problems = preflightProblems(specs[i], view.observation, made);
+    if (problems.length > 0) explained = true;
+    findings.push(...problems.map((p) => `${labels[i]}: ${p}`));
     const { local, remote } = specs[i];
-    findings.push(
-      view.underlayPing.exitCode === 0
-        ? `${labels[i]}: the underlay reaches ${remote} from ${local}`
-        : `${labels[i]}: the underlay does not reach ${remote} from ${local} (${said(view.underlayPing, "no reply")})`,
-    );
+    if (view.underlayPing.exitCode === 0) {
+      findings.push(`${labels[i]}: the underlay reaches ${remote} from ${local}`);
+    } else {
+      const line = `${labels[i]}: the underlay does not reach ${remote} from ${local} (${said(view.underlayPing, "no reply")})`;
+      findings.push(line);
+      unreached.push(line);
+    }
   });
   const [a, b] = views.map((v) => ("unreadable" in v ? undefined : observeEnd(name, v.observation).link));
   if (a && b) {
     if (a.okey !== b.ikey || b.okey !== a.ikey) {
+      explained = true;
       findings.push(
         `keys do not mirror: ${labels[0]} sends key ${a.okey ?? "none"} and expects ${a.ikey ?? "none"}, ` +
           `${labels[1]} sends key ${b.okey ?? "none"} and expects ${b.ikey ?? "none"}`,
@@ -111,5 +134,5 @@ export function diagnoseTunnel(
       }
     }
   }
-  return findings;
+  return { findings, explained, unreached };
 }

@@ -18,6 +18,7 @@ import {
   captureCommand,
   countersCommand,
   parseCounters,
+  crossedBothWays,
   routeGetCommand,
   trafficFindings,
   type LinkCounters,
@@ -76,7 +77,8 @@ export async function diagnoseTraffic(
       ),
     ),
   );
-  const findings = diagnoseTunnel(t.name, specs, labels, [first[0].view, first[1].view]);
+  const diagnosis = diagnoseTunnel(t.name, specs, labels, [first[0].view, first[1].view]);
+  const findings = diagnosis.findings;
   first.forEach(({ extra }, i) => {
     if (extra && extra.underlayPing.exitCode !== 0 && extra.routeGet.exitCode !== 0) {
       findings.push(
@@ -85,7 +87,8 @@ export async function diagnoseTraffic(
     }
   });
   const before = first.map((f) => (f.extra ? parseCounters(f.extra.counters) : undefined));
-  if (!before[0] || !before[1]) return findings;
+  // What the routers have explains it already: a traffic probe would only add a guess beside it.
+  if (diagnosis.explained || !before[0] || !before[1]) return findings;
 
   // From the end that pings in a health check, with the other end listening on its underlay.
   const [s] = pingingEnds(t);
@@ -114,21 +117,27 @@ export async function diagnoseTraffic(
       pair[s]!,
       pair[r]!,
     ];
-    findings.push(
-      ...trafficFindings({
-        sender: labels[s],
-        receiver: labels[r],
-        name: t.name,
-        before: order(before),
-        after: order(after),
-        captured: status === 0 ? true : status === 124 ? false : undefined,
-        agree: tunnelsAgree(
-          t.name,
-          first.map((f) => f.view),
-        ),
-        ...(specs[s].remote !== specs[r].local ? { nat: specs[s].remote } : {}),
-      }),
-    );
+    const probe = {
+      sender: labels[s],
+      receiver: labels[r],
+      name: t.name,
+      before: order(before),
+      after: order(after),
+      captured: status === 0 ? true : status === 124 ? false : undefined,
+      agree: tunnelsAgree(
+        t.name,
+        first.map((f) => f.view),
+      ),
+      ...(specs[s].remote !== specs[r].local ? { nat: specs[s].remote } : {}),
+    };
+    // Traffic that crossed both ways overrules an underlay ping that failed a moment before.
+    if (crossedBothWays(probe))
+      return [
+        ...findings.filter((f) => !diagnosis.unreached.includes(f)),
+        ...trafficFindings(probe),
+        ...diagnosis.unreached.map((f) => `${f}, a moment earlier`),
+      ];
+    findings.push(...trafficFindings(probe));
   } catch (error) {
     findings.push(`the traffic check could not finish: ${(error as Error).message}`);
   }

@@ -10,6 +10,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { observeEnd, type RouterObservation } from "../../commands/iproute2/planTunnel";
+import { preflightProblems } from "../../commands/iproute2/greSupport";
 import { healthPings } from "../../commands/health/tunnelHealth";
 import { changeThenRead } from "../applyOnRouter";
 import { checkInputs } from "../checkInputs";
@@ -42,7 +43,7 @@ import { both, runPair, undoBoth, undoneReport } from "../pairOperation";
 import { preflight, type Preflighted } from "./preflight";
 import { observeBoth, recordedPair, restoreEnd, seenPair, type Pair } from "./ends";
 import { keysToRecord } from "../hostKeys";
-import { configureDecommissioned } from "../decommissioned";
+import { configureDecommissioned, withWayOut } from "../decommissioned";
 import { deleteAroundGoneEnds, goneEnds, refuseDecommissioned, removalOf } from "./decommissionedEnds";
 import { extrasToRead, parseExtras, wantedExtras, type ExtrasView } from "./extras/extras";
 
@@ -104,8 +105,15 @@ async function verify(
   if (!changed) {
     // Nothing pulumi-gre changed broke it, and nothing it could change would mend it: the state says
     // so (health, drift, the stack's no-traffic), the drift check keeps failing, and the run goes on.
+    // "As declared" only while each router still has what the end was declared with (its local address).
+    const specs = endSpecs(t);
+    const asDeclared = both((i) => preflightProblems(specs[i], ready.observed[i], true).length === 0);
     warning(
-      `${what}: ${t.name} is as declared on both routers but does not carry traffic; nothing was changed.\n${report}`,
+      `${what}: ` +
+        (asDeclared.every(Boolean)
+          ? `${t.name} is as declared on both routers but does not carry traffic; nothing was changed.`
+          : `${t.name} does not carry traffic, and ${labels[asDeclared.indexOf(false)]} no longer has what its end was declared with; nothing was changed.`) +
+        `\n${report}`,
     );
     return health;
   }
@@ -258,7 +266,7 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider<NormalizedGreTun
       );
     } catch (error) {
       throw new Error(
-        `${what}: nothing was removed from either router, and the tunnel stays in the state: ${(error as Error).message}`,
+        `${what}: nothing was removed from either router, and the tunnel stays in the state: ${(withWayOut(error) as Error).message}`,
       );
     }
     const befores = both((i) => ({

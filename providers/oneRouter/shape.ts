@@ -22,6 +22,7 @@ import {
   decommissionedError,
   decommissionedNotice,
   isDecommissioned,
+  withWayOut,
 } from "../decommissioned";
 import { stateRequired } from "../stateRequired";
 
@@ -263,7 +264,9 @@ export function oneRouterProvider<
       if (isDecommissioned(inputs.connection))
         return notice(decommissionedNotice(named(inputs), inputs.connection));
       const live = joined(state as State & Sealed);
-      const { view } = await look(inputs, live, recordedKeys(live));
+      const { view } = await look(inputs, live, recordedKeys(live)).catch((error: unknown) => {
+        throw withWayOut(error);
+      });
       const { changes, notices } = resource.planDelete(live, view);
       if (changes.length > 0) {
         const after = await look(inputs, live, recordedKeys(live), changes);

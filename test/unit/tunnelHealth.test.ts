@@ -5,7 +5,12 @@
 import { readFileSync } from "fs";
 import * as path from "path";
 import { healthPings, healthProblem, parsePing, tunnelHealth } from "../../commands/health/tunnelHealth";
-import { parseCounters, trafficFindings, type LinkCounters } from "../../commands/health/trafficProbe";
+import {
+  crossedBothWays,
+  parseCounters,
+  trafficFindings,
+  type LinkCounters,
+} from "../../commands/health/trafficProbe";
 import type { CommandOutcome } from "../../model/command";
 
 /** A recorded command whose last line is `status N`. */
@@ -183,7 +188,33 @@ describe("trafficFindings", () => {
       /^routerB: replies went into its gre1 \(4\) and never reached routerA's gre1/,
     ],
     ["no reply sent", { tx: 4 }, { rx: 4 }, true, /^routerB: its gre1 received 4 packets but sent no reply/],
+    [
+      "a moment's loss",
+      { tx: 4, rx: 4 },
+      { rx: 4, tx: 4 },
+      true,
+      /^packets crossed both ways during the check \(4 sent, 4 back\): the loss comes and goes$/,
+    ],
   ])("%s", (_title, a, b, captured, expected, agree = true, nat = undefined) => {
     expect(probe(a, b, captured, agree, nat)).toEqual([expect.stringMatching(expected)]);
+  });
+
+  it.each<[Partial<LinkCounters>, Partial<LinkCounters>, boolean]>([
+    [{ tx: 4, rx: 4 }, { rx: 4, tx: 4 }, true],
+    [{ tx: 4 }, { rx: 4, tx: 4 }, false],
+    [{ tx: 4, rx: 4 }, { rx: 4 }, false],
+    [{}, {}, false],
+  ])("crossed both ways: %j at the sender, %j at the receiver → %s", (a, b, crossed) => {
+    expect(
+      crossedBothWays({
+        sender: "routerA",
+        receiver: "routerB",
+        name: "gre1",
+        before: [counters, counters],
+        after: [plus(counters, a), plus(counters, b)],
+        captured: true,
+        agree: true,
+      }),
+    ).toBe(crossed);
   });
 });

@@ -92,11 +92,15 @@ describe("the diagnosis of a tunnel that does not carry traffic", () => {
       { observation: observation("observe-routerA-gre1-key1.json"), underlayPing },
       { observation: observation("observe-routerB-gre1-key2.json"), underlayPing },
     ];
-    expect(diagnoseTunnel("gre1", [specA, specB], labels, views)).toEqual([
-      "routerA: the underlay reaches 198.51.100.12 from 198.51.100.11",
-      "routerB: the underlay reaches 198.51.100.11 from 198.51.100.12",
-      "keys do not mirror: routerA sends key 1 and expects 1, routerB sends key 2 and expects 2",
-    ]);
+    expect(diagnoseTunnel("gre1", [specA, specB], labels, views)).toEqual({
+      findings: [
+        "routerA: the underlay reaches 198.51.100.12 from 198.51.100.11",
+        "routerB: the underlay reaches 198.51.100.11 from 198.51.100.12",
+        "keys do not mirror: routerA sends key 1 and expects 1, routerB sends key 2 and expects 2",
+      ],
+      explained: true,
+      unreached: [],
+    });
   });
 
   it("names a remote that is not the peer (NAT), GRE unavailable, and a router it could not read", () => {
@@ -109,11 +113,15 @@ describe("the diagnosis of a tunnel that does not carry traffic", () => {
       },
       { unreadable: "routerB (root@169.254.100.12:22): unreachable after 1 attempt(s)" },
     ];
-    expect(diagnoseTunnel("gre1", [natted, specB], labels, views)).toEqual([
-      expect.stringMatching(/^routerA: GRE is not available: the ip_gre module is not loaded/),
-      "routerA: the underlay does not reach 203.0.113.7 from 198.51.100.11 (no reply)",
-      "routerB: could not be inspected: routerB (root@169.254.100.12:22): unreachable after 1 attempt(s)",
-    ]);
+    expect(diagnoseTunnel("gre1", [natted, specB], labels, views)).toEqual({
+      findings: [
+        expect.stringMatching(/^routerA: GRE is not available: the ip_gre module is not loaded/),
+        "routerA: the underlay does not reach 203.0.113.7 from 198.51.100.11 (no reply)",
+        "routerB: could not be inspected: routerB (root@169.254.100.12:22): unreachable after 1 attempt(s)",
+      ],
+      explained: true,
+      unreached: ["routerA: the underlay does not reach 203.0.113.7 from 198.51.100.11 (no reply)"],
+    });
     const recordedB = observation("observe-routerB-gre1-key2.json");
     const sameKeys = recordedB.links.map((l) =>
       l.name === "gre1" ? { ...l, ikey: 1, okey: 1, remote: "203.0.113.9" } : l,
@@ -122,8 +130,34 @@ describe("the diagnosis of a tunnel that does not carry traffic", () => {
       { observation: a, underlayPing },
       { observation: { ...recordedB, links: sameKeys }, underlayPing },
     ];
-    expect(diagnoseTunnel("gre1", [specA, specB], labels, both).slice(2)).toEqual([
+    const nat = diagnoseTunnel("gre1", [specA, specB], labels, both);
+    expect(nat.findings.slice(2)).toEqual([
       "routerB sends to 203.0.113.9, but routerA's tunnel starts at 198.51.100.11: right only if routerA is behind a NAT whose public address is 203.0.113.9 and that forwards GRE (IP protocol 47); many NATs cannot, and then a GRE tunnel cannot cross it",
     ]);
+    // A NAT may be right: only the traffic tells.
+    expect(nat.explained).toBe(false);
+  });
+
+  it("names an underlay address that moved away from an end that was made on it, and nothing else as the cause", () => {
+    const recordedB = observation("observe-routerB-gre1-key2.json");
+    const moved: RouterObservation = {
+      links: recordedB.links.map((l) => (l.name === "gre1" ? { ...l, ikey: 1, okey: 1 } : l)),
+      addresses: recordedB.addresses.map((a) =>
+        a.local === "198.51.100.12" ? { ...a, local: "198.51.100.22" } : a,
+      ),
+      greAvailable: true,
+    };
+    const views: [EndView, EndView] = [
+      { observation: observation("observe-routerA-gre1-key1.json"), underlayPing },
+      { observation: moved, underlayPing: { ...underlayPing, exitCode: 1, stdout: "" } },
+    ];
+    const diagnosis = diagnoseTunnel("gre1", [specA, specB], labels, views);
+    expect(diagnosis.explained).toBe(true);
+    expect(diagnosis.findings).toContain(
+      "routerB: gre1 starts at 198.51.100.12, which is no longer an address of this router " +
+        "(it has 169.254.100.12 on eth0, 198.51.100.22 on eth1, 10.1.1.1 on lan0, 10.10.10.1 on gre1): its underlay address moved or was removed; " +
+        "declare the address it has now (the router's underlay, or this end's local) and run `pulumi up`, or give the router its address back",
+    );
+    expect(diagnosis.findings.join("\n")).not.toMatch(/NAT|protocol 47/);
   });
 });
