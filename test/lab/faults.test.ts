@@ -25,9 +25,13 @@ let configFile: string;
 const engine = (...args: string[]) => startEngine({ stack: "faults", stateDir, configFile }, ...args);
 const run = (...args: string[]) => engine(...args).done;
 
-/** The faults stack: the field note, with routers reached by connection so that timeouts are short. */
-function writeConfig(a: LabSide, b: LabSide): void {
+/**
+ * The faults stack: the field note, with routers reached by connection so that timeouts are short;
+ * `gone` names a router decommissioned.
+ */
+function writeConfig(a: LabSide, b: LabSide, gone?: string): void {
   const router = (side: LabSide) => ({
+    ...(side.router.name === gone ? { decommissioned: true } : {}),
     connection: {
       host: side.router.host,
       proxyCommand: side.router.proxyCommand,
@@ -243,6 +247,38 @@ describeOnLab("faults while the engine works", () => {
       // ip_gre and the modules it needs (gre, ip_tunnel): as the lab booted routerA.
       await runOn(a, "modprobe", "-r", "ip_gre");
     }
+  });
+
+  it("a router gone for good: destroy names the way out; decommissioned, up removes routerA's gre1 and drops routerB's resources unseen", async () => {
+    expect((await run("up")).code).toBe(0);
+    await lab.stop("routerB");
+    try {
+      const destroy = await run("destroy");
+      expect(destroy.code).toBe(1);
+      expect(destroy.out).toContain(
+        "if routerB (root@169.254.100.12:22) is gone for good, name it decommissioned in the configuration and run again",
+      );
+      expect(await hasGre1(a)).toBe(true);
+      writeConfig(a, b, "routerB");
+      const up = await run("up");
+      expect(up.code).toBe(0);
+      expect(up.out).toContain(
+        "routerB (root@169.254.100.12:22) is decommissioned: gre1's end dropped from the state without contacting it",
+      );
+      expect(up.out).toContain(
+        "routerB (root@169.254.100.12:22) is decommissioned: KernelModule ip_gre dropped from the state",
+      );
+      expect(await hasGre1(a)).toBe(false);
+      expect(await runStatus(a, "test", "-d", "/sys/module/ip_gre")).toBe(1);
+      expect(stateOf()).toEqual({ resources: [], pending: [] });
+    } finally {
+      writeConfig(a, b);
+      await lab.start("routerB");
+      closeAllConnections();
+    }
+    // Back in service (a fresh boot): the next up builds the tunnel again.
+    const again = await run("up");
+    expect([again.code, await pingPcToPc(a, b), await pingPcToPc(b, a)]).toEqual([0, 0, 0]);
   });
 
   it("the engine killed in the middle of up: its provider host goes too; destroy, then up and destroy again, leave the routers as booted", async () => {

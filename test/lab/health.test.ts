@@ -137,6 +137,31 @@ describeOnLab("a tunnel's health on every refresh, and the causes it names", () 
     await clean();
   }, 180_000);
 
+  it("routerB's underlay address moved: named as such, no other cause; up does not call it as declared; moved back, no drift", async () => {
+    const move = (from: string, to: string) =>
+      mustRun(b, "sh", "-c", `ip addr del ${from}/24 dev eth1 && ip addr add ${to}/24 dev eth1`);
+    await move("198.51.100.12", "198.51.100.22");
+    try {
+      await driftSays(
+        NO_TRAFFIC,
+        `${B}: gre1 starts at 198.51.100.12, which is no longer an address of this router (it has 169.254.100.12 on eth0, 198.51.100.22 on eth1`,
+      );
+      const preview = await runEngine(stack, "preview", "--refresh", "--diff");
+      expect(preview.out).not.toMatch(/protocol 47 is dropped|behind NAT/);
+      const up = await runEngine(stack, "up", "--refresh");
+      expect(up.out).not.toContain("as declared on both routers");
+      expect(up.out).toContain(
+        `gre1 does not carry traffic, and ${B} no longer has what its end was declared with`,
+      );
+    } finally {
+      await move("198.51.100.22", "198.51.100.12");
+    }
+    // The address back: the drift check passes at once, before any up.
+    await clean();
+    expect((await runEngine(stack, "up", "--refresh")).code).toBe(0);
+    expect(state().outputs.tunnels[0].state).toBe("up");
+  }, 240_000);
+
   it("keys that no longer mirror (routerB changed by hand)", async () => {
     await mustRun(b, ...rekeyByHand(b, a, 2));
     await driftSays(
