@@ -13,7 +13,16 @@ import { Lab } from "../../lab/lab";
 import { fieldNoteState } from "../../lab/routerState";
 import { closeAllConnections } from "../../transport";
 import { fieldNoteConfig, runEngine, writeStackConfig, type TestStack } from "./engineRun";
-import { describeOnLab, labRouter, pingPcToPc, withoutModules, type LabSide, runStatus } from "./labEnv";
+import {
+  describeOnLab,
+  labRouter,
+  mustRun,
+  pingPcToPc,
+  runOn,
+  runStatus,
+  withoutModules,
+  type LabSide,
+} from "./labEnv";
 
 const GRE1 = tunnelFiles("gre1");
 const ROUTE_A = `${GRE1.dropIns}/pulumi-gre-route-10.1.1.0_24-t254-m0.conf`;
@@ -113,6 +122,25 @@ describeOnLab("a persisted stack across reboots", () => {
   it("destroy leaves both routers as booted", async () => {
     writeStackConfig(stack.configFile, fieldNoteConfig({}, { persist: true }));
     expect((await runEngine(stack, "up")).code).toBe(0);
+    expect((await runEngine(stack, "destroy")).code).toBe(0);
+    expect(await Promise.all([withoutModules(a), withoutModules(b)])).toEqual(booted);
+  }, 180_000);
+
+  it("a full boot-file directory on routerB: up fails, both ends undone, and no part of a file left there", async () => {
+    const dir = "/etc/systemd/network";
+    // A directory with no room left: a small tmpfs over it, filled.
+    await mustRun(b, "mount", "-t", "tmpfs", "-o", "size=8k", "pulumi-gre-full", dir);
+    try {
+      await runOn(b, "dd", "if=/dev/zero", `of=${dir}/fill`, "bs=1k", "count=64");
+      const up = await runEngine(stack, "up");
+      expect(up.code).toBe(1);
+      expect(up.out).toContain("No space left on device");
+      expect((await runOn(b, "ls", "-A", dir)).stdout.trim()).toBe("fill");
+      for (const side of [a, b])
+        expect(await runStatus(side, "ip", "link", "show", "dev", "gre1")).not.toBe(0);
+    } finally {
+      await mustRun(b, "umount", dir);
+    }
     expect((await runEngine(stack, "destroy")).code).toBe(0);
     expect(await Promise.all([withoutModules(a), withoutModules(b)])).toEqual(booted);
   }, 180_000);
