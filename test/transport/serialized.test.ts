@@ -21,6 +21,32 @@ describe("serialized providers in Pulumi's dynamic-provider host", () => {
     dialErrorLimit: 1,
   });
 
+  /** A GreTunnel's state between the two stand-in routers, as create would have stored it. */
+  const tunnelState = (name: string) => ({
+    name,
+    key: 1,
+    ttl: 255,
+    verify: true,
+    endpoints: [
+      {
+        connection: connectionOf(a, "routerA"),
+        local: "198.51.100.11",
+        remote: "198.51.100.12",
+        address: "10.10.10.2",
+        peerAddress: "10.10.10.1",
+      },
+      {
+        connection: connectionOf(b, "routerB"),
+        local: "198.51.100.12",
+        remote: "198.51.100.11",
+        address: "10.10.10.1",
+        peerAddress: "10.10.10.2",
+      },
+    ],
+    hostKeys: [hostKeyFingerprint(a.hostKeyBlob), hostKeyFingerprint(b.hostKeyBlob)],
+    ends: [],
+  });
+
   beforeAll(async () => {
     [host, a, b] = await Promise.all([ProviderHost.start(), startTestServer(), startTestServer()]);
   });
@@ -56,31 +82,7 @@ describe("serialized providers in Pulumi's dynamic-provider host", () => {
   it("reads both ends of a GreTunnel with one round trip per router, and reports the missing ends as drift", async () => {
     const provider = await serializeProvider("providers/greTunnel/lifecycle.ts", "greTunnelProvider");
     const urn = resourceUrn("GreTunnel", "gre-test");
-    const state = {
-      name: "gre-test",
-      key: 1,
-      ttl: 255,
-      verify: true,
-      endpoints: [
-        {
-          connection: connectionOf(a, "routerA"),
-          local: "198.51.100.11",
-          remote: "198.51.100.12",
-          address: "10.10.10.2",
-          peerAddress: "10.10.10.1",
-        },
-        {
-          connection: connectionOf(b, "routerB"),
-          local: "198.51.100.12",
-          remote: "198.51.100.11",
-          address: "10.10.10.1",
-          peerAddress: "10.10.10.2",
-        },
-      ],
-      hostKeys: [hostKeyFingerprint(a.hostKeyBlob), hostKeyFingerprint(b.hostKeyBlob)],
-      ends: [],
-      __provider: provider,
-    };
+    const state = { ...tunnelState("gre-test"), __provider: provider };
     const read = await host.read(urn, "gre-test:127.0.0.1:127.0.0.1", state, state);
     const ends = read.outputs.ends as Array<{ present: boolean; drift: string[] }>;
     // The stand-in routers have no /sys/module/ip_gre: the drift says why the ends are missing.
@@ -114,30 +116,7 @@ describe("serialized providers in Pulumi's dynamic-provider host", () => {
         serializeProvider("providers/greTunnel/lifecycle.ts", "greTunnelProvider"),
         serializeProvider("providers/oneRouter/sysctl.ts", "sysctlProvider"),
       ]);
-      const state = {
-        name: "gre-gone",
-        key: 1,
-        ttl: 255,
-        verify: true,
-        endpoints: [
-          {
-            connection: connectionOf(a, "routerA"),
-            local: "198.51.100.11",
-            remote: "198.51.100.12",
-            address: "10.10.10.2",
-            peerAddress: "10.10.10.1",
-          },
-          {
-            connection: connectionOf(b, "routerB"),
-            local: "198.51.100.12",
-            remote: "198.51.100.11",
-            address: "10.10.10.1",
-            peerAddress: "10.10.10.2",
-          },
-        ],
-        hostKeys: [hostKeyFingerprint(a.hostKeyBlob), hostKeyFingerprint(b.hostKeyBlob)],
-        ends: [],
-      };
+      const state = tunnelState("gre-gone");
       const [aBefore, bBefore] = [a.execs.length, b.execs.length];
       // Read keeps the state as it is, contacting neither router.
       const stored = { ...state, __provider: tunnels };

@@ -116,23 +116,24 @@ describe("trafficFindings", () => {
     tx: c.tx + (d.tx ?? 0),
     txFailed: c.txFailed + (d.txFailed ?? 0),
   });
-  const probe = (
+  /** routerA pings routerB across gre1; `a` and `b`: what each end's counters gained. */
+  const probeOf = (
     a: Partial<LinkCounters>,
     b: Partial<LinkCounters>,
     captured: boolean | undefined,
     agree = true,
     nat?: string,
-  ) =>
-    trafficFindings({
-      sender: "routerA",
-      receiver: "routerB",
-      name: "gre1",
-      before: [counters, counters],
-      after: [plus(counters, a), plus(counters, b)],
-      captured,
-      agree,
-      ...(nat ? { nat } : {}),
-    });
+  ) => ({
+    sender: "routerA",
+    receiver: "routerB",
+    name: "gre1",
+    before: [counters, counters] as [LinkCounters, LinkCounters],
+    after: [plus(counters, a), plus(counters, b)] as [LinkCounters, LinkCounters],
+    captured,
+    agree,
+    ...(nat ? { nat } : {}),
+  });
+  const probe = (...args: Parameters<typeof probeOf>) => trafficFindings(probeOf(...args));
 
   it("reads gre1's counters", () => {
     expect(counters).toEqual({ rx: 7, tx: 7, txFailed: 0 });
@@ -205,16 +206,6 @@ describe("trafficFindings", () => {
     [{ tx: 4, rx: 4 }, { rx: 4 }, false],
     [{}, {}, false],
   ])("crossed both ways: %j at the sender, %j at the receiver → %s", (a, b, crossed) => {
-    expect(
-      crossedBothWays({
-        sender: "routerA",
-        receiver: "routerB",
-        name: "gre1",
-        before: [counters, counters],
-        after: [plus(counters, a), plus(counters, b)],
-        captured: true,
-        agree: true,
-      }),
-    ).toBe(crossed);
+    expect(crossedBothWays(probeOf(a, b, true))).toBe(crossed);
   });
 });
