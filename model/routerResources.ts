@@ -41,13 +41,22 @@ export interface SysctlDeclaration {
   persist?: boolean;
   /** On delete, put back the value found at create. Default true. */
   restoreOnDelete?: boolean;
+  /**
+   * Allow a key outside `net.*` (refused by default: a router's network needs only `net.*`, and a
+   * key such as kernel.core_pattern or kernel.modprobe changes what the kernel runs as root).
+   */
+  allowAnyKey?: boolean;
 }
 
 /** Sysctl's defaults. */
 export const SYSCTL_DEFAULTS = { persist: false, restoreOnDelete: true } as const;
 
 /** Sysctl's inputs after check: defaults filled in, the value as sysctl prints it ("1"). */
-export type SysctlInputs = Required<Omit<SysctlDeclaration, "value">> & { value: string };
+export type SysctlInputs = Required<Omit<SysctlDeclaration, "value" | "allowAnyKey">> & {
+  value: string;
+  /** Present only when true (a state without it reads as before). */
+  allowAnyKey?: true;
+};
 
 /** The tunnel a route goes through, for the checks that keep routing sane. */
 export interface RouteTunnel {

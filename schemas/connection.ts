@@ -6,6 +6,7 @@
  *
  * @packageDocumentation
  */
+import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { hostKey } from "./hostKey";
 import { port } from "./numbers";
@@ -13,16 +14,48 @@ import { port } from "./numbers";
 /** The fields that hold secrets: never logged, never put in errors, and secret in state. */
 export const SECRET_CONNECTION_FIELDS = ["password", "privateKey", "privateKeyPassword"] as const;
 
+/** Why a host cannot be dialed as a router: read as an option, or as this machine. */
+function hostProblem(host: string): string | undefined {
+  if (host.length > 253) return "must be at most 253 characters (a DNS name's limit)";
+  if (host.startsWith("-"))
+    return "must not start with `-`: ssh, and a ProxyCommand's %h, would read it as an option";
+  if (!/^[A-Za-z0-9.:_-]+$/.test(host)) return "must be a host name or an IP address";
+  if (ipaddr.isValid(host) && ipaddr.parse(host).range() === "unspecified")
+    return "is the unspecified address (0.0.0.0 or ::, however spelt): it reaches this machine, not a router";
+  return undefined;
+}
+
+/** A router's or jump host's host name or address (see {@link hostProblem}). */
+export function hostName() {
+  return z.string().superRefine((host, ctx) => {
+    const problem = hostProblem(host);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
+}
+
+/** Text that is printed (in drift, errors, the preview): one line, no control characters. */
+export function printableText(max: number) {
+  return z
+    .string()
+    .min(1)
+    .max(max)
+    .regex(
+      /^[^\p{C}]*$/u,
+      "must be printable text on one line: no control characters, line breaks or escapes",
+    );
+}
+
 /** The fields a jump host shares with a router, secrets left out. */
 export function plainProxyFields() {
   return {
-    host: z.string().regex(/^[A-Za-z0-9.:_-]+$/, "must be a host name or an IP address"),
+    host: hostName(),
     port: port().optional(),
     user: z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, "must be a user name (letters, digits, `_ . -`)")
       .optional(),
-    agentSocketPath: z.string().min(1).optional(),
+    // A Unix socket's path: at most 107 bytes (sun_path).
+    agentSocketPath: z.string().min(1).max(107).optional(),
     dialErrorLimit: z.number().int().min(1).max(100).optional(),
     perDialTimeout: z.number().min(1).max(600).optional(),
     hostKey: hostKey().optional(),
@@ -32,18 +65,19 @@ export function plainProxyFields() {
 /** What a router adds to a jump host's fields (except `proxy`). */
 export function routerOnlyFields() {
   return {
-    proxyCommand: z.array(z.string().min(1)).min(1).optional(),
+    proxyCommand: z.array(z.string().min(1).max(4096)).min(1).max(64).optional(),
     sudo: z.boolean().optional(),
     commandTimeout: z.number().min(1).max(3600).optional(),
-    name: z.string().min(1).max(64).optional(),
+    name: printableText(64).optional(),
   };
 }
 
 function secretFields() {
   return {
-    password: z.string().min(1).optional(),
-    privateKey: z.string().min(1).optional(),
-    privateKeyPassword: z.string().min(1).optional(),
+    password: z.string().min(1).max(4096).optional(),
+    // The largest OpenSSH private key (RSA 16384) is about 13 KB.
+    privateKey: z.string().min(1).max(65536).optional(),
+    privateKeyPassword: z.string().min(1).max(4096).optional(),
   };
 }
 

@@ -32,7 +32,13 @@ export function sysctlKey() {
 export function sysctlValue() {
   const message = "must be a whole number, or a value on one line without `=`";
   return z.union(
-    [z.string().regex(/^[^\n\r=]*[^\s=][^\n\r=]*$/, { error: message }), z.number().int({ error: message })],
+    [
+      z
+        .string()
+        .max(4096, { error: "must be at most 4096 characters (what the kernel takes in one write)" })
+        .regex(/^[^\n\r=]*[^\s=][^\n\r=]*$/, { error: message }),
+      z.number().int({ error: message }),
+    ],
     { error: message },
   );
 }
@@ -49,5 +55,8 @@ export function routerName() {
 
 /** The name of a (secret) config value. */
 export function configValueName() {
-  return z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, "must name a config value");
+  return z
+    .string()
+    .max(128, "must be at most 128 characters")
+    .regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, "must name a config value");
 }

@@ -59,7 +59,9 @@ function sleep(ms: number): Promise<void> {
 
 /** Replaces `%h` and `%p` in a ProxyCommand argv. */
 export function proxyCommandArgv(argv: readonly string[], host: string, port: number): string[] {
-  return argv.map((word) => word.replace(/%h/g, host).replace(/%p/g, String(port)).replace(/%%/g, "%"));
+  // One pass, as ssh reads its tokens: `%%h` is a literal `%h`, not `%` and the host.
+  const tokens: Record<string, string> = { h: host, p: String(port), "%": "%" };
+  return argv.map((word) => word.replace(/%([hp%])/g, (_, token: string) => tokens[token]));
 }
 
 async function throughJumpHost(

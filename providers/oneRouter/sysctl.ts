@@ -23,7 +23,7 @@ import {
 } from "../../commands/sysctl/sysctl";
 import { readMarker, removeMarker, sysctlMarker, writeMarker } from "../../commands/files/ownership";
 import { connectionSchema } from "../../schemas/connection";
-import { sysctlKey, sysctlValue } from "../../schemas/names";
+import { SYSCTL_KEY, sysctlKey, sysctlValue } from "../../schemas/names";
 import { routerLabel } from "../../transport/connection";
 import { excerpt } from "../../transport/errors";
 import { oneRouterProvider, type RouterStateFields } from "./shape";
@@ -40,15 +40,25 @@ export interface SysctlOutputs extends SysctlInputs, RouterStateFields {
 
 /** Builds Sysctl's input schema. */
 export function sysctlSchema() {
-  return z
-    .object({
-      connection: connectionSchema(),
-      key: sysctlKey(),
-      value: sysctlValue(),
-      persist: z.boolean().optional(),
-      restoreOnDelete: z.boolean().optional(),
-    })
-    .strict();
+  return (
+    z
+      .object({
+        connection: connectionSchema(),
+        key: sysctlKey(),
+        value: sysctlValue(),
+        persist: z.boolean().optional(),
+        restoreOnDelete: z.boolean().optional(),
+        allowAnyKey: z.boolean().optional(),
+      })
+      .strict()
+      // (A key that is no sysctl name at all is refused as such, once.)
+      .refine((d) => d.allowAnyKey === true || !SYSCTL_KEY.test(d.key) || d.key.startsWith("net."), {
+        message:
+          "is outside net.*, which is all a router's tunnels and routing need; a key such as kernel.core_pattern " +
+          "or kernel.modprobe changes what the kernel runs as root: set allowAnyKey: true to set it anyway",
+        path: ["key"],
+      })
+  );
 }
 
 /** The parameter's value now, and its boot file. */
@@ -79,8 +89,9 @@ export const sysctlProvider = oneRouterProvider<SysctlInputs, SysctlView, Sysctl
     value: normalizeSysctlValue(String(data.value)),
     persist: data.persist ?? SYSCTL_DEFAULTS.persist,
     restoreOnDelete: data.restoreOnDelete ?? SYSCTL_DEFAULTS.restoreOnDelete,
+    ...(data.allowAnyKey === true ? { allowAnyKey: true as const } : {}),
   }),
-  inputKeys: ["connection", "key", "value", "persist", "restoreOnDelete"],
+  inputKeys: ["connection", "key", "value", "persist", "restoreOnDelete", "allowAnyKey"],
   replaceOn: ["key"],
   // Delete first: the new resource must find the value the old one found, not the one it set.
   deleteBeforeReplace: true,

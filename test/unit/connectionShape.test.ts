@@ -7,6 +7,7 @@ import type { types } from "@pulumi/command";
 import type { ConnectionArgs } from "../../resources/connectionArgs";
 import type { Connection, ProxyConnection } from "../../model/connection";
 import { connectionSchema } from "../../schemas/connection";
+import { proxyCommandArgv } from "../../transport/dial";
 
 type CommandConnection = types.input.remote.ConnectionArgs;
 type CommandProxy = types.input.remote.ProxyConnectionArgs;
@@ -47,5 +48,32 @@ describe("the connection shape", () => {
       "proxyCommand",
       "sudo",
     ]);
+  });
+});
+
+describe("a ProxyCommand's tokens", () => {
+  it.each<[string[], string[]]>([
+    [
+      ["nc", "%h", "%p"],
+      ["nc", "203.0.113.10", "22"],
+    ],
+    [
+      ["echo", "%%h"],
+      ["echo", "%h"],
+    ],
+    [
+      ["echo", "%%%h"],
+      ["echo", "%203.0.113.10"],
+    ],
+    [
+      ["echo", "100%%"],
+      ["echo", "100%"],
+    ],
+    [
+      ["socat", "-", "TCP:%h:%p"],
+      ["socat", "-", "TCP:203.0.113.10:22"],
+    ],
+  ])("%j → %j (read once, left to right, as ssh does)", (argv, expected) => {
+    expect(proxyCommandArgv(argv, "203.0.113.10", 22)).toEqual(expected);
   });
 });

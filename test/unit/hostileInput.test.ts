@@ -414,7 +414,13 @@ describe("every provider's check refuses", () => {
     ...tunnel,
     endpoints: tunnel.endpoints.map((e, j) => (j === i ? { ...e, ...change } : e)),
   });
-  it.each<[string, AnyProvider, Record<string, unknown>, Array<{ property: string; reason: string }>]>([
+  type HostileRow = [
+    string,
+    AnyProvider,
+    Record<string, unknown>,
+    Array<{ property: string; reason: string }>,
+  ];
+  it.each<HostileRow>([
     [
       "GreTunnel named csum",
       greTunnelProvider,
@@ -501,6 +507,70 @@ describe("every provider's check refuses", () => {
       sysctlProvider,
       { connection, key: "net.-p.x", value: 1 },
       [{ property: "key", reason: "must be a sysctl name such as net.ipv4.ip_forward" }],
+    ],
+    [
+      "Sysctl outside net.* (the kernel's core pattern runs a program as root)",
+      sysctlProvider,
+      { connection, key: "kernel.core_pattern", value: "|/tmp/x" },
+      [
+        {
+          property: "key",
+          reason:
+            "is outside net.*, which is all a router's tunnels and routing need; a key such as kernel.core_pattern or kernel.modprobe changes what the kernel runs as root: set allowAnyKey: true to set it anyway",
+        },
+      ],
+    ],
+    [
+      "Sysctl with a value longer than one write",
+      sysctlProvider,
+      { connection, key: "net.ipv4.ip_forward", value: "1".repeat(5000) },
+      [{ property: "value", reason: "must be at most 4096 characters (what the kernel takes in one write)" }],
+    ],
+    ...["-oProxyCommand=sh", "-p2222"].map((host): HostileRow => [
+      `a connection whose host ${host} is an option`,
+      kernelModuleProvider,
+      { connection: { ...connection, host }, name: "ip_gre" },
+      [
+        {
+          property: "connection.host",
+          reason: "must not start with `-`: ssh, and a ProxyCommand's %h, would read it as an option",
+        },
+      ],
+    ]),
+    ...["0", "0.0.0.0", "::", "0:0::0", "0.0"].map((host): HostileRow => [
+      `a connection to ${host}, this machine`,
+      kernelModuleProvider,
+      { connection: { ...connection, host }, name: "ip_gre" },
+      [
+        {
+          property: "connection.host",
+          reason:
+            "is the unspecified address (0.0.0.0 or ::, however spelt): it reaches this machine, not a router",
+        },
+      ],
+    ]),
+    [
+      "a connection whose host is longer than a DNS name",
+      kernelModuleProvider,
+      { connection: { ...connection, host: "a".repeat(1_000_000) }, name: "ip_gre" },
+      [{ property: "connection.host", reason: "must be at most 253 characters (a DNS name's limit)" }],
+    ],
+    ...["routerB\nrouterB: gre1 is missing", "router\u001b[31mB", "router\u202eB"].map((name): HostileRow => [
+      `a connection name that could forge a line of output: ${JSON.stringify(name)}`,
+      sysctlProvider,
+      { connection: { ...connection, name }, key: "net.ipv4.ip_forward", value: 1 },
+      [
+        {
+          property: "connection.name",
+          reason: "must be printable text on one line: no control characters, line breaks or escapes",
+        },
+      ],
+    ]),
+    [
+      "a private key of a megabyte",
+      kernelModuleProvider,
+      { connection: { ...connection, privateKey: "k".repeat(1_000_000) }, name: "ip_gre" },
+      [{ property: "connection.privateKey", reason: "must be at most 65536 characters long" }],
     ],
     [
       "TunnelRoute that captures the router's management address",

@@ -50,6 +50,18 @@ describe("Sysctl check", () => {
       restoreOnDelete: true,
     });
   });
+  it("sets a key outside net.* only when it says allowAnyKey, and keeps that in its inputs", async () => {
+    const news = { connection, key: "kernel.panic", value: 10 };
+    expect((await check(sysctlProvider, news)).failures?.map((f) => f.property)).toEqual(["key"]);
+    expect((await check(sysctlProvider, { ...news, allowAnyKey: true })).inputs).toMatchObject({
+      key: "kernel.panic",
+      value: "10",
+      allowAnyKey: true,
+    });
+    // Not said: not in the inputs (a state written before it existed reads the same).
+    const plain = (await check(sysctlProvider, { connection, key: "net.ipv4.ip_forward", value: 1 })).inputs;
+    expect(plain).not.toHaveProperty("allowAnyKey");
+  });
   it.each<[Record<string, unknown>, { property: string; reason: string }]>([
     [
       { key: "net.ipv4.ip_forward;reboot", value: 1 },
