@@ -73,8 +73,28 @@ const NOT_UNICAST: Array<[string, string, string]> = [
   ["fe80::/10", "a link-local address", "it is valid on one link only"],
 ];
 
+/** Why an IPv6 address that stands for something else (IPv4, a relay, a NAT mapping) is refused. */
+function standIn(address: string): string | undefined {
+  if (familyOf(address) !== "ipv6") return undefined;
+  const parsed = parseAddress(address) as ipaddr.IPv6;
+  switch (parsed.range()) {
+    case "ipv4Mapped":
+      return parsed.isIPv4MappedAddress()
+        ? `must not be an IPv4-mapped IPv6 address (::ffff:0:0/96): write the IPv4 address, ${parsed.toIPv4Address().toString()}`
+        : "must not be an IPv4-mapped IPv6 address (::ffff:0:0/96): write the IPv4 address";
+    case "6to4":
+      return "must not be a 6to4 address (2002::/16): it is an IPv4 address carried through public relays (deprecated, RFC 7526); use the router's native IPv6 address, or its IPv4 address";
+    case "teredo":
+      return "must not be a Teredo address (2001::/32): it belongs to a NAT mapping that changes, not to the router; use the router's native IPv6 address";
+    default:
+      return undefined;
+  }
+}
+
 /** Why `address` cannot be one router's unicast address, or undefined when it can. */
 export function notUnicast(address: string): string | undefined {
+  const instead = standIn(address);
+  if (instead) return instead;
   for (const [range, what, why] of NOT_UNICAST) {
     if (prefixContains(range, address)) return `must not be ${what} (${range}): ${why}`;
   }
@@ -113,6 +133,26 @@ export function networkOf(prefix: string): string {
   return address.kind() === "ipv4"
     ? ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${length}`).toString()
     : ipaddr.IPv6.networkAddressFromCIDR(`${address.toString()}/${length}`).toString();
+}
+
+/** Why a prefix cannot be routed to a router's LAN (it lies in a range that is no router's), or undefined. */
+export function notRoutable(prefix: string): string | undefined {
+  for (const [range, what, why] of NOT_UNICAST) {
+    if (prefixContainsPrefix(range, prefix))
+      return `must not lie in ${range}, where every address is ${what}: ${why}`;
+  }
+  return undefined;
+}
+
+/** A prefix of `family` (or of either) that a router can route: a LAN, a route's destination. */
+export function routablePrefix(family: FamilyChoice = "ipv4") {
+  return ipPrefix(family).superRefine((value, ctx) => {
+    // What is no prefix, or not a network's own address, is refused as such, once.
+    if (value === UNKNOWN || !(isPrefix("ipv4", value) || isPrefix("ipv6", value))) return;
+    if (networkOf(value) !== ipaddr.parseCIDR(value)[0].toString()) return;
+    const reason = notRoutable(value);
+    if (reason) ctx.addIssue({ code: "custom", message: reason });
+  });
 }
 
 /** A network prefix of `family` (or of either) such as 10.2.1.0/24, whose address is the network's own. */

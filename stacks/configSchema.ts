@@ -9,7 +9,7 @@ import { z } from "zod";
 import { ONE_ROUTE_ONLY, oneRouteOnly, plainProxyFields, routerOnlyFields } from "../schemas/connection";
 import { configValueName, routerName } from "../schemas/names";
 import { interfaceName, modeProblems, refuseMssBeyondMtu, tunnelParameters } from "../schemas/tunnel";
-import { ipPrefix, unicastAddress } from "../schemas/addresses";
+import { routablePrefix, unicastAddress } from "../schemas/addresses";
 import type { GreTunnelParameters } from "../model/greTunnel";
 
 /**
@@ -119,7 +119,7 @@ export function stackSchema() {
       connection: configConnection().optional(),
       underlay: unicastAddress(),
       underlay6: unicastAddress("ipv6").optional(),
-      lans: z.array(ipPrefix("any")).default([]),
+      lans: z.array(routablePrefix("any")).default([]),
       decommissioned: z.boolean().optional(),
     })
     .strict()
@@ -141,7 +141,7 @@ export function stackSchema() {
       router: z.string().min(1, "must name a router"),
       address: unicastAddress("any").optional(),
       bridge: interfaceName().optional(),
-      routes: z.array(ipPrefix("any")).optional(),
+      routes: z.array(routablePrefix("any")).optional(),
       local: unicastAddress("any").optional(),
       remote: unicastAddress("any").optional(),
       allowCapture: z.boolean().optional(),

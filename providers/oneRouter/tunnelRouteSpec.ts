@@ -20,7 +20,7 @@ import {
   canonicalAddress,
   familyOf,
   prefixFamily,
-  ipPrefix,
+  routablePrefix,
   isAddress,
   isPrefix,
   prefixContains,
@@ -56,7 +56,7 @@ export function tunnelRouteSchema() {
   return z
     .object({
       connection: connectionSchema(),
-      destination: ipPrefix("any"),
+      destination: routablePrefix("any"),
       via: unicastAddress("any").optional(),
       device: interfaceName().optional(),
       metric: routeMetric().optional(),

@@ -290,6 +290,28 @@ describe("the stack config refuses", () => {
       [{ path: "routers.routerA.lans[1]", reason: "overlaps 10.2.0.0/16, another LAN of routerA" }],
     ],
     [
+      "an IPv6 underlay written as IPv4-mapped",
+      { ...routers, routerA: { ...routers.routerA, underlay6: "::ffff:198.51.100.11" } },
+      [
+        {
+          path: "routers.routerA.underlay6",
+          reason:
+            "must not be an IPv4-mapped IPv6 address (::ffff:0:0/96): write the IPv4 address, 198.51.100.11",
+        },
+      ],
+    ],
+    [
+      "a multicast range as a LAN",
+      { ...routers, routerA: { ...routers.routerA, lans: ["ff02::/16"] } },
+      [
+        {
+          path: "routers.routerA.lans[0]",
+          reason:
+            "must not lie in ff00::/8, where every address is a multicast address: it is not one router's",
+        },
+      ],
+    ],
+    [
       "an underlay address that is unspecified",
       { ...routers, routerA: { ...routers.routerA, underlay: "0.0.0.0" } },
       [
@@ -572,10 +594,68 @@ describe("every provider's check refuses", () => {
       { connection: { ...connection, privateKey: "k".repeat(1_000_000) }, name: "ip_gre" },
       [{ property: "connection.privateKey", reason: "must be at most 65536 characters long" }],
     ],
+    ...(
+      [
+        [
+          "::ffff:127.0.0.1",
+          "must not be an IPv4-mapped IPv6 address (::ffff:0:0/96): write the IPv4 address, 127.0.0.1",
+        ],
+        [
+          "::ffff:0.0.0.0",
+          "must not be an IPv4-mapped IPv6 address (::ffff:0:0/96): write the IPv4 address, 0.0.0.0",
+        ],
+        [
+          "::FFFF:224.0.0.1",
+          "must not be an IPv4-mapped IPv6 address (::ffff:0:0/96): write the IPv4 address, 224.0.0.1",
+        ],
+        [
+          "2002:c000:204::1",
+          "must not be a 6to4 address (2002::/16): it is an IPv4 address carried through public relays (deprecated, RFC 7526); use the router's native IPv6 address, or its IPv4 address",
+        ],
+        [
+          "2001:0:4136:e378::1",
+          "must not be a Teredo address (2001::/32): it belongs to a NAT mapping that changes, not to the router; use the router's native IPv6 address",
+        ],
+      ] as const
+    ).map(([address, reason]): HostileRow => [
+      `GreTunnel with a tunnel address that stands for something else: ${address}`,
+      greTunnelProvider,
+      endpoint(1, { address }),
+      [{ property: "endpoints[1].address", reason }],
+    ]),
+    ...(
+      [
+        [
+          "224.0.0.0/4",
+          "must not lie in 224.0.0.0/4, where every address is a multicast address: it is not one router's",
+        ],
+        [
+          "ff00::/8",
+          "must not lie in ff00::/8, where every address is a multicast address: it is not one router's",
+        ],
+        [
+          "fe80::/10",
+          "must not lie in fe80::/10, where every address is a link-local address: it is valid on one link only",
+        ],
+        [
+          "127.0.0.0/8",
+          "must not lie in 127.0.0.0/8, where every address is a loopback address: it never leaves the router",
+        ],
+        [
+          "::1/128",
+          "must not lie in ::1/128, where every address is a loopback address: it never leaves the router",
+        ],
+      ] as const
+    ).map(([destination, reason]): HostileRow => [
+      `TunnelRoute to ${destination}, which no router routes`,
+      tunnelRouteProvider,
+      { connection, destination, device: "gre1" },
+      [{ property: "destination", reason }],
+    ]),
     [
       "TunnelRoute that captures the router's management address",
       tunnelRouteProvider,
-      { connection, destination: "169.254.0.0/16", device: "gre1" },
+      { connection, destination: "169.254.0.0/15", device: "gre1" },
       [
         {
           property: "destination",
@@ -628,7 +708,7 @@ describe("every provider's check refuses", () => {
     expect(
       await failures(tunnelRouteProvider, {
         connection,
-        destination: "169.254.0.0/16",
+        destination: "169.254.0.0/15",
         device: "gre1",
         allowCapture: true,
       }),
