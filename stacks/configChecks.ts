@@ -64,6 +64,30 @@ function managementAddresses(router: RouterConfig): Array<{ address: string; wha
   return found.filter((f) => isAddress("ipv4", f.address));
 }
 
+/** The tunnel's resource name: both routers and the interface. */
+export function tunnelId(tunnel: TunnelConfig): string {
+  return `${tunnel.ends[0].router}-${tunnel.ends[1].router}-${tunnel.name}`;
+}
+
+/** Tunnels whose resource names would be one (router and tunnel names may hold the `-` that joins them). */
+function resourceNames(config: StackConfig): Problem[] {
+  const seen = new Map<string, number>();
+  return config.tunnels.flatMap((tunnel, t): Problem[] => {
+    const id = tunnelId(tunnel);
+    const first = seen.get(id);
+    if (first === undefined) {
+      seen.set(id, t);
+      return [];
+    }
+    return [
+      {
+        path: at("tunnels", t, "name"),
+        reason: `gives the resource name ${id}, as tunnels[${first}] does (its routers' and its own names joined by -): rename one`,
+      },
+    ];
+  });
+}
+
 /** Ends that name routers not declared, and tunnels with both ends on one router. */
 function peers(config: StackConfig, tunnel: TunnelConfig, t: number): Problem[] {
   const problems: Problem[] = [];
@@ -133,8 +157,13 @@ function routes(config: StackConfig, tunnel: TunnelConfig, t: number, e: number)
   const router = config.routers[end.router];
   const { remote } = underlayOf(config, tunnel, e);
   const problems: Problem[] = [];
-  routesOf(config, tunnel)[e].forEach((prefix, r) => {
+  routesOf(config, tunnel)[e].forEach((prefix, r, all) => {
     const path = end.routes ? at("tunnels", t, "ends", e, "routes", r) : at("routers", peer.router, "lans");
+    // The same prefix, however spelt (2001:db8::/64, 2001:DB8:0::/64): two routes that replace each other.
+    const twice = all
+      .slice(0, r)
+      .find((p) => prefixContainsPrefix(p, prefix) && prefixContainsPrefix(prefix, p));
+    if (twice) problems.push({ path, reason: `is listed already (as ${twice}); list each prefix once` });
     if (prefixContains(prefix, remote))
       problems.push({
         path,
@@ -280,7 +309,7 @@ export function crossCheck(config: StackConfig): Problem[] {
         reason: "the two tunnel addresses are equal",
       });
   });
-  problems.push(...perRouter(config));
+  problems.push(...perRouter(config), ...resourceNames(config));
   if (config.tunnels.length === 0 && !config.settings.allowNoTunnels)
     problems.push({
       path: "tunnels",

@@ -20,7 +20,7 @@ import {
   type TunnelEndState,
 } from "pulumi-gre";
 import type { ConfigConnection, RouterConfig, StackConfig, TunnelConfig } from "./config";
-import { routerUnderlay, routesOf } from "./configChecks";
+import { routerUnderlay, routesOf, tunnelId } from "./configChecks";
 
 /** One tunnel in the stack outputs. */
 export interface TunnelSummary {
@@ -132,11 +132,6 @@ export function configConnections(config: pulumi.Config, labRouters: LabRouters)
     const jump = proxy ? withSecrets<ProxyConnection>(config, proxy, undefined) : undefined;
     return pulumi.all([connection, jump]).apply(([c, p]) => ({ name, ...c, ...(p ? { proxy: p } : {}) }));
   };
-}
-
-/** The tunnel's resource name: both routers and the interface. */
-export function tunnelId(tunnel: TunnelConfig): string {
-  return `${tunnel.ends[0].router}-${tunnel.ends[1].router}-${tunnel.name}`;
 }
 
 function summarize(

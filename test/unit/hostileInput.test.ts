@@ -247,8 +247,44 @@ describe("the stack config refuses", () => {
         },
       ],
     ],
+    ...(
+      [
+        ["10.1.1.0/24", "10.1.1.0/24"],
+        ["2001:db8:1::/64", "2001:DB8:1:0::/64"],
+      ] as const
+    ).map(([first, again]): [string, unknown, Problem[]] => [
+      `a route listed twice: ${first}, ${again}`,
+      { ...gre1, ends: [{ ...gre1.ends[0], routes: [first, again] }, gre1.ends[1]] },
+      [
+        {
+          path: "tunnels[0].ends[0].routes[1]",
+          reason: `is listed already (as ${first}); list each prefix once`,
+        },
+      ],
+    ]),
   ])("%s", (_title, tunnel, expected) => {
     expect(configProblems(() => parseStackConfig({ routers, tunnels: [tunnel] }))).toEqual(expected);
+  });
+
+  it("refuses two tunnels whose resource names would be one (a-b + c and a + b-c, both gre1)", () => {
+    const at = (n: number) => ({ lab: "routerA", underlay: `198.51.100.${n}`, lans: [`10.${n}.1.0/24`] });
+    const declared = { "a-b": at(21), c: at(22), a: at(23), "b-c": { ...at(24), lab: "routerB" } };
+    const tunnel = (x: string, y: string, n: number) => ({
+      name: "gre1",
+      key: n,
+      ends: [
+        { router: x, address: `10.20.${n}.1` },
+        { router: y, address: `10.20.${n}.2` },
+      ],
+    });
+    const problems = configProblems(() =>
+      parseStackConfig({ routers: declared, tunnels: [tunnel("a-b", "c", 1), tunnel("a", "b-c", 2)] }),
+    );
+    expect(problems).toContainEqual({
+      path: "tunnels[1].name",
+      reason:
+        "gives the resource name a-b-c-gre1, as tunnels[0] does (its routers' and its own names joined by -): rename one",
+    });
   });
 
   it("accepts a capturing route when the end says so", () => {
