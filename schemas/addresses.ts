@@ -38,6 +38,12 @@ export function canonicalAddress(value: string): string {
   return familyOf(value) === "ipv6" ? ipaddr.IPv6.parse(value).toString() : value;
 }
 
+/** A prefix as `ip` prints it: its address canonical (`2001:DB8:0::/64` → `2001:db8::/64`). */
+export function canonicalPrefix(value: string): string {
+  const [address, length] = value.split("/");
+  return `${canonicalAddress(address)}/${length}`;
+}
+
 /** A family, or either of them (`"any"`). */
 export type FamilyChoice = IpFamily | "any";
 

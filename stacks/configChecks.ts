@@ -12,6 +12,7 @@ import { isAddress, prefixContains, prefixContainsPrefix, prefixesOverlap } from
 import { carriesEthernet, underlayFamily, type TunnelMode } from "../model/tunnel";
 import { mirroredKeys } from "../schemas/tunnel";
 import type { RouterConfig, StackConfig, TunnelConfig } from "./configSchema";
+import { resourceNames, routers } from "./declarationChecks";
 
 const at = (...path: Array<string | number>) => propertyPath(path);
 
@@ -62,30 +63,6 @@ function managementAddresses(router: RouterConfig): Array<{ address: string; wha
       what: "the jump host this router is reached through",
     });
   return found.filter((f) => isAddress("ipv4", f.address));
-}
-
-/** The tunnel's resource name: both routers and the interface. */
-export function tunnelId(tunnel: TunnelConfig): string {
-  return `${tunnel.ends[0].router}-${tunnel.ends[1].router}-${tunnel.name}`;
-}
-
-/** Tunnels whose resource names would be one (router and tunnel names may hold the `-` that joins them). */
-function resourceNames(config: StackConfig): Problem[] {
-  const seen = new Map<string, number>();
-  return config.tunnels.flatMap((tunnel, t): Problem[] => {
-    const id = tunnelId(tunnel);
-    const first = seen.get(id);
-    if (first === undefined) {
-      seen.set(id, t);
-      return [];
-    }
-    return [
-      {
-        path: at("tunnels", t, "name"),
-        reason: `gives the resource name ${id}, as tunnels[${first}] does (its routers' and its own names joined by -): rename one`,
-      },
-    ];
-  });
 }
 
 /** Ends that name routers not declared, and tunnels with both ends on one router. */
@@ -261,34 +238,6 @@ function perRouter(config: StackConfig): Problem[] {
       routed.set(end.router, mine);
     });
   });
-  return problems;
-}
-
-/** Routers declared twice under two names (the same lab router, or the same host and port), and overlapping LANs. */
-function routers(config: StackConfig): Problem[] {
-  const problems: Problem[] = [];
-  const seen = new Map<string, string>();
-  for (const [name, router] of Object.entries(config.routers)) {
-    const identity =
-      "lab" in router
-        ? `lab router ${router.lab}`
-        : `${router.connection.host}:${router.connection.port ?? 22}`;
-    const first = seen.get(identity);
-    if (first)
-      problems.push({
-        path: at("routers", name),
-        reason: `is ${identity}, which is declared already as ${first}; one router must be declared once`,
-      });
-    else seen.set(identity, name);
-    router.lans.forEach((lan, i) => {
-      const other = router.lans.slice(0, i).find((l) => prefixesOverlap(l, lan));
-      if (other)
-        problems.push({
-          path: at("routers", name, "lans", i),
-          reason: `overlaps ${other}, another LAN of ${name}`,
-        });
-    });
-  }
   return problems;
 }
 

@@ -9,7 +9,7 @@ import { z } from "zod";
 import { ONE_ROUTE_ONLY, oneRouteOnly, plainProxyFields, routerOnlyFields } from "../schemas/connection";
 import { configValueName, routerName } from "../schemas/names";
 import { interfaceName, modeProblems, refuseMssBeyondMtu, tunnelParameters } from "../schemas/tunnel";
-import { routablePrefix, unicastAddress } from "../schemas/addresses";
+import { canonicalAddress, canonicalPrefix, routablePrefix, unicastAddress } from "../schemas/addresses";
 import type { GreTunnelParameters } from "../model/greTunnel";
 
 /**
@@ -117,9 +117,9 @@ export function stackSchema() {
     .object({
       lab: routerName().optional(),
       connection: configConnection().optional(),
-      underlay: unicastAddress(),
-      underlay6: unicastAddress("ipv6").optional(),
-      lans: z.array(routablePrefix("any")).default([]),
+      underlay: unicastAddress().transform(canonicalAddress),
+      underlay6: unicastAddress("ipv6").transform(canonicalAddress).optional(),
+      lans: z.array(routablePrefix("any").transform(canonicalPrefix)).default([]),
       decommissioned: z.boolean().optional(),
     })
     .strict()
@@ -139,11 +139,11 @@ export function stackSchema() {
   const end = z
     .object({
       router: z.string().min(1, "must name a router"),
-      address: unicastAddress("any").optional(),
+      address: unicastAddress("any").transform(canonicalAddress).optional(),
       bridge: interfaceName().optional(),
-      routes: z.array(routablePrefix("any")).optional(),
-      local: unicastAddress("any").optional(),
-      remote: unicastAddress("any").optional(),
+      routes: z.array(routablePrefix("any").transform(canonicalPrefix)).optional(),
+      local: unicastAddress("any").transform(canonicalAddress).optional(),
+      remote: unicastAddress("any").transform(canonicalAddress).optional(),
       allowCapture: z.boolean().optional(),
     })
     .strict();

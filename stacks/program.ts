@@ -20,7 +20,8 @@ import {
   type TunnelEndState,
 } from "pulumi-gre";
 import type { ConfigConnection, RouterConfig, StackConfig, TunnelConfig } from "./config";
-import { routerUnderlay, routesOf, tunnelId } from "./configChecks";
+import { routerUnderlay, routesOf } from "./configChecks";
+import { tunnelId } from "./declarationChecks";
 
 /** One tunnel in the stack outputs. */
 export interface TunnelSummary {

@@ -247,6 +247,24 @@ describe("the stack config refuses", () => {
         },
       ],
     ],
+    [
+      "tunnel addresses equal, spelt two ways",
+      {
+        ...gre1,
+        ends: [
+          { ...gre1.ends[0], address: "2001:db8:10::1" },
+          { ...gre1.ends[1], address: "2001:DB8:10:0::1" },
+        ],
+      },
+      [
+        {
+          path: "tunnels[0].ends[1].address",
+          reason:
+            "2001:db8:10::1 is already used by tunnels[0].ends[0].address; tunnel addresses must not overlap",
+        },
+        { path: "tunnels[0].ends[1].address", reason: "the two tunnel addresses are equal" },
+      ],
+    ],
     ...(
       [
         ["10.1.1.0/24", "10.1.1.0/24"],
@@ -324,6 +342,32 @@ describe("the stack config refuses", () => {
       "overlapping LANs on one router",
       { ...routers, routerA: { ...routers.routerA, lans: ["10.2.0.0/16", "10.2.1.0/24"] } },
       [{ path: "routers.routerA.lans[1]", reason: "overlaps 10.2.0.0/16, another LAN of routerA" }],
+    ],
+    [
+      "two routers with one underlay address",
+      { ...routers, routerB: { ...routers.routerB, underlay: "198.51.100.11" } },
+      [
+        {
+          path: "routers.routerB.underlay",
+          reason:
+            "198.51.100.11 is the underlay address of routerA already; two routers cannot have one address",
+        },
+      ],
+    ],
+    [
+      "two routers with one IPv6 underlay address, spelt two ways",
+      {
+        ...routers,
+        routerA: { ...routers.routerA, underlay6: "2001:db8:100::11" },
+        routerB: { ...routers.routerB, underlay6: "2001:DB8:100:0::11" },
+      },
+      [
+        {
+          path: "routers.routerB.underlay6",
+          reason:
+            "2001:db8:100::11 is the underlay address of routerA already; two routers cannot have one address",
+        },
+      ],
     ],
     [
       "an IPv6 underlay written as IPv4-mapped",
