@@ -7,7 +7,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
-import { explainIssue, problemsOf } from "../schemas/issues";
+import { explainIssue, problemsOf, tooDeep } from "../schemas/issues";
 
 /** Inputs without the engine's own `__provider` and other `__` properties. */
 export function userInputs(props: object): Record<string, unknown> {
@@ -24,6 +24,8 @@ export function checkInputs<S extends z.ZodType, In extends object>(
   normalize: (data: z.output<S>) => In,
 ): pulumi.dynamic.CheckResult<In> {
   const inputs = userInputs(news);
+  const deep = tooDeep(inputs);
+  if (deep) return { failures: [{ property: deep.path, reason: deep.reason }] };
   const parsed = schema.safeParse(inputs, { error: explainIssue });
   if (!parsed.success) {
     const failures = problemsOf(parsed.error.issues, inputs).map((p) => ({

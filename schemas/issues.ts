@@ -182,3 +182,26 @@ export function distinctProblems(problems: readonly Problem[]): Problem[] {
     return true;
   });
 }
+
+/** How deep any input may nest: far beyond every real shape, far below what overflows a parser. */
+export const MAX_DEPTH = 32;
+
+/**
+ * The first place in `value` nested deeper than {@link MAX_DEPTH}, as a problem, or undefined.
+ * Iterative, so that no input can overflow the stack while it is looked at.
+ */
+export function tooDeep(value: unknown, prefix: ReadonlyArray<PropertyKey> = []): Problem | undefined {
+  const pending: Array<{ value: unknown; path: PropertyKey[] }> = [{ value, path: [...prefix] }];
+  while (pending.length > 0) {
+    const { value: here, path } = pending.pop()!;
+    if (here === null || typeof here !== "object") continue;
+    if (path.length - prefix.length >= MAX_DEPTH)
+      return {
+        path: propertyPath(path),
+        reason: `is nested more than ${MAX_DEPTH} levels deep: no input is`,
+      };
+    const entries = Array.isArray(here) ? here.map((v, i) => [i, v] as const) : Object.entries(here);
+    for (const [key, v] of entries) pending.push({ value: v, path: [...path, key] });
+  }
+  return undefined;
+}

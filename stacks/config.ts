@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { explainIssue, problemsOf, type Problem } from "../schemas/issues";
+import { explainIssue, problemsOf, tooDeep, type Problem } from "../schemas/issues";
 import { crossCheck } from "./configChecks";
 import { unknownConfigKeys } from "./configKeys";
 import { stackSchema, type StackConfig } from "./configSchema";
@@ -24,6 +24,8 @@ export function parseStackConfig(raw: {
   tunnels?: unknown;
   settings?: unknown;
 }): StackConfig {
+  const deep = tooDeep(raw);
+  if (deep) throw stackConfigError([deep]);
   const parsed = stackSchema().safeParse(
     { routers: raw.routers ?? {}, tunnels: raw.tunnels, settings: raw.settings },
     { error: explainIssue },

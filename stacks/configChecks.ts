@@ -249,7 +249,10 @@ export function crossCheck(config: StackConfig): Problem[] {
     const found = peers(config, tunnel, t);
     problems.push(...found);
     if (found.length > 0) return;
-    problems.push(...ipv6Underlay(config, tunnel, t));
+    const noUnderlay = ipv6Underlay(config, tunnel, t);
+    problems.push(...noUnderlay);
+    // Without an underlay address there is nothing to check the tunnel's addresses and routes against.
+    if (noUnderlay.length > 0) return;
     for (const e of [0, 1])
       problems.push(...tunnelAddress(config, tunnel, t, e, owners), ...routes(config, tunnel, t, e));
     if (tunnel.ends[0].address !== undefined && tunnel.ends[0].address === tunnel.ends[1].address)

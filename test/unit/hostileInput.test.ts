@@ -248,6 +248,20 @@ describe("the stack config refuses", () => {
       ],
     ],
     [
+      "an ip6gre tunnel between routers without IPv6 underlay addresses",
+      { ...gre1, mode: "ip6gre" },
+      [
+        {
+          path: "routers.routerA.underlay6",
+          reason: "is needed by tunnel gre1 (mode ip6gre, over IPv6), or give tunnels[0].ends[0].local",
+        },
+        {
+          path: "routers.routerB.underlay6",
+          reason: "is needed by tunnel gre1 (mode ip6gre, over IPv6), or give tunnels[0].ends[1].local",
+        },
+      ],
+    ],
+    [
       "tunnel addresses equal, spelt two ways",
       {
         ...gre1,
@@ -283,6 +297,32 @@ describe("the stack config refuses", () => {
   ])("%s", (_title, tunnel, expected) => {
     expect(configProblems(() => parseStackConfig({ routers, tunnels: [tunnel] }))).toEqual(expected);
   });
+
+  /** A value nested `levels` deep, in objects or arrays. */
+  const nested = (levels: number, inArrays: boolean) => {
+    let value: unknown = 1;
+    for (let i = 0; i < levels; i++) value = inArrays ? [value] : { x: value };
+    return value;
+  };
+
+  it.each([false, true])(
+    "refuses a config nested 5,000 levels deep with a message, not a crash (arrays: %s)",
+    (inArrays) => {
+      const routersDeep = configProblems(() =>
+        parseStackConfig({ routers: { a: nested(5000, inArrays) }, tunnels: [] }),
+      );
+      expect(routersDeep).toEqual([
+        {
+          path: expect.stringMatching(inArrays ? /^routers\.a(\[0\])+$/ : /^routers\.a(\.x)+$/),
+          reason: "is nested more than 32 levels deep: no input is",
+        },
+      ]);
+      const tunnelsDeep = configProblems(() =>
+        parseStackConfig({ routers, tunnels: nested(5000, inArrays) }),
+      );
+      expect(tunnelsDeep.map((p) => p.reason)).toEqual(["is nested more than 32 levels deep: no input is"]);
+    },
+  );
 
   it("refuses two tunnels whose resource names would be one (a-b + c and a + b-c, both gre1)", () => {
     const at = (n: number) => ({ lab: "routerA", underlay: `198.51.100.${n}`, lans: [`10.${n}.1.0/24`] });
@@ -782,6 +822,23 @@ describe("every provider's check refuses", () => {
     ],
   ])("%s", async (_title, provider, news, expected) => {
     expect(await failures(provider, news)).toEqual(expected);
+  });
+
+  it("refuses inputs nested 5,000 levels deep with a message, not a crash", async () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 5000; i++) deep = { x: deep };
+    for (const provider of [
+      greTunnelProvider,
+      kernelModuleProvider,
+      sysctlProvider,
+      tunnelRouteProvider,
+    ] as AnyProvider[])
+      expect(await failures(provider, { connection: { ...connection, proxy: deep } })).toEqual([
+        {
+          property: expect.stringMatching(/^connection\.proxy(\.x)+$/),
+          reason: "is nested more than 32 levels deep: no input is",
+        },
+      ]);
   });
 
   it("accepts a capturing route when it says so", async () => {
