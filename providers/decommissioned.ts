@@ -13,6 +13,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { Connection } from "../model/connection";
+import { configValue } from "../schemas/configText";
 import { processWide } from "../schemas/processState";
 import { routerAddress, routerLabel } from "../transport/connection";
 import { TransportError } from "../transport/errors";
@@ -25,22 +26,12 @@ function decommissioned(): { names: Set<string> } {
   return processWide("decommissioned", () => ({ names: new Set<string>() }));
 }
 
-/** A configuration value as the engine hands it: JSON text for lists and objects. */
-function parsed(value: unknown): unknown {
-  if (typeof value !== "string") return value;
-  try {
-    return JSON.parse(value);
-  } catch {
-    return value;
-  }
-}
-
 /** Takes the routers named decommissioned from the stack's configuration (see the module's doc). */
 export function configureDecommissioned(config: Pick<pulumi.dynamic.Config, "get">): void {
   const names = new Set<string>();
-  const listed = parsed(config.get("pulumi-gre:decommissioned"));
+  const listed = configValue(config.get("pulumi-gre:decommissioned"));
   if (Array.isArray(listed)) for (const v of listed) if (typeof v === "string" && v !== "") names.add(v);
-  const routers = parsed(config.get("pulumi-gre:routers"));
+  const routers = configValue(config.get("pulumi-gre:routers"));
   if (routers && typeof routers === "object" && !Array.isArray(routers))
     for (const [name, router] of Object.entries(routers as Record<string, unknown>))
       if (

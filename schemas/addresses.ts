@@ -152,17 +152,14 @@ export function notRoutable(prefix: string): string | undefined {
 
 /** A prefix of `family` (or of either) that a router can route: a LAN, a route's destination. */
 export function routablePrefix(family: FamilyChoice = "ipv4") {
-  return ipPrefix(family).superRefine((value, ctx) => {
-    // What is no prefix, or not a network's own address, is refused as such, once.
-    if (value === UNKNOWN || !(isPrefix("ipv4", value) || isPrefix("ipv6", value))) return;
-    if (networkOf(value) !== ipaddr.parseCIDR(value)[0].toString()) return;
-    const reason = notRoutable(value);
-    if (reason) ctx.addIssue({ code: "custom", message: reason });
-  });
+  return ipPrefix(family, { routable: true });
 }
 
-/** A network prefix of `family` (or of either) such as 10.2.1.0/24, whose address is the network's own. */
-export function ipPrefix(family: FamilyChoice = "ipv4") {
+/**
+ * A network prefix of `family` (or of either) such as 10.2.1.0/24, whose address is the network's
+ * own; with `routable`, also not inside a range no router routes ({@link notRoutable}).
+ */
+export function ipPrefix(family: FamilyChoice = "ipv4", options: { routable?: boolean } = {}) {
   return z.string().superRefine((value, ctx) => {
     if (value === UNKNOWN) return;
     const fits =
@@ -176,11 +173,15 @@ export function ipPrefix(family: FamilyChoice = "ipv4") {
     }
     const [address, length] = ipaddr.parseCIDR(value);
     const network = networkOf(value);
-    if (network !== address.toString())
+    if (network !== address.toString()) {
       ctx.addIssue({
         code: "custom",
         message: `is not a network address; did you mean ${network}/${length}?`,
       });
+      return;
+    }
+    const unroutable = options.routable ? notRoutable(value) : undefined;
+    if (unroutable) ctx.addIssue({ code: "custom", message: unroutable });
   });
 }
 

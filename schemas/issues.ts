@@ -190,12 +190,12 @@ export const MAX_DEPTH = 32;
  * The first place in `value` nested deeper than {@link MAX_DEPTH}, as a problem, or undefined.
  * Iterative, so that no input can overflow the stack while it is looked at.
  */
-export function tooDeep(value: unknown, prefix: ReadonlyArray<PropertyKey> = []): Problem | undefined {
-  const pending: Array<{ value: unknown; path: PropertyKey[] }> = [{ value, path: [...prefix] }];
+export function tooDeep(value: unknown): Problem | undefined {
+  const pending: Array<{ value: unknown; path: PropertyKey[] }> = [{ value, path: [] }];
   while (pending.length > 0) {
     const { value: here, path } = pending.pop()!;
     if (here === null || typeof here !== "object") continue;
-    if (path.length - prefix.length >= MAX_DEPTH)
+    if (path.length >= MAX_DEPTH)
       return {
         path: propertyPath(path),
         reason: `is nested more than ${MAX_DEPTH} levels deep: no input is`,

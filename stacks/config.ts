@@ -6,6 +6,7 @@
  *
  * @packageDocumentation
  */
+import { configValue } from "../schemas/configText";
 import { explainIssue, problemsOf, tooDeep, type Problem } from "../schemas/issues";
 import { crossCheck } from "./configChecks";
 import { unknownConfigKeys } from "./configKeys";
@@ -58,15 +59,7 @@ function secretNames(routers: unknown): string[] {
  * routers, tunnels and settings, and no key the program would silently ignore.
  */
 export function readStackConfig(all: Record<string, string>, project = "pulumi-gre"): StackConfig {
-  const value = (key: string): unknown => {
-    const text = all[`${project}:${key}`];
-    if (text === undefined) return undefined;
-    try {
-      return JSON.parse(text);
-    } catch {
-      return text;
-    }
-  };
+  const value = (key: string): unknown => configValue(all[`${project}:${key}`]);
   // Keys the program would ignore explain many other problems (no tunnels declared): say both.
   const ignored = unknownConfigKeys(Object.keys(all), project, secretNames(value("routers")));
   let config: StackConfig;

@@ -85,12 +85,11 @@ export function crossedBothWays(probe: TrafficProbe): boolean {
 /** Where the probe's packets went, as findings naming the routers. */
 export function trafficFindings(probe: TrafficProbe): string[] {
   const { sender, receiver, name } = probe;
-  const counted = (i: 0 | 1, key: keyof LinkCounters) => delta(probe, i, key);
-  const sent = counted(0, "tx");
-  const failed = counted(0, "txFailed");
-  const arrived = counted(1, "rx");
-  const replied = counted(1, "tx");
-  const returned = counted(0, "rx");
+  const sent = delta(probe, 0, "tx");
+  const failed = delta(probe, 0, "txFailed");
+  const arrived = delta(probe, 1, "rx");
+  const replied = delta(probe, 1, "tx");
+  const returned = delta(probe, 0, "rx");
   if (sent === 0) {
     return failed > 0
       ? [

@@ -92,6 +92,7 @@ export function diagnoseTunnel(
   const findings: string[] = [];
   const unreached: string[] = [];
   let explained = false;
+  const [a, b] = views.map((v) => ("unreadable" in v ? undefined : observeEnd(name, v.observation).link));
   views.forEach((view, i) => {
     if ("unreadable" in view) {
       findings.push(`${labels[i]}: could not be inspected: ${view.unreadable}`);
@@ -99,7 +100,7 @@ export function diagnoseTunnel(
       return;
     }
     // An end that exists with the declared local address had it when it was made.
-    const made = observeEnd(name, view.observation).link?.local === specs[i].local;
+    const made = [a, b][i]?.local === specs[i].local;
     const problems = preflightProblems(specs[i], view.observation, made);
     if (problems.length > 0) explained = true;
     findings.push(...problems.map((p) => `${labels[i]}: ${p}`));
@@ -112,7 +113,6 @@ export function diagnoseTunnel(
       unreached.push(line);
     }
   });
-  const [a, b] = views.map((v) => ("unreadable" in v ? undefined : observeEnd(name, v.observation).link));
   if (a && b) {
     if (a.okey !== b.ikey || b.okey !== a.ikey) {
       explained = true;

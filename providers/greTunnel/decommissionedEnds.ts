@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import { planRemove } from "../../commands/iproute2/planTunnel";
+import type { TunnelEndSpec } from "../../commands/iproute2/tunnelCommands";
 import type { NormalizedGreTunnel } from "../../model/greTunnel";
 import { changeThenRead } from "../applyOnRouter";
 import { decommissionedError, decommissionedNotice, isDecommissioned } from "../decommissioned";
@@ -28,14 +29,13 @@ export function refuseDecommissioned(t: NormalizedGreTunnel): void {
   if (i >= 0) throw decommissionedError(`GRE tunnel ${t.name}`, t.endpoints[i].connection);
 }
 
-/** What removes end `i` as its router has it: the device, its boot files and its MSS rule. */
-export function removalOf(t: NormalizedGreTunnel, i: 0 | 1, view: RouterView) {
-  const spec = endSpecs(t)[i];
+/** What removes the end `spec` of tunnel `name` as its router has it: the device, its boot files and MSS rule. */
+export function removalOf(name: string, spec: TunnelEndSpec, view: RouterView) {
   const plan = planRemove(spec, view.observation);
   return [
     ...(plan.action === "remove" ? plan.commands : []),
     // Its boot files and MSS rule go with it (they are this resource's, by name and mark).
-    ...extrasChanges(spec, { persist: false }, parseExtras(t.name, view.extra), true),
+    ...extrasChanges(spec, { persist: false }, parseExtras(name, view.extra), true),
   ];
 }
 
@@ -62,7 +62,7 @@ export async function deleteAroundGoneEnds(
       );
     },
   );
-  const changes = removalOf(t, i, view);
+  const changes = removalOf(t.name, endSpecs(t)[i], view);
   if (changes.length > 0) await changeThenRead(t.endpoints[i].connection, changes, [], recorded);
   return true;
 }

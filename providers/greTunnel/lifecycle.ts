@@ -193,12 +193,13 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider<NormalizedGreTun
   async read(id, state) {
     const stored = stateRequired("GreTunnel", id, state);
     const t = withLiveConnections(stored);
+    // A state written by 0.3.0 or earlier keeps its shape (the secrets inside its endpoints, which
+    // that state holds secret) until an update moves them: read alone must not put them in the clear.
+    const oldShape = stored.credentials === undefined;
     // A decommissioned router is not contacted: the tunnel stays as the state has it (its live end
     // is read again once the tunnel is out of the program and deleted).
-    if (goneEnds(t).includes(true)) {
-      const inputs = inputsOf(t);
-      return { id, props: stored, inputs: stored.credentials === undefined ? inOldShape(inputs, t) : inputs };
-    }
+    if (goneEnds(t).includes(true))
+      return { id, props: stored, inputs: oldShape ? inOldShape(inputsOf(t), t) : inputsOf(t) };
     const reads = extrasToRead(wantedExtras(t));
     // The health check rides in the same round trip as the reads (a keepalive GRE itself lacks).
     const pinging = healthEnds(t);
@@ -236,10 +237,7 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider<NormalizedGreTun
     );
     // The inputs as the routers have them: Pulumi renders them against the program's.
     const inputs = observedInputs(inputsOf(t), outs.ends);
-    // A state written by 0.3.0 or earlier keeps its shape (the secrets inside its endpoints, which
-    // that state holds secret) until an update moves them: read alone must not put them in the clear.
-    if (stored.credentials === undefined)
-      return { id, props: inOldShape(outs, t), inputs: inOldShape(inputs, t) };
+    if (oldShape) return { id, props: inOldShape(outs, t), inputs: inOldShape(inputs, t) };
     return { id, props: outs, inputs };
   },
 
@@ -279,7 +277,7 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider<NormalizedGreTun
       both((i) => ({
         label: labels[i],
         run: async () => {
-          const changes = removalOf(t, i, views[i]);
+          const changes = removalOf(t.name, specs[i], views[i]);
           if (changes.length > 0)
             await changeThenRead(t.endpoints[i].connection, changes, [], recordedPair(t)[i]);
         },

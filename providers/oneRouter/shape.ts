@@ -230,22 +230,16 @@ export function oneRouterProvider<
     async read(id, props) {
       const state = stateRequired(resource.kind, id, props);
       const inputs = inputsOf(state);
-      // Not contacted: kept as the state has it (its inputs as they were stored).
-      if (isDecommissioned(inputs.connection)) {
-        const stored = Object.fromEntries(
-          [...resource.inputKeys, "credentials"]
-            .filter((k) => k in state)
-            .map((k) => [k, state[k as keyof State]]),
-        );
-        return { id, props: state, inputs: stored as StateOf<Inputs, Outputs> };
-      }
-      const { view, seen } = await look(inputs, state, recordedKeys(state));
-      const keys = keysToRecord(inputs.connection, seen, state);
       // A state written by 0.3.0 or earlier is read back in its own shape: the engine marks secrets
       // by the old state's property names, so a refresh alone must not move the secrets out of
       // the property that holds them secret (the next update does).
       const oldShape = (state as Sealed).credentials === undefined;
       const shape = <T extends { connection: Connection }>(t: T): T => (oldShape ? t : apart(t));
+      // Not contacted: kept as the state has it, its inputs as they were stored.
+      if (isDecommissioned(inputs.connection))
+        return { id, props: state, inputs: shape(inputs as StateOf<Inputs, Outputs>) };
+      const { view, seen } = await look(inputs, state, recordedKeys(state));
+      const keys = keysToRecord(inputs.connection, seen, state);
       return {
         id,
         props: shape(resource.outputs(inputs, view, { previous: state, before: view }, keys)),
