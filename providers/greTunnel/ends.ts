@@ -57,7 +57,7 @@ export async function restoreEnd(
   const now = await observeRouter<string>(connection, recorded, before.reads);
   const commands = [
     ...planRestore(name, before.end, now.observation),
-    ...extrasRestore(name, before.extras, parseExtras(name, now.extra)),
+    ...extrasRestore(name, before.extras, parseExtras(name, now.extra), !before.end.link),
   ];
   if (commands.length === 0) return "nothing to undo";
   await changeThenRead(connection, commands, [], recorded);

@@ -138,6 +138,28 @@ describeOnLab("a persisted stack across reboots", () => {
       expect((await runOn(b, "ls", "-A", dir)).stdout.trim()).toBe("fill");
       for (const side of [a, b])
         expect(await runStatus(side, "ip", "link", "show", "dev", "gre1")).not.toBe(0);
+      // routerA's files were written, then undone with its end: networkd forgot them too, so a
+      // gre1 someone makes next is not given the undone tunnel's address behind their back.
+      await mustRun(
+        a,
+        "ip",
+        "tunnel",
+        "add",
+        "gre1",
+        "mode",
+        "gre",
+        "remote",
+        b.router.underlay,
+        "local",
+        a.router.underlay,
+      );
+      try {
+        await mustRun(a, "ip", "link", "set", "gre1", "up");
+        await new Promise((r) => setTimeout(r, 3000));
+        expect((await runOn(a, "ip", "-4", "addr", "show", "dev", "gre1")).stdout).not.toContain("inet ");
+      } finally {
+        await mustRun(a, "ip", "tunnel", "del", "gre1");
+      }
     } finally {
       await mustRun(b, "umount", dir);
     }

@@ -20,6 +20,7 @@ import {
 import type { TunnelEndSpec } from "../../commands/iproute2/tunnelCommands";
 import { writeFile } from "../../commands/files/bootFile";
 import { fieldNoteEndA } from "./fieldNoteEnds";
+import { bootFiles } from "../../providers/greTunnel/extras/bootFiles";
 
 const routerA: TunnelEndSpec = fieldNoteEndA({ mtu: 1400 });
 
@@ -223,5 +224,35 @@ describe("a boot file written whole", () => {
     const file = path.join(dir, "a $(touch x); b");
     expect(run(file, "text\n").status).toBe(0);
     expect(readdirSync(dir)).toEqual(["a $(touch x); b"]);
+  });
+});
+
+describe("a tunnel end's boot files undone", () => {
+  const paths = tunnelFiles("gre1");
+  const written = parsePersistedFiles(`${paths.netdev}:[NetDev]\n${paths.network}:[Match]\n`);
+  const removal = [paths.netdev, paths.network].map((file) => [
+    "rm",
+    "-f",
+    "--",
+    file,
+    `${file}.pulumi-gre.tmp`,
+  ]);
+  const restore = (deleting: boolean) =>
+    bootFiles
+      .restore(
+        "gre1",
+        { files: parsePersistedFiles(""), networkd: true },
+        { files: written, networkd: true },
+        deleting,
+      )
+      .map((c) => c.argv)
+      .filter((argv) => argv[0] !== "rmdir");
+
+  it("with its device: networkd rereads them, so it cannot configure the next gre1 from memory", () => {
+    expect(restore(true)).toEqual([...removal, ["networkctl", "reload"]]);
+  });
+
+  it("with the device kept (it was there before): no reread, which would take its addresses off", () => {
+    expect(restore(false)).toEqual(removal);
   });
 });

@@ -87,11 +87,14 @@ export const bootFiles: TunnelEndExtra<BootFilesView, BootFilesState> = {
     };
   },
 
-  restore(name, before, now) {
+  restore(name, before, now, deleting) {
     const paths = tunnelFiles(name);
+    // Files removed with their device are reread at once, or a running networkd would configure
+    // the next device of that name (anyone's) from the files it still holds in memory.
     return persistChanges(
       [paths.netdev, paths.network].map((path) => ({ path, content: before.files.get(path) })),
       now.files,
+      deleting,
     );
   },
 };

@@ -103,9 +103,19 @@ export function extrasState(
   ) as ExtrasState;
 }
 
-/** The changes that put the extras back as they were (`before`), from how they are (`now`). */
-export function extrasRestore(name: string, before: ExtrasView, now: ExtrasView): RemoteCommand[] {
+/**
+ * The changes that put the extras back as they were (`before`), from how they are (`now`);
+ * `deleting`: the device is removed too (it was not there before).
+ */
+export function extrasRestore(
+  name: string,
+  before: ExtrasView,
+  now: ExtrasView,
+  deleting: boolean,
+): RemoteCommand[] {
   return eachRead(before, (extra, was) =>
-    now[extra.key as ExtraKey] === undefined ? [] : extra.restore(name, was, now[extra.key as ExtraKey]),
+    now[extra.key as ExtraKey] === undefined
+      ? []
+      : extra.restore(name, was, now[extra.key as ExtraKey], deleting),
   );
 }

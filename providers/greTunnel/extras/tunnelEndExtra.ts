@@ -37,6 +37,9 @@ export interface TunnelEndExtra<View, State extends object> {
   drift(spec: TunnelEndSpec, wanted: ExtrasWanted, view: View): string[];
   /** Its part of the end's outputs (`view` undefined: not read). `mtu`: the device's, as found. */
   state(spec: TunnelEndSpec, wanted: ExtrasWanted, view: View | undefined, mtu: number | undefined): State;
-  /** The changes that put it back as it was (`before`), from how it is (`now`). */
-  restore(name: string, before: View, now: View): RemoteCommand[];
+  /**
+   * The changes that put it back as it was (`before`), from how it is (`now`); `deleting`: the
+   * device goes too (it was not there before).
+   */
+  restore(name: string, before: View, now: View, deleting: boolean): RemoteCommand[];
 }
