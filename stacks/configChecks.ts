@@ -62,7 +62,7 @@ function managementAddresses(router: RouterConfig): Array<{ address: string; wha
       address: router.connection.proxy.host,
       what: "the jump host this router is reached through",
     });
-  return found.filter((f) => isAddress("ipv4", f.address));
+  return found.filter((f) => isAddress("ipv4", f.address) || isAddress("ipv6", f.address));
 }
 
 /** Ends that name routers not declared, and tunnels with both ends on one router. */
@@ -112,7 +112,11 @@ function tunnelAddress(
         path,
         reason: `${end.address} lies in ${lan}, a LAN of ${name}; tunnel addresses must not overlap LANs`,
       });
-    if (r.underlay === end.address && end.address !== local && end.address !== remote)
+    if (
+      (r.underlay === end.address || r.underlay6 === end.address) &&
+      end.address !== local &&
+      end.address !== remote
+    )
       problems.push({
         path,
         reason: `${end.address} is the underlay address of ${name}; a tunnel address must be its own`,
@@ -164,12 +168,14 @@ function routes(config: StackConfig, tunnel: TunnelConfig, t: number, e: number)
         });
     }
     for (const [name, other] of Object.entries(config.routers)) {
-      if (name === end.router || other.underlay === remote || !prefixContains(prefix, other.underlay))
-        continue;
-      problems.push({
-        path,
-        reason: `${prefix} contains ${other.underlay}, the underlay address of ${name}: tunnels from ${end.router} to ${name} would be routed into ${tunnel.name}; set allowCapture: true on this end if that is meant`,
-      });
+      if (name === end.router) continue;
+      for (const underlay of [other.underlay, other.underlay6]) {
+        if (underlay === undefined || underlay === remote || !prefixContains(prefix, underlay)) continue;
+        problems.push({
+          path,
+          reason: `${prefix} contains ${underlay}, the underlay address of ${name}: tunnels from ${end.router} to ${name} would be routed into ${tunnel.name}; set allowCapture: true on this end if that is meant`,
+        });
+      }
     }
   });
   return problems;

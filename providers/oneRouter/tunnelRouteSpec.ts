@@ -51,6 +51,9 @@ export interface TunnelRouteOutputs extends TunnelRouteInputs, RouterStateFields
   found: { gateway: string | null; device: string | null; protocol: number; source: string | null } | null;
 }
 
+/** Whether `value` is an IP address of either family (a host may be a name). */
+const anyAddress = (value: string) => isAddress("ipv4", value) || isAddress("ipv6", value);
+
 /** Builds TunnelRoute's input schema, with the checks against recursive routes and stray next hops. */
 export function tunnelRouteSchema() {
   return z
@@ -105,32 +108,29 @@ export function tunnelRouteSchema() {
           });
         }
       }
-      const management = r.connection.host;
-      if (
-        !r.allowCapture &&
-        known(r.destination) &&
-        isPrefix("ipv4", r.destination) &&
-        known(management) &&
-        isAddress("ipv4", management) &&
-        prefixContains(r.destination, management)
-      ) {
+      // The management path (the router's address, its jump host's), of either family.
+      const management = [
+        { address: r.connection.host, what: "the address this router is reached at over SSH" },
+        ...(r.connection.proxy
+          ? [{ address: r.connection.proxy.host, what: "the jump host this router is reached through" }]
+          : []),
+      ];
+      // Only a destination that is a prefix (zod runs this refinement even when it is not).
+      const routed = family && isPrefix(family, r.destination) ? r.destination : undefined;
+      for (const { address, what } of management) {
+        if (r.allowCapture || !routed) break;
+        if (!known(address) || !anyAddress(address) || !prefixContains(routed, address)) continue;
         ctx.addIssue({
           code: "custom",
           path: ["destination"],
           message:
-            `contains ${management}, the address this router is reached at over SSH: the route would capture the ` +
+            `contains ${address}, ${what}: the route would capture the ` +
             "management path and lock Pulumi out of the router; set allowCapture: true if that is meant",
         });
       }
       const t = r.tunnel;
       if (!t) return;
-      if (
-        known(r.destination) &&
-        isPrefix("ipv4", r.destination) &&
-        known(t.remote) &&
-        isAddress("ipv4", t.remote) &&
-        prefixContains(r.destination, t.remote)
-      ) {
+      if (routed && known(t.remote) && anyAddress(t.remote) && prefixContains(routed, t.remote)) {
         ctx.addIssue({
           code: "custom",
           path: ["destination"],

@@ -345,6 +345,40 @@ describe("the stack config refuses", () => {
     });
   });
 
+  it.each<[string, Record<string, unknown>, unknown, Problem[]]>([
+    [
+      "::/0 through a tunnel that captures a router's IPv6 management address",
+      {
+        ...routers,
+        edge: { ...routers.edge, connection: { host: "2001:db8:ff::30", privateKeySecret: "edgeKey" } },
+      },
+      { ...toEdge, ends: [{ ...toEdge.ends[0], routes: ["::/0"] }, toEdge.ends[1]] },
+      [
+        {
+          path: "tunnels[0].ends[0].routes[0]",
+          reason:
+            "::/0 contains 2001:db8:ff::30, the address this router is reached at over SSH: routing it through gre-edge would capture the management path and lock Pulumi out of edge; set allowCapture: true on this end if that is meant",
+        },
+      ],
+    ],
+    [
+      "an IPv6 route that captures another router's underlay6",
+      { ...routers, routerB: { ...routers.routerB, underlay6: "2001:db8:1::12" } },
+      { ...toEdge, ends: [{ ...toEdge.ends[0], routes: ["2001:db8::/32"] }, toEdge.ends[1]] },
+      [
+        {
+          path: "tunnels[0].ends[0].routes[0]",
+          reason:
+            "2001:db8::/32 contains 2001:db8:1::12, the underlay address of routerB: tunnels from edge to routerB would be routed into gre-edge; set allowCapture: true on this end if that is meant",
+        },
+      ],
+    ],
+  ])("%s", (_title, declared, tunnel, expected) => {
+    expect(configProblems(() => parseStackConfig({ routers: declared, tunnels: [tunnel] }))).toEqual(
+      expected,
+    );
+  });
+
   it("accepts a capturing route when the end says so", () => {
     const allowed = {
       ...toEdge,
@@ -781,6 +815,56 @@ describe("every provider's check refuses", () => {
           property: "destination",
           reason:
             "contains 169.254.100.12, the address this router is reached at over SSH: the route would capture the management path and lock Pulumi out of the router; set allowCapture: true if that is meant",
+        },
+      ],
+    ],
+    [
+      "TunnelRoute ::/0 that captures the router's IPv6 management address",
+      tunnelRouteProvider,
+      { connection: { ...connection, host: "2001:db8:ff::12" }, destination: "::/0", device: "gre1" },
+      [
+        {
+          property: "destination",
+          reason:
+            "contains 2001:db8:ff::12, the address this router is reached at over SSH: the route would capture the management path and lock Pulumi out of the router; set allowCapture: true if that is meant",
+        },
+      ],
+    ],
+    [
+      "TunnelRoute that captures the IPv6 jump host",
+      tunnelRouteProvider,
+      {
+        connection: { ...connection, proxy: { host: "2001:DB8:fe::1", privateKey: "key" } },
+        destination: "2001:db8:fe::/48",
+        device: "gre1",
+      },
+      [
+        {
+          property: "destination",
+          reason:
+            "contains 2001:DB8:fe::1, the jump host this router is reached through: the route would capture the management path and lock Pulumi out of the router; set allowCapture: true if that is meant",
+        },
+      ],
+    ],
+    [
+      "TunnelRoute ::/0 through an ip6gre tunnel whose remote lies in it (recursive)",
+      tunnelRouteProvider,
+      {
+        connection,
+        destination: "::/0",
+        tunnel: {
+          name: "gre6",
+          local: "2001:db8:1::11",
+          remote: "2001:db8:1::12",
+          address: "fd00:10::2",
+          peerAddress: "fd00:10::1",
+        },
+      },
+      [
+        {
+          property: "destination",
+          reason:
+            "contains 2001:db8:1::12, the tunnel's underlay peer: the tunnel's own GRE packets would be routed into the tunnel (recursive routing); route the LAN behind the peer, not its underlay address",
         },
       ],
     ],
