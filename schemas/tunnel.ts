@@ -1,22 +1,13 @@
 /**
  * What a tunnel is, wherever it is declared (GreTunnel, the stack config): its interface name,
  * mode, key (and how the far end mirrors it), TTL, MTU and MSS clamp, and what a mode refuses in
- * an end. Each schema built inside a function.
+ * an end. Each schema built inside a function; the rules across properties are in `tunnelRules`.
  *
  * @packageDocumentation
  */
 import { z } from "zod";
-import {
-  carriesEthernet,
-  TUNNEL_MODES,
-  underlayFamily,
-  type GreKey,
-  type TcpMss,
-  type TunnelMode,
-} from "../model/tunnel";
-import { FAMILY_NAME, familyOf } from "./addresses";
+import { TUNNEL_MODES, type GreKey, type TcpMss } from "../model/tunnel";
 import { wholeNumber } from "./numbers";
-import { UNKNOWN } from "./unknown";
 
 /**
  * Words iproute2 reads as keywords where an interface name may stand (`ip tunnel add csum …` names
@@ -123,72 +114,9 @@ export function tcpMss() {
   });
 }
 
-/** Why an MSS does not fit a tunnel of MTU `mtu`; undefined when it does (or either is not a number). */
-export function mssBeyondMtu(mss: unknown, mtu: number | undefined): string | undefined {
-  if (typeof mss !== "number" || mtu === undefined || mss <= mtu - 40) return undefined;
-  return `is more than mtu ${mtu} allows (${mtu} − 40 bytes of IPv4 and TCP headers = ${mtu - 40}): segments would still not fit the tunnel`;
-}
-
 /** A tunnel's mode. */
 export function tunnelMode() {
   return z.enum(TUNNEL_MODES, { error: `must be one of ${TUNNEL_MODES.join(", ")}` });
-}
-
-/** One tunnel end's addressing, as both GreTunnel and the stack config give it. */
-export interface EndAddressing {
-  local?: string;
-  remote?: string;
-  address?: string;
-  peerAddress?: string;
-  bridge?: string;
-}
-
-/**
- * What a mode refuses in one end, as `[property, reason]`: underlay addresses of the other family,
- * tunnel addresses of two families, a bridge on a tunnel that carries no Ethernet, an address on a
- * bridge port, and an end with neither.
- */
-export function modeProblems(mode: TunnelMode, end: EndAddressing): Array<[keyof EndAddressing, string]> {
-  const problems: Array<[keyof EndAddressing, string]> = [];
-  const family = underlayFamily(mode);
-  for (const key of ["local", "remote"] as const) {
-    const value = end[key];
-    if (value === undefined || value === UNKNOWN) continue;
-    const found = familyOf(value);
-    if (found && found !== family) {
-      problems.push([
-        key,
-        `is an ${FAMILY_NAME[found]} address, but mode ${mode} runs over ${FAMILY_NAME[family]} ` +
-          `(${family === "ipv6" ? "use gre or gretap for an IPv4 underlay" : "use ip6gre or ip6gretap for an IPv6 underlay"})`,
-      ]);
-    }
-  }
-  const [a, p] = [end.address, end.peerAddress].map((v) => (v === undefined ? undefined : familyOf(v)));
-  if (a && p && a !== p) {
-    problems.push([
-      "peerAddress",
-      `is ${FAMILY_NAME[p]} but address is ${FAMILY_NAME[a]}: both ends of the tunnel's addresses are one family`,
-    ]);
-  }
-  if (end.bridge !== undefined && !carriesEthernet(mode)) {
-    problems.push([
-      "bridge",
-      `only an Ethernet tunnel (gretap, ip6gretap) joins a bridge; mode ${mode} carries IP packets`,
-    ]);
-  }
-  if (end.bridge !== undefined && end.address !== undefined) {
-    problems.push([
-      "address",
-      `must be left out with bridge: a bridge port has no address of its own (give it to ${end.bridge})`,
-    ]);
-  }
-  if (end.bridge === undefined && end.address === undefined) {
-    problems.push([
-      "address",
-      carriesEthernet(mode) ? "is required unless the end joins a bridge" : "is required",
-    ]);
-  }
-  return problems;
 }
 
 /**
@@ -204,21 +132,4 @@ export function tunnelParameters() {
     mtu: mtu().optional(),
     tcpMss: tcpMss().optional(),
   };
-}
-
-/** Refuses an MSS clamp the tunnel's MTU cannot carry, or on a tunnel that is bridged, not routed, on the `tcpMss` path. */
-export function refuseMssBeyondMtu(
-  t: { tcpMss?: unknown; mtu?: number; mode?: TunnelMode },
-  ctx: z.RefinementCtx,
-): void {
-  if (t.tcpMss !== undefined && t.mode !== undefined && carriesEthernet(t.mode)) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["tcpMss"],
-      message: `applies to routed tunnels (gre, ip6gre): a ${t.mode} tunnel carries Ethernet frames through a bridge, so clamp where that traffic is routed`,
-    });
-    return;
-  }
-  const beyond = mssBeyondMtu(t.tcpMss, t.mtu);
-  if (beyond) ctx.addIssue({ code: "custom", path: ["tcpMss"], message: beyond });
 }

@@ -11,6 +11,7 @@ import { distinctProblems, propertyPath, type Problem } from "../schemas/issues"
 import { isAddress, prefixContains, prefixContainsPrefix, prefixesOverlap } from "../schemas/addresses";
 import { carriesEthernet, underlayFamily, type TunnelMode } from "../model/tunnel";
 import { mirroredKeys } from "../schemas/tunnel";
+import { persistRules } from "../schemas/tunnelRules";
 import type { RouterConfig, StackConfig, TunnelConfig } from "./configSchema";
 import { resourceNames, routers } from "./declarationChecks";
 
@@ -259,11 +260,13 @@ export function crossCheck(config: StackConfig): Problem[] {
     if (noUnderlay.length > 0) return;
     for (const e of [0, 1])
       problems.push(...tunnelAddress(config, tunnel, t, e, owners), ...routes(config, tunnel, t, e));
-    if (tunnel.ends[0].address !== undefined && tunnel.ends[0].address === tunnel.ends[1].address)
-      problems.push({
-        path: at("tunnels", t, "ends", 1, "address"),
-        reason: "the two tunnel addresses are equal",
-      });
+    // What persist cannot bring back (the tunnel rules' other part ran in the schema).
+    for (const { path, message } of persistRules({ ...tunnel, persist: config.settings.persist }))
+      problems.push(
+        path[0] === "persist"
+          ? { path: "settings.persist", reason: `${message} (tunnel ${tunnel.name}, tunnels[${t}])` }
+          : { path: at("tunnels", t, ...path), reason: message },
+      );
   });
   problems.push(...perRouter(config), ...resourceNames(config));
   if (config.tunnels.length === 0 && !config.settings.allowNoTunnels)

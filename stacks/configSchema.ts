@@ -8,7 +8,8 @@
 import { z } from "zod";
 import { ONE_ROUTE_ONLY, oneRouteOnly, plainProxyFields, routerOnlyFields } from "../schemas/connection";
 import { configValueName, routerName } from "../schemas/names";
-import { interfaceName, modeProblems, refuseMssBeyondMtu, tunnelParameters } from "../schemas/tunnel";
+import { interfaceName, tunnelParameters } from "../schemas/tunnel";
+import { tunnelRules } from "../schemas/tunnelRules";
 import { canonicalAddress, canonicalPrefix, routablePrefix, unicastAddress } from "../schemas/addresses";
 import type { GreTunnelParameters } from "../model/greTunnel";
 
@@ -158,10 +159,9 @@ export function stackSchema() {
     })
     .strict()
     .superRefine((t, ctx) => {
-      refuseMssBeyondMtu(t, ctx);
+      // The rules every tunnel declaration obeys (GreTunnel's too); persistence's in crossCheck.
+      for (const { path, message } of tunnelRules(t, "ends")) ctx.addIssue({ code: "custom", path, message });
       t.ends.forEach((end, e) => {
-        for (const [key, message] of modeProblems(t.mode ?? "gre", end))
-          ctx.addIssue({ code: "custom", path: ["ends", e, key], message });
         if (end.bridge !== undefined && end.routes !== undefined)
           ctx.addIssue({
             code: "custom",

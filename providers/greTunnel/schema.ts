@@ -7,8 +7,8 @@
 import { z } from "zod";
 import { connectionSchema, credentialsSchema } from "../../schemas/connection";
 import { canonicalAddress, unicastAddress } from "../../schemas/addresses";
-import { carriesEthernet } from "../../model/tunnel";
-import { interfaceName, modeProblems, refuseMssBeyondMtu, tunnelParameters } from "../../schemas/tunnel";
+import { interfaceName, tunnelParameters } from "../../schemas/tunnel";
+import { persistRules, tunnelRules } from "../../schemas/tunnelRules";
 import { isKnown } from "../../schemas/unknown";
 import { credentialsOf, routerAddress, withCredentials, withoutSecrets } from "../../transport/connection";
 import {
@@ -43,50 +43,15 @@ export function greTunnelSchema() {
     })
     .strict()
     .superRefine((t, ctx) => {
-      refuseMssBeyondMtu(t, ctx);
-      const mode = t.mode ?? "gre";
-      t.endpoints.forEach((end, i) => {
-        for (const [key, message] of modeProblems(mode, end)) {
-          ctx.addIssue({ code: "custom", path: ["endpoints", i, key], message });
-        }
-      });
-      if (t.persist && t.endpoints.some((e) => e.bridge !== undefined)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["persist"],
-          message:
-            "cannot bring back a bridge port at boot: systemd-networkd joins a link only to a bridge it creates itself; " +
-            "set persist: false and let the bridge's own configuration take the port",
-        });
-      }
-      if (
-        (t.endpoints[0]?.bridge === undefined) !== (t.endpoints[1]?.bridge === undefined) &&
-        carriesEthernet(mode)
-      ) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["endpoints", t.endpoints[0]?.bridge === undefined ? 0 : 1, "bridge"],
-          message:
-            "is needed on both ends or neither: a bridged end and an addressed end do not talk to each other",
-        });
-      }
-      if (t.persist && t.key !== undefined) {
-        const keys = typeof t.key === "number" ? [t.key] : [t.key.input, t.key.output];
-        if (keys.includes(0)) {
-          ctx.addIssue({
-            code: "custom",
-            path: ["key"],
-            message:
-              "0 cannot be persisted: systemd-networkd reads key 0 as no key; choose another key or persist: false",
-          });
-        }
-      }
+      // The rules every tunnel declaration obeys (the stack config's too).
+      const declared = { ...t, ends: t.endpoints };
+      for (const { path, message } of [...tunnelRules(declared, "endpoints"), ...persistRules(declared)])
+        ctx.addIssue({ code: "custom", path, message });
       if (t.endpoints.length !== 2) return;
       const [a, b] = t.endpoints;
-      const known = isKnown;
       if (
-        known(a.connection) &&
-        known(b.connection) &&
+        isKnown(a.connection) &&
+        isKnown(b.connection) &&
         routerAddress(a.connection) === routerAddress(b.connection)
       ) {
         ctx.addIssue({
@@ -95,43 +60,6 @@ export function greTunnelSchema() {
           message: `both endpoints are on the same router (${a.connection.host}); a tunnel joins two routers`,
         });
       }
-      if (a.local === b.local && known(a.local)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["endpoints", 1, "local"],
-          message: "both endpoints have the same underlay address",
-        });
-      }
-      t.endpoints.forEach((end, i) => {
-        const peer = t.endpoints[1 - i];
-        const remote = end.remote ?? peer.local;
-        if (remote === end.local && known(remote)) {
-          ctx.addIssue({
-            code: "custom",
-            path: ["endpoints", i, end.remote === undefined ? "local" : "remote"],
-            message: "local and remote are the same address",
-          });
-        }
-        const peerAddress = end.peerAddress ?? peer.address;
-        if (end.address !== undefined && peerAddress === end.address && known(peerAddress)) {
-          ctx.addIssue({
-            code: "custom",
-            path: ["endpoints", i, end.peerAddress === undefined ? "address" : "peerAddress"],
-            message: "the two tunnel addresses are equal",
-          });
-        }
-        if (
-          end.address !== undefined &&
-          (end.address === end.local || end.address === remote) &&
-          known(end.address)
-        ) {
-          ctx.addIssue({
-            code: "custom",
-            path: ["endpoints", i, "address"],
-            message: "a tunnel address must differ from the underlay addresses",
-          });
-        }
-      });
     });
 }
 

@@ -270,14 +270,7 @@ describe("the stack config refuses", () => {
           { ...gre1.ends[1], address: "2001:DB8:10:0::1" },
         ],
       },
-      [
-        {
-          path: "tunnels[0].ends[1].address",
-          reason:
-            "2001:db8:10::1 is already used by tunnels[0].ends[0].address; tunnel addresses must not overlap",
-        },
-        { path: "tunnels[0].ends[1].address", reason: "the two tunnel addresses are equal" },
-      ],
+      [{ path: "tunnels[0].ends[1].address", reason: "the two tunnel addresses are equal" }],
     ],
     ...(
       [
@@ -377,6 +370,120 @@ describe("the stack config refuses", () => {
     expect(configProblems(() => parseStackConfig({ routers: declared, tunnels: [tunnel] }))).toEqual(
       expected,
     );
+  });
+
+  const tap = {
+    name: "tap1",
+    mode: "gretap",
+    key: 4,
+    ends: [
+      { router: "routerA", bridge: "br0" },
+      { router: "routerB", bridge: "br0" },
+    ],
+  };
+  it.each<[string, unknown, boolean, Problem[]]>([
+    [
+      "a bridge on one end only",
+      { ...tap, ends: [tap.ends[0], { router: "routerB", address: "10.10.40.1" }] },
+      false,
+      [
+        {
+          path: "tunnels[0].ends[1].bridge",
+          reason:
+            "is needed on both ends or neither: a bridged end and an addressed end do not talk to each other",
+        },
+      ],
+    ],
+    [
+      "a bridge port persisted",
+      tap,
+      true,
+      [
+        {
+          path: "settings.persist",
+          reason:
+            "cannot bring back a bridge port at boot: systemd-networkd joins a link only to a bridge it creates itself; set persist: false and let the bridge's own configuration take the port (tunnel tap1, tunnels[0])",
+        },
+      ],
+    ],
+    [
+      "key 0 persisted",
+      { ...gre1, key: 0 },
+      true,
+      [
+        {
+          path: "tunnels[0].key",
+          reason:
+            "0 cannot be persisted: systemd-networkd reads key 0 as no key; choose another key or persist: false",
+        },
+      ],
+    ],
+    [
+      "an IPv4 tunnel address with an IPv6 peer",
+      { ...gre1, ends: [gre1.ends[0], { ...gre1.ends[1], address: "fd00:10::1" }] },
+      false,
+      [
+        {
+          path: "tunnels[0].ends[1].address",
+          reason: "is IPv6 but the other end's address is IPv4: a tunnel's addresses are one family",
+        },
+      ],
+    ],
+    [
+      "the field note's MSS 1436 on a keyed tunnel without mtu (the kernel gives it 1472)",
+      { ...gre1, tcpMss: 1436 },
+      false,
+      [
+        {
+          path: "tunnels[0].tcpMss",
+          reason:
+            "is more than the tunnel carries: without mtu, the kernel gives a gre tunnel with a key MTU 1472 over a 1500-byte underlay (1472 − 40 bytes of IPv4 and TCP headers = 1432); set mtu to what the underlay path carries, or a smaller tcpMss",
+        },
+      ],
+    ],
+    [
+      "an MSS on an IPv6 tunnel counted with IPv4's 40 bytes",
+      {
+        ...gre1,
+        mtu: 1400,
+        tcpMss: 1360,
+        ends: [
+          { ...gre1.ends[0], address: "fd00:10::2" },
+          { ...gre1.ends[1], address: "fd00:10::1" },
+        ],
+      },
+      false,
+      [
+        {
+          path: "tunnels[0].tcpMss",
+          reason:
+            "is more than mtu 1400 allows (1400 − 60 bytes of IPv6 and TCP headers = 1340): segments would still not fit the tunnel",
+        },
+      ],
+    ],
+    [
+      "an MTU below IPv6's least on a tunnel with IPv6 addresses",
+      {
+        ...gre1,
+        mtu: 1200,
+        ends: [
+          { ...gre1.ends[0], address: "fd00:10::2" },
+          { ...gre1.ends[1], address: "fd00:10::1" },
+        ],
+      },
+      false,
+      [
+        {
+          path: "tunnels[0].mtu",
+          reason:
+            "is below 1280, the least a link carrying IPv6 may have: the kernel would turn IPv6 off on the tunnel, and its IPv6 addresses with it",
+        },
+      ],
+    ],
+  ])("what GreTunnel refuses too: %s", (_title, tunnel, persist, expected) => {
+    expect(
+      configProblems(() => parseStackConfig({ routers, tunnels: [tunnel], settings: { persist } })),
+    ).toEqual(expected);
   });
 
   it("accepts a capturing route when the end says so", () => {
@@ -639,6 +746,46 @@ describe("every provider's check refuses", () => {
         {
           property: "endpoints[1].peerAddress",
           reason: "must not be a reserved (class E) address (240.0.0.0/4): routers do not forward it",
+        },
+      ],
+    ],
+    [
+      "GreTunnel with an IPv4 tunnel address and an IPv6 peer",
+      greTunnelProvider,
+      endpoint(1, { address: "fd00:10::1" }),
+      [
+        {
+          property: "endpoints[1].address",
+          reason: "is IPv6 but the other end's address is IPv4: a tunnel's addresses are one family",
+        },
+      ],
+    ],
+    [
+      "GreTunnel whose ends share one underlay address, spelt two ways",
+      greTunnelProvider,
+      {
+        ...tunnel,
+        mode: "ip6gre",
+        endpoints: [
+          { ...tunnel.endpoints[0], local: "2001:db8:1::11" },
+          { ...tunnel.endpoints[1], local: "2001:DB8:1:0::11" },
+        ],
+      },
+      [
+        { property: "endpoints[1].local", reason: "both endpoints have the same underlay address" },
+        { property: "endpoints[0].local", reason: "local and remote are the same address" },
+        { property: "endpoints[1].local", reason: "local and remote are the same address" },
+      ],
+    ],
+    [
+      "GreTunnel with the field note's MSS 1436, a key and no mtu",
+      greTunnelProvider,
+      { ...tunnel, key: 1, tcpMss: 1436 },
+      [
+        {
+          property: "tcpMss",
+          reason:
+            "is more than the tunnel carries: without mtu, the kernel gives a gre tunnel with a key MTU 1472 over a 1500-byte underlay (1472 − 40 bytes of IPv4 and TCP headers = 1432); set mtu to what the underlay path carries, or a smaller tcpMss",
         },
       ],
     ],
