@@ -10,6 +10,7 @@
 import type { RemoteCommand } from "../../model/command";
 import { readFileCommand, removeFile, writeFile } from "./bootFile";
 import { moduleName } from "../modprobe/kernelModule";
+import { sysctlFileWord } from "../sysctl/sysctl";
 
 /** Where the markers live: cleared by a reboot, like the changes they stand for. */
 export const OWNERSHIP_DIR = "/run/pulumi-gre";
@@ -21,7 +22,7 @@ export function moduleMarker(name: string): string {
 
 /** The marker of a sysctl pulumi-gre set: the value it found. */
 export function sysctlMarker(key: string): string {
-  return `${OWNERSHIP_DIR}/sysctl-${key.replace(/\//g, "_")}.original`;
+  return `${OWNERSHIP_DIR}/sysctl-${sysctlFileWord(key)}.original`;
 }
 
 /** Commands that write a marker (making its folder first). */

@@ -26,9 +26,30 @@ export function normalizeSysctlValue(value: string): string {
   return value.trim().split(/\s+/).join(" ");
 }
 
+/**
+ * A sysctl key as part of a file name: `/` (a dot inside an interface name, eth0/100 for eth0.100)
+ * written `%`, which no key has — so two keys never share a name (eth0/100 and eth0_100 do not).
+ */
+export function sysctlFileWord(key: string): string {
+  return key.replace(/\//g, "%");
+}
+
 /** The persistence file under /etc/sysctl.d for `key`. */
 export function sysctlFile(key: string): string {
-  return `/etc/sysctl.d/90-pulumi-gre-${key.replace(/\//g, "_")}.conf`;
+  return `/etc/sysctl.d/90-pulumi-gre-${sysctlFileWord(key)}.conf`;
+}
+
+/**
+ * Where pulumi-gre 0.3 and earlier wrote the file of a key with a `/` (written `_`, a name eth0_100
+ * shares): read, and moved, only when what it holds is this key's. Undefined for other keys.
+ */
+export function legacySysctlFile(key: string): string | undefined {
+  return key.includes("/") ? `/etc/sysctl.d/90-pulumi-gre-${key.replace(/\//g, "_")}.conf` : undefined;
+}
+
+/** Whether a sysctl.d file's content (as read) sets `key`. */
+export function setsKey(content: string, key: string): boolean {
+  return content.split("\n").some((line) => line.startsWith(`${key} = `));
 }
 
 /** Its content, in sysctl.conf syntax. */

@@ -121,7 +121,8 @@ export const kernelModuleProvider = oneRouterProvider<KernelModuleInputs, Module
   schema: kernelModuleSchema,
   normalize: (data: KernelModuleDeclaration) => ({
     connection: data.connection,
-    name: data.name,
+    // One module however spelt (modprobe reads ip-gre as ip_gre): one name, file, marker and id.
+    name: moduleName(data.name),
     persist: data.persist ?? KERNEL_MODULE_DEFAULTS.persist,
     unloadOnDelete: data.unloadOnDelete ?? KERNEL_MODULE_DEFAULTS.unloadOnDelete,
   }),

@@ -16,6 +16,8 @@ import {
 import {
   normalizeSysctlValue,
   sameSysctlValue,
+  legacySysctlFile,
+  setsKey,
   sysctlFile,
   sysctlFileContent,
   sysctlRead,
@@ -67,6 +69,8 @@ interface SysctlView {
   file: string | undefined;
   /** The value pulumi-gre found before it first set this one, when its marker is there. */
   original: string | undefined;
+  /** This key's file where 0.3 and earlier wrote it ({@link legacySysctlFile}), to be moved. */
+  legacy: string | undefined;
 }
 
 /** The boot file `persist` asks for: /etc/sysctl.d/90-pulumi-gre-KEY.conf. */
@@ -76,6 +80,17 @@ function bootFile(inputs: SysctlInputs): BootFile {
     content: sysctlFileContent(inputs.key, inputs.value),
     persist: inputs.persist,
   };
+}
+
+/** The boot file as the router has it: ours, or this key's where 0.3 wrote it (until it is moved). */
+function bootFileNow(now: SysctlView): string | undefined {
+  return now.file ?? now.legacy;
+}
+
+/** Removes this key's file where 0.3 wrote it (the current one is written in its place, as wanted). */
+function moveLegacy(key: string, now: SysctlView) {
+  const legacy = legacySysctlFile(key);
+  return legacy && now.legacy !== undefined ? [removeFile(legacy)] : [];
 }
 
 /** The dynamic provider behind {@link Sysctl}. */
@@ -98,12 +113,16 @@ export const sysctlProvider = oneRouterProvider<SysctlInputs, SysctlView, Sysctl
   id: (inputs) => `${inputs.connection.host}:${inputs.key}`,
 
   // sysctl -n KEY, and the boot file.
-  reads: (inputs) => [
-    sysctlRead(inputs.key),
-    readFileCommand(sysctlFile(inputs.key)),
-    readMarker(sysctlMarker(inputs.key)),
-  ],
-  parse(inputs, [value, file, marker], router) {
+  reads: (inputs) => {
+    const legacy = legacySysctlFile(inputs.key);
+    return [
+      sysctlRead(inputs.key),
+      readFileCommand(sysctlFile(inputs.key)),
+      readMarker(sysctlMarker(inputs.key)),
+      ...(legacy ? [readFileCommand(legacy)] : []),
+    ];
+  },
+  parse(inputs, [value, file, marker, legacy], router) {
     if (value.exitCode !== 0) {
       throw new Error(
         `${router}: there is no sysctl ${inputs.key} on this router (${excerpt(value.stderr, 200)}); a module may be missing, or the kernel lacks it`,
@@ -113,10 +132,10 @@ export const sysctlProvider = oneRouterProvider<SysctlInputs, SysctlView, Sysctl
       current: normalizeSysctlValue(value.stdout),
       file: file.exitCode === 0 ? file.stdout : undefined,
       original: marker.exitCode === 0 ? normalizeSysctlValue(marker.stdout) : undefined,
+      legacy: legacy?.exitCode === 0 && setsKey(legacy.stdout, inputs.key) ? legacy.stdout : undefined,
     };
   },
 
-  // sysctl -w KEY=VALUE when it differs, and the boot file as `persist` says.
   // sysctl -w KEY=VALUE when it differs — remembering on the router, first, the value found — and
   // the boot file as `persist` says.
   plan: (inputs, now) => [
@@ -127,13 +146,14 @@ export const sysctlProvider = oneRouterProvider<SysctlInputs, SysctlView, Sysctl
           sysctlWrite(inputs.key, inputs.value),
         ]),
     ...bootFileChanges(bootFile(inputs), now.file),
+    ...moveLegacy(inputs.key, now),
   ],
 
   // The value the router has; persist: whether the boot file is there as written.
   observedInputs: (inputs, now) => ({
     ...inputs,
     value: now.current,
-    persist: now.file === bootFile(inputs).content,
+    persist: bootFileNow(now) === bootFile(inputs).content,
   }),
 
   // The marker written ahead of sysctl -w goes when the write fails: nothing was set.
@@ -145,7 +165,7 @@ export const sysctlProvider = oneRouterProvider<SysctlInputs, SysctlView, Sysctl
       ...(sameSysctlValue(now.current, inputs.value)
         ? []
         : [`${inputs.key} is ${now.current}, wanted ${inputs.value}`]),
-      ...bootFileDrift(bootFile(inputs), now.file),
+      ...bootFileDrift(bootFile(inputs), bootFileNow(now)),
     ].map((d) => `${routerLabel(inputs.connection)}: ${d}`);
     return {
       ...inputs,
@@ -153,7 +173,7 @@ export const sysctlProvider = oneRouterProvider<SysctlInputs, SysctlView, Sysctl
       current: now.current,
       // A run killed after setting the value left the one it found on the router.
       original: previous?.original ?? before.original ?? before.current,
-      persisted: now.file !== undefined,
+      persisted: bootFileNow(now) !== undefined,
       drift,
     };
   },
@@ -169,6 +189,7 @@ export const sysctlProvider = oneRouterProvider<SysctlInputs, SysctlView, Sysctl
           ? [sysctlWrite(state.key, original)]
           : []),
         ...(now.file !== undefined ? [removeFile(sysctlFile(state.key))] : []),
+        ...moveLegacy(state.key, now),
         ...(now.original !== undefined ? [removeMarker(sysctlMarker(state.key))] : []),
       ],
       notices: [],

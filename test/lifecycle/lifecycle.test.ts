@@ -10,6 +10,7 @@ import * as pulumiRuntime from "@pulumi/pulumi";
 import { greTunnelProvider } from "../../providers/greTunnel/lifecycle";
 import { kernelModuleProvider } from "../../providers/oneRouter/kernelModule";
 import { sysctlProvider } from "../../providers/oneRouter/sysctl";
+import { legacySysctlFile, sysctlFile, sysctlFileContent } from "../../commands/sysctl/sysctl";
 import { tunnelRouteProvider } from "../../providers/oneRouter/tunnelRoute";
 import { checkRaw, type AnyProvider } from "../support/rawCalls";
 import type { SimOutcome } from "../support/sim/simRouter";
@@ -444,4 +445,43 @@ describe("a router decommissioned in the configuration (gone for good): never co
       expect(r2.modulesLoaded).toContain("ip_gre");
     },
   );
+});
+
+describe("a Sysctl file of 0.3 under the name another key shares (eth0/100 written eth0_100)", () => {
+  let lab: SimRouters;
+  afterEach(() => lab.close());
+  const dotted = "net.ipv4.conf.eth0/100.rp_filter";
+  const underscored = "net.ipv4.conf.eth0_100.rp_filter";
+
+  it("is moved to the key's own name by up, and removed by delete; another key's file of that name is left", async () => {
+    lab = await startSimRouters(1);
+    const router = lab.router("r1");
+    router.sysctls[dotted] = "1";
+    const oldName = legacySysctlFile(dotted)!;
+    const checked = await checkRaw(sysctlProvider, {
+      connection: lab.connection("r1"),
+      key: dotted,
+      value: 2,
+      persist: true,
+    });
+    // Another key's file under that name (eth0_100's own) is not this resource's.
+    router.files.set(oldName, sysctlFileContent(underscored, "1"));
+    const created = (await sysctlProvider.create(checked.inputs!)).outs! as State;
+    expect(router.files.get(sysctlFile(dotted))).toBe(sysctlFileContent(dotted, "2"));
+    expect(router.files.get(oldName)).toBe(sysctlFileContent(underscored, "1"));
+    // This key's file where 0.3 wrote it: counted as its boot file, moved by the next up.
+    router.files.delete(sysctlFile(dotted));
+    router.files.set(oldName, sysctlFileContent(dotted, "2"));
+    const read = (await sysctlProvider.read!("id", created as never)) as pulumi.dynamic.ReadResult<State>;
+    expect(read.props!.drift).toEqual([]);
+    const updated = (
+      await sysctlProvider.update!("id", created as never, { ...checked.inputs!, value: "3" } as never)
+    ).outs! as State;
+    expect([...router.files.keys()].filter((f) => f.startsWith("/etc/sysctl.d/"))).toEqual([
+      sysctlFile(dotted),
+    ]);
+    router.files.set(oldName, sysctlFileContent(dotted, "3"));
+    await sysctlProvider.delete!("id", updated as never);
+    expect([...router.files.keys()].filter((f) => f.startsWith("/etc/sysctl.d/"))).toEqual([]);
+  });
 });

@@ -28,6 +28,11 @@ describe("KernelModule check", () => {
       inputs: { ...sealed, name: "ip_gre", persist: false, unloadOnDelete: false },
     });
   });
+  it("spells a module as the kernel does: ip-gre is ip_gre (one file, marker and id)", async () => {
+    expect(await check(kernelModuleProvider, { connection, name: "ip-gre" })).toEqual({
+      inputs: { ...sealed, name: "ip_gre", persist: false, unloadOnDelete: false },
+    });
+  });
   it.each([["ip_gre;reboot"], ["$(id)"], ["../ip_gre"], [""]])("refuses the name %j", async (name) => {
     expect((await check(kernelModuleProvider, { connection, name })).failures).toEqual([
       {

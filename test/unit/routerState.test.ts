@@ -21,7 +21,15 @@ import {
   routeReplace,
   type RouteSpec,
 } from "../../commands/iproute2/route";
-import { sameSysctlValue, sysctlFile, sysctlFileContent, sysctlWrite } from "../../commands/sysctl/sysctl";
+import {
+  legacySysctlFile,
+  sameSysctlValue,
+  setsKey,
+  sysctlFile,
+  sysctlFileContent,
+  sysctlWrite,
+} from "../../commands/sysctl/sysctl";
+import { sysctlMarker } from "../../commands/files/ownership";
 import { commandLine } from "../../transport/script";
 
 function fixture(name: string): string {
@@ -289,6 +297,17 @@ describe("kernel modules", () => {
 });
 
 describe("sysctl", () => {
+  it("gives two keys two files and two markers: eth0/100 (eth0.100) is not eth0_100", () => {
+    const [dotted, underscored] = ["net.ipv4.conf.eth0/100.rp_filter", "net.ipv4.conf.eth0_100.rp_filter"];
+    expect(sysctlFile(dotted)).not.toBe(sysctlFile(underscored));
+    expect(sysctlMarker(dotted)).not.toBe(sysctlMarker(underscored));
+    // Where 0.3 wrote the first (the second's name): moved only when it holds the first key.
+    expect(legacySysctlFile(dotted)).toBe(sysctlFile(underscored));
+    expect(legacySysctlFile(underscored)).toBeUndefined();
+    expect(setsKey(sysctlFileContent(dotted, "2"), dotted)).toBe(true);
+    expect(setsKey(sysctlFileContent(underscored, "2"), dotted)).toBe(false);
+  });
+
   it("compares values with whitespace folded", () => {
     expect(sameSysctlValue("4096\t87380\t6291456\n", "4096 87380 6291456")).toBe(true);
     expect(sameSysctlValue("1", "0")).toBe(false);
@@ -301,7 +320,7 @@ describe("sysctl", () => {
       "sysctl -w -- 'net.ipv4.tcp_rmem=4096 87380 6291456'",
     );
     expect(sysctlFile("net.ipv4.conf.eth0/100.rp_filter")).toBe(
-      "/etc/sysctl.d/90-pulumi-gre-net.ipv4.conf.eth0_100.rp_filter.conf",
+      "/etc/sysctl.d/90-pulumi-gre-net.ipv4.conf.eth0%100.rp_filter.conf",
     );
     expect(sysctlFileContent("net.ipv4.ip_forward", "1")).toBe(
       "# Managed by pulumi-gre (Sysctl); removed when the resource is deleted.\nnet.ipv4.ip_forward = 1\n",
