@@ -56,10 +56,11 @@ export interface GreTunnelParameters {
   mtu?: number;
   /**
    * Clamp the MSS of TCP connections through the tunnel, on both routers: `"clamp"` to the path
-   * MTU (the tunnel's MTU − 40: 1436 over a 1500-byte underlay, 1360 with `mtu: 1400`), or a number
-   * of bytes (536 or more, at most `mtu` − 40). A firewall rule of this resource: nftables (table
-   * `ip pulumi_gre`) where the kernel takes it, else iptables (mangle FORWARD, comment
-   * `pulumi-gre:NAME`). Unset: no rule.
+   * MTU (the tunnel's MTU − 40: 1436 over a 1500-byte underlay, 1360 with `mtu: 1400`; − 60 with
+   * IPv6 addresses), or a number of bytes (536 or more, at most the MTU − 40, or − 60: the `mtu`, or
+   * the kernel's default when unset). A firewall rule of this resource, for TCP of the family of the
+   * tunnel's addresses: nftables (table `ip pulumi_gre`, or `ip6 pulumi_gre`) where the kernel takes
+   * it, else iptables or ip6tables (mangle FORWARD, comment `pulumi-gre:NAME`). Unset: no rule.
    */
   tcpMss?: TcpMss;
   /**

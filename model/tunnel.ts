@@ -32,3 +32,6 @@ export type GreKey = number | { input: number; output: number };
  * bytes.
  */
 export type TcpMss = "clamp" | number;
+
+/** The IP and TCP headers a segment carries over each family: MSS = MTU − this. */
+export const TCP_HEADERS: Record<IpFamily, number> = { ipv4: 40, ipv6: 60 };

@@ -9,6 +9,7 @@
  */
 import {
   carriesEthernet,
+  TCP_HEADERS,
   underlayFamily,
   type GreKey,
   type IpFamily,
@@ -44,9 +45,6 @@ export interface RuleProblem {
 
 /** The IPv6 minimum link MTU (RFC 8200): below it the kernel turns IPv6 off on the link. */
 export const IPV6_MIN_MTU = 1280;
-
-/** The IP and TCP headers a segment carries: MSS = MTU − this. */
-export const TCP_HEADERS: Record<IpFamily, number> = { ipv4: 40, ipv6: 60 };
 
 /**
  * The MTU the kernel gives a tunnel when none is set, over a 1500-byte underlay (as measured on

@@ -5,19 +5,23 @@
  *
  * nftables where the kernel takes it (a table of ours, `ip pulumi_gre`, with one chain per tunnel),
  * else iptables (the mangle table's FORWARD chain, each rule marked by a comment of ours). Rules are
- * found again by those marks; rules pulumi-gre did not make are never touched. Pure: commands,
- * parsing, plans and drift.
+ * found again by those marks; rules pulumi-gre did not make are never touched. Each IP family has
+ * its own: IPv4 TCP is clamped in the `ip` table and iptables, IPv6 TCP in the `ip6` table and
+ * ip6tables. Pure: commands, parsing, plans and drift.
  *
  * @packageDocumentation
  */
 import type { CommandOutcome, RemoteCommand } from "../../model/command";
-import type { TcpMss } from "../../model/tunnel";
+import { TCP_HEADERS, type IpFamily, type TcpMss } from "../../model/tunnel";
 
-/** Where a rule lives. */
-export type Firewall = "nftables" | "iptables-legacy" | "iptables";
+/** Where a rule lives (iptables by the command of its family). */
+export type Firewall = "nftables" | "iptables-legacy" | "iptables" | "ip6tables-legacy" | "ip6tables";
 
-/** IPv4 (20 bytes) and TCP (20 bytes) headers: MSS = MTU − 40. */
-export const TCP_IP_HEADERS = 40;
+/** nftables' table family and the iptables commands of an IP family. */
+const FAMILY_TOOLS: Record<IpFamily, { nft: string; legacy: Firewall; plain: Firewall }> = {
+  ipv4: { nft: "ip", legacy: "iptables-legacy", plain: "iptables" },
+  ipv6: { nft: "ip6", legacy: "ip6tables-legacy", plain: "ip6tables" },
+};
 
 /** Our nftables table. */
 const NFT_TABLE = "pulumi_gre";
@@ -32,14 +36,18 @@ export function ruleMark(name: string): string {
   return `pulumi-gre:${name}`;
 }
 
-/** The reads that find out which firewall works and what rules of ours it has (shared by all tunnels of a router). */
-export function firewallReads(): RemoteCommand[] {
+/**
+ * The reads that find out which firewall of `family` works and what rules of ours it has (shared by
+ * all tunnels of a router).
+ */
+export function firewallReads(family: IpFamily = "ipv4"): RemoteCommand[] {
+  const tools = FAMILY_TOOLS[family];
   return [
-    // Whether the kernel takes nftables' ip family (a check: nothing is changed).
-    { argv: ["nft", "--check", "add", "table", "ip", NFT_TABLE], mayFail: true },
-    { argv: ["nft", "-j", "list", "table", "ip", NFT_TABLE], mayFail: true },
-    { argv: ["iptables-legacy", "-w", "-t", "mangle", "-S", "FORWARD"], mayFail: true },
-    { argv: ["iptables", "-w", "-t", "mangle", "-S", "FORWARD"], mayFail: true },
+    // Whether the kernel takes nftables' table family (a check: nothing is changed).
+    { argv: ["nft", "--check", "add", "table", tools.nft, NFT_TABLE], mayFail: true },
+    { argv: ["nft", "-j", "list", "table", tools.nft, NFT_TABLE], mayFail: true },
+    { argv: [tools.legacy, "-w", "-t", "mangle", "-S", "FORWARD"], mayFail: true },
+    { argv: [tools.plain, "-w", "-t", "mangle", "-S", "FORWARD"], mayFail: true },
   ];
 }
 
@@ -60,6 +68,8 @@ export interface FirewallView {
   rules: FoundRule[];
   /** The chains in our nftables table (to remove the table once the last one goes). */
   nftChains: string[];
+  /** The IP family whose TCP these rules clamp; undefined: IPv4. */
+  family?: IpFamily;
 }
 
 interface NftObject {
@@ -104,8 +114,13 @@ function iptablesSetting(name: string, args: string[]): TcpMss | "other" {
   return Number.isInteger(mss) ? mss : "other";
 }
 
-/** Parses the outcomes of {@link firewallReads} for tunnel `name`. */
-export function parseFirewall(name: string, outcomes: CommandOutcome[]): FirewallView {
+/** Parses the outcomes of {@link firewallReads} (of `family`) for tunnel `name`. */
+export function parseFirewall(
+  name: string,
+  outcomes: CommandOutcome[],
+  family: IpFamily = "ipv4",
+): FirewallView {
+  const tools = FAMILY_TOOLS[family];
   const [check, nftList, legacy, plain] = outcomes;
   const rules: FoundRule[] = [];
   const nftChains: string[] = [];
@@ -132,17 +147,17 @@ export function parseFirewall(name: string, outcomes: CommandOutcome[]): Firewal
     }
   };
   // `iptables` is often iptables-legacy itself: it is looked at only where there is no iptables-legacy.
-  if (legacy.exitCode === 0) iptables("iptables-legacy", legacy);
-  else if (plain.exitCode === 0) iptables("iptables", plain);
+  if (legacy.exitCode === 0) iptables(tools.legacy, legacy);
+  else if (plain.exitCode === 0) iptables(tools.plain, plain);
   const usable: Firewall | undefined =
     check.exitCode === 0
       ? "nftables"
       : legacy.exitCode === 0
-        ? "iptables-legacy"
+        ? tools.legacy
         : plain.exitCode === 0
-          ? "iptables"
+          ? tools.plain
           : undefined;
-  return { usable, rules, nftChains };
+  return { usable, rules, nftChains, ...(family === "ipv6" ? { family } : {}) };
 }
 
 /** The nftables rule text of a setting (every name in it is a checked interface name). */
@@ -166,11 +181,17 @@ function iptablesRule(name: string, mss: TcpMss): string[] {
 }
 
 /** Adds the rule of tunnel `name` (nftables: its chain made or emptied first, in one transaction). */
-export function addRule(name: string, mss: TcpMss, firewall: Firewall): RemoteCommand {
+export function addRule(
+  name: string,
+  mss: TcpMss,
+  firewall: Firewall,
+  family: IpFamily = "ipv4",
+): RemoteCommand {
   if (firewall === "nftables") {
-    const chain = `ip ${NFT_TABLE} ${nftChain(name)}`;
+    const table = `${FAMILY_TOOLS[family].nft} ${NFT_TABLE}`;
+    const chain = `${table} ${nftChain(name)}`;
     const script = [
-      `add table ip ${NFT_TABLE}`,
+      `add table ${table}`,
       `add chain ${chain} { type filter hook forward priority mangle; policy accept; }`,
       `flush chain ${chain}`,
       `add rule ${chain} ${nftRule(name, mss)}`,
@@ -185,11 +206,12 @@ export function removeRules(name: string, view: FirewallView): RemoteCommand[] {
   const commands: RemoteCommand[] = [];
   if (view.nftChains.includes(nftChain(name))) {
     const others = view.nftChains.filter((c) => c !== nftChain(name));
+    const nft = FAMILY_TOOLS[view.family ?? "ipv4"].nft;
     commands.push({
       argv:
         others.length === 0
-          ? ["nft", "delete", "table", "ip", NFT_TABLE]
-          : ["nft", "delete", "chain", "ip", NFT_TABLE, nftChain(name)],
+          ? ["nft", "delete", "table", nft, NFT_TABLE]
+          : ["nft", "delete", "chain", nft, NFT_TABLE, nftChain(name)],
     });
   }
   for (const rule of view.rules) {
@@ -212,12 +234,13 @@ export function planClamp(name: string, mss: TcpMss | undefined, view: FirewallV
   if (mss === undefined) return removeRules(name, view);
   if (matches(view, mss)) return [];
   if (!view.usable) {
+    const tools = FAMILY_TOOLS[view.family ?? "ipv4"];
     throw new Error(
-      "tcpMss needs a firewall: nftables cannot use this kernel's ip family and no iptables works here " +
-        "(install nftables, or iptables)",
+      `tcpMss needs a firewall: nftables cannot use this kernel's ${tools.nft} family and no ${tools.plain} works here ` +
+        `(install nftables, or ${tools.plain})`,
     );
   }
-  return [...removeRules(name, view), addRule(name, mss, view.usable)];
+  return [...removeRules(name, view), addRule(name, mss, view.usable, view.family)];
 }
 
 /** How the rules differ from the wanted clamp, as short phrases naming the tunnel. */
@@ -234,8 +257,8 @@ export function clampDrift(name: string, mss: TcpMss | undefined, view: Firewall
   return [];
 }
 
-/** The MSS the clamp gives TCP through a tunnel whose MTU is `mtu`. */
-export function effectiveMss(mss: TcpMss, mtu: number | undefined): number | null {
+/** The MSS the clamp gives TCP of `family` through a tunnel whose MTU is `mtu`. */
+export function effectiveMss(mss: TcpMss, mtu: number | undefined, family: IpFamily = "ipv4"): number | null {
   if (mss !== "clamp") return mss;
-  return mtu === undefined ? null : mtu - TCP_IP_HEADERS;
+  return mtu === undefined ? null : mtu - TCP_HEADERS[family];
 }

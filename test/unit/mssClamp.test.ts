@@ -216,3 +216,55 @@ describe("effectiveMss", () => {
     expect(effectiveMss(mss, mtu)).toBe(expected);
   });
 });
+
+describe("the clamp of IPv6 TCP (a tunnel with IPv6 addresses)", () => {
+  const outcome6 = (i: number, exitCode: number, stdout = ""): CommandOutcome => ({
+    argv: firewallReads("ipv6")[i].argv,
+    ran: true,
+    exitCode,
+    stdout,
+    stderr: "",
+  });
+  /** A lab router's IPv6 reads: no nftables ip6 family, ip6tables-legacy with the recorded rules. */
+  const uml6 = () => [
+    outcome6(0, 1),
+    outcome6(1, 1),
+    outcome6(2, 0, fixture("ip6tables-legacy-S.txt")),
+    outcome6(3, 4),
+  ];
+
+  it("reads the ip6 table and ip6tables", () => {
+    expect(firewallReads("ipv6").map((c) => c.argv.slice(0, 5).join(" "))).toEqual([
+      "nft --check add table ip6",
+      "nft -j list table ip6",
+      "ip6tables-legacy -w -t mangle -S",
+      "ip6tables -w -t mangle -S",
+    ]);
+  });
+
+  it("finds its rule in ip6tables-legacy and replaces it there, never touching one not ours", () => {
+    const view = parseFirewall("g6", uml6(), "ipv6");
+    expect(view).toMatchObject({ usable: "ip6tables-legacy", family: "ipv6", rules: [{ setting: "clamp" }] });
+    expect(planClamp("g6", 1380, view).map((c) => c.argv.slice(0, 6).join(" "))).toEqual([
+      "ip6tables-legacy -w -t mangle -D FORWARD",
+      "ip6tables-legacy -w -t mangle -A FORWARD",
+    ]);
+    expect(planClamp("eth1", undefined, parseFirewall("eth1", uml6(), "ipv6"))).toEqual([]);
+  });
+
+  it("writes nftables' rule in the ip6 table, and removes that table once empty", () => {
+    const add = addRule("g6", "clamp", "nftables", "ipv6");
+    expect(add.stdin?.split("\n").slice(0, 2)).toEqual([
+      "add table ip6 pulumi_gre",
+      "add chain ip6 pulumi_gre mss_g6 { type filter hook forward priority mangle; policy accept; }",
+    ]);
+    const view: FirewallView = { usable: "nftables", rules: [], nftChains: ["mss_g6"], family: "ipv6" };
+    expect(removeRules("g6", view).map((c) => c.argv)).toEqual([
+      ["nft", "delete", "table", "ip6", "pulumi_gre"],
+    ]);
+  });
+
+  it("gives IPv6 TCP the tunnel's MTU less 60 bytes", () => {
+    expect(effectiveMss("clamp", 1444, "ipv6")).toBe(1384);
+  });
+});

@@ -6,6 +6,7 @@
  *
  * @packageDocumentation
  */
+import { familyOf } from "../../../schemas/addresses";
 import type { RemoteCommand } from "../../../model/command";
 import type { TunnelEndSpec } from "../../../commands/iproute2/tunnelCommands";
 import type { GroupOutcomes, ReadGroups } from "../../keyedReads";
@@ -39,8 +40,17 @@ function eachRead<T>(
 }
 
 /** What the inputs (or a state) ask of the ends besides the tunnel. */
-export function wantedExtras(t: { persist?: boolean; tcpMss?: ExtrasWanted["tcpMss"] | null }): ExtrasWanted {
-  return { persist: t.persist ?? false, tcpMss: t.tcpMss ?? undefined };
+export function wantedExtras(t: {
+  persist?: boolean;
+  tcpMss?: ExtrasWanted["tcpMss"] | null;
+  endpoints?: ReadonlyArray<{ address?: string }>;
+}): ExtrasWanted {
+  const address = t.endpoints?.find((e) => e.address !== undefined)?.address;
+  return {
+    persist: t.persist ?? false,
+    tcpMss: t.tcpMss ?? undefined,
+    ...(address !== undefined && familyOf(address) === "ipv6" ? { ipv6: true } : {}),
+  };
 }
 
 /** The reads, by name: what the inputs want, and what the state says there is (to remove it). */

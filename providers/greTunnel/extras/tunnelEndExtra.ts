@@ -16,6 +16,8 @@ import type { TunnelEndSpec } from "../../../commands/iproute2/tunnelCommands";
 export interface ExtrasWanted {
   persist: boolean;
   tcpMss?: TcpMss;
+  /** The tunnel's addresses are IPv6 (its MSS clamp is for IPv6 TCP). */
+  ipv6?: boolean;
 }
 
 /** One kind of thing a tunnel end owns besides its device. */
