@@ -33,6 +33,11 @@ export function prefixFamily(prefix: string): IpFamily | undefined {
   return familyOf(prefix.split("/")[0]);
 }
 
+/** A host as one text however spelt: an IP address canonical, a DNS name in lower case. */
+export function canonicalHost(host: string): string {
+  return familyOf(host) ? canonicalAddress(host) : host.toLowerCase();
+}
+
 /** An address as `ip` prints it: IPv6 in its canonical form (RFC 5952: lower case, shortest); IPv4 as given. */
 export function canonicalAddress(value: string): string {
   return familyOf(value) === "ipv6" ? ipaddr.IPv6.parse(value).toString() : value;

@@ -200,7 +200,7 @@ export function tooDeep(value: unknown): Problem | undefined {
         path: propertyPath(path),
         reason: `is nested more than ${MAX_DEPTH} levels deep: no input is`,
       };
-    const entries = Array.isArray(here) ? here.map((v, i) => [i, v] as const) : Object.entries(here);
+    const entries = Array.isArray(here) ? Array.from(here, (v, i) => [i, v] as const) : Object.entries(here);
     for (const [key, v] of entries) pending.push({ value: v, path: [...path, key] });
   }
   return undefined;

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { connectionSchema, credentialsSchema } from "../../schemas/connection";
-import { canonicalAddress, unicastAddress } from "../../schemas/addresses";
+import { canonicalAddress, canonicalHost, unicastAddress } from "../../schemas/addresses";
 import { interfaceName, tunnelParameters } from "../../schemas/tunnel";
 import { persistRules, tunnelRules } from "../../schemas/tunnelRules";
 import { isKnown } from "../../schemas/unknown";
@@ -17,6 +17,9 @@ import {
   type NormalizedGreEndpoint,
   type NormalizedGreTunnel,
 } from "../../model/greTunnel";
+
+/** A connection's host and port, the host as one text however spelt. */
+const sameSpelling = (c: { host: string; port?: number }) => ({ host: canonicalHost(c.host), port: c.port });
 
 /** Builds GreTunnel's input schema. */
 export function greTunnelSchema() {
@@ -52,7 +55,7 @@ export function greTunnelSchema() {
       if (
         isKnown(a.connection) &&
         isKnown(b.connection) &&
-        routerAddress(a.connection) === routerAddress(b.connection)
+        routerAddress(sameSpelling(a.connection)) === routerAddress(sameSpelling(b.connection))
       ) {
         ctx.addIssue({
           code: "custom",

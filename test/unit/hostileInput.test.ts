@@ -486,6 +486,11 @@ describe("the stack config refuses", () => {
     ).toEqual(expected);
   });
 
+  it("refuses a list with a hole in it (a program's sparse array) with a message, not a crash", () => {
+    const problems = configProblems(() => parseStackConfig({ routers, tunnels: [, gre1] }));
+    expect(problems.map((p) => p.path)).toContain("tunnels[0]");
+  });
+
   it("accepts a capturing route when the end says so", () => {
     const allowed = {
       ...toEdge,
@@ -516,6 +521,20 @@ describe("the stack config refuses", () => {
         {
           path: "routers.edge2",
           reason: "is 203.0.113.30:22, which is declared already as edge; one router must be declared once",
+        },
+      ],
+    ],
+    [
+      "one router under two names, its host spelt two ways",
+      {
+        ...routers,
+        edge: { ...routers.edge, connection: { host: "2001:DB8:0::30", privateKeySecret: "edgeKey" } },
+        edge2: { connection: { host: "2001:db8::30" }, underlay: "198.51.100.22", lans: [] },
+      },
+      [
+        {
+          path: "routers.edge2",
+          reason: "is [2001:db8::30]:22, which is declared already as edge; one router must be declared once",
         },
       ],
     ],
@@ -775,6 +794,23 @@ describe("every provider's check refuses", () => {
         { property: "endpoints[1].local", reason: "both endpoints have the same underlay address" },
         { property: "endpoints[0].local", reason: "local and remote are the same address" },
         { property: "endpoints[1].local", reason: "local and remote are the same address" },
+      ],
+    ],
+    [
+      "GreTunnel with both ends on one router, its host spelt two ways",
+      greTunnelProvider,
+      {
+        ...tunnel,
+        endpoints: [
+          { ...tunnel.endpoints[0], connection: { ...connection, host: "router.EXAMPLE.net" } },
+          { ...tunnel.endpoints[1], connection: { ...connection, host: "Router.example.NET" } },
+        ],
+      },
+      [
+        {
+          property: "endpoints[1].connection.host",
+          reason: "both endpoints are on the same router (router.EXAMPLE.net); a tunnel joins two routers",
+        },
       ],
     ],
     [
