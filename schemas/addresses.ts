@@ -34,8 +34,14 @@ export function prefixFamily(prefix: string): IpFamily | undefined {
 }
 
 /** A host as one text however spelt: an IP address canonical, a DNS name in lower case. */
-export function canonicalHost(host: string): string {
+function canonicalHost(host: string): string {
   return familyOf(host) ? canonicalAddress(host) : host.toLowerCase();
+}
+
+/** Where a router is reached, as one text however its host is spelt: `host:port`, IPv6 in brackets. */
+export function hostAndPort(host: string, port: number): string {
+  const canonical = canonicalHost(host);
+  return familyOf(canonical) === "ipv6" ? `[${canonical}]:${port}` : `${canonical}:${port}`;
 }
 
 /** An address as `ip` prints it: IPv6 in its canonical form (RFC 5952: lower case, shortest); IPv4 as given. */

@@ -56,11 +56,15 @@ export function defaultMtu(mode: TunnelMode, keyed: boolean): number {
   return 1500 - outer - 4 - (keyed ? 4 : 0);
 }
 
-/** The family of the tunnel's addresses (the first end's that is known), IPv4 when none is. */
-export function innerFamily(ends: EndAddressing[]): IpFamily | undefined {
+/** The family of the tunnel's addresses (the first end's that is known); undefined when none is. */
+export function innerFamily(
+  ends: ReadonlyArray<Pick<EndAddressing, "address" | "peerAddress">>,
+): IpFamily | undefined {
   for (const end of ends)
-    for (const value of [end.address, end.peerAddress])
-      if (value !== undefined && value !== UNKNOWN && familyOf(value)) return familyOf(value);
+    for (const value of [end.address, end.peerAddress]) {
+      const family = value !== undefined && value !== UNKNOWN ? familyOf(value) : undefined;
+      if (family) return family;
+    }
   return undefined;
 }
 

@@ -8,7 +8,7 @@
  * @packageDocumentation
  */
 import { distinctProblems, propertyPath, type Problem } from "../schemas/issues";
-import { isAddress, prefixContains, prefixContainsPrefix, prefixesOverlap } from "../schemas/addresses";
+import { familyOf, prefixContains, prefixContainsPrefix, prefixesOverlap } from "../schemas/addresses";
 import { carriesEthernet, underlayFamily, type TunnelMode } from "../model/tunnel";
 import { mirroredKeys } from "../schemas/tunnel";
 import { persistRules } from "../schemas/tunnelRules";
@@ -63,7 +63,7 @@ function managementAddresses(router: RouterConfig): Array<{ address: string; wha
       address: router.connection.proxy.host,
       what: "the jump host this router is reached through",
     });
-  return found.filter((f) => isAddress("ipv4", f.address) || isAddress("ipv6", f.address));
+  return found.filter((f) => familyOf(f.address) !== undefined);
 }
 
 /** Ends that name routers not declared, and tunnels with both ends on one router. */

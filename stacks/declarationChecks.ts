@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 import { propertyPath, type Problem } from "../schemas/issues";
-import { canonicalHost, familyOf, prefixesOverlap } from "../schemas/addresses";
+import { hostAndPort, prefixesOverlap } from "../schemas/addresses";
 import type { StackConfig, TunnelConfig } from "./configSchema";
 
 const at = (...path: Array<string | number>) => propertyPath(path);
@@ -34,10 +34,6 @@ export function resourceNames(config: StackConfig): Problem[] {
   });
 }
 
-/** `host:port`, an IPv6 host in brackets. */
-const hostAndPort = (host: string, port: number) =>
-  familyOf(host) === "ipv6" ? `[${host}]:${port}` : `${host}:${port}`;
-
 /** Routers declared twice under two names (the same lab router, or the same host and port), and overlapping LANs. */
 export function routers(config: StackConfig): Problem[] {
   const problems: Problem[] = [];
@@ -47,7 +43,7 @@ export function routers(config: StackConfig): Problem[] {
     const identity =
       "lab" in router
         ? `lab router ${router.lab}`
-        : hostAndPort(canonicalHost(router.connection.host), router.connection.port ?? 22);
+        : hostAndPort(router.connection.host, router.connection.port ?? 22);
     const first = seen.get(identity);
     if (first)
       problems.push({

@@ -18,7 +18,7 @@ import { TCP_HEADERS, type IpFamily, type TcpMss } from "../../model/tunnel";
 export type Firewall = "nftables" | "iptables-legacy" | "iptables" | "ip6tables-legacy" | "ip6tables";
 
 /** nftables' table family and the iptables commands of an IP family. */
-const FAMILY_TOOLS: Record<IpFamily, { nft: string; legacy: Firewall; plain: Firewall }> = {
+export const FAMILY_TOOLS: Record<IpFamily, { nft: string; legacy: Firewall; plain: Firewall }> = {
   ipv4: { nft: "ip", legacy: "iptables-legacy", plain: "iptables" },
   ipv6: { nft: "ip6", legacy: "ip6tables-legacy", plain: "ip6tables" },
 };

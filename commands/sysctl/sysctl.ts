@@ -34,9 +34,12 @@ export function sysctlFileWord(key: string): string {
   return key.replace(/\//g, "%");
 }
 
+/** The sysctl.d file of ours named after `word`. */
+const sysctlDFile = (word: string) => `/etc/sysctl.d/90-pulumi-gre-${word}.conf`;
+
 /** The persistence file under /etc/sysctl.d for `key`. */
 export function sysctlFile(key: string): string {
-  return `/etc/sysctl.d/90-pulumi-gre-${sysctlFileWord(key)}.conf`;
+  return sysctlDFile(sysctlFileWord(key));
 }
 
 /**
@@ -44,7 +47,7 @@ export function sysctlFile(key: string): string {
  * shares): read, and moved, only when what it holds is this key's. Undefined for other keys.
  */
 export function legacySysctlFile(key: string): string | undefined {
-  return key.includes("/") ? `/etc/sysctl.d/90-pulumi-gre-${key.replace(/\//g, "_")}.conf` : undefined;
+  return key.includes("/") ? sysctlDFile(key.replace(/\//g, "_")) : undefined;
 }
 
 /** Whether a sysctl.d file's content (as read) sets `key`. */

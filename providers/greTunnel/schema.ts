@@ -6,11 +6,16 @@
  */
 import { z } from "zod";
 import { connectionSchema, credentialsSchema } from "../../schemas/connection";
-import { canonicalAddress, canonicalHost, unicastAddress } from "../../schemas/addresses";
+import { canonicalAddress, hostAndPort, unicastAddress } from "../../schemas/addresses";
 import { interfaceName, tunnelParameters } from "../../schemas/tunnel";
 import { persistRules, tunnelRules } from "../../schemas/tunnelRules";
 import { isKnown } from "../../schemas/unknown";
-import { credentialsOf, routerAddress, withCredentials, withoutSecrets } from "../../transport/connection";
+import {
+  credentialsOf,
+  CONNECTION_DEFAULTS,
+  withCredentials,
+  withoutSecrets,
+} from "../../transport/connection";
 import {
   GRE_TUNNEL_DEFAULTS,
   type GreTunnelRegistration,
@@ -18,8 +23,9 @@ import {
   type NormalizedGreTunnel,
 } from "../../model/greTunnel";
 
-/** A connection's host and port, the host as one text however spelt. */
-const sameSpelling = (c: { host: string; port?: number }) => ({ host: canonicalHost(c.host), port: c.port });
+/** Where a connection reaches its router, as one text however the host is spelt. */
+const reachedAt = (c: { host: string; port?: number }) =>
+  hostAndPort(c.host, c.port ?? CONNECTION_DEFAULTS.port);
 
 /** Builds GreTunnel's input schema. */
 export function greTunnelSchema() {
@@ -55,7 +61,7 @@ export function greTunnelSchema() {
       if (
         isKnown(a.connection) &&
         isKnown(b.connection) &&
-        routerAddress(sameSpelling(a.connection)) === routerAddress(sameSpelling(b.connection))
+        reachedAt(a.connection) === reachedAt(b.connection)
       ) {
         ctx.addIssue({
           code: "custom",

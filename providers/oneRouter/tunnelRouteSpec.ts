@@ -21,7 +21,6 @@ import {
   familyOf,
   prefixFamily,
   routablePrefix,
-  isAddress,
   isPrefix,
   prefixContains,
   unicastAddress,
@@ -50,9 +49,6 @@ export interface TunnelRouteOutputs extends TunnelRouteInputs, RouterStateFields
   /** The route found in the slot (destination, table, metric), whoever made it. */
   found: { gateway: string | null; device: string | null; protocol: number; source: string | null } | null;
 }
-
-/** Whether `value` is an IP address of either family (a host may be a name). */
-const anyAddress = (value: string) => isAddress("ipv4", value) || isAddress("ipv6", value);
 
 /** Builds TunnelRoute's input schema, with the checks against recursive routes and stray next hops. */
 export function tunnelRouteSchema() {
@@ -119,7 +115,7 @@ export function tunnelRouteSchema() {
       const routed = family && isPrefix(family, r.destination) ? r.destination : undefined;
       for (const { address, what } of management) {
         if (r.allowCapture || !routed) break;
-        if (!known(address) || !anyAddress(address) || !prefixContains(routed, address)) continue;
+        if (!known(address) || !familyOf(address) || !prefixContains(routed, address)) continue;
         ctx.addIssue({
           code: "custom",
           path: ["destination"],
@@ -130,7 +126,7 @@ export function tunnelRouteSchema() {
       }
       const t = r.tunnel;
       if (!t) return;
-      if (routed && known(t.remote) && anyAddress(t.remote) && prefixContains(routed, t.remote)) {
+      if (routed && known(t.remote) && familyOf(t.remote) && prefixContains(routed, t.remote)) {
         ctx.addIssue({
           code: "custom",
           path: ["destination"],

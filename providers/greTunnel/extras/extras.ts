@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { familyOf } from "../../../schemas/addresses";
+import { innerFamily } from "../../../schemas/tunnelRules";
 import type { RemoteCommand } from "../../../model/command";
 import type { TunnelEndSpec } from "../../../commands/iproute2/tunnelCommands";
 import type { GroupOutcomes, ReadGroups } from "../../keyedReads";
@@ -43,13 +43,12 @@ function eachRead<T>(
 export function wantedExtras(t: {
   persist?: boolean;
   tcpMss?: ExtrasWanted["tcpMss"] | null;
-  endpoints?: ReadonlyArray<{ address?: string }>;
+  endpoints?: ReadonlyArray<{ address?: string; peerAddress?: string }>;
 }): ExtrasWanted {
-  const address = t.endpoints?.find((e) => e.address !== undefined)?.address;
   return {
     persist: t.persist ?? false,
     tcpMss: t.tcpMss ?? undefined,
-    ...(address !== undefined && familyOf(address) === "ipv6" ? { ipv6: true } : {}),
+    ...(innerFamily(t.endpoints ?? []) === "ipv6" ? { ipv6: true } : {}),
   };
 }
 

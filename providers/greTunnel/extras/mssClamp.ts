@@ -10,6 +10,7 @@
 import {
   clampDrift,
   effectiveMss,
+  FAMILY_TOOLS,
   firewallReads,
   parseFirewall,
   planClamp,
@@ -66,11 +67,11 @@ export const mssClamp: TunnelEndExtra<ClampView, MssClampState> = {
 
   problems(spec, wanted, view) {
     const family = familyOfEnd(spec);
-    const tools = family === "ipv4" ? "ip family and no iptables works" : "ip6 family and no ip6tables works";
+    const tools = FAMILY_TOOLS[family];
     return wanted.tcpMss !== undefined && !view[family].usable
       ? [
-          `tcpMss: no firewall here can hold the clamp (nftables cannot use this kernel's ${tools}); ` +
-            `install nftables or ${family === "ipv4" ? "iptables" : "ip6tables"}`,
+          `tcpMss: no firewall here can hold the clamp (nftables cannot use this kernel's ${tools.nft} family and no ${tools.plain} works); ` +
+            `install nftables or ${tools.plain}`,
         ]
       : [];
   },
