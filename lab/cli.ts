@@ -7,13 +7,17 @@ import { parseArgs, type ParseArgsConfig } from "util";
 import { repoRoot } from "../tools/repoRoot";
 import { Lab, LabError } from "./lab";
 import { MAX_ROUTERS } from "./topology";
+import { BOOT_FLAVOURS, DEFAULT_BOOT, parseBoot } from "./bootFlavours";
 
 const USAGE = `usage: npm run lab -- <command>
 
-  up [--routers N] [--nat ROUTER]
+  up [--routers N] [--nat ROUTER] [--boot [ROUTER=]FLAVOUR]...
                            boot N routers (default 2, at most ${MAX_ROUTERS}): routerA, routerB, …;
                            with --nat, ROUTER sits behind one more router doing NAT (natB for
-                           routerB), as the field note's failing topology
+                           routerB), as the field note's failing topology; with --boot, what
+                           brings the network up at boot, on every router or on ROUTER:
+                           ${Object.keys(BOOT_FLAVOURS).join(", ")} (default ${DEFAULT_BOOT}; none: networkd
+                           installed but disabled, nothing reads network files at boot)
   down                     stop every router; remove the namespace, taps, bridges and router files
   status                   say what runs
   exec ROUTER -- CMD...    run CMD on ROUTER (on its PC: ROUTER:pc; its L2 PC: ROUTER:l2) and return its exit status
@@ -46,12 +50,13 @@ async function main(args: string[]): Promise<number> {
       const { values, positionals: extra } = parse(rest, {
         routers: { type: "string" },
         nat: { type: "string" },
+        boot: { type: "string", multiple: true },
       });
-      positionals(extra, 0, "up [--routers N] [--nat ROUTER]");
+      positionals(extra, 0, "up [--routers N] [--nat ROUTER] [--boot [ROUTER=]FLAVOUR]...");
       const count = values.routers === undefined ? 2 : Number(values.routers);
       if (!Number.isInteger(count))
         throw new LabError(`--routers takes a whole number, not ${values.routers}`);
-      await lab.up(count, values.nat as string | undefined);
+      await lab.up(count, values.nat as string | undefined, parseBoot((values.boot as string[]) ?? []));
       lab.status().forEach((line) => console.log(line));
       return 0;
     }

@@ -40,6 +40,8 @@ export interface InventoryRouter {
   l2pc6?: string;
   /** A field-note router, or the NAT router in front of one (`up --nat`). */
   role: "router" | "nat";
+  /** What brings its network up at boot (`lab up --boot`); absent on a NAT router. */
+  boot?: string;
   /** For a router behind NAT: the NAT router and the public address GRE reaches it at. */
   behindNat?: { router: string; publicAddress: string };
   /** For a NAT router: the router it forwards GRE to. */
@@ -125,6 +127,7 @@ export function writeInventory(
       ...(plan.l2pc ? { l2pc: addressOf(plan.l2pc) } : {}),
       ...(plan.l2pc6 ? { l2pc6: addressOf(plan.l2pc6) } : {}),
       role: plan.role ?? "router",
+      ...(plan.boot ? { boot: plan.boot } : {}),
       ...(nat && plan === natted
         ? { behindNat: { router: nat.name, publicAddress: addressOf(nat.underlay) } }
         : {}),

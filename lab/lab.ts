@@ -34,6 +34,7 @@ import {
   type MachineContext,
 } from "./machines";
 import { labIdentity, planLab, type LabIdentity } from "./topology";
+import { applyBoot, DEFAULT_BOOT, type BootChoice } from "./bootFlavours";
 
 export { LabError };
 export { labPaths, type LabPaths };
@@ -106,13 +107,17 @@ export class Lab {
    * Boots `count` routers (default 2), and with `natted` (a router's name) a NAT router in front of
    * that one. A lab already up with the same routers is left as it is.
    */
-  async up(count = 2, natted?: string): Promise<Inventory> {
+  async up(count = 2, natted?: string, boot: BootChoice = { routers: {} }): Promise<Inventory> {
     Lab.requireRoot();
     const missing = Lab.prerequisites();
     if (missing) throw new LabError(`cannot boot lab routers: ${missing}`);
     const running = this.readInventoryFile();
     const plans = planLab(this.identity, count, natted);
-    const names = (routers: Array<{ name: string }>) => routers.map((r) => r.name).join(", ");
+    applyBoot(plans, boot);
+    const names = (routers: Array<{ name: string; boot?: string }>) =>
+      routers
+        .map((r) => (r.boot && r.boot !== DEFAULT_BOOT ? `${r.name} (boot ${r.boot})` : r.name))
+        .join(", ");
     if (running && this.isUp()) {
       if (names(running.routers) === names(plans)) {
         this.log(`lab ${this.identity.namespace} is already up with ${names(plans)}`);
@@ -257,7 +262,7 @@ export class Lab {
         `${router.name.padEnd(8)} ${pid ? `running (pid ${pid})` : "stopped"}  ssh ${router.host}  ` +
           (router.role === "nat"
             ? `NAT for ${router.natFor}: public ${router.underlay}, GRE forwarded to it`
-            : `underlay ${router.underlay}  LAN ${router.lanPrefix}  PC ${router.pc}` +
+            : `underlay ${router.underlay}  LAN ${router.lanPrefix}  PC ${router.pc}  boot ${router.boot ?? DEFAULT_BOOT}` +
               (router.behindNat
                 ? `  behind ${router.behindNat.router} (public ${router.behindNat.publicAddress})`
                 : "")),

@@ -6,6 +6,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import * as path from "path";
+import { prepareBootFlavour } from "./bootFlavours";
 import { runHost } from "./hostNetwork";
 import { addressOf, type RouterPlan } from "./topology";
 
@@ -71,6 +72,7 @@ export function prepareLabFiles(paths: LabPaths, namespace: string, plans: Route
     mkdirSync(path.join(dir, "persist", "modules-load.d"), { recursive: true });
     mkdirSync(path.join(dir, "persist", "sysctl.d"), { recursive: true });
     mkdirSync(path.join(dir, "persist", "systemd-network"), { recursive: true });
+    prepareBootFlavour(path.join(dir, "persist"), plan.boot);
     const hostKey = path.join(dir, "ssh_host_ed25519_key");
     runHost(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", plan.name, "-f", hostKey]);
     chmodSync(hostKey, 0o600);

@@ -47,13 +47,20 @@ mount -t tmpfs -o mode=1777 tmp /tmp
 # A clean home: the host's root shell rc files would otherwise run on every SSH command.
 mount -t tmpfs -o mode=700 root /root
 
-# What survives a reboot of this router: its own /etc/modules-load.d, /etc/sysctl.d and
-# /etc/systemd/network, kept on the host under .lab/routers/NAME/persist/ (the rest of /etc is the
-# host's, read-only).
+# What survives a reboot of this router: its own /etc/modules-load.d, /etc/sysctl.d,
+# /etc/systemd/network, /etc/network/interfaces.d and /etc/systemd/system (the units enabled at
+# boot: `lab up --boot`), kept on the host under .lab/routers/NAME/persist/ (the rest of /etc is
+# the host's, read-only).
 PERSIST="$LABDIR/routers/$NAME/persist"
 mount -t hostfs -o "$PERSIST/modules-load.d" none /etc/modules-load.d || fail "cannot mount modules-load.d"
 mount -t hostfs -o "$PERSIST/sysctl.d" none /etc/sysctl.d || fail "cannot mount sysctl.d"
 mount -t hostfs -o "$PERSIST/systemd-network" none /etc/systemd/network || fail "cannot mount systemd/network"
+mount -t hostfs -o "$PERSIST/systemd-system" none /etc/systemd/system || fail "cannot mount systemd/system"
+if [ -d /etc/network/interfaces.d ]; then
+  mount -t hostfs -o "$PERSIST/interfaces.d" none /etc/network/interfaces.d || fail "cannot mount interfaces.d"
+fi
+# Whether this router's systemd would start UNIT at boot (read from the unit files, as systemd does).
+enabled() { systemctl is-enabled -q -- "$1" 2>/dev/null; }
 
 hostname "$NAME"
 ip link set lo up
@@ -92,14 +99,22 @@ for conf in /etc/sysctl.d/*.conf; do
   [ -f "$conf" ] && sysctl -q -p "$conf"
 done
 
-# systemd-networkd, as a Debian or Ubuntu router (netplan) runs it at boot: it brings back the
-# tunnels and routes persisted under /etc/systemd/network. Links without a .network file of their
-# own (eth0, eth1, the LAN port) stay as set up above.
+# The network stack this router's systemd has enabled, started as at boot. systemd-networkd (Ubuntu
+# with netplan, systemd-based images) brings back the tunnels and routes persisted under
+# /etc/systemd/network; links without a .network file of their own (eth0, eth1, the LAN port) stay
+# as set up above. ifupdown's networking.service (Debian as installed) runs `ifup -a`, which
+# brings up the `auto` stanzas of /etc/network/interfaces and what it sources. With neither, no
+# network file is read at boot.
 # The system bus comes first: `networkctl reload` reaches networkd through it.
-mkdir -p /run/dbus /run/systemd/netif
+mkdir -p /run/dbus /run/systemd/netif /run/network
 dbus-daemon --system --fork --nopidfile || fail "dbus-daemon did not start"
-chown systemd-network:systemd-network /run/systemd/netif
-/lib/systemd/systemd-networkd >/run/networkd.log 2>&1 &
+if enabled systemd-networkd.service; then
+  chown systemd-network:systemd-network /run/systemd/netif
+  /lib/systemd/systemd-networkd >/run/networkd.log 2>&1 &
+fi
+if enabled networking.service; then
+  ifup -a >/run/ifupdown.log 2>&1 || echo "router-init ($NAME): ifup -a failed, see /run/ifupdown.log" >&2
+fi
 
 # The PC: a network namespace behind the router's LAN port (a NAT router has none).
 if [ "$ROLE" != "nat" ]; then

@@ -32,7 +32,17 @@ export async function fieldNoteState(connection: Connection): Promise<FieldNoteS
       { argv: ["sysctl", "-n", "net.ipv4.ip_forward"] },
       { argv: ["ip", "-6", "-N", "-j", "route", "show", "table", "all"] },
       { argv: ["sysctl", "-n", "net.ipv6.conf.all.forwarding"] },
-      { argv: ["find", "/etc/modules-load.d", "/etc/sysctl.d", "/etc/systemd/network", "-mindepth", "1"] },
+      {
+        argv: [
+          "find",
+          "/etc/modules-load.d",
+          "/etc/sysctl.d",
+          "/etc/systemd/network",
+          "/etc/network/interfaces.d",
+          "-mindepth",
+          "1",
+        ],
+      },
     ],
     { check: false, stopOnError: false },
   );

@@ -6,6 +6,7 @@
  *
  * @packageDocumentation
  */
+import type { BootFlavour } from "./bootFlavours";
 import { createHash } from "crypto";
 
 /** Most routers one lab boots (letters A–L; about 256 MiB each). */
@@ -46,6 +47,8 @@ export interface RouterPlan {
   umid: string;
   /** A router of the field note, or the NAT router in front of one (`up --nat`). */
   role: "router" | "nat";
+  /** What brings its network up at boot (`up --boot`); a NAT router has none. */
+  boot?: BootFlavour;
   /** The host bridge of the underlay NIC: the shared underlay, or the private side of a NAT. */
   underlayBridge: "brunder" | "brnat";
   /** Where the router sends what is not on its own links (a router behind NAT: the NAT). */

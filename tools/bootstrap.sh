@@ -14,8 +14,9 @@ fi
 [ "${1:-}" = "lab" ] || exit 0
 
 # The lab: user-mode Linux routers, their sshd and tools, and what reaches them from the host.
-# systemd-networkd brings persisted tunnels back at boot; iptables and nftables hold MSS clamps.
-packages=(user-mode-linux kmod openssh-server openssh-client iproute2 iputils-ping socat tcpdump systemd dbus iptables nftables)
+# systemd-networkd brings persisted tunnels back at boot (ifupdown on routers booted as Debian
+# installs them: `lab up --boot ifupdown`); iptables and nftables hold MSS clamps.
+packages=(user-mode-linux kmod openssh-server openssh-client iproute2 iputils-ping socat tcpdump systemd dbus iptables nftables ifupdown)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

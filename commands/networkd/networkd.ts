@@ -8,13 +8,12 @@
  */
 import type { RemoteCommand } from "../../model/command";
 import type { TunnelEndSpec } from "../iproute2/tunnelCommands";
-import { removeFile, writeFile } from "../files/bootFile";
 
 /** Where systemd-networkd reads the administrator's configuration. */
 export const NETWORKD_DIR = "/etc/systemd/network";
 
 /** Every file of ours has this in its name (so one read finds them all, and nothing else of ours). */
-const OURS = "pulumi-gre";
+export const OURS = "pulumi-gre";
 
 /** The files that bring tunnel `name` back at boot. */
 export function tunnelFiles(name: string): { netdev: string; network: string; dropIns: string } {
@@ -108,111 +107,10 @@ export function routeContent(route: PersistedRoute): string {
 }
 
 /**
- * Reads every file of ours under /etc/systemd/network in one process, whichever resource asks (so
- * the reads of all tunnels and routes of a router share it): `grep` prints each line as
- * `PATH:LINE`. Exit 1 means none; 2, that the folder is not there.
- */
-export function readPersistedFiles(): RemoteCommand {
-  return { argv: ["grep", "-r", "-H", `--include=*${OURS}*`, "", NETWORKD_DIR], mayFail: true };
-}
-
-/** Whether systemd-networkd is installed (merged /usr or not): exit 0 when it is. */
-export function networkdInstalled(): RemoteCommand {
-  return {
-    argv: ["test", "-x", "/lib/systemd/systemd-networkd", "-o", "-x", "/usr/lib/systemd/systemd-networkd"],
-    mayFail: true,
-  };
-}
-
-/** What {@link readPersistedFiles} found: each file of ours and its content. */
-export type PersistedFiles = Map<string, string>;
-
-/** Parses {@link readPersistedFiles}'s output (each of our files ends with a newline). */
-export function parsePersistedFiles(stdout: string): PersistedFiles {
-  const files: PersistedFiles = new Map();
-  for (const line of stdout.split("\n")) {
-    if (!line.startsWith(`${NETWORKD_DIR}/`)) continue;
-    // Our paths hold no ':'; the first one ends the path.
-    const colon = line.indexOf(":");
-    if (colon < 0) continue;
-    const path = line.slice(0, colon);
-    files.set(path, (files.get(path) ?? "") + line.slice(colon + 1) + "\n");
-  }
-  return files;
-}
-
-/** Writes a file under /etc/systemd/network, making its folder first. */
-export function writeNetworkdFile(path: string, content: string): RemoteCommand[] {
-  const folder = path.slice(0, path.lastIndexOf("/"));
-  return [
-    ...(folder === NETWORKD_DIR ? [] : [{ argv: ["mkdir", "-p", "--", folder] }]),
-    writeFile(path, content),
-  ];
-}
-
-/** Removes a file of ours, and its folder when that is a drop-in folder left empty. */
-export function removeNetworkdFile(path: string): RemoteCommand[] {
-  const folder = path.slice(0, path.lastIndexOf("/"));
-  return [
-    removeFile(path),
-    ...(folder === NETWORKD_DIR
-      ? []
-      : [{ argv: ["rmdir", "--ignore-fail-on-non-empty", "--", folder], mayFail: true }]),
-  ];
-}
-
-/** A file as a resource wants it: its path, and its content (undefined: it must not be there). */
-export interface WantedFile {
-  path: string;
-  content: string | undefined;
-}
-
-/**
  * Tells a running systemd-networkd that the files changed, so that what it holds in memory never
  * differs from them (it would configure a device that appears later from files that are gone).
  * Allowed to fail: where networkd does not run, the files are for the next boot only.
  */
 export function reloadNetworkd(): RemoteCommand {
   return { argv: ["networkctl", "reload"], mayFail: true };
-}
-
-/**
- * The changes that make the router's files (as read) what is wanted, and networkd reread them.
- *
- * A file written is reread at once. A file removed is reread only when its device or route is
- * removed too (`deleting`): a running networkd takes the addresses it configured off a link whose
- * `.network` it no longer finds, so turning persist off leaves it the old files in memory, which
- * match the kernel, until the next boot or delete.
- */
-export function persistChanges(
-  wanted: WantedFile[],
-  files: PersistedFiles,
-  deleting = false,
-): RemoteCommand[] {
-  let written = false;
-  let removed = false;
-  const changes = wanted.flatMap((file) => {
-    const current = files.get(file.path);
-    if (file.content !== undefined && current !== file.content) {
-      written = true;
-      return writeNetworkdFile(file.path, file.content);
-    }
-    if (file.content === undefined && current !== undefined) {
-      removed = true;
-      return removeNetworkdFile(file.path);
-    }
-    return [];
-  });
-  return written || (removed && deleting) ? [...changes, reloadNetworkd()] : changes;
-}
-
-/** How the router's files differ from what is wanted, as short phrases; empty when they match. */
-export function persistDrift(wanted: WantedFile[], files: PersistedFiles): string[] {
-  return wanted.flatMap((file) => {
-    const current = files.get(file.path);
-    if (file.content !== undefined && current === undefined) return [`${file.path} is missing`];
-    if (file.content !== undefined && current !== file.content) return [`${file.path} was changed`];
-    if (file.content === undefined && current !== undefined) return [`${file.path} should not be there`];
-    return [];
-  });
 }

@@ -15,16 +15,23 @@ import {
   routeShow,
 } from "../../commands/iproute2/route";
 import {
-  networkdInstalled,
+  bootStackProblem,
+  describeBootStack,
+  parseBootStack,
+  persistStack,
+  readBootStack,
+  type BootStack,
+} from "../../commands/bootStack/bootStack";
+import {
+  deviceBootFile,
+  formFound,
   parsePersistedFiles,
   persistChanges,
   persistDrift,
   readPersistedFiles,
-  routeContent,
-  routeFile,
-  tunnelFiles,
+  routeBootFiles,
   type WantedFile,
-} from "../../commands/networkd/networkd";
+} from "../../commands/bootStack/persistedFiles";
 import { prefixFamily } from "../../schemas/addresses";
 import { routerLabel } from "../../transport/connection";
 import { TransportError, outcomeFailed } from "../../transport/errors";
@@ -48,33 +55,62 @@ function readsFiles(inputs: TunnelRouteInputs, previous?: Partial<TunnelRouteOut
   return persistDevice(inputs) !== undefined && (inputs.persist || previous?.persist === true);
 }
 
-/** The route's boot file, with the content `persist` asks for (undefined: not there). */
-function bootFile(inputs: TunnelRouteInputs): WantedFile[] {
+/** The route's boot file in either form, with content in `stack`'s (undefined: none wanted). */
+function routeFiles(inputs: TunnelRouteInputs, stack: BootStack | undefined): WantedFile[] {
   const device = persistDevice(inputs);
   if (device === undefined) return [];
-  const route = {
-    device,
-    destination: inputs.destination,
-    metric: inputs.metric,
-    table: inputs.table,
-    protocol: ROUTE_PROTOCOL,
-    ...(inputs.via === undefined ? {} : { gateway: inputs.via }),
-    ...(inputs.source === undefined ? {} : { source: inputs.source }),
-  };
-  return [{ path: routeFile(route), content: inputs.persist ? routeContent(route) : undefined }];
+  return routeBootFiles(
+    {
+      device,
+      destination: inputs.destination,
+      metric: inputs.metric,
+      table: inputs.table,
+      protocol: ROUTE_PROTOCOL,
+      ...(inputs.via === undefined ? {} : { gateway: inputs.via }),
+      ...(inputs.source === undefined ? {} : { source: inputs.source }),
+    },
+    stack,
+  );
+}
+
+/**
+ * The form its boot file is (to be) in: the stack the router runs, or where that was not read or
+ * reads none of ours, the form of the file there.
+ */
+function formOf(inputs: TunnelRouteInputs, view: RouteView): BootStack {
+  const paths = routeFiles(inputs, undefined).map((f) => f.path);
+  return (view.stack && persistStack(view.stack)) ?? formFound(paths, view.files ?? new Map());
+}
+
+/** The route's boot file as `persist` (or `persist` forced to true) wants it. */
+function bootFile(inputs: TunnelRouteInputs, view: RouteView, persist = inputs.persist): WantedFile[] {
+  return routeFiles(inputs, persist ? formOf(inputs, view) : undefined);
+}
+
+/** The persisted state of the route's boot file: drift, and whether it is there and read at boot. */
+function bootFileState(inputs: TunnelRouteInputs, view: RouteView): { drift: string[]; persisted: boolean } {
+  const unread = inputs.persist && view.stack && bootStackProblem(view.stack, "it");
+  const drift = [
+    ...(view.files ? persistDrift(bootFile(inputs, view), view.files) : []),
+    ...(unread && view.stack
+      ? [`nothing would read its boot file at boot (${describeBootStack(view.stack)})`]
+      : []),
+  ];
+  const asPersisted = view.files ? persistDrift(bootFile(inputs, view, true), view.files) : ["not read"];
+  return { drift, persisted: !unread && asPersisted.length === 0 };
 }
 
 /** Why the route cannot be persisted here; undefined when it can (or need not be). */
 function persistProblem(inputs: TunnelRouteInputs, view: RouteView): string | undefined {
   const device = persistDevice(inputs);
   if (!inputs.persist || device === undefined) return undefined;
-  if (view.networkd === false)
-    return "persist: systemd-networkd is not installed, so nothing would bring the route back at boot";
-  const network = tunnelFiles(device).network;
-  if (view.files && !view.files.has(network)) {
+  const stack = view.stack && bootStackProblem(view.stack, `the route to ${inputs.destination}`);
+  if (stack) return stack;
+  const deviceFile = deviceBootFile(device, formOf(inputs, view));
+  if (view.files && !view.files.has(deviceFile)) {
     return (
-      `persist: ${device} is not persisted by pulumi-gre on this router (${network} is missing), so systemd-networkd ` +
-      "would not bring the route back with it; persist the tunnel too (GreTunnel persist: true)"
+      `persist: ${device} is not persisted by pulumi-gre on this router (${deviceFile} is missing), so the route ` +
+      "would not come back with it at boot; persist the tunnel too (GreTunnel persist: true)"
     );
   }
   return undefined;
@@ -108,7 +144,7 @@ export const tunnelRouteProvider = oneRouterProvider<TunnelRouteInputs, RouteVie
   reads: (inputs, previous) => [
     routeShow(prefixFamily(inputs.destination)),
     ...(readsFiles(inputs, previous) ? [readPersistedFiles()] : []),
-    ...(inputs.persist ? [networkdInstalled()] : []),
+    ...(inputs.persist ? [readBootStack()] : []),
   ],
   parse(inputs, [routes, ...rest], router, previous) {
     if (routes.exitCode !== 0) throw outcomeFailed(router, routes);
@@ -116,7 +152,7 @@ export const tunnelRouteProvider = oneRouterProvider<TunnelRouteInputs, RouteVie
       routes: parseIpRoute(routes.stdout, prefixFamily(inputs.destination)),
     };
     if (readsFiles(inputs, previous)) view.files = parsePersistedFiles(rest.shift()!.stdout);
-    if (inputs.persist) view.networkd = rest.shift()!.exitCode === 0;
+    if (inputs.persist) view.stack = parseBootStack(rest.shift()!);
     return view;
   },
 
@@ -129,7 +165,7 @@ export const tunnelRouteProvider = oneRouterProvider<TunnelRouteInputs, RouteVie
     if (problem) throw new Error(`${routerLabel(inputs.connection)}: ${problem}`);
     return [
       ...(plan.action === "none" ? [] : plan.commands),
-      ...(view.files ? persistChanges(bootFile(inputs), view.files) : []),
+      ...(view.files ? persistChanges(bootFile(inputs, view), view.files) : []),
     ];
   },
   explainFailure(inputs, _routes, error) {
@@ -150,30 +186,26 @@ export const tunnelRouteProvider = oneRouterProvider<TunnelRouteInputs, RouteVie
     const route = findRoute(specOf(inputs), view.routes);
     const ours = route !== undefined && route.protocol === ROUTE_PROTOCOL ? route : undefined;
     const { via: _via, device: _device, source: _source, ...rest } = inputs;
-    const asPersisted = bootFile({ ...inputs, persist: true });
     return {
       ...rest,
       ...(inputs.via !== undefined && ours?.gateway !== undefined ? { via: ours.gateway } : {}),
       ...(inputs.device !== undefined && ours?.device !== undefined ? { device: ours.device } : {}),
       ...(inputs.source !== undefined && ours?.source !== undefined ? { source: ours.source } : {}),
-      persist:
-        view.files !== undefined &&
-        asPersisted.length > 0 &&
-        persistDrift(asPersisted, view.files).length === 0,
+      persist: persistDevice(inputs) !== undefined && bootFileState(inputs, view).persisted,
     };
   },
 
   outputs(inputs, view, _context, keys) {
     const spec = specOf(inputs);
     const route = findRoute(spec, view.routes);
-    const files = bootFile(inputs);
-    const asPersisted = bootFile({ ...inputs, persist: true });
     const involved =
-      view.files !== undefined && (inputs.persist || files.some((f) => view.files!.has(f.path)));
+      view.files !== undefined &&
+      (inputs.persist || bootFile(inputs, view).some((f) => view.files!.has(f.path)));
+    const boot = bootFileState(inputs, view);
     return {
       ...inputs,
       ...keys,
-      persisted: involved ? persistDrift(asPersisted, view.files!).length === 0 : null,
+      persisted: involved ? boot.persisted : null,
       present: !!route && route.protocol === ROUTE_PROTOCOL,
       found: route
         ? {
@@ -183,7 +215,7 @@ export const tunnelRouteProvider = oneRouterProvider<TunnelRouteInputs, RouteVie
             source: route.source ?? null,
           }
         : null,
-      drift: [...routeDifferences(spec, route), ...(view.files ? persistDrift(files, view.files) : [])].map(
+      drift: [...routeDifferences(spec, route), ...boot.drift].map(
         (d) => `${routerLabel(inputs.connection)}: ${d}`,
       ),
     };
@@ -193,7 +225,7 @@ export const tunnelRouteProvider = oneRouterProvider<TunnelRouteInputs, RouteVie
   planDelete: (state, view) => ({
     changes: [
       ...planRouteRemoval(specOf(state), view.routes),
-      ...(view.files ? persistChanges(bootFile({ ...state, persist: false }), view.files, true) : []),
+      ...(view.files ? persistChanges(bootFile(state, view, false), view.files, true) : []),
     ],
     notices: [],
   }),

@@ -13,7 +13,8 @@ import {
   type RouteSpec,
   type RouteState,
 } from "../../commands/iproute2/route";
-import type { PersistedFiles } from "../../commands/networkd/networkd";
+import type { PersistedFiles } from "../../commands/bootStack/persistedFiles";
+import type { BootStackFound } from "../../commands/bootStack/bootStack";
 import { connectionSchema } from "../../schemas/connection";
 import { UNKNOWN } from "../../schemas/unknown";
 import {
@@ -38,7 +39,8 @@ import {
 export interface RouteView {
   routes: RouteState[];
   files?: PersistedFiles;
-  networkd?: boolean;
+  /** What brings the network up at boot (read when persist is wanted). */
+  stack?: BootStackFound;
 }
 
 /** What the router has, as TunnelRoute's outputs record it. */

@@ -54,7 +54,9 @@ export function ensureLab(): Promise<Inventory> {
       const lab = new Lab(repoRoot(), () => undefined);
       let wasUp = lab.isUp();
       // A lab up with routerB behind a NAT (`up --nat`) is not the one the suites expect.
-      if (wasUp && readInventory().routers.some((r) => r.role === "nat")) {
+      // Nor one whose routers boot another way (`up --boot`).
+      const unusual = (r: InventoryRouter) => r.role === "nat" || (r.boot ?? "networkd") !== "networkd";
+      if (wasUp && readInventory().routers.some(unusual)) {
         await lab.down(true);
         wasUp = false;
       }

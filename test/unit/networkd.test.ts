@@ -10,13 +10,11 @@ import * as path from "path";
 import {
   netdevContent,
   networkContent,
-  parsePersistedFiles,
-  persistChanges,
-  persistDrift,
   routeContent,
   routeFile,
   tunnelFiles,
 } from "../../commands/networkd/networkd";
+import { parsePersistedFiles, persistChanges, persistDrift } from "../../commands/bootStack/persistedFiles";
 import type { TunnelEndSpec } from "../../commands/iproute2/tunnelCommands";
 import { writeFile } from "../../commands/files/bootFile";
 import { fieldNoteEndA } from "./fieldNoteEnds";
@@ -239,12 +237,7 @@ describe("a tunnel end's boot files undone", () => {
   ]);
   const restore = (deleting: boolean) =>
     bootFiles
-      .restore(
-        "gre1",
-        { files: parsePersistedFiles(""), networkd: true },
-        { files: written, networkd: true },
-        deleting,
-      )
+      .restore("gre1", { files: parsePersistedFiles("") }, { files: written }, deleting)
       .map((c) => c.argv)
       .filter((argv) => argv[0] !== "rmdir");
 

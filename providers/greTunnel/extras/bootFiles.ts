@@ -1,45 +1,64 @@
 /**
- * An end's boot files (`persist`): the systemd-networkd `.netdev` and `.network` that bring the
- * tunnel back at boot, ours by name. Read with every other file of ours on the router in one
- * shared process; refused before anything changes when nothing on the router would read them.
+ * An end's boot files (`persist`), in the form the router's network stack reads at boot: the
+ * systemd-networkd `.netdev` and `.network`, or an ifupdown stanza in interfaces.d, ours by name.
+ * Read with every other file of ours on the router in one shared process; refused before anything
+ * changes when nothing on the router would read them.
  *
  * @packageDocumentation
  */
 import {
-  netdevContent,
-  networkContent,
-  networkdInstalled,
+  formFound,
   parsePersistedFiles,
   persistChanges,
   persistDrift,
   readPersistedFiles,
-  tunnelFiles,
+  tunnelBootFiles,
+  tunnelBootPaths,
   type PersistedFiles,
-  type WantedFile,
-} from "../../../commands/networkd/networkd";
+} from "../../../commands/bootStack/persistedFiles";
+import {
+  bootStackProblem,
+  describeBootStack,
+  parseBootStack,
+  persistStack,
+  readBootStack,
+  type BootStack,
+  type BootStackFound,
+} from "../../../commands/bootStack/bootStack";
 import type { TunnelEndSpec } from "../../../commands/iproute2/tunnelCommands";
 import type { TunnelEndExtra } from "./tunnelEndExtra";
 
 /** What a router has of an end's boot files. */
 export interface BootFilesView {
   files: PersistedFiles;
-  /** Whether systemd-networkd is installed (undefined: not asked, persist is not wanted). */
-  networkd?: boolean;
+  /** What brings the network up at boot (undefined: not asked, persist is not wanted). */
+  stack?: BootStackFound;
 }
 
 /** The boot files' part of an end's outputs. */
 export interface BootFilesState {
-  /** Whether both boot files are there as written (null: persist is off and none is there). */
+  /** Whether its boot files are there as written (null: persist is off and none is there). */
   persisted: boolean | null;
 }
 
-/** The boot files of an end, with the content `persist` asks for (undefined: not there). */
-export function wantedFiles(spec: TunnelEndSpec, persist: boolean): WantedFile[] {
-  const paths = tunnelFiles(spec.name);
-  return [
-    { path: paths.netdev, content: persist ? netdevContent(spec) : undefined },
-    { path: paths.network, content: persist ? networkContent(spec) : undefined },
-  ];
+/**
+ * The form an end's files are (to be) in: the stack the router runs, or where that was not read or
+ * reads none of ours, the form of the files there.
+ */
+function formOf(name: string, view: BootFilesView): BootStack {
+  return (view.stack && persistStack(view.stack)) ?? formFound(tunnelBootPaths(name), view.files);
+}
+
+/** The end's files as `persist` wants them (none without it, in either form). */
+function wantedFiles(spec: TunnelEndSpec, persist: boolean, view: BootFilesView) {
+  return tunnelBootFiles(spec, persist ? formOf(spec.name, view) : undefined);
+}
+
+/** The boot files' drift when nothing on the router would read them at boot (someone disabled it). */
+function stackDrift(stack: BootStackFound, name: string): string[] {
+  return bootStackProblem(stack, name) === undefined
+    ? []
+    : [`nothing would read its boot files at boot (${describeBootStack(stack)})`];
 }
 
 export const bootFiles: TunnelEndExtra<BootFilesView, BootFilesState> = {
@@ -49,7 +68,7 @@ export const bootFiles: TunnelEndExtra<BootFilesView, BootFilesState> = {
     if (!wanted.persist && previous?.persist !== true) return {};
     return {
       files: [readPersistedFiles()],
-      ...(wanted.persist ? { networkd: [networkdInstalled()] } : {}),
+      ...(wanted.persist ? { stack: [readBootStack()] } : {}),
     };
   },
 
@@ -57,42 +76,40 @@ export const bootFiles: TunnelEndExtra<BootFilesView, BootFilesState> = {
     if (!outcomes.files) return undefined;
     return {
       files: parsePersistedFiles(outcomes.files[0].stdout),
-      ...(outcomes.networkd ? { networkd: outcomes.networkd[0].exitCode === 0 } : {}),
+      ...(outcomes.stack ? { stack: parseBootStack(outcomes.stack[0]) } : {}),
     };
   },
 
   problems(spec, wanted, view) {
-    return wanted.persist && view.networkd === false
-      ? [
-          `persist: systemd-networkd is not installed, so nothing would bring ${spec.name} back at boot ` +
-            "(install systemd and enable systemd-networkd, or set persist: false)",
-        ]
-      : [];
+    const problem = wanted.persist && view.stack ? bootStackProblem(view.stack, spec.name) : undefined;
+    return problem ? [problem] : [];
   },
 
   changes(spec, wanted, view, deleting) {
-    return persistChanges(wantedFiles(spec, wanted.persist), view.files, deleting);
+    return persistChanges(wantedFiles(spec, wanted.persist, view), view.files, deleting);
   },
 
   drift(spec, wanted, view) {
-    return persistDrift(wantedFiles(spec, wanted.persist), view.files);
+    return [
+      ...persistDrift(wantedFiles(spec, wanted.persist, view), view.files),
+      ...(wanted.persist && view.stack ? stackDrift(view.stack, spec.name) : []),
+    ];
   },
 
   state(spec, wanted, view) {
     if (view === undefined) return { persisted: null };
-    const files = wantedFiles(spec, true);
-    const there = files.filter((f) => view.files.get(f.path) !== undefined).length;
-    return {
-      persisted: !wanted.persist && there === 0 ? null : persistDrift(files, view.files).length === 0,
-    };
+    const there = tunnelBootPaths(spec.name).some((path) => view.files.has(path));
+    if (!wanted.persist && !there) return { persisted: null };
+    const files = wantedFiles(spec, true, view);
+    const read = view.stack === undefined || stackDrift(view.stack, spec.name).length === 0;
+    return { persisted: read && persistDrift(files, view.files).length === 0 };
   },
 
   restore(name, before, now, deleting) {
-    const paths = tunnelFiles(name);
     // Files removed with their device are reread at once, or a running networkd would configure
     // the next device of that name (anyone's) from the files it still holds in memory.
     return persistChanges(
-      [paths.netdev, paths.network].map((path) => ({ path, content: before.files.get(path) })),
+      tunnelBootPaths(name).map((path) => ({ path, content: before.files.get(path) })),
       now.files,
       deleting,
     );

@@ -133,6 +133,10 @@ export class SimRouter {
   readonly tunnels = new Map<string, SimTunnel>();
   readonly routes: SimRoute[] = [];
   readonly files = new Map<string, string>();
+  /** `systemctl is-enabled` per unit (a unit not listed is not installed): none brings the network up. */
+  readonly units: Record<string, string> = { "systemd-networkd.service": "disabled" };
+  /** Whether /etc/network/interfaces sources interfaces.d (Debian's default file does). */
+  sourcesInterfacesD = true;
   private nextIndex = 5;
   private readonly base: IpObject[];
 
@@ -200,6 +204,15 @@ export class SimRouter {
       }
       // A file written whole, as commands/files/bootFile.ts writes them (`sh -c SCRIPT NAME PATH`).
       case "sh":
+        // What brings the network up at boot, as commands/bootStack/bootStack.ts reads it.
+        if (args[0] === "-c" && args[2] === "pulumi-gre-boot-stack")
+          return ok(
+            args
+              .slice(3)
+              .map((u) => `${u} ${this.units[u] ?? "not-found"}\n`)
+              .join("")
+              .concat(`interfaces.d ${this.sourcesInterfacesD ? "sourced" : "not-sourced"}\n`),
+          );
         if (args[0] !== "-c" || args[2] !== "pulumi-gre-write-file" || args.length !== 4)
           return fail(`sh ${args.join(" ")}: not simulated`, 127);
         this.files.set(args[3], stdin ?? "");
@@ -208,14 +221,13 @@ export class SimRouter {
         for (const file of args.slice(args.indexOf("--") + 1)) this.files.delete(file);
         return ok();
       case "grep": {
-        const dir = args[args.length - 1];
+        // grep -r -H --include=GLOB "" DIR...: every file of the folders (all are ours here).
+        const dirs = args.slice(args.indexOf("") + 1);
         const lines = [...this.files.entries()]
-          .filter(([file]) => file.startsWith(`${dir}/`))
+          .filter(([file]) => dirs.some((dir) => file.startsWith(`${dir}/`)))
           .flatMap(([file, text]) =>
-            text
-              .split("\n")
-              .filter(Boolean)
-              .map((l) => `${file}:${l}`),
+            // Every line, the empty ones too, as `grep -H ""` prints them.
+            (text.endsWith("\n") ? text.slice(0, -1) : text).split("\n").map((l) => `${file}:${l}`),
           );
         return lines.length ? ok(lines.join("\n") + "\n") : { stdout: "", stderr: "", exitCode: 1 };
       }
@@ -229,7 +241,7 @@ export class SimRouter {
   private test(args: string[]): SimOutcome {
     const module = /^\/sys\/module\/([a-z0-9_]+)$/.exec(args[1] ?? "");
     if (args[0] === "-d" && module) return this.loaded(module[1]) ? ok() : { ...ok(), exitCode: 1 };
-    // No systemd-networkd, no other files on a simulated router.
+    // No other files on a simulated router.
     if (args[0] === "-x" || args[0] === "-e" || args[0] === "-f") return { ...ok(), exitCode: 1 };
     return fail(`test ${args.join(" ")}: not simulated`, 127);
   }

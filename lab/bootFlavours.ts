@@ -1,0 +1,81 @@
+/**
+ * How a lab router brings its network up at boot, as each distribution installs it
+ * (`lab up --boot FLAVOUR` or `--boot ROUTER=FLAVOUR`): the unit its systemd has enabled, kept in
+ * the router's own `/etc/systemd/system`, which its init script consults at every boot as systemd
+ * would. What pulumi-gre reads (`systemctl is-enabled`) is then what the router really does.
+ *
+ * @packageDocumentation
+ */
+import { mkdirSync, symlinkSync } from "fs";
+import * as path from "path";
+import { LabError } from "./labError";
+
+/** What brings a lab router's network up at boot. */
+export const BOOT_FLAVOURS = {
+  /** systemd-networkd enabled, as on Ubuntu (netplan) and systemd-based router images. */
+  networkd: "systemd-networkd.service",
+  /** ifupdown's networking.service enabled (networkd installed, disabled), as Debian installs. */
+  ifupdown: "networking.service",
+  /** Nothing enabled that reads network files at boot: networkd installed but disabled. */
+  none: undefined,
+} as const;
+
+/** A flavour of {@link BOOT_FLAVOURS}. */
+export type BootFlavour = keyof typeof BOOT_FLAVOURS;
+
+/** The flavour of a router no `--boot` names: what the lab has always booted. */
+export const DEFAULT_BOOT: BootFlavour = "networkd";
+
+/** What `--boot` asked: a flavour for every router, and flavours per router. */
+export interface BootChoice {
+  all?: BootFlavour;
+  routers: Record<string, BootFlavour>;
+}
+
+function flavour(word: string, given: string): BootFlavour {
+  if (!Object.hasOwn(BOOT_FLAVOURS, word))
+    throw new LabError(`--boot ${given}: ${word} is not one of ${Object.keys(BOOT_FLAVOURS).join(", ")}`);
+  return word as BootFlavour;
+}
+
+/** Reads `--boot` values: `FLAVOUR` (every router) or `ROUTER=FLAVOUR`, each at most once. */
+export function parseBoot(values: readonly string[]): BootChoice {
+  const choice: BootChoice = { routers: {} };
+  for (const value of values) {
+    const [router, word] = value.includes("=") ? value.split("=", 2) : [undefined, value];
+    if (router === undefined) {
+      if (choice.all !== undefined)
+        throw new LabError(`--boot ${value}: a flavour for every router was given twice`);
+      choice.all = flavour(word, value);
+    } else {
+      if (router in choice.routers) throw new LabError(`--boot ${value}: ${router} was given twice`);
+      choice.routers[router] = flavour(word, value);
+    }
+  }
+  return choice;
+}
+
+/** Gives each router of `plans` its flavour (a NAT router keeps none: it persists nothing). */
+export function applyBoot(
+  plans: Array<{ name: string; role: string; boot?: BootFlavour }>,
+  choice: BootChoice,
+): void {
+  const names = plans.filter((p) => p.role === "router").map((p) => p.name);
+  for (const router of Object.keys(choice.routers))
+    if (!names.includes(router))
+      throw new LabError(`--boot names ${router}, which is not one of ${names.join(", ")}`);
+  for (const plan of plans)
+    if (plan.role === "router") plan.boot = choice.routers[plan.name] ?? choice.all ?? DEFAULT_BOOT;
+}
+
+/**
+ * Writes the router's `/etc/systemd/system` (kept under its persist folder): the flavour's unit
+ * enabled as `systemctl enable` would, wanted by multi-user.target.
+ */
+export function prepareBootFlavour(persistDir: string, boot: BootFlavour | undefined): void {
+  const wants = path.join(persistDir, "systemd-system", "multi-user.target.wants");
+  mkdirSync(wants, { recursive: true });
+  mkdirSync(path.join(persistDir, "interfaces.d"), { recursive: true });
+  const unit = boot === undefined ? undefined : BOOT_FLAVOURS[boot];
+  if (unit !== undefined) symlinkSync(`/lib/systemd/system/${unit}`, path.join(wants, unit));
+}

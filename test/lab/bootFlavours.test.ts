@@ -1,0 +1,129 @@
+/**
+ * Persistence on routers booted the way each distribution does (`npm run lab -- up --boot …`):
+ * routerB as Debian installs it (ifupdown's networking.service, networkd disabled) next to routerA
+ * with systemd-networkd. A persisted stack writes each router's own form, both routers restarted
+ * bring it back with no Pulumi run, and destroy then restart leaves nothing of ours. On a router
+ * booted with `none` (networkd installed, nothing enabled), persist is refused before anything of
+ * the tunnel changes, naming what was found. This suite boots its own labs and puts the usual two
+ * routers back after.
+ */
+import { mkdtempSync, rmSync } from "fs";
+import { tmpdir } from "os";
+import * as path from "path";
+import { inventoryRouter, labConnection, readInventory } from "../../lab/inventory";
+import { tunnelFiles } from "../../commands/networkd/networkd";
+import { tunnelStanzaFile } from "../../commands/ifupdown/ifupdown";
+import { repoRoot } from "../../tools/repoRoot";
+import { Lab } from "../../lab/lab";
+import type { BootChoice } from "../../lab/bootFlavours";
+import { fieldNoteState } from "../../lab/routerState";
+import { closeAllConnections } from "../../transport";
+import { fieldNoteConfig, runEngine, writeStackConfig, type TestStack } from "./engineRun";
+import { describeOnLab, pingPcToPc, runOn, runStatus, withoutModules, type LabSide } from "./labEnv";
+
+/** Pings PC to PC until it works (a router that booted configures its links a moment after sshd). */
+async function pingsWithin(a: LabSide, b: LabSide, seconds: number): Promise<boolean> {
+  const until = Date.now() + seconds * 1000;
+  while (Date.now() < until) {
+    if ((await pingPcToPc(a, b)) === 0 && (await pingPcToPc(b, a)) === 0) return true;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return false;
+}
+
+describeOnLab("persistence on routers booted as each distribution does", () => {
+  let lab: Lab;
+  let a: LabSide;
+  let b: LabSide;
+  let stack: TestStack;
+  let booted: unknown[];
+
+  /** Boots a lab of two routers the way `boot` says; the sides straight from its inventory. */
+  const boot = async (choice: BootChoice) => {
+    closeAllConnections();
+    await lab.down(true);
+    await lab.up(2, undefined, choice);
+    const side = (name: string): LabSide => {
+      const router = inventoryRouter(readInventory(), name);
+      return { router, connection: labConnection(router) };
+    };
+    a = side("routerA");
+    b = side("routerB");
+    booted = await Promise.all([withoutModules(a), withoutModules(b)]);
+  };
+  const restart = async (...names: string[]) => {
+    await Promise.all(names.map((n) => lab.restart(n)));
+    closeAllConnections();
+  };
+
+  beforeAll(() => {
+    lab = new Lab(repoRoot(), () => undefined);
+    const stateDir = mkdtempSync(path.join(tmpdir(), "gre-flavours-"));
+    stack = { stack: "flavours", stateDir, configFile: path.join(stateDir, "Pulumi.flavours.yaml") };
+    writeStackConfig(stack.configFile, fieldNoteConfig({}, { persist: true }));
+  });
+
+  afterAll(async () => {
+    await runEngine(stack, "destroy");
+    rmSync(stack.stateDir, { recursive: true, force: true });
+    closeAllConnections();
+    // The other suites share the usual two routers.
+    await lab.down(true);
+    await lab.up(2);
+  }, 180_000);
+
+  describe("routerB with ifupdown, routerA with systemd-networkd", () => {
+    beforeAll(() => boot({ routers: { routerB: "ifupdown" } }), 120_000);
+
+    it("writes an ifupdown stanza on routerB and networkd files on routerA", async () => {
+      const up = await runEngine(stack, "up");
+      if (up.code !== 0) console.log(up.out);
+      expect(up.code).toBe(0);
+      const filesOf = async (side: LabSide) => (await fieldNoteState(side.connection)).files.split("\n");
+      expect(await filesOf(b)).toEqual(
+        expect.arrayContaining([
+          tunnelStanzaFile("gre1"),
+          `${tunnelStanzaFile("gre1")}-route-10.2.1.0_24-t254-m0`,
+          "/etc/modules-load.d/pulumi-gre-ip_gre.conf",
+        ]),
+      );
+      expect((await filesOf(b)).filter((f) => f.startsWith("/etc/systemd/network/"))).toEqual([]);
+      expect(await filesOf(a)).toEqual(expect.arrayContaining([tunnelFiles("gre1").netdev]));
+    }, 120_000);
+
+    it("both restarted: ifup -a and networkd bring it back, PC1 ⇄ PC2 with no Pulumi run, and preview --refresh --expect-no-changes exits 0", async () => {
+      await restart("routerA", "routerB");
+      expect(await pingsWithin(a, b, 30)).toBe(true);
+      // routerB's gre1 was made by ifup at boot, not by networkd (which did not run there).
+      expect((await runOn(b, "cat", "/run/ifupdown.log")).exitCode).toBe(0);
+      expect(await runStatus(b, "pgrep", "-x", "systemd-network")).not.toBe(0);
+      const preview = await runEngine(stack, "preview", "--refresh", "--expect-no-changes");
+      if (preview.code !== 0) console.log(preview.out);
+      expect(preview.code).toBe(0);
+    }, 180_000);
+
+    it("destroy, then both restarted: nothing of ours comes back", async () => {
+      expect((await runEngine(stack, "destroy")).code).toBe(0);
+      await restart("routerA", "routerB");
+      expect(await Promise.all([withoutModules(a), withoutModules(b)])).toEqual(booted);
+    }, 180_000);
+  });
+
+  describe("routerB booted with none (networkd installed but disabled, nothing else)", () => {
+    beforeAll(() => boot({ routers: { routerB: "none" } }), 120_000);
+
+    it("up refuses persist for routerB's tunnel end before anything of it changes, naming what was found", async () => {
+      const up = await runEngine(stack, "up");
+      expect(up.code).not.toBe(0);
+      expect(up.out).toContain(
+        "routerB (root@169.254.100.12:22): persist: nothing on this router would bring gre1 back at boot: " +
+          "pulumi-gre writes systemd-networkd or ifupdown files, and found systemd-networkd.service disabled, " +
+          "NetworkManager.service not installed, networking.service (ifupdown) disabled",
+      );
+      for (const side of [a, b])
+        expect(await runStatus(side, "ip", "link", "show", "dev", "gre1")).not.toBe(0);
+      expect((await runEngine(stack, "destroy")).code).toBe(0);
+      expect(await Promise.all([withoutModules(a), withoutModules(b)])).toEqual(booted);
+    }, 180_000);
+  });
+});
