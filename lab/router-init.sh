@@ -98,6 +98,17 @@ done
 for conf in /etc/sysctl.d/*.conf; do
   [ -f "$conf" ] && sysctl -q -p "$conf"
 done
+# What systemd would start at boot of the units of ours enabled there (the MSS clamps, oneshots
+# ordered before the network): each ExecStart line in order, one with a leading `-` allowed to fail.
+for unit in /etc/systemd/system/multi-user.target.wants/pulumi-gre-*.service; do
+  [ -f "$unit" ] || continue
+  sed -n 's/^ExecStart=//p' "$unit" | while IFS= read -r line; do
+    case "$line" in
+      -*) sh -c "${line#-}" 2>/dev/null || true ;;
+      *) sh -c "$line" || echo "router-init ($NAME): ${unit##*/}: $line failed" >&2 ;;
+    esac
+  done
+done
 
 # The network stack this router's systemd has enabled, started as at boot. systemd-networkd (Ubuntu
 # with netplan, systemd-based images) brings back the tunnels and routes persisted under

@@ -39,6 +39,7 @@ export async function fieldNoteState(connection: Connection): Promise<FieldNoteS
           "/etc/sysctl.d",
           "/etc/systemd/network",
           "/etc/network/interfaces.d",
+          "/etc/systemd/system",
           "-mindepth",
           "1",
         ],

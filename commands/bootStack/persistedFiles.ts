@@ -1,7 +1,7 @@
 /**
  * The boot files of tunnels and routes, in the form the router's network stack reads at boot:
  * systemd-networkd files under /etc/systemd/network, or ifupdown stanzas under
- * /etc/network/interfaces.d. Every file of ours, of either form, is read in one process; a
+ * /etc/network/interfaces.d (and the MSS clamp's units under /etc/systemd/system). Every file of ours, of either form, is read in one process; a
  * resource wants its files in the router's form and none in the other (so a router moved from one
  * stack to the other is converged by the next `up`). Pure: commands, parsing, plans and drift.
  *
@@ -29,10 +29,11 @@ import {
   tunnelStanza,
   tunnelStanzaFile,
 } from "../ifupdown/ifupdown";
+import { UNIT_DIR } from "../firewall/bootClamp";
 import type { BootStack } from "./bootStack";
 
-/** The folders boot files of ours live in. */
-const FOLDERS = [NETWORKD_DIR, IFUPDOWN_DIR];
+/** The folders boot files of ours live in (systemd units: the MSS clamp's). */
+const FOLDERS = [NETWORKD_DIR, IFUPDOWN_DIR, UNIT_DIR];
 
 /**
  * Reads every file of ours in both folders in one process, whichever resource asks (so the reads of

@@ -24,7 +24,7 @@ export const FAMILY_TOOLS: Record<IpFamily, { nft: string; legacy: Firewall; pla
 };
 
 /** Our nftables table. */
-const NFT_TABLE = "pulumi_gre";
+export const NFT_TABLE = "pulumi_gre";
 
 /** The nftables chain of tunnel `name` (interface names are valid nft identifiers after a letter). */
 export function nftChain(name: string): string {
@@ -161,7 +161,7 @@ export function parseFirewall(
 }
 
 /** The nftables rule text of a setting (every name in it is a checked interface name). */
-function nftRule(name: string, mss: TcpMss): string {
+export function nftRule(name: string, mss: TcpMss): string {
   const syn = "tcp flags & (syn | rst) == syn";
   const set =
     mss === "clamp"
@@ -171,7 +171,7 @@ function nftRule(name: string, mss: TcpMss): string {
 }
 
 /** The iptables rule of a setting (after `-A FORWARD`). */
-function iptablesRule(name: string, mss: TcpMss): string[] {
+export function iptablesRule(name: string, mss: TcpMss): string[] {
   return [
     ...["-o", name, "-p", "tcp", "-m", "tcp", "--tcp-flags", "SYN,RST", "SYN"],
     ...(mss === "clamp" ? [] : ["-m", "tcpmss", "--mss", `${mss + 1}:65535`]),

@@ -63,9 +63,10 @@ export function observedInputs(
     const mtu = ends.find((e) => e.present && e.mtu !== null && e.mtu !== t.mtu)?.mtu;
     if (mtu !== undefined && mtu !== null) observed.mtu = mtu;
   }
+  // Persisted: the tunnel's boot files, and its clamp's boot unit where it has one.
   observed.persist = t.persist
-    ? ends.every((e) => e.persisted === true)
-    : ends.some((e) => e.persisted === true);
+    ? ends.every((e) => e.persisted === true && e.tcpMss?.persisted !== false)
+    : ends.some((e) => e.persisted === true || e.tcpMss?.persisted === true);
   const clamp = ends.find((e) => (e.tcpMss?.setting ?? undefined) !== t.tcpMss);
   if (clamp) {
     const setting = clamp.tcpMss?.setting;

@@ -1,8 +1,9 @@
 /**
  * Persistence on routers booted the way each distribution does (`npm run lab -- up --boot …`):
  * routerB as Debian installs it (ifupdown's networking.service, networkd disabled) next to routerA
- * with systemd-networkd. A persisted stack writes each router's own form, both routers restarted
- * bring it back with no Pulumi run, and destroy then restart leaves nothing of ours. On a router
+ * with systemd-networkd. A persisted stack with an MSS clamp writes each router's own form and the
+ * clamp's boot unit; both routers restarted bring it all back with no Pulumi run (PC1 ⇄ PC2, and
+ * 1 MB of TCP across a 1400-byte underlay hop), and destroy then restart leaves nothing of ours. On a router
  * booted with `none` (networkd installed, nothing enabled), persist is refused before anything of
  * the tunnel changes, naming what was found. This suite boots its own labs and puts the usual two
  * routers back after.
@@ -13,6 +14,7 @@ import * as path from "path";
 import { inventoryRouter, labConnection, readInventory } from "../../lab/inventory";
 import { tunnelFiles } from "../../commands/networkd/networkd";
 import { tunnelStanzaFile } from "../../commands/ifupdown/ifupdown";
+import { clampUnit, clampUnitFile } from "../../commands/firewall/bootClamp";
 import { repoRoot } from "../../tools/repoRoot";
 import { Lab } from "../../lab/lab";
 import type { BootChoice } from "../../lab/bootFlavours";
@@ -20,6 +22,7 @@ import { fieldNoteState } from "../../lab/routerState";
 import { closeAllConnections } from "../../transport";
 import { fieldNoteConfig, runEngine, writeStackConfig, type TestStack } from "./engineRun";
 import { describeOnLab, pingPcToPc, runOn, runStatus, withoutModules, type LabSide } from "./labEnv";
+import { MEGABYTE, transfer } from "./tcpTransfer";
 
 /** Pings PC to PC until it works (a router that booted configures its links a moment after sshd). */
 async function pingsWithin(a: LabSide, b: LabSide, seconds: number): Promise<boolean> {
@@ -60,7 +63,8 @@ describeOnLab("persistence on routers booted as each distribution does", () => {
     lab = new Lab(repoRoot(), () => undefined);
     const stateDir = mkdtempSync(path.join(tmpdir(), "gre-flavours-"));
     stack = { stack: "flavours", stateDir, configFile: path.join(stateDir, "Pulumi.flavours.yaml") };
-    writeStackConfig(stack.configFile, fieldNoteConfig({}, { persist: true }));
+    // The tunnel's MTU below the hop's (1400 − 28): the clamp's MSS follows it (1372 − 40).
+    writeStackConfig(stack.configFile, fieldNoteConfig({ mtu: 1372, tcpMss: "clamp" }, { persist: true }));
   });
 
   afterAll(async () => {
@@ -75,7 +79,7 @@ describeOnLab("persistence on routers booted as each distribution does", () => {
   describe("routerB with ifupdown, routerA with systemd-networkd", () => {
     beforeAll(() => boot({ routers: { routerB: "ifupdown" } }), 120_000);
 
-    it("writes an ifupdown stanza on routerB and networkd files on routerA", async () => {
+    it("writes an ifupdown stanza on routerB, networkd files on routerA, and the clamp's boot unit on both", async () => {
       const up = await runEngine(stack, "up");
       if (up.code !== 0) console.log(up.out);
       expect(up.code).toBe(0);
@@ -89,11 +93,29 @@ describeOnLab("persistence on routers booted as each distribution does", () => {
       );
       expect((await filesOf(b)).filter((f) => f.startsWith("/etc/systemd/network/"))).toEqual([]);
       expect(await filesOf(a)).toEqual(expect.arrayContaining([tunnelFiles("gre1").netdev]));
+      for (const side of [a, b])
+        expect(await filesOf(side)).toEqual(
+          expect.arrayContaining([
+            clampUnitFile("gre1"),
+            `/etc/systemd/system/multi-user.target.wants/${clampUnit("gre1")}`,
+          ]),
+        );
     }, 120_000);
 
-    it("both restarted: ifup -a and networkd bring it back, PC1 ⇄ PC2 with no Pulumi run, and preview --refresh --expect-no-changes exits 0", async () => {
+    it("both restarted: PC1 ⇄ PC2 and 1 MB of TCP across the 1400-byte hop with no Pulumi run, and preview --refresh --expect-no-changes exits 0", async () => {
       await restart("routerA", "routerB");
+      lab.underlayMtu(1400);
       expect(await pingsWithin(a, b, 30)).toBe(true);
+      // The clamp came back with the unit (iptables-legacy: the lab's kernels have no nftables ip family).
+      for (const side of [a, b])
+        expect(
+          (await runOn(side, "iptables-legacy", "-w", "-t", "mangle", "-S", "FORWARD")).stdout,
+        ).toContain(
+          '-o gre1 -p tcp -m tcp --tcp-flags SYN,RST SYN -m comment --comment "pulumi-gre:gre1" -j TCPMSS --clamp-mss-to-pmtu',
+        );
+      const { received, syn } = await transfer(a, b);
+      expect(syn).toContain("mss 1332");
+      expect(received).toBe(MEGABYTE);
       // routerB's gre1 was made by ifup at boot, not by networkd (which did not run there).
       expect((await runOn(b, "cat", "/run/ifupdown.log")).exitCode).toBe(0);
       expect(await runStatus(b, "pgrep", "-x", "systemd-network")).not.toBe(0);
@@ -105,7 +127,12 @@ describeOnLab("persistence on routers booted as each distribution does", () => {
     it("destroy, then both restarted: nothing of ours comes back", async () => {
       expect((await runEngine(stack, "destroy")).code).toBe(0);
       await restart("routerA", "routerB");
+      lab.underlayMtu(1500);
       expect(await Promise.all([withoutModules(a), withoutModules(b)])).toEqual(booted);
+      for (const side of [a, b])
+        expect(
+          (await runOn(side, "iptables-legacy", "-w", "-t", "mangle", "-S", "FORWARD")).stdout,
+        ).not.toContain("pulumi-gre");
     }, 180_000);
   });
 

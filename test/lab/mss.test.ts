@@ -12,8 +12,8 @@ import { Lab } from "../../lab/lab";
 import { closeAllConnections } from "../../transport";
 import { fieldNoteConfig, runEngine, writeStackConfig, type TestStack } from "./engineRun";
 import { describeOnLab, labRouter, type LabSide, runOn } from "./labEnv";
+import { MEGABYTE, transfer } from "./tcpTransfer";
 
-const MEGABYTE = 1_000_000;
 const FOREIGN = [
   ...["-o", "eth1", "-p", "tcp", "-m", "tcp", "--tcp-flags", "SYN,RST", "SYN"],
   ...["-m", "comment", "--comment", "someone else's rule", "-j", "TCPMSS", "--set-mss", "1200"],
@@ -23,43 +23,6 @@ const FOREIGN = [
 async function rules(side: LabSide): Promise<string[]> {
   const out = await runOn(side, "iptables-legacy", "-w", "-t", "mangle", "-S", "FORWARD");
   return out.stdout.split("\n").filter((l) => l.startsWith("-A "));
-}
-
-/**
- * 1 MB from PC1 to PC2 over TCP through the tunnel, with the SYN captured on routerA's gre1: the
- * bytes PC2 received and the SYN's tcpdump line.
- */
-async function transfer(a: LabSide, b: LabSide): Promise<{ received: number; syn: string }> {
-  // Path MTUs learned by earlier transfers (kept for 10 minutes) would hide what this one shows.
-  for (const side of [a, b]) {
-    await runOn(side, "ip", "route", "flush", "cache");
-    await runOn(side, "ip", "netns", "exec", "pc", "ip", "route", "flush", "cache");
-  }
-  const capture = runOn(
-    a,
-    ...["timeout", "12", "tcpdump", "-n", "-l", "-i", "gre1", "-c", "1"],
-    "tcp[tcpflags] & tcp-syn != 0 and tcp dst port 5001",
-  );
-  const server = runOn(
-    b,
-    "ip",
-    "netns",
-    "exec",
-    "pc",
-    "sh",
-    "-c",
-    "timeout 14 socat -u TCP-LISTEN:5001,reuseaddr - | wc -c",
-  );
-  const client = runOn(
-    a,
-    ...["ip", "netns", "exec", "pc", "sh", "-c"],
-    `sleep 2; head -c ${MEGABYTE} /dev/zero | timeout 8 socat -u - TCP:${b.router.pc}:5001,retry=20,interval=0.2`,
-  );
-  const [syn, received] = await Promise.all([capture, server, client]);
-  return {
-    received: Number(received.stdout.trim()),
-    syn: syn.stdout.split("\n").find((l) => /Flags \[S\]/.test(l)) ?? "",
-  };
 }
 
 describeOnLab("MSS clamping across an underlay hop with a smaller MTU", () => {
@@ -124,8 +87,8 @@ describeOnLab("MSS clamping across an underlay hop with a smaller MTU", () => {
     expect(syn).toContain("mss 1332");
     expect(received).toBe(MEGABYTE);
     expect(tunnelEnds().map((e) => e.tcpMss)).toEqual([
-      { firewall: "iptables-legacy", setting: "clamp", mss: 1332 },
-      { firewall: "iptables-legacy", setting: "clamp", mss: 1332 },
+      { firewall: "iptables-legacy", setting: "clamp", mss: 1332, persisted: null },
+      { firewall: "iptables-legacy", setting: "clamp", mss: 1332, persisted: null },
     ]);
   }, 120_000);
 

@@ -8,6 +8,10 @@ import { firewallReads, parseFirewall, planClamp } from "../../commands/firewall
 import { type TcpMss } from "../../model/tunnel";
 import type { CommandOutcome, RemoteCommand } from "../../model/command";
 import { describeOnLab } from "./labEnv";
+import { clampUnit, clampUnitContent } from "../../commands/firewall/bootClamp";
+import { mkdtempSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import * as path from "path";
 
 const NS = `gre-nft-${process.pid}`;
 
@@ -87,5 +91,37 @@ describeOnLab("MSS clamp rules in nftables (the host's kernel)", () => {
     const left = ruleset();
     expect(left).not.toContain("pulumi_gre");
     expect(left).toContain("tcp option maxseg size set 1200");
+  });
+
+  it("the boot unit's lines, run as its ExecStart= words say (twice, as after a rerun), give the same one rule", () => {
+    const lines = clampUnitContent("gre3", 1300, "nftables", "ipv4")
+      .split("\n")
+      .filter((l) => l.startsWith("ExecStart="))
+      .map((l) => l.slice("ExecStart=".length));
+    expect(lines.some((l) => l.startsWith("-"))).toBe(false);
+    for (let round = 0; round < 2; round++) {
+      for (const line of lines) expect(run({ argv: ["sh", "-c", line] }).stderr).toBe("");
+    }
+    expect(view("gre3").rules).toEqual([{ firewall: "nftables", setting: 1300 }]);
+    converge("gre3", undefined);
+    expect(ruleset()).not.toContain("pulumi_gre");
+  });
+
+  it("the boot units are as systemd reads them: systemd-analyze verify finds nothing to say", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "gre-units-"));
+    try {
+      const files = [
+        ["gre1", clampUnitContent("gre1", "clamp", "nftables", "ipv4")],
+        ["g6", clampUnitContent("g6", 1384, "ip6tables-legacy", "ipv6")],
+      ].map(([name, content]) => {
+        const file = path.join(dir, clampUnit(name));
+        writeFileSync(file, content);
+        return file;
+      });
+      const verify = spawnSync("systemd-analyze", ["verify", ...files], { cwd: dir, encoding: "utf8" });
+      expect([verify.status, verify.stderr]).toEqual([0, ""]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

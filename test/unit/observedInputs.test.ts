@@ -52,7 +52,7 @@ function asDeclared(i: 0 | 1): GreEndState {
     peerAddress: end.peerAddress!,
     drift: [],
     persisted: true,
-    tcpMss: { firewall: "nftables", setting: "clamp", mss: 1360 },
+    tcpMss: { firewall: "nftables", setting: "clamp", mss: 1360, persisted: null },
   };
 }
 
@@ -88,6 +88,11 @@ describe("GreTunnel's observed inputs", () => {
     ],
     ["routerB's TTL 64", endB({ ttl: 64 }), { ...declared, ttl: 64 }],
     ["routerB's boot files missing", endB({ persisted: false }), { ...declared, persist: false }],
+    [
+      "routerB's clamp unit missing or disabled",
+      endB({ tcpMss: { firewall: "nftables", setting: "clamp", mss: 1360, persisted: false } }),
+      { ...declared, persist: false },
+    ],
     ["routerB's clamp missing", endB({ tcpMss: null }), (({ tcpMss: _tcpMss, ...rest }) => rest)(declared)],
   ])("%s", (_title, ends, expected) => {
     expect(observedInputs(declared, ends)).toStrictEqual(expected);

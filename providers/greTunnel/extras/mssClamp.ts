@@ -20,16 +20,41 @@ import {
 import type { TunnelEndSpec } from "../../../commands/iproute2/tunnelCommands";
 import type { IpFamily, TcpMss } from "../../../model/tunnel";
 import { familyOf } from "../../../schemas/addresses";
-import type { TunnelEndExtra } from "./tunnelEndExtra";
+import type { ExtrasWanted, TunnelEndExtra } from "./tunnelEndExtra";
+import {
+  bootClampChanges,
+  bootClampDrift,
+  bootClampPersisted,
+  bootClampReads,
+  bootClampRestore,
+  parseBootClamp,
+  wantedUnit,
+  type BootClampView,
+  type WantedUnit,
+} from "./bootClamp";
 
 /** The clamp's part of an end's outputs. */
 export interface MssClampState {
-  /** The clamp found: where, what it sets, and the MSS it gives (null: no rule of ours). */
-  tcpMss: { firewall: Firewall; setting: TcpMss | "other"; mss: number | null } | null;
+  /**
+   * The clamp found (null: no rule of ours): where, what it sets, the MSS it gives, and whether
+   * its boot unit is there as written and enabled (null: not read, or persist is off and there is none).
+   */
+  tcpMss: {
+    firewall: Firewall;
+    setting: TcpMss | "other";
+    mss: number | null;
+    persisted: boolean | null;
+  } | null;
 }
 
-/** What each family's firewall holds for the tunnel. */
-export type ClampView = Record<IpFamily, FirewallView>;
+/** What each family's firewall holds for the tunnel, and (with persist) the clamp's boot unit. */
+export type ClampView = Record<IpFamily, FirewallView> & { boot?: BootClampView };
+
+/** The boot unit as wanted: with persist, for the rule in the firewall that holds it now. */
+function unitOf(spec: TunnelEndSpec, wanted: ExtrasWanted, view: ClampView): WantedUnit {
+  const family = familyOfEnd(spec);
+  return wantedUnit(spec.name, wanted.tcpMss, wanted.persist, view[family].usable, family);
+}
 
 /** The family whose TCP the end's clamp is for: its tunnel addresses' (IPv4 when it has none). */
 function familyOfEnd(spec: TunnelEndSpec): IpFamily {
@@ -48,9 +73,12 @@ export const mssClamp: TunnelEndExtra<ClampView, MssClampState> = {
   reads(wanted, previous) {
     const wasThere = previous?.tcpMss !== undefined && previous.tcpMss !== null;
     if (wanted.tcpMss === undefined && !wasThere) return {};
+    const atBoot = (w?: Partial<ExtrasWanted>) =>
+      w?.persist === true && w.tcpMss !== undefined && w.tcpMss !== null;
     return {
       firewall: firewallReads("ipv4"),
       ...(wanted.ipv6 || previous?.ipv6 ? { firewall6: firewallReads("ipv6") } : {}),
+      ...(atBoot(wanted) || atBoot(previous) ? bootClampReads() : {}),
     };
   },
 
@@ -62,6 +90,7 @@ export const mssClamp: TunnelEndExtra<ClampView, MssClampState> = {
       ipv6: outcomes.firewall6
         ? parseFirewall(name, outcomes.firewall6, "ipv6")
         : { usable: undefined, rules: [], nftChains: [], family: "ipv6" },
+      ...(outcomes.boot ? { boot: parseBootClamp(outcomes) } : {}),
     };
   },
 
@@ -81,6 +110,7 @@ export const mssClamp: TunnelEndExtra<ClampView, MssClampState> = {
     return [
       ...planClamp(spec.name, undefined, view[other(family)]),
       ...planClamp(spec.name, wanted.tcpMss, view[family]),
+      ...(view.boot ? bootClampChanges(spec.name, unitOf(spec, wanted, view), view.boot) : []),
     ];
   },
 
@@ -89,28 +119,41 @@ export const mssClamp: TunnelEndExtra<ClampView, MssClampState> = {
     return [
       ...clampDrift(spec.name, wanted.tcpMss, view[family]),
       ...clampDrift(spec.name, undefined, view[other(family)]),
+      ...(view.boot ? bootClampDrift(spec.name, unitOf(spec, wanted, view), view.boot) : []),
     ];
   },
 
-  state(spec, _wanted, view, mtu) {
+  state(spec, wanted, view, mtu) {
     const family = familyOfEnd(spec);
     const rule = view?.[family].rules[0] ?? view?.[other(family)].rules[0];
+    // The boot unit as a persisted clamp has it: there as written and enabled.
+    const persisted = view?.boot
+      ? bootClampPersisted(
+          spec.name,
+          unitOf(spec, { ...wanted, persist: true }, view),
+          wanted.persist,
+          view.boot,
+        )
+      : null;
     return {
       tcpMss: rule
         ? {
             firewall: rule.firewall,
             setting: rule.setting,
             mss: rule.setting === "other" ? null : effectiveMss(rule.setting, mtu, family),
+            persisted,
           }
         : null,
     };
   },
 
   restore(name, before, now) {
-    return (["ipv4", "ipv6"] as const).flatMap((family) => {
-      const rules = before[family].rules;
-      const was = rules.length === 1 ? rules[0].setting : undefined;
-      return planClamp(name, was === "other" ? undefined : was, now[family]);
-    });
+    return (["ipv4", "ipv6"] as const)
+      .flatMap((family) => {
+        const rules = before[family].rules;
+        const was = rules.length === 1 ? rules[0].setting : undefined;
+        return planClamp(name, was === "other" ? undefined : was, now[family]);
+      })
+      .concat(before.boot && now.boot ? bootClampRestore(name, before.boot, now.boot) : []);
   },
 };

@@ -1,0 +1,108 @@
+/**
+ * The MSS clamp's boot unit (`persist` with `tcpMss`), as part of the clamp extra: wanted with the
+ * content of the rule as the clamp has it (its firewall and family), written and enabled, read back
+ * (file and enablement), disabled and removed when not wanted, and put back as it was by an undo.
+ *
+ * @packageDocumentation
+ */
+import {
+  clampUnit,
+  clampUnitContent,
+  clampUnitFile,
+  disableClampUnit,
+  enableClampUnit,
+  enabledUnitsRead,
+  parseEnabledUnits,
+  reloadSystemd,
+} from "../../../commands/firewall/bootClamp";
+import {
+  parsePersistedFiles,
+  persistChanges,
+  persistDrift,
+  readPersistedFiles,
+  type PersistedFiles,
+} from "../../../commands/bootStack/persistedFiles";
+import type { Firewall } from "../../../commands/firewall/mssClamp";
+import type { RemoteCommand } from "../../../model/command";
+import type { IpFamily, TcpMss } from "../../../model/tunnel";
+import type { GroupOutcomes, ReadGroups } from "../../keyedReads";
+
+/** What a router has of the boot units: our files, and our units enabled. */
+export interface BootClampView {
+  files: PersistedFiles;
+  enabled: string[];
+}
+
+/** The unit as wanted: its content, or undefined when it must not be there. */
+export type WantedUnit = string | undefined;
+
+/** The unit's content for a clamp `mss` in `firewall` (undefined: none wanted, or no firewall). */
+export function wantedUnit(
+  name: string,
+  mss: TcpMss | undefined,
+  persist: boolean,
+  firewall: Firewall | undefined,
+  family: IpFamily,
+): WantedUnit {
+  return persist && mss !== undefined && firewall !== undefined
+    ? clampUnitContent(name, mss, firewall, family)
+    : undefined;
+}
+
+/** The reads (under `boot.*`): all our boot files and the units enabled, shared by every end. */
+export function bootClampReads(): ReadGroups {
+  return { boot: [readPersistedFiles(), enabledUnitsRead()] };
+}
+
+/** What was found, from the reads' outcomes (undefined: not read). */
+export function parseBootClamp(outcomes: GroupOutcomes): BootClampView | undefined {
+  if (!outcomes.boot) return undefined;
+  const [files, enabled] = outcomes.boot;
+  return { files: parsePersistedFiles(files.stdout), enabled: parseEnabledUnits(enabled.stdout) };
+}
+
+/** The changes that make the unit as wanted (enabled with it; disabled before it goes). */
+export function bootClampChanges(name: string, content: WantedUnit, view: BootClampView): RemoteCommand[] {
+  const file = [{ path: clampUnitFile(name), content }];
+  const enabled = view.enabled.includes(clampUnit(name));
+  if (content !== undefined) {
+    return [...persistChanges(file, view.files), ...(enabled ? [] : [enableClampUnit(name)])];
+  }
+  const there = view.files.has(clampUnitFile(name));
+  if (!there && !enabled) return [];
+  return [disableClampUnit(name), ...persistChanges(file, view.files), reloadSystemd()];
+}
+
+/**
+ * Whether the unit is there as written for `content` and enabled; null when persist is off and
+ * nothing of it is there.
+ */
+export function bootClampPersisted(
+  name: string,
+  content: WantedUnit,
+  persist: boolean,
+  view: BootClampView,
+): boolean | null {
+  const there = view.files.has(clampUnitFile(name)) || view.enabled.includes(clampUnit(name));
+  if (!persist && !there) return null;
+  return content !== undefined && bootClampDrift(name, content, view).length === 0;
+}
+
+/** How the unit differs from what is wanted, as short phrases. */
+export function bootClampDrift(name: string, content: WantedUnit, view: BootClampView): string[] {
+  const enabled = view.enabled.includes(clampUnit(name));
+  return [
+    ...persistDrift([{ path: clampUnitFile(name), content }], view.files),
+    ...(content !== undefined && !enabled ? [`${clampUnit(name)} is not enabled at boot`] : []),
+    ...(content === undefined && enabled ? [`${clampUnit(name)} should not be enabled`] : []),
+  ];
+}
+
+/** The changes that put the unit back as it was (`before`), from how it is (`now`). */
+export function bootClampRestore(name: string, before: BootClampView, now: BootClampView): RemoteCommand[] {
+  const content = before.files.get(clampUnitFile(name));
+  const wasEnabled = before.enabled.includes(clampUnit(name));
+  const changes = bootClampChanges(name, content, now);
+  // A unit that was there but not enabled stays so.
+  return content !== undefined && !wasEnabled ? changes.filter((c) => c.argv[1] !== "enable") : changes;
+}
