@@ -98,11 +98,15 @@ export function bootClampDrift(name: string, content: WantedUnit, view: BootClam
   ];
 }
 
-/** The changes that put the unit back as it was (`before`), from how it is (`now`). */
+/** The changes that put the unit back as it was (`before`: its file, and whether it was enabled). */
 export function bootClampRestore(name: string, before: BootClampView, now: BootClampView): RemoteCommand[] {
   const content = before.files.get(clampUnitFile(name));
+  if (content === undefined) return bootClampChanges(name, undefined, now);
   const wasEnabled = before.enabled.includes(clampUnit(name));
-  const changes = bootClampChanges(name, content, now);
-  // A unit that was there but not enabled stays so.
-  return content !== undefined && !wasEnabled ? changes.filter((c) => c.argv[1] !== "enable") : changes;
+  const isEnabled = now.enabled.includes(clampUnit(name));
+  return [
+    ...persistChanges([{ path: clampUnitFile(name), content }], now.files),
+    ...(wasEnabled && !isEnabled ? [enableClampUnit(name)] : []),
+    ...(!wasEnabled && isEnabled ? [disableClampUnit(name)] : []),
+  ];
 }
