@@ -4,6 +4,8 @@
  * @packageDocumentation
  */
 import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import type { IpFamily } from "../model/tunnel";
 import type { HostKeyOrigin } from "../providers/hostKeys";
 import type { Connection, ConnectionCredentials } from "../model/connection";
 import type { SysctlDeclaration } from "../model/routerResources";
@@ -77,12 +79,33 @@ export class Sysctl extends pulumi.dynamic.Resource {
   }
 }
 
+/** The sysctl that turns forwarding on, per IP family. */
+export const FORWARDING_KEYS: Record<IpFamily, string> = {
+  ipv4: "net.ipv4.ip_forward",
+  ipv6: "net.ipv6.conf.all.forwarding",
+};
+
+/** `families`: one or both IP families, each once. */
+const familiesSchema = z
+  .array(z.enum(["ipv4", "ipv6"], "must name ipv4 or ipv6 only"))
+  .min(1, "must name at least one family")
+  .refine((f) => new Set(f).size === f.length, "must name each family once");
+
 /** The arguments of an {@link IpForwarding}: a Sysctl's connection and `persist` (also enabled at boot). */
-export type IpForwardingArgs = Inputs<Pick<SysctlDeclaration, "connection" | "persist">>;
+export type IpForwardingArgs = Inputs<Pick<SysctlDeclaration, "connection" | "persist">> & {
+  /**
+   * The IP families it enables: `["ipv4"]` (the default), `["ipv6"]` or both. A plain value, not an
+   * `Input`: it decides which resources exist (the first family is this resource, a second one its
+   * child `NAME-FAMILY`).
+   */
+  families?: readonly IpFamily[];
+};
 
 /**
- * IPv4 forwarding on a router (`net.ipv4.ip_forward=1`), which the field note's routes rely on:
- * without it the router does not pass packets between its LAN and the tunnel.
+ * Forwarding on a router, which the field note's routes rely on: without it the router does not
+ * pass packets between its LAN and the tunnel. IPv4 (`net.ipv4.ip_forward=1`) by default; IPv6
+ * (`net.ipv6.conf.all.forwarding=1`) or both with `families`. Each family is a {@link Sysctl}:
+ * read back on refresh, persisted with `persist`, restored to the value it found when deleted.
  *
  * @example
  * ```ts
@@ -92,16 +115,29 @@ export type IpForwardingArgs = Inputs<Pick<SysctlDeclaration, "connection" | "pe
  * const config = new pulumi.Config();
  * new IpForwarding("routerA-forwarding", {
  *   connection: { host: "203.0.113.10", privateKey: config.requireSecret("sshPrivateKey") },
+ *   families: ["ipv4", "ipv6"],
  *   persist: true,
  * });
  * ```
  */
 export class IpForwarding extends Sysctl {
+  /** The Sysctl of each family it enables (this resource for the first, a child for a second). */
+  public readonly byFamily: Partial<Record<IpFamily, Sysctl>>;
+
   constructor(name: string, args: IpForwardingArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      name,
-      { connection: args.connection, key: "net.ipv4.ip_forward", value: 1, persist: args.persist },
-      opts,
-    );
+    const parsed = familiesSchema.safeParse(args.families ?? ["ipv4"]);
+    if (!parsed.success)
+      throw new Error(`IpForwarding ${name}: families ${parsed.error.issues[0].message} (ipv4, ipv6)`);
+    const [first, second] = parsed.data;
+    const declaration = (family: IpFamily) => ({
+      connection: args.connection,
+      key: FORWARDING_KEYS[family],
+      value: 1,
+      persist: args.persist,
+    });
+    super(name, declaration(first), opts);
+    this.byFamily = { [first]: this };
+    if (second !== undefined)
+      this.byFamily[second] = new Sysctl(`${name}-${second}`, declaration(second), { parent: this });
   }
 }

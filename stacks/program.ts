@@ -11,7 +11,6 @@ import {
   GreTunnel,
   IpForwarding,
   KernelModule,
-  Sysctl,
   TunnelRoutes,
   type TunnelMode,
   type Connection,
@@ -221,11 +220,11 @@ export function declareNetwork(declared: StackConfig, connectionOf: ConnectionRe
   for (const [name, prefixes] of reachable) {
     if (prefixes.some((p) => !p.includes(":")))
       new IpForwarding(`${name}-ip_forward`, { connection: connection(name), persist: settings.persist });
+    // A resource per family, as earlier versions named them, so that their states carry over.
     if (prefixes.some((p) => p.includes(":")))
-      new Sysctl(`${name}-ipv6_forwarding`, {
+      new IpForwarding(`${name}-ipv6_forwarding`, {
         connection: connection(name),
-        key: "net.ipv6.conf.all.forwarding",
-        value: 1,
+        families: ["ipv6"],
         persist: settings.persist,
       });
   }

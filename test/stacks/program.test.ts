@@ -8,6 +8,7 @@ import { parseStackConfig } from "../../stacks/config";
 import { configConnections, declareNetwork, type ConnectionResolver } from "../../stacks/program";
 import { installMonitor, reveal, runProgram, type Registration } from "../../tools/engine/monitor";
 import { loadProject } from "../../tools/engine/engine";
+import { IpForwarding } from "../../resources/sysctl";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -234,6 +235,34 @@ describe("the stack program", () => {
         },
       },
     });
+  });
+
+  it("IpForwarding enables the families it is given: one Sysctl per family, a second one its child; a bad list is refused", async () => {
+    const connection = { host: "203.0.113.10", privateKey: "key" };
+    const { resources } = await registrations({}, () => {
+      new IpForwarding("r-v4", { connection });
+      new IpForwarding("r-v6", { connection, families: ["ipv6"], persist: true });
+      new IpForwarding("r-both", { connection, families: ["ipv4", "ipv6"] });
+    });
+    const sysctls = resources
+      .filter((r) => r.type.endsWith("gre:Sysctl"))
+      .map((r) => [
+        r.name,
+        reveal(r.inputs).plain.key,
+        reveal(r.inputs).plain.persist,
+        r.parent.split("::").pop(),
+      ])
+      .sort((x, y) => String(x[0]).localeCompare(String(y[0])));
+    expect(sysctls).toEqual([
+      ["r-both", "net.ipv4.ip_forward", undefined, "pulumi-gre-dev"],
+      ["r-both-ipv6", "net.ipv6.conf.all.forwarding", undefined, "r-both"],
+      ["r-v4", "net.ipv4.ip_forward", undefined, "pulumi-gre-dev"],
+      ["r-v6", "net.ipv6.conf.all.forwarding", true, "pulumi-gre-dev"],
+    ]);
+    for (const families of [[], ["ipv4", "ipv4"], ["ipx"]])
+      expect(() => new IpForwarding("bad", { connection, families: families as never })).toThrow(
+        /^IpForwarding bad: families must/,
+      );
   });
 
   it("reaches a real router with the key from a secret config value, and sudo", async () => {
