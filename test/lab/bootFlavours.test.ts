@@ -21,18 +21,8 @@ import type { BootChoice } from "../../lab/bootFlavours";
 import { fieldNoteState } from "../../lab/routerState";
 import { closeAllConnections } from "../../transport";
 import { fieldNoteConfig, runEngine, writeStackConfig, type TestStack } from "./engineRun";
-import { describeOnLab, pingPcToPc, runOn, runStatus, withoutModules, type LabSide } from "./labEnv";
+import { describeOnLab, pingsWithin, runOn, runStatus, withoutModules, type LabSide } from "./labEnv";
 import { MEGABYTE, transfer } from "./tcpTransfer";
-
-/** Pings PC to PC until it works (a router that booted configures its links a moment after sshd). */
-async function pingsWithin(a: LabSide, b: LabSide, seconds: number): Promise<boolean> {
-  const until = Date.now() + seconds * 1000;
-  while (Date.now() < until) {
-    if ((await pingPcToPc(a, b)) === 0 && (await pingPcToPc(b, a)) === 0) return true;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  return false;
-}
 
 describeOnLab("persistence on routers booted as each distribution does", () => {
   let lab: Lab;

@@ -148,4 +148,14 @@ export async function withoutModules(side: LabSide): Promise<Omit<FieldNoteState
   return { ...rest, links: links.filter((l) => !/^(gre0|gretap0|erspan0):/.test(l)) };
 }
 
+/** Pings PC to PC until it works (a router that booted configures its links a moment after sshd). */
+export async function pingsWithin(a: LabSide, b: LabSide, seconds: number): Promise<boolean> {
+  const until = Date.now() + seconds * 1000;
+  while (Date.now() < until) {
+    if ((await pingPcToPc(a, b)) === 0 && (await pingPcToPc(b, a)) === 0) return true;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return false;
+}
+
 export { readInventory };

@@ -18,6 +18,7 @@ import {
   labRouter,
   mustRun,
   pingPcToPc,
+  pingsWithin,
   runOn,
   runStatus,
   withoutModules,
@@ -26,16 +27,6 @@ import {
 
 const GRE1 = tunnelFiles("gre1");
 const ROUTE_A = `${GRE1.dropIns}/pulumi-gre-route-10.1.1.0_24-t254-m0.conf`;
-
-/** Pings PC to PC until it works (a router that booted configures its links a moment after sshd). */
-async function pingsWithin(a: LabSide, b: LabSide, seconds: number): Promise<boolean> {
-  const until = Date.now() + seconds * 1000;
-  while (Date.now() < until) {
-    if ((await pingPcToPc(a, b)) === 0 && (await pingPcToPc(b, a)) === 0) return true;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  return false;
-}
 
 describeOnLab("a persisted stack across reboots", () => {
   let a: LabSide;
