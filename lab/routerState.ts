@@ -39,15 +39,16 @@ export async function fieldNoteState(connection: Connection): Promise<FieldNoteS
           "/etc/sysctl.d",
           "/etc/systemd/network",
           "/etc/network/interfaces.d",
-          "/etc/systemd/system",
           "-mindepth",
           "1",
         ],
       },
+      // Of the units, only ours (the MSS clamps' boot units and their links): the rest is the lab's.
+      { argv: ["find", "/etc/systemd/system", "-name", "pulumi-gre-*"] },
     ],
     { check: false, stopOnError: false },
   );
-  const [devices, routes, modules, forwarding, routes6, forwarding6, files] = result.outcomes.map(
+  const [devices, routes, modules, forwarding, routes6, forwarding6, files, units] = result.outcomes.map(
     (o) => o.stdout,
   );
   return {
@@ -62,6 +63,6 @@ export async function fieldNoteState(connection: Connection): Promise<FieldNoteS
       .map((m) => m.name)
       .sort(),
     forwarding: `${forwarding.trim()}/${forwarding6.trim()}`,
-    files: files.trim().split("\n").filter(Boolean).sort().join("\n"),
+    files: `${files}\n${units}`.trim().split("\n").filter(Boolean).sort().join("\n"),
   };
 }
