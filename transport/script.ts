@@ -29,6 +29,11 @@ export function commandLine(argv: readonly string[]): string {
   return argv.map(shellQuote).join(" ");
 }
 
+/** A command as a line of a script a boot hook runs: quoted, and one allowed to fail says so. */
+export function scriptLine(command: RemoteCommand): string {
+  return `${commandLine(command.argv)}${command.mayFail ? " || true" : ""}`;
+}
+
 /** The marker before the exec's process group id, first thing on stdout. */
 function pgidMarker(nonce: string): string {
   return `@@${nonce}:pgid@@`;

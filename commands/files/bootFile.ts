@@ -7,6 +7,10 @@
  */
 import type { RemoteCommand } from "../../model/command";
 
+/** The first line of every boot file of ours that has room for a comment. */
+export const WRITTEN_BY =
+  "# Written by pulumi-gre: pulumi up rewrites this file and pulumi destroy removes it; edits show as drift.";
+
 /** Where {@link writeFile} writes before it renames: beside the file, under a name no boot reader takes. */
 export function temporaryOf(path: string): string {
   return `${path}.pulumi-gre.tmp`;
@@ -24,8 +28,18 @@ export const WRITE_FILE_NAME = "pulumi-gre-write-file";
 const WRITE_SCRIPT =
   't=$1.pulumi-gre.tmp; cat > "$t" && mv -f -- "$t" "$1" || { s=$?; rm -f -- "$t"; exit "$s"; }';
 
-/** Writes a file from stdin, atomically (see {@link WRITE_SCRIPT}). */
-export function writeFile(path: string, content: string): RemoteCommand {
+/**
+ * {@link WRITE_SCRIPT} for a file of its own mode (`$2`, as `chmod` reads it): the temporary file
+ * is made readable by its owner only and takes the mode before the rename, so the file is never
+ * seen with another.
+ */
+const WRITE_MODE_SCRIPT =
+  'umask 077; t=$1.pulumi-gre.tmp; cat > "$t" && chmod -- "$2" "$t" && mv -f -- "$t" "$1" || { s=$?; rm -f -- "$t"; exit "$s"; }';
+
+/** Writes a file from stdin, atomically (see {@link WRITE_SCRIPT}), with `mode` when given (e.g. "0600"). */
+export function writeFile(path: string, content: string, mode?: string): RemoteCommand {
+  if (mode !== undefined)
+    return { argv: ["sh", "-c", WRITE_MODE_SCRIPT, WRITE_FILE_NAME, path, mode], stdin: content };
   return { argv: ["sh", "-c", WRITE_SCRIPT, WRITE_FILE_NAME, path], stdin: content };
 }
 

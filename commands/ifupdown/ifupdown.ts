@@ -9,15 +9,14 @@
  * @packageDocumentation
  */
 import type { RemoteCommand } from "../../model/command";
-import { commandLine } from "../../transport/script";
+import { WRITTEN_BY } from "../files/bootFile";
+import { scriptLine } from "../../transport/script";
 import { routeReplace, type RouteSpec } from "../iproute2/route";
+import { routeSlot } from "../networkd/networkd";
 import { modeOf, tunnelCreate, tunnelRemove, type TunnelEndSpec } from "../iproute2/tunnelCommands";
 
 /** The folder the Debian interfaces file sources. */
 export const IFUPDOWN_DIR = "/etc/network/interfaces.d";
-
-const HEADER =
-  "# Written by pulumi-gre: pulumi up rewrites this file and pulumi destroy removes it; edits show as drift.";
 
 /** The stanza file of tunnel `name`. */
 export function tunnelStanzaFile(name: string): string {
@@ -28,13 +27,12 @@ export function tunnelStanzaFile(name: string): string {
 export function routeStanzaFile(
   route: Pick<RouteSpec, "destination" | "table" | "metric"> & { device: string },
 ): string {
-  const slot = `${route.destination.replace(/[/:]/g, "_")}-t${route.table}-m${route.metric}`;
-  return `${tunnelStanzaFile(route.device)}-route-${slot}`;
+  return `${tunnelStanzaFile(route.device)}-route-${routeSlot(route)}`;
 }
 
 /** A hook line: the command quoted for the shell ifup runs it with; one allowed to fail says so. */
 function hook(phase: string, command: RemoteCommand): string {
-  return `    ${phase} ${commandLine(command.argv)}${command.mayFail ? " || true" : ""}`;
+  return `    ${phase} ${scriptLine(command)}`;
 }
 
 /**
@@ -46,7 +44,7 @@ export function tunnelStanza(spec: TunnelEndSpec): string {
   const commands = tunnelCreate(spec);
   const created = spec.bridge === undefined ? 1 : 2;
   const lines = [
-    HEADER,
+    WRITTEN_BY,
     `auto ${spec.name}`,
     `iface ${spec.name} inet manual`,
     ...commands.slice(0, created).map((c) => hook("pre-up", c)),
@@ -58,5 +56,5 @@ export function tunnelStanza(spec: TunnelEndSpec): string {
 
 /** The stanza of a route through `device`: one more `up` hook of that interface. */
 export function routeStanza(route: RouteSpec & { device: string }): string {
-  return `${[HEADER, `iface ${route.device} inet manual`, hook("up", routeReplace(route))].join("\n")}\n`;
+  return `${[WRITTEN_BY, `iface ${route.device} inet manual`, hook("up", routeReplace(route))].join("\n")}\n`;
 }

@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 import type { RemoteCommand } from "../../model/command";
+import { WRITTEN_BY } from "../files/bootFile";
 import type { TunnelEndSpec } from "../iproute2/tunnelCommands";
 
 /** Where systemd-networkd reads the administrator's configuration. */
@@ -38,17 +39,18 @@ export interface PersistedRoute {
 export function routeFile(
   route: Pick<PersistedRoute, "device" | "destination" | "table" | "metric">,
 ): string {
-  const slot = `${route.destination.replace(/[/:]/g, "_")}-t${route.table}-m${route.metric}`;
-  return `${tunnelFiles(route.device).dropIns}/${OURS}-route-${slot}.conf`;
+  return `${tunnelFiles(route.device).dropIns}/${OURS}-route-${routeSlot(route)}.conf`;
 }
 
-const HEADER =
-  "# Written by pulumi-gre: pulumi up rewrites this file and pulumi destroy removes it; edits show as drift.\n";
+/** What tells a route's boot file from another's through the same device: `DEST-tTABLE-mMETRIC`. */
+export function routeSlot(route: Pick<PersistedRoute, "destination" | "table" | "metric">): string {
+  return `${route.destination.replace(/[/:]/g, "_")}-t${route.table}-m${route.metric}`;
+}
 
 /** The `.netdev` of a tunnel end: systemd-networkd creates the device at boot from it. */
 export function netdevContent(spec: TunnelEndSpec): string {
   const lines = [
-    HEADER.trimEnd(),
+    WRITTEN_BY,
     "[NetDev]",
     `Name=${spec.name}`,
     // networkd's kinds are iproute2's: gre, gretap, ip6gre, ip6gretap (TTL= is the hop limit over IPv6).
@@ -73,7 +75,7 @@ export function netdevContent(spec: TunnelEndSpec): string {
  */
 export function networkContent(spec: TunnelEndSpec): string {
   const lines = [
-    HEADER.trimEnd(),
+    WRITTEN_BY,
     "[Match]",
     `Name=${spec.name}`,
     "",
@@ -94,7 +96,7 @@ export function networkContent(spec: TunnelEndSpec): string {
 /** The drop-in content of a route. */
 export function routeContent(route: PersistedRoute): string {
   const lines = [
-    HEADER.trimEnd(),
+    WRITTEN_BY,
     "[Route]",
     `Destination=${route.destination}`,
     ...(route.gateway === undefined ? [] : [`Gateway=${route.gateway}`]),
