@@ -78,7 +78,7 @@ function credentialsOfEach(endpoints: unknown): unknown {
  *     ttl: 255,
  *     mtu: 1400,
  *     tcpMss: "clamp", // TCP through the tunnel: MSS 1400 − 40 = 1360
- *     persist: true, // back at boot, by the routers' systemd-networkd
+ *     persist: true, // back at boot, by each router's networkd, NetworkManager or ifupdown
  *     endpoints: [
  *       { connection: routerA, local: "198.51.100.10", address: "10.10.10.2" },
  *       { connection: routerB, local: "198.51.100.20", address: "10.10.10.1" },

@@ -21,9 +21,17 @@ export type BootUnit = keyof typeof BOOT_UNITS;
 /** A network stack that can bring a link up at boot. */
 export type BootStack = (typeof BOOT_UNITS)[BootUnit];
 
+/**
+ * NetworkManager's dispatcher, which runs the scripts that give a tunnel its addresses at boot:
+ * D-Bus starts it through this alias, which `systemctl enable NetworkManager` makes.
+ */
+export const DISPATCHER_UNIT = "NetworkManager-dispatcher.service";
+
 /** What a router has: each unit's `systemctl is-enabled` state ("not-found" when it has none). */
 export interface BootStackFound {
   units: Record<BootUnit, string>;
+  /** {@link DISPATCHER_UNIT}'s state. */
+  dispatcher: string;
   /** Whether /etc/network/interfaces sources /etc/network/interfaces.d/* (where ifupdown's stanzas of ours go). */
   sourcesInterfacesD: boolean;
 }
@@ -46,7 +54,10 @@ const READ_SCRIPT =
 
 /** The read of {@link BootStackFound}, in one process. */
 export function readBootStack(): RemoteCommand {
-  return { argv: ["sh", "-c", READ_SCRIPT, READ_NAME, ...Object.keys(BOOT_UNITS)], mayFail: true };
+  return {
+    argv: ["sh", "-c", READ_SCRIPT, READ_NAME, ...Object.keys(BOOT_UNITS), DISPATCHER_UNIT],
+    mayFail: true,
+  };
 }
 
 /** Parses {@link readBootStack}'s output (a unit it does not print is "not-found"). */
@@ -56,12 +67,14 @@ export function parseBootStack(outcome: Pick<CommandOutcome, "stdout">): BootSta
     string
   >;
   let sourcesInterfacesD = false;
+  let dispatcher = "not-found";
   for (const line of outcome.stdout.split("\n")) {
     const [unit, state] = line.trim().split(/\s+/);
     if (unit === "interfaces.d") sourcesInterfacesD = state === "sourced";
+    else if (unit === DISPATCHER_UNIT && state) dispatcher = state;
     else if (Object.hasOwn(BOOT_UNITS, unit) && state) units[unit as BootUnit] = state;
   }
-  return { units, sourcesInterfacesD };
+  return { units, dispatcher, sourcesInterfacesD };
 }
 
 /** Whether systemd starts a unit in this state at boot. */
@@ -90,19 +103,30 @@ export function describeBootStack(found: BootStackFound): string {
       startsAtBoot(found.units["networking.service"]) && !found.sourcesInterfacesD
         ? ` (but /etc/network/interfaces has no \`${SOURCE_LINE}\` line)`
         : "",
+      startsAtBoot(found.units["NetworkManager.service"]) && !startsAtBoot(found.dispatcher)
+        ? ` (but ${DISPATCHER_UNIT} is ${found.dispatcher === "not-found" ? "not installed" : found.dispatcher})`
+        : "",
     );
 }
 
 /** The stacks whose files pulumi-gre writes. */
-export const SUPPORTED_STACKS: readonly BootStack[] = ["systemd-networkd", "ifupdown"];
+export const SUPPORTED_STACKS: readonly BootStack[] = ["systemd-networkd", "NetworkManager", "ifupdown"];
+
+/** Whether the files of `stack` are read at boot on this router as it is set up. */
+function readsOurFiles(stack: BootStack, found: BootStackFound): boolean {
+  if (stack === "ifupdown") return found.sourcesInterfacesD;
+  if (stack === "NetworkManager") return startsAtBoot(found.dispatcher);
+  return true;
+}
 
 /**
- * The stack that `persist` writes for on this router: the first enabled one pulumi-gre writes for
- * (ifupdown only where the interfaces file sources interfaces.d); undefined when there is none.
+ * The stack that `persist` writes for on this router: the first enabled one, in the order of
+ * {@link BOOT_UNITS}, whose files would be read at boot (ifupdown's only where the interfaces file
+ * sources interfaces.d, NetworkManager's only with its dispatcher); undefined when there is none.
  */
 export function persistStack(found: BootStackFound): BootStack | undefined {
   return enabledStacks(found).find(
-    (stack) => SUPPORTED_STACKS.includes(stack) && (stack !== "ifupdown" || found.sourcesInterfacesD),
+    (stack) => SUPPORTED_STACKS.includes(stack) && readsOurFiles(stack, found),
   );
 }
 
@@ -114,8 +138,9 @@ export function bootStackProblem(found: BootStackFound, what: string): string | 
   if (persistStack(found) !== undefined) return undefined;
   return (
     `persist: nothing on this router would bring ${what} back at boot: pulumi-gre writes ` +
-    `${SUPPORTED_STACKS.join(" or ")} files, and found ${describeBootStack(found)}; ` +
-    `enable systemd-networkd (systemctl enable systemd-networkd), or ifupdown's networking.service with \`${SOURCE_LINE}\` ` +
+    `${SUPPORTED_STACKS.slice(0, -1).join(", ")} or ${SUPPORTED_STACKS.at(-1)} files, and found ${describeBootStack(found)}; ` +
+    "enable systemd-networkd (systemctl enable systemd-networkd), or NetworkManager with its dispatcher " +
+    `(systemctl enable NetworkManager), or ifupdown's networking.service with \`${SOURCE_LINE}\` ` +
     "in /etc/network/interfaces, or set persist: false"
   );
 }

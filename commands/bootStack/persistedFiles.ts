@@ -1,9 +1,11 @@
 /**
  * The boot files of tunnels and routes, in the form the router's network stack reads at boot:
- * systemd-networkd files under /etc/systemd/network, or ifupdown stanzas under
- * /etc/network/interfaces.d (and the MSS clamp's units under /etc/systemd/system). Every file of ours, of either form, is read in one process; a
- * resource wants its files in the router's form and none in the other (so a router moved from one
- * stack to the other is converged by the next `up`). Pure: commands, parsing, plans and drift.
+ * systemd-networkd files under /etc/systemd/network, NetworkManager keyfiles and dispatcher scripts
+ * under /etc/NetworkManager, or ifupdown stanzas under /etc/network/interfaces.d (and the MSS
+ * clamp's units under /etc/systemd/system). Every file of ours, of every form, is read in one
+ * process; a resource wants its files in the router's form and none in the others (so a router
+ * moved from one stack to another is converged by the next `up`). Pure: commands, parsing, plans
+ * and drift.
  *
  * @packageDocumentation
  */
@@ -29,14 +31,26 @@ import {
   tunnelStanza,
   tunnelStanzaFile,
 } from "../ifupdown/ifupdown";
+import {
+  NM_CONNECTIONS_DIR,
+  NM_DISPATCHER_DIR,
+  loadKeyfiles,
+  networkManagerMode,
+  routeDispatcher,
+  routeDispatcherFile,
+  tunnelDispatcher,
+  tunnelDispatcherFile,
+  tunnelKeyfile,
+  tunnelKeyfileContent,
+} from "../networkManager/networkManager";
 import { UNIT_DIR } from "../firewall/bootClamp";
 import type { BootStack } from "./bootStack";
 
 /** The folders boot files of ours live in (systemd units: the MSS clamp's). */
-const FOLDERS = [NETWORKD_DIR, IFUPDOWN_DIR, UNIT_DIR];
+const FOLDERS = [NETWORKD_DIR, NM_CONNECTIONS_DIR, NM_DISPATCHER_DIR, IFUPDOWN_DIR, UNIT_DIR];
 
 /**
- * Reads every file of ours in both folders in one process, whichever resource asks (so the reads of
+ * Reads every file of ours in these folders in one process, whichever resource asks (so the reads of
  * all tunnels and routes of a router share it): `grep` prints each line as `PATH:LINE`. Exit 1
  * means none; 2, that a folder is not there (the other's lines are still printed).
  */
@@ -67,10 +81,13 @@ function dropInFolder(path: string): string | undefined {
   return folder.endsWith(".network.d") ? folder : undefined;
 }
 
-/** Writes a boot file, making its drop-in folder first. */
+/** Writes a boot file (with the mode its reader wants, if it wants one), making its drop-in folder first. */
 export function writePersistedFile(path: string, content: string): RemoteCommand[] {
   const folder = dropInFolder(path);
-  return [...(folder ? [{ argv: ["mkdir", "-p", "--", folder] }] : []), writeFile(path, content)];
+  return [
+    ...(folder ? [{ argv: ["mkdir", "-p", "--", folder] }] : []),
+    writeFile(path, content, networkManagerMode(path)),
+  ];
 }
 
 /** Removes a boot file of ours, and its drop-in folder when that is left empty. */
@@ -88,13 +105,20 @@ export interface WantedFile {
   content: string | undefined;
 }
 
+/** Whether a path is a NetworkManager keyfile (which NetworkManager reads when told to). */
+function isKeyfile(path: string): boolean {
+  return path.startsWith(`${NM_CONNECTIONS_DIR}/`);
+}
+
 /**
- * The changes that make the router's files (as read) what is wanted, and networkd reread its own.
+ * The changes that make the router's files (as read) what is wanted, and networkd and
+ * NetworkManager reread their own.
  *
  * A networkd file written is reread at once. One removed is reread only when its device or route is
  * removed too (`deleting`): a running networkd takes the addresses it configured off a link whose
  * `.network` it no longer finds, so turning persist off leaves it the old files in memory, which
- * match the kernel, until the next boot or delete. ifupdown reads its stanzas at boot only.
+ * match the kernel, until the next boot or delete. Keyfiles likewise: NetworkManager deletes the
+ * device of a profile it forgets. ifupdown's stanzas and the dispatcher's scripts are read when used.
  */
 export function persistChanges(
   wanted: WantedFile[],
@@ -103,20 +127,27 @@ export function persistChanges(
 ): RemoteCommand[] {
   let written = false;
   let removed = false;
+  const keyfiles: string[] = [];
   const changes = wanted.flatMap((file) => {
     const current = files.get(file.path);
     const networkd = file.path.startsWith(`${NETWORKD_DIR}/`);
     if (file.content !== undefined && current !== file.content) {
       written ||= networkd;
+      if (isKeyfile(file.path)) keyfiles.push(file.path);
       return writePersistedFile(file.path, file.content);
     }
     if (file.content === undefined && current !== undefined) {
       removed ||= networkd;
+      if (isKeyfile(file.path) && deleting) keyfiles.push(file.path);
       return removePersistedFile(file.path);
     }
     return [];
   });
-  return written || (removed && deleting) ? [...changes, reloadNetworkd()] : changes;
+  return [
+    ...changes,
+    ...(written || (removed && deleting) ? [reloadNetworkd()] : []),
+    ...(keyfiles.length > 0 ? [loadKeyfiles(keyfiles)] : []),
+  ];
 }
 
 /** How the router's files differ from what is wanted, as short phrases; empty when they match. */
@@ -131,11 +162,11 @@ export function persistDrift(wanted: WantedFile[], files: PersistedFiles): strin
 }
 
 /** Each form's files of one thing, with their content. */
-type Forms = Record<"systemd-networkd" | "ifupdown", Array<{ path: string; content: () => string }>>;
+type Forms = Record<BootStack, Array<{ path: string; content: () => string }>>;
 
 /** The files of `forms` with content in the form of `stack` only (none when `stack` is undefined). */
 function wantedIn(forms: Forms, stack: BootStack | undefined): WantedFile[] {
-  return (Object.keys(forms) as Array<keyof Forms>).flatMap((form) =>
+  return (Object.keys(forms) as BootStack[]).flatMap((form) =>
     forms[form].map((f) => ({ path: f.path, content: form === stack ? f.content() : undefined })),
   );
 }
@@ -149,16 +180,26 @@ export function tunnelBootFiles(spec: TunnelEndSpec, stack: BootStack | undefine
         { path: networkd.netdev, content: () => netdevContent(spec) },
         { path: networkd.network, content: () => networkContent(spec) },
       ],
+      NetworkManager: [
+        { path: tunnelKeyfile(spec.name), content: () => tunnelKeyfileContent(spec) },
+        { path: tunnelDispatcherFile(spec.name), content: () => tunnelDispatcher(spec) },
+      ],
       ifupdown: [{ path: tunnelStanzaFile(spec.name), content: () => tunnelStanza(spec) }],
     },
     stack,
   );
 }
 
-/** The paths of a tunnel end's boot files, in either form. */
+/** The paths of a tunnel end's boot files, in every form. */
 export function tunnelBootPaths(name: string): string[] {
   const networkd = tunnelFiles(name);
-  return [networkd.netdev, networkd.network, tunnelStanzaFile(name)];
+  return [
+    networkd.netdev,
+    networkd.network,
+    tunnelKeyfile(name),
+    tunnelDispatcherFile(name),
+    tunnelStanzaFile(name),
+  ];
 }
 
 /** A route's boot file: in the form `stack` reads (undefined: none wanted, in either form). */
@@ -174,6 +215,7 @@ export function routeBootFiles(route: PersistedRoute, stack: BootStack | undefin
   return wantedIn(
     {
       "systemd-networkd": [{ path: routeFile(route), content: () => routeContent(route) }],
+      NetworkManager: [{ path: routeDispatcherFile(spec), content: () => routeDispatcher(spec) }],
       ifupdown: [{ path: routeStanzaFile(spec), content: () => routeStanza(spec) }],
     },
     stack,
@@ -182,15 +224,18 @@ export function routeBootFiles(route: PersistedRoute, stack: BootStack | undefin
 
 /** The file a route's tunnel must have for the route's file to be read with it, in `stack`'s form. */
 export function deviceBootFile(device: string, stack: BootStack): string {
-  return stack === "ifupdown" ? tunnelStanzaFile(device) : tunnelFiles(device).network;
+  if (stack === "ifupdown") return tunnelStanzaFile(device);
+  if (stack === "NetworkManager") return tunnelDispatcherFile(device);
+  return tunnelFiles(device).network;
 }
 
 /**
  * The form the files of ours in `paths` are in, for a router whose stack was not read (persist is
- * off): ifupdown when one of its is there, else systemd-networkd.
+ * off): ifupdown or NetworkManager when one of theirs is there, else systemd-networkd.
  */
 export function formFound(paths: string[], files: PersistedFiles): BootStack {
-  return paths.some((p) => p.startsWith(`${IFUPDOWN_DIR}/`) && files.has(p))
-    ? "ifupdown"
-    : "systemd-networkd";
+  const there = (folder: string) => paths.some((p) => p.startsWith(`${folder}/`) && files.has(p));
+  if (there(IFUPDOWN_DIR)) return "ifupdown";
+  if (there(NM_CONNECTIONS_DIR) || there(NM_DISPATCHER_DIR)) return "NetworkManager";
+  return "systemd-networkd";
 }

@@ -1,6 +1,6 @@
 /**
  * `persist` in the form the router's boot reads: on simulated routers whose systemd has
- * systemd-networkd enabled, ifupdown's networking.service (Debian as installed), or neither.
+ * systemd-networkd enabled, ifupdown's networking.service (Debian as installed), NetworkManager, or none.
  * Refused before anything changes where nothing would read the files, naming what was found; a
  * router moved from one stack to the other is converged by the next up; a stack disabled later is
  * drift, and up refuses again rather than say persisted.
@@ -10,6 +10,11 @@ import { greTunnelProvider as greTunnel } from "../../providers/greTunnel/lifecy
 import { tunnelRouteProvider as tunnelRoute } from "../../providers/oneRouter/tunnelRoute";
 import { tunnelFiles } from "../../commands/networkd/networkd";
 import { routeStanzaFile, tunnelStanzaFile } from "../../commands/ifupdown/ifupdown";
+import {
+  routeDispatcherFile,
+  tunnelDispatcherFile,
+  tunnelKeyfile,
+} from "../../commands/networkManager/networkManager";
 import { checkRaw, type AnyProvider } from "../support/rawCalls";
 import { startSimRouters, type SimRouters } from "../support/sim/simRouters";
 
@@ -20,6 +25,11 @@ const tunnelRouteProvider = tunnelRoute as AnyProvider;
 const NONE = { "systemd-networkd.service": "disabled" };
 const DEBIAN = { "systemd-networkd.service": "disabled", "networking.service": "enabled" };
 const NETWORKD = { "systemd-networkd.service": "enabled" };
+const NETWORK_MANAGER = {
+  "systemd-networkd.service": "disabled",
+  "NetworkManager.service": "enabled",
+  "NetworkManager-dispatcher.service": "enabled",
+};
 const FOUND_ON_NONE =
   "found systemd-networkd.service disabled, NetworkManager.service not installed, networking.service \\(ifupdown\\) not installed";
 
@@ -144,5 +154,43 @@ describe("persist in the form each router's boot reads", () => {
     await tunnelRouteProvider.delete!("id", routeState);
     await greTunnelProvider.delete!("id", state);
     expect([...files("r1"), ...files("r2")]).toEqual([]);
+  });
+
+  it("writes a keyfile (0600) and dispatcher scripts (0755) where NetworkManager runs; an edit is drift; delete has it forget the profile", async () => {
+    units("r1", NETWORKD);
+    units("r2", NETWORK_MANAGER);
+    const sim = lab.router("r2");
+    sim.keyfileLoads.length = 0;
+    const inputs = await tunnel();
+    let state = (await greTunnelProvider.create(inputs)).outs as State;
+    const routeState = (await tunnelRouteProvider.create(await route())).outs as State;
+    const routeScript = routeDispatcherFile({
+      device: "gre1",
+      destination: "10.1.1.0/24",
+      table: 254,
+      metric: 0,
+    });
+    expect(files("r2")).toEqual([routeScript, tunnelDispatcherFile("gre1"), tunnelKeyfile("gre1")].sort());
+    expect(
+      [tunnelKeyfile("gre1"), tunnelDispatcherFile("gre1"), routeScript].map((f) => sim.fileModes.get(f)),
+    ).toEqual(["0600", "0755", "0755"]);
+    expect(sim.files.get(tunnelDispatcherFile("gre1"))).toContain(
+      "ip addr replace 10.10.10.2 dev gre1 peer 10.10.10.1\n",
+    );
+    expect(sim.keyfileLoads).toEqual([[tunnelKeyfile("gre1")]]);
+    expect([(state.ends as State[])[1].persisted, routeState.persisted]).toEqual([true, true]);
+
+    // Someone's edit of the keyfile: drift, repaired by up (and loaded again).
+    sim.files.set(tunnelKeyfile("gre1"), "[connection]\nid=mine\n");
+    state = await read(greTunnelProvider, state);
+    expect(endDrift(state)).toMatch(/pulumi-gre-gre1.nmconnection was changed/);
+    state = (await greTunnelProvider.update!("id", state, inputs)).outs as State;
+    expect(endDrift(state)).toBe("");
+    expect(sim.keyfileLoads).toHaveLength(2);
+
+    await tunnelRouteProvider.delete!("id", routeState);
+    await greTunnelProvider.delete!("id", state);
+    expect([...files("r1"), ...files("r2")]).toEqual([]);
+    expect(sim.keyfileLoads.at(-1)).toEqual([tunnelKeyfile("gre1")]);
   });
 });

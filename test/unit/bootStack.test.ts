@@ -27,6 +27,7 @@ describe("the network stack a router brings up at boot", () => {
       "systemd-networkd.service",
       "NetworkManager.service",
       "networking.service",
+      "NetworkManager-dispatcher.service",
     ]);
     expect(mayFail).toBe(true);
   });
@@ -46,11 +47,26 @@ describe("the network stack a router brings up at boot", () => {
       ["systemd-networkd", "NetworkManager", "ifupdown"],
       "systemd-networkd",
     ],
-    // A Debian desktop: NetworkManager and ifupdown (which has only lo) both enabled.
+    // A Debian desktop: NetworkManager (its dispatcher enabled with it) and ifupdown (which has only lo).
     [
-      "systemd-networkd.service disabled\nNetworkManager.service enabled\nnetworking.service enabled\ninterfaces.d sourced\n",
+      "systemd-networkd.service disabled\nNetworkManager.service enabled\nnetworking.service enabled\n" +
+        "NetworkManager-dispatcher.service enabled\ninterfaces.d sourced\n",
+      ["NetworkManager", "ifupdown"],
+      "NetworkManager",
+    ],
+    // The same with the dispatcher disabled: NetworkManager would not run our scripts, ifupdown is next.
+    [
+      "systemd-networkd.service disabled\nNetworkManager.service enabled\nnetworking.service enabled\n" +
+        "NetworkManager-dispatcher.service disabled\ninterfaces.d sourced\n",
       ["NetworkManager", "ifupdown"],
       "ifupdown",
+    ],
+    // Fedora: NetworkManager and its dispatcher, no ifupdown.
+    [
+      "systemd-networkd.service disabled\nNetworkManager.service enabled\nnetworking.service not-found\n" +
+        "NetworkManager-dispatcher.service enabled\ninterfaces.d not-sourced\n",
+      ["NetworkManager"],
+      "NetworkManager",
     ],
     [
       "systemd-networkd.service masked\nNetworkManager.service enabled\nnetworking.service static\n",
@@ -72,9 +88,10 @@ describe("the network stack a router brings up at boot", () => {
       "systemd-networkd.service disabled, NetworkManager.service not installed, networking.service (ifupdown) not installed",
     );
     expect(bootStackProblem(found, "gre1")).toBe(
-      "persist: nothing on this router would bring gre1 back at boot: pulumi-gre writes systemd-networkd or ifupdown files, and found " +
+      "persist: nothing on this router would bring gre1 back at boot: pulumi-gre writes systemd-networkd, NetworkManager or ifupdown files, and found " +
         "systemd-networkd.service disabled, NetworkManager.service not installed, networking.service (ifupdown) not installed; " +
-        "enable systemd-networkd (systemctl enable systemd-networkd), or ifupdown's networking.service with " +
+        "enable systemd-networkd (systemctl enable systemd-networkd), or NetworkManager with its dispatcher " +
+        "(systemctl enable NetworkManager), or ifupdown's networking.service with " +
         "`source /etc/network/interfaces.d/*` in /etc/network/interfaces, or set persist: false",
     );
     const unsourced = parseBootStack({ stdout: DEBIAN_IFUPDOWN.replace("sourced", "not-sourced") });
@@ -82,5 +99,12 @@ describe("the network stack a router brings up at boot", () => {
       /networking.service \(ifupdown\) enabled \(but \/etc\/network\/interfaces has no `source \/etc\/network\/interfaces.d\/\*` line\)$/,
     );
     expect(bootStackProblem(parseBootStack({ stdout: DEBIAN_IFUPDOWN }), "gre1")).toBeUndefined();
+    const noDispatcher = parseBootStack({
+      stdout: "NetworkManager.service enabled\nNetworkManager-dispatcher.service masked\n",
+    });
+    expect(describeBootStack(noDispatcher)).toBe(
+      "systemd-networkd.service not installed, NetworkManager.service enabled, networking.service (ifupdown) not installed " +
+        "(but NetworkManager-dispatcher.service is masked)",
+    );
   });
 });

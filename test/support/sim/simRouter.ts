@@ -133,6 +133,10 @@ export class SimRouter {
   readonly tunnels = new Map<string, SimTunnel>();
   readonly routes: SimRoute[] = [];
   readonly files = new Map<string, string>();
+  /** The mode of each file written with one (`chmod`'s octal form). */
+  readonly fileModes = new Map<string, string>();
+  /** The keyfiles NetworkManager was told to load, per `nmcli connection load`. */
+  readonly keyfileLoads: string[][] = [];
   /** `systemctl is-enabled` per unit (a unit not listed is not installed): none brings the network up. */
   readonly units: Record<string, string> = { "systemd-networkd.service": "disabled" };
   /** Whether /etc/network/interfaces sources interfaces.d (Debian's default file does). */
@@ -213,9 +217,16 @@ export class SimRouter {
               .join("")
               .concat(`interfaces.d ${this.sourcesInterfacesD ? "sourced" : "not-sourced"}\n`),
           );
-        if (args[0] !== "-c" || args[2] !== "pulumi-gre-write-file" || args.length !== 4)
+        // NetworkManager, running, loads our keyfiles (commands/networkManager/networkManager.ts).
+        if (args[0] === "-c" && args[2] === "pulumi-gre-nm-load") {
+          this.keyfileLoads.push(args.slice(3));
+          return ok();
+        }
+        if (args[0] !== "-c" || args[2] !== "pulumi-gre-write-file" || args.length < 4 || args.length > 5)
           return fail(`sh ${args.join(" ")}: not simulated`, 127);
         this.files.set(args[3], stdin ?? "");
+        if (args[4] === undefined) this.fileModes.delete(args[3]);
+        else this.fileModes.set(args[3], args[4]);
         return ok();
       case "rm":
         for (const file of args.slice(args.indexOf("--") + 1)) this.files.delete(file);
