@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import { mkdirSync, symlinkSync } from "fs";
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "fs";
 import * as path from "path";
 import { LabError } from "./labError";
 
@@ -16,6 +16,8 @@ export const BOOT_FLAVOURS = {
   networkd: "systemd-networkd.service",
   /** ifupdown's networking.service enabled (networkd installed, disabled), as Debian installs. */
   ifupdown: "networking.service",
+  /** NetworkManager and its dispatcher enabled (networkd installed, disabled), as Fedora and desktops install. */
+  networkmanager: "NetworkManager.service",
   /** Nothing enabled that reads network files at boot: networkd installed but disabled. */
   none: undefined,
 } as const;
@@ -68,14 +70,43 @@ export function applyBoot(
     if (plan.role === "router") plan.boot = choice.routers[plan.name] ?? choice.all ?? DEFAULT_BOOT;
 }
 
+/** The NetworkManager daemon the flavour runs (Debian's `network-manager` package). */
+export const NETWORK_MANAGER = "/usr/sbin/NetworkManager";
+
+/**
+ * What NetworkManager manages on a lab router: tunnels only. The lab's own links (management,
+ * underlay, LAN, bridge) are set up by its init script, and no link gets an automatic DHCP profile.
+ */
+export const LAB_NM_CONF = `# The lab's: NetworkManager manages tunnels (its ip-tunnel devices) and leaves the lab's own links alone.
+[main]
+no-auto-default=*
+
+[keyfile]
+unmanaged-devices=except:type:iptunnel
+`;
+
 /**
  * Writes the router's `/etc/systemd/system` (kept under its persist folder): the flavour's unit
- * enabled as `systemctl enable` would, wanted by multi-user.target.
+ * enabled as `systemctl enable` would, wanted by multi-user.target (for NetworkManager, with the
+ * alias through which D-Bus starts its dispatcher); and the router's own NetworkManager folders.
  */
 export function prepareBootFlavour(persistDir: string, boot: BootFlavour | undefined): void {
-  const wants = path.join(persistDir, "systemd-system", "multi-user.target.wants");
+  const system = path.join(persistDir, "systemd-system");
+  const wants = path.join(system, "multi-user.target.wants");
   mkdirSync(wants, { recursive: true });
-  mkdirSync(path.join(persistDir, "interfaces.d"), { recursive: true });
+  for (const folder of ["interfaces.d", "nm-connections", "nm-dispatcher", "nm-conf.d"])
+    mkdirSync(path.join(persistDir, folder), { recursive: true });
+  writeFileSync(path.join(persistDir, "nm-conf.d", "lab.conf"), LAB_NM_CONF);
   const unit = boot === undefined ? undefined : BOOT_FLAVOURS[boot];
   if (unit !== undefined) symlinkSync(`/lib/systemd/system/${unit}`, path.join(wants, unit));
+  if (boot === "networkmanager") {
+    if (!existsSync(NETWORK_MANAGER))
+      throw new LabError(
+        `--boot networkmanager: ${NETWORK_MANAGER} is missing (apt-get install network-manager)`,
+      );
+    symlinkSync(
+      "/lib/systemd/system/NetworkManager-dispatcher.service",
+      path.join(system, "dbus-org.freedesktop.nm-dispatcher.service"),
+    );
+  }
 }

@@ -48,7 +48,7 @@ mount -t tmpfs -o mode=1777 tmp /tmp
 mount -t tmpfs -o mode=700 root /root
 
 # What survives a reboot of this router: its own /etc/modules-load.d, /etc/sysctl.d,
-# /etc/systemd/network, /etc/network/interfaces.d and /etc/systemd/system (the units enabled at
+# /etc/systemd/network, /etc/network/interfaces.d, /etc/NetworkManager's profiles and scripts and /etc/systemd/system (the units enabled at
 # boot: `lab up --boot`), kept on the host under .lab/routers/NAME/persist/ (the rest of /etc is
 # the host's, read-only).
 PERSIST="$LABDIR/routers/$NAME/persist"
@@ -58,6 +58,14 @@ mount -t hostfs -o "$PERSIST/systemd-network" none /etc/systemd/network || fail 
 mount -t hostfs -o "$PERSIST/systemd-system" none /etc/systemd/system || fail "cannot mount systemd/system"
 if [ -d /etc/network/interfaces.d ]; then
   mount -t hostfs -o "$PERSIST/interfaces.d" none /etc/network/interfaces.d || fail "cannot mount interfaces.d"
+fi
+# NetworkManager's profiles and dispatcher scripts are the router's own, its configuration the lab's
+# (tunnels managed, the lab's links left alone), its state (/var/lib) lost at every boot.
+if [ -d /etc/NetworkManager ]; then
+  for pair in nm-connections:system-connections nm-dispatcher:dispatcher.d nm-conf.d:conf.d; do
+    mount -t hostfs -o "$PERSIST/${pair%%:*}" none "/etc/NetworkManager/${pair#*:}" || fail "cannot mount NetworkManager/${pair#*:}"
+  done
+  mount -t tmpfs -o mode=755 nm-state /var/lib/NetworkManager || fail "cannot mount /var/lib/NetworkManager"
 fi
 # Whether this router's systemd would start UNIT at boot (read from the unit files, as systemd does).
 enabled() { systemctl is-enabled -q -- "$1" 2>/dev/null; }
@@ -113,7 +121,8 @@ done
 # The network stack this router's systemd has enabled, started as at boot. systemd-networkd (Ubuntu
 # with netplan, systemd-based images) brings back the tunnels and routes persisted under
 # /etc/systemd/network; links without a .network file of their own (eth0, eth1, the LAN port) stay
-# as set up above. ifupdown's networking.service (Debian as installed) runs `ifup -a`, which
+# as set up above. NetworkManager creates the tunnels of its keyfiles and runs their dispatcher
+# scripts. ifupdown's networking.service (Debian as installed) runs `ifup -a`, which
 # brings up the `auto` stanzas of /etc/network/interfaces and what it sources. With neither, no
 # network file is read at boot.
 # The system bus comes first: `networkctl reload` reaches networkd through it.
@@ -122,6 +131,10 @@ dbus-daemon --system --fork --nopidfile || fail "dbus-daemon did not start"
 if enabled systemd-networkd.service; then
   chown systemd-network:systemd-network /run/systemd/netif
   /lib/systemd/systemd-networkd >/run/networkd.log 2>&1 &
+fi
+if enabled NetworkManager.service; then
+  # It creates the tunnels of its profiles; D-Bus starts its dispatcher, which runs our scripts.
+  /usr/sbin/NetworkManager >/run/NetworkManager.log 2>&1 || echo "router-init ($NAME): NetworkManager did not start" >&2
 fi
 if enabled networking.service; then
   ifup -a >/run/ifupdown.log 2>&1 || echo "router-init ($NAME): ifup -a failed, see /run/ifupdown.log" >&2

@@ -44,7 +44,17 @@ export async function fieldNoteState(connection: Connection): Promise<FieldNoteS
         ],
       },
       // Of the units, only ours (the MSS clamps' boot units and their links): the rest is the lab's.
-      { argv: ["find", "/etc/systemd/system", "-name", "pulumi-gre-*"] },
+      // And of NetworkManager's folders (where the host has them), only ours.
+      {
+        argv: [
+          "find",
+          "/etc/systemd/system",
+          "/etc/NetworkManager/system-connections",
+          "/etc/NetworkManager/dispatcher.d",
+          "-name",
+          "pulumi-gre-*",
+        ],
+      },
     ],
     { check: false, stopOnError: false },
   );

@@ -1,7 +1,7 @@
 /**
  * Persistence on routers booted the way each distribution does (`npm run lab -- up --boot …`):
  * routerB as Debian installs it (ifupdown's networking.service, networkd disabled) next to routerA
- * with systemd-networkd. A persisted stack with an MSS clamp writes each router's own form and the
+ * with systemd-networkd, then both with NetworkManager (keyfiles and dispatcher scripts). A persisted stack with an MSS clamp writes each router's own form and the
  * clamp's boot unit; both routers restarted bring it all back with no Pulumi run (PC1 ⇄ PC2, and
  * 1 MB of TCP across a 1400-byte underlay hop), and destroy then restart leaves nothing of ours. On a router
  * booted with `none` (networkd installed, nothing enabled), persist is refused before anything of
@@ -14,6 +14,7 @@ import * as path from "path";
 import { inventoryRouter, labConnection, readInventory } from "../../lab/inventory";
 import { tunnelFiles } from "../../commands/networkd/networkd";
 import { tunnelStanzaFile } from "../../commands/ifupdown/ifupdown";
+import { tunnelDispatcherFile, tunnelKeyfile } from "../../commands/networkManager/networkManager";
 import { clampUnit, clampUnitFile } from "../../commands/firewall/bootClamp";
 import { repoRoot } from "../../tools/repoRoot";
 import { Lab } from "../../lab/lab";
@@ -126,6 +127,75 @@ describeOnLab("persistence on routers booted as each distribution does", () => {
     }, 180_000);
   });
 
+  describe("both routers with NetworkManager", () => {
+    beforeAll(() => boot({ all: "networkmanager", routers: {} }), 120_000);
+
+    it("writes a keyfile of ours (0600) and dispatcher scripts on both; the running gre1 stays pulumi-gre's", async () => {
+      const up = await runEngine(stack, "up");
+      if (up.code !== 0) console.log(up.out);
+      expect(up.code).toBe(0);
+      for (const [side, lan] of [
+        [a, "10.1.1.0_24"],
+        [b, "10.2.1.0_24"],
+      ] as const) {
+        const files = (await fieldNoteState(side.connection)).files.split("\n");
+        expect(files).toEqual(
+          expect.arrayContaining([
+            tunnelKeyfile("gre1"),
+            tunnelDispatcherFile("gre1"),
+            `${tunnelDispatcherFile("gre1")}-route-${lan}-t254-m0`,
+            clampUnitFile("gre1"),
+          ]),
+        );
+        expect(files.filter((f) => /^\/etc\/(systemd\/network|network\/interfaces\.d)\//.test(f))).toEqual(
+          [],
+        );
+        expect((await runOn(side, "stat", "-c", "%a %U", tunnelKeyfile("gre1"))).stdout.trim()).toBe(
+          "600 root",
+        );
+        // NetworkManager read the profile and left the device pulumi-gre made as it is.
+        expect((await runOn(side, "nmcli", "-t", "-f", "NAME", "connection", "show")).stdout).toContain(
+          "pulumi-gre-gre1",
+        );
+        expect((await runOn(side, "nmcli", "-t", "-f", "DEVICE,STATE", "device")).stdout).toContain(
+          "gre1:connected (externally)",
+        );
+      }
+    }, 120_000);
+
+    it("both restarted: NetworkManager brings gre1 back, PC1 ⇄ PC2 and 1 MB of TCP across the 1400-byte hop, preview --refresh --expect-no-changes exits 0", async () => {
+      await restart("routerA", "routerB");
+      lab.underlayMtu(1400);
+      expect(await pingsWithin(a, b, 30)).toBe(true);
+      for (const side of [a, b]) {
+        expect(
+          (await runOn(side, "nmcli", "-t", "-f", "DEVICE,STATE,CONNECTION", "device")).stdout,
+        ).toContain("gre1:connected:pulumi-gre-gre1");
+        expect(await runStatus(side, "pgrep", "-x", "systemd-network")).not.toBe(0);
+      }
+      const { received, syn } = await transfer(a, b);
+      expect(syn).toContain("mss 1332");
+      expect(received).toBe(MEGABYTE);
+      const preview = await runEngine(stack, "preview", "--refresh", "--expect-no-changes");
+      if (preview.code !== 0) console.log(preview.out);
+      expect(preview.code).toBe(0);
+    }, 180_000);
+
+    it("destroy removes what NetworkManager brought up (it does not bring it back), then restarted: nothing of ours", async () => {
+      expect((await runEngine(stack, "destroy")).code).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      for (const side of [a, b]) {
+        expect(await runStatus(side, "ip", "link", "show", "dev", "gre1")).not.toBe(0);
+        expect((await runOn(side, "nmcli", "-t", "-f", "NAME", "connection", "show")).stdout).not.toContain(
+          "pulumi-gre",
+        );
+      }
+      await restart("routerA", "routerB");
+      lab.underlayMtu(1500);
+      expect(await Promise.all([withoutModules(a), withoutModules(b)])).toEqual(booted);
+    }, 180_000);
+  });
+
   describe("routerB booted with none (networkd installed but disabled, nothing else)", () => {
     beforeAll(() => boot({ routers: { routerB: "none" } }), 120_000);
 
@@ -134,8 +204,8 @@ describeOnLab("persistence on routers booted as each distribution does", () => {
       expect(up.code).not.toBe(0);
       expect(up.out).toContain(
         "routerB (root@169.254.100.12:22): persist: nothing on this router would bring gre1 back at boot: " +
-          "pulumi-gre writes systemd-networkd or ifupdown files, and found systemd-networkd.service disabled, " +
-          "NetworkManager.service not installed, networking.service (ifupdown) disabled",
+          "pulumi-gre writes systemd-networkd, NetworkManager or ifupdown files, and found systemd-networkd.service disabled, " +
+          "NetworkManager.service disabled, networking.service (ifupdown) disabled",
       );
       for (const side of [a, b])
         expect(await runStatus(side, "ip", "link", "show", "dev", "gre1")).not.toBe(0);

@@ -1,5 +1,5 @@
 /** `npm run lab -- up --boot …`: the flavours asked, per router or for all, and what is refused. */
-import { mkdtempSync, readlinkSync, readdirSync, rmSync } from "fs";
+import { mkdtempSync, readFileSync, readlinkSync, readdirSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { applyBoot, parseBoot, prepareBootFlavour } from "../../lab/bootFlavours";
@@ -16,6 +16,7 @@ describe("the lab's boot flavours", () => {
     [[], { routerA: "networkd", routerB: "networkd" }],
     [["ifupdown"], { routerA: "ifupdown", routerB: "ifupdown" }],
     [["routerB=none"], { routerA: "networkd", routerB: "none" }],
+    [["routerA=networkmanager"], { routerA: "networkmanager", routerB: "networkd" }],
     [["ifupdown", "routerA=networkd"], { routerA: "networkd", routerB: "ifupdown" }],
   ])("--boot %j gives %j (a NAT router none)", (values, expected) => {
     const planned = plans();
@@ -27,7 +28,7 @@ describe("the lab's boot flavours", () => {
   });
 
   it.each([
-    [["systemd"], "--boot systemd: systemd is not one of networkd, ifupdown, none"],
+    [["systemd"], "--boot systemd: systemd is not one of networkd, ifupdown, networkmanager, none"],
     [["networkd", "none"], "--boot none: a flavour for every router was given twice"],
     [["routerB=none", "routerB=ifupdown"], "--boot routerB=ifupdown: routerB was given twice"],
     [["routerZ=none"], "--boot names routerZ, which is not one of routerA, routerB"],
@@ -47,7 +48,22 @@ describe("the lab's boot flavours", () => {
         "/lib/systemd/system/networking.service",
       );
       expect(readdirSync(wants("b"))).toEqual([]);
-      expect(readdirSync(path.join(dir, "b"))).toEqual(["interfaces.d", "systemd-system"]);
+      expect(readdirSync(path.join(dir, "b"))).toEqual([
+        "interfaces.d",
+        "nm-conf.d",
+        "nm-connections",
+        "nm-dispatcher",
+        "systemd-system",
+      ]);
+      // NetworkManager: enabled as `systemctl enable NetworkManager` does, with its dispatcher's alias.
+      prepareBootFlavour(path.join(dir, "c"), "networkmanager");
+      expect(readdirSync(wants("c"))).toEqual(["NetworkManager.service"]);
+      expect(
+        readlinkSync(path.join(dir, "c", "systemd-system", "dbus-org.freedesktop.nm-dispatcher.service")),
+      ).toBe("/lib/systemd/system/NetworkManager-dispatcher.service");
+      expect(readFileSync(path.join(dir, "c", "nm-conf.d", "lab.conf"), "utf8")).toContain(
+        "unmanaged-devices=except:type:iptunnel",
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
