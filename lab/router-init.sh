@@ -48,9 +48,9 @@ mount -t tmpfs -o mode=1777 tmp /tmp
 mount -t tmpfs -o mode=700 root /root
 
 # What survives a reboot of this router: its own /etc/modules-load.d, /etc/sysctl.d,
-# /etc/systemd/network, /etc/network/interfaces.d, /etc/NetworkManager's profiles and scripts and /etc/systemd/system (the units enabled at
-# boot: `lab up --boot`), kept on the host under .lab/routers/NAME/persist/ (the rest of /etc is
-# the host's, read-only).
+# /etc/systemd/network, /etc/network/interfaces.d, NetworkManager's profiles and dispatcher scripts
+# and /etc/systemd/system (the units enabled at boot: `lab up --boot`), kept on the host under
+# .lab/routers/NAME/persist/ (the rest of /etc is the host's, read-only).
 PERSIST="$LABDIR/routers/$NAME/persist"
 mount -t hostfs -o "$PERSIST/modules-load.d" none /etc/modules-load.d || fail "cannot mount modules-load.d"
 mount -t hostfs -o "$PERSIST/sysctl.d" none /etc/sysctl.d || fail "cannot mount sysctl.d"

@@ -25,3 +25,17 @@ export function fieldNoteEndB(overrides: Partial<TunnelEndSpec> = {}): TunnelEnd
     ...overrides,
   });
 }
+
+/** routerA's end of a keyless ip6gre tunnel g6 over the IPv6 underlay, fd00::2 peer fd00::1, with overrides. */
+export function ip6greEndA(overrides: Partial<TunnelEndSpec> = {}): TunnelEndSpec {
+  return fieldNoteEndA({
+    name: "g6",
+    mode: "ip6gre",
+    local: "2001:db8:100::11",
+    remote: "2001:db8:100::12",
+    ikey: undefined,
+    okey: undefined,
+    addresses: [{ local: "fd00::2", peer: "fd00::1", prefixLength: 128 }],
+    ...overrides,
+  });
+}

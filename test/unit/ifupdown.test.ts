@@ -9,7 +9,7 @@ import {
   tunnelStanza,
   tunnelStanzaFile,
 } from "../../commands/ifupdown/ifupdown";
-import { fieldNoteEndA } from "./fieldNoteEnds";
+import { fieldNoteEndA, ip6greEndA } from "./fieldNoteEnds";
 
 const HEADER =
   "# Written by pulumi-gre: pulumi up rewrites this file and pulumi destroy removes it; edits show as drift.";
@@ -35,15 +35,7 @@ describe("an ifupdown stanza of a tunnel end", () => {
     ],
     [
       "ip6gre with IPv6 addresses: up first, and the del that may find nothing allowed to fail",
-      fieldNoteEndA({
-        name: "g6",
-        mode: "ip6gre",
-        local: "2001:db8:100::11",
-        remote: "2001:db8:100::12",
-        ikey: undefined,
-        okey: undefined,
-        addresses: [{ local: "fd00::2", peer: "fd00::1", prefixLength: 128 }],
-      }),
+      ip6greEndA(),
       [
         "auto g6",
         "iface g6 inet manual",

@@ -22,21 +22,12 @@ import {
   tunnelBootPaths,
 } from "../../commands/bootStack/persistedFiles";
 import { writeFile } from "../../commands/files/bootFile";
-import { fieldNoteEndA } from "./fieldNoteEnds";
+import { fieldNoteEndA, ip6greEndA } from "./fieldNoteEnds";
 
 const WRITTEN_BY =
   "# Written by pulumi-gre: pulumi up rewrites this file and pulumi destroy removes it; edits show as drift.";
 
-const IP6GRE = fieldNoteEndA({
-  name: "g6",
-  mode: "ip6gre",
-  local: "2001:db8:100::11",
-  remote: "2001:db8:100::12",
-  ikey: undefined,
-  okey: undefined,
-  ttl: 64,
-  addresses: [{ local: "fd00::2", peer: "fd00::1", prefixLength: 128 }],
-});
+const IP6GRE = ip6greEndA({ ttl: 64 });
 
 const GRETAP = fieldNoteEndA({ name: "tap1", mode: "gretap", bridge: "br-l2", addresses: [] });
 

@@ -229,7 +229,10 @@ export class SimRouter {
         else this.fileModes.set(args[3], args[4]);
         return ok();
       case "rm":
-        for (const file of args.slice(args.indexOf("--") + 1)) this.files.delete(file);
+        for (const file of args.slice(args.indexOf("--") + 1)) {
+          this.files.delete(file);
+          this.fileModes.delete(file);
+        }
         return ok();
       case "grep": {
         // grep -r -H --include=GLOB "" DIR...: every file of the folders (all are ours here).
