@@ -11,6 +11,12 @@ export interface RemoteCommand {
   argv: string[];
   /** Text fed to the command's standard input (for `ip -batch -`); none by default. */
   stdin?: string;
+  /**
+   * Text for the command's standard input that must never be written into the command line the
+   * router's shell, `sudo` or a process list sees (a pre-shared key): it travels on the SSH
+   * channel's own input, after the script, and the command reads exactly its bytes from there.
+   */
+  secretInput?: string;
   /** Its failure does not stop a batch that stops on errors (a read, a check). */
   mayFail?: boolean;
   /**

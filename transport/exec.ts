@@ -19,6 +19,7 @@ import { TransportError, commandFailed, excerpt, outcomeFailed, transportError }
 import { transportHooks } from "./hooks";
 import {
   acquireEntry,
+  beforeDeadline,
   channelSlot,
   closeEntry,
   dedicatedEntry,
@@ -27,7 +28,7 @@ import {
   release,
   type PoolEntry,
 } from "./pool";
-import { batchScript, commandLine, parseBatchOutput, parseProcessGroup } from "./script";
+import { batchScript, channelInput, commandLine, parseBatchOutput, parseProcessGroup } from "./script";
 import { type RemoteCommand } from "../model/command";
 import type { RoundTripOptions, RunResult } from "./roundTripTypes";
 
@@ -72,6 +73,7 @@ function execOnce(
   deadline: number,
   timeoutMs: number,
   onTimeout: (stdoutSoFar: string) => void,
+  input?: string,
 ): Promise<RawExec> {
   return new Promise((resolve, reject) => {
     const stdout: Buffer[] = [];
@@ -120,6 +122,8 @@ function execOnce(
         return;
       }
       channel = opened;
+      // Secret inputs go on the channel, never in the command line (see channelInput).
+      if (input !== undefined) opened.end(input);
       opened.on("data", (chunk: Buffer) => stdout.push(chunk));
       opened.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
       opened.on("exit", (code: number | null, signalName?: string) => {
@@ -161,23 +165,6 @@ export function connectTimedOut(entry: PoolEntry, shown: string, timeoutMs: numb
     timeoutMs,
     `(while connecting: the router did not complete the SSH handshake${last})`,
   );
-}
-
-/** Waits for `promise`, at most until `deadline`; then throws what `expired` makes. */
-export function beforeDeadline<T>(promise: Promise<T>, deadline: number, expired: () => Error): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(expired()), Math.max(0, deadline - Date.now()));
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }
 
 /** What an exec sends: the text, or under `sudo` the text run by a root shell (no TTY, no password). */
@@ -288,10 +275,18 @@ export async function roundTrip(
       let raw: RawExec;
       try {
         transportHooks().observer?.roundTrip?.(entry.label, commands);
-        raw = await execOnce(entry, commandText, shown, deadline, timeoutMs, (stdoutSoFar) => {
-          const pgid = parseProcessGroup(nonce, stdoutSoFar);
-          if (pgid !== undefined) killProcessGroup(entry, conn, pgid);
-        });
+        raw = await execOnce(
+          entry,
+          commandText,
+          shown,
+          deadline,
+          timeoutMs,
+          (stdoutSoFar) => {
+            const pgid = parseProcessGroup(nonce, stdoutSoFar);
+            if (pgid !== undefined) killProcessGroup(entry, conn, pgid);
+          },
+          channelInput(commands),
+        );
       } catch (error) {
         // A pooled connection that died while idle (the router rebooted) could not even open a
         // channel: nothing ran, so one retry on a fresh connection is safe.

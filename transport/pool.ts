@@ -239,3 +239,20 @@ export function freeChannelSlot(entry: PoolEntry): void {
   entry.active--;
   entry.queue.shift()?.();
 }
+
+/** Waits for `promise`, at most until `deadline`; then throws what `expired` makes. */
+export function beforeDeadline<T>(promise: Promise<T>, deadline: number, expired: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(expired()), Math.max(0, deadline - Date.now()));
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}

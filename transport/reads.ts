@@ -8,15 +8,8 @@
  */
 import { expectedHostKeys, routerLabel, type ExpectedHostKeys, type ResolvedConnection } from "./connection";
 import { outcomeFailed } from "./errors";
-import {
-  beforeDeadline,
-  checkHostKeys,
-  connectTimedOut,
-  roundTrip,
-  type RoundTripOptions,
-  type RunResult,
-} from "./exec";
-import { acquireEntry, hold, poolKey, release } from "./pool";
+import { checkHostKeys, connectTimedOut, roundTrip, type RoundTripOptions, type RunResult } from "./exec";
+import { acquireEntry, beforeDeadline, hold, poolKey, release } from "./pool";
 import { processWide } from "../schemas/processState";
 import { commandLine, mergeCommands, roundTripRanges } from "./script";
 import { type CommandOutcome, type RemoteCommand } from "../model/command";

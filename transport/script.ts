@@ -60,7 +60,12 @@ function endFraming(nonce: string, index: number, out = "", err = " >&2"): strin
 
 /** Whether `command` may run alongside others (see {@link RemoteCommand.concurrent}). */
 function runsConcurrently(command: RemoteCommand): boolean {
-  return command.concurrent === true && command.mayFail === true && command.stdin === undefined;
+  return (
+    command.concurrent === true &&
+    command.mayFail === true &&
+    command.stdin === undefined &&
+    command.secretInput === undefined
+  );
 }
 
 /** Where the trailing run of concurrent commands starts (`commands.length` when there is none of two or more). */
@@ -99,6 +104,15 @@ function concurrentLines(commands: readonly RemoteCommand[], from: number, nonce
 }
 
 /**
+ * What a round trip writes to the SSH channel's input: the secret inputs of its commands, in order
+ * (each command of them reads its own length: see {@link batchScript}); undefined when none has one.
+ */
+export function channelInput(commands: readonly RemoteCommand[]): string | undefined {
+  const secret = commands.filter((c) => c.secretInput !== undefined);
+  return secret.length === 0 ? undefined : secret.map((c) => c.secretInput).join("");
+}
+
+/**
  * Builds the script that runs `commands` in order in one round trip. After each command it prints,
  * on both stdout and stderr, a line with a per-call random `nonce` (so no command output can forge
  * it) and, on stdout, the exit status. With `stopOnError` the script exits with the first non-zero
@@ -117,7 +131,10 @@ export function batchScript(commands: readonly RemoteCommand[], nonce: string, s
   const tail = concurrentTail(commands);
   commands.slice(0, tail).forEach((command, index) => {
     const line = commandLine(command.argv);
-    if (command.stdin === undefined) {
+    if (command.secretInput !== undefined) {
+      // Its bytes, and only those, from the channel's input (see channelInput).
+      lines.push(`head -c ${Buffer.byteLength(command.secretInput)} | ${line}`);
+    } else if (command.stdin === undefined) {
       lines.push(`${line} </dev/null`);
     } else {
       const delimiter = `EOF_${nonce}`;

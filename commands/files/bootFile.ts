@@ -43,6 +43,14 @@ export function writeFile(path: string, content: string, mode?: string): RemoteC
   return { argv: ["sh", "-c", WRITE_SCRIPT, WRITE_FILE_NAME, path], stdin: content };
 }
 
+/**
+ * Writes a file that holds a secret (mode 0600, as {@link writeFile}): its content travels as the
+ * command's secret input, never in the command line the router's shell or `sudo` logs.
+ */
+export function writeSecretFile(path: string, content: string): RemoteCommand {
+  return { argv: ["sh", "-c", WRITE_MODE_SCRIPT, WRITE_FILE_NAME, path, "0600"], secretInput: content };
+}
+
 /** Removes a file if it is there, and the temporary file of a write that was cut off. */
 export function removeFile(path: string): RemoteCommand {
   return { argv: ["rm", "-f", "--", path, temporaryOf(path)] };
