@@ -3,7 +3,7 @@
  * as a person would (the Pulumi CLI cannot run here) — and stack configs for the lab's routers.
  */
 import { spawn, type ChildProcess } from "child_process";
-import { readFileSync, writeFileSync } from "fs";
+import { existsSync, readFileSync, writeFileSync } from "fs";
 import { dump, load } from "js-yaml";
 import * as path from "path";
 import { repoRoot } from "../../tools/repoRoot";
@@ -80,9 +80,31 @@ export function runEngine(stack: TestStack, ...args: string[]): Promise<EngineRe
   return startEngine(stack, ...args).done;
 }
 
-/** Writes a stack config file (`config:` with the given pulumi-gre keys). */
+/**
+ * Writes a stack config file (`config:` with the given pulumi-gre keys), keeping the secrets the
+ * file holds (its `encryptionsalt` and `secure:` values), as a person editing it would.
+ */
 export function writeStackConfig(file: string, config: Record<string, unknown>): void {
-  writeFileSync(file, dump({ config }));
+  const before = existsSync(file)
+    ? ((load(readFileSync(file, "utf8")) as { encryptionsalt?: string; config?: Record<string, unknown> }) ??
+      {})
+    : {};
+  const secure = Object.entries(before.config ?? {}).filter(
+    ([, value]) => typeof value === "object" && value !== null && "secure" in value,
+  );
+  writeFileSync(
+    file,
+    dump({
+      ...(before.encryptionsalt ? { encryptionsalt: before.encryptionsalt } : {}),
+      config: { ...config, ...Object.fromEntries(secure) },
+    }),
+  );
+}
+
+/** `config set --secret KEY VALUE` on a test stack (the passphrase from the environment). */
+export async function setSecret(stack: TestStack, key: string, value: string): Promise<void> {
+  const result = await runEngine(stack, "config", "set", "--secret", key, value);
+  if (result.code !== 0) throw new Error(`config set --secret ${key}: ${result.out}`);
 }
 
 /**

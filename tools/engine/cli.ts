@@ -1,26 +1,32 @@
 /**
  * `npm run engine -- up|preview|refresh|destroy --stack NAME [--refresh] [--expect-no-changes]`
  */
-import { writeFileSync } from "fs";
+import { readFileSync, writeFileSync } from "fs";
+import { load as parseYaml } from "js-yaml";
 import * as path from "path";
 import { parseArgs } from "util";
 import { repoRoot } from "../repoRoot";
 import { ensureOwnPackage } from "../localPackage";
 import { StandInEngine, type Command } from "./engine";
+import { setConfig } from "./secrets";
 
 const HELP = `usage: npm run engine -- up|preview|refresh|destroy --stack NAME [options]
+       npm run engine -- config set [--secret] KEY VALUE --stack NAME
 
 A TEST STAND-IN for the Pulumi engine, not a deployment tool. It prints what pulumi 3.248 prints
 (its rows, --diff blocks, Diagnostics and Resources sections), and no more. The Pulumi CLI cannot be installed
 where this project is developed, so this runs the stack program on Pulumi's Node runtime and sends
 every dynamic resource to Pulumi's own dynamic-provider host, keeping state in .lab/state/NAME.json.
-It serves dynamic providers only, has no backends, no secrets providers and no plugins. On your
+It serves dynamic providers only, has no backends and no plugins; config secrets are kept as the
+passphrase secrets provider keeps them (PULUMI_CONFIG_PASSPHRASE or _FILE). On your
 machine, use the Pulumi CLI: npm run up | preview | refresh | destroy.
 
   up          create, update or replace what the program declares; delete what it dropped
   preview     show what up would do, change nothing
   refresh     read every resource back and record drift
   destroy     delete every resource, dependents first
+  config set  set KEY (in the project's namespace unless it names one) to VALUE in the stack's
+              config file; with --secret, encrypted as \`secure:\` (as pulumi config set --secret)
 
   --stack NAME           the stack (its config is Pulumi.NAME.yaml)
   --refresh              refresh first (up, preview)
@@ -35,6 +41,7 @@ machine, use the Pulumi CLI: npm run up | preview | refresh | destroy.
   --report FILE          write what happened as JSON (operations, time, provider-host memory)
   --host-require MODULE  load MODULE (TypeScript or JavaScript) into the provider host first: how the
                          benchmark attaches its counters and baseline to the transport
+  --secret               config set: store the value encrypted
   --help                 this text`;
 
 /** NODE_OPTIONS that load `module` (through ts-node when it is TypeScript) before the host starts. */
@@ -50,6 +57,27 @@ function preload(module: string): string {
   ]
     .join(" ")
     .trim();
+}
+
+/** `config set [--secret] KEY VALUE --stack NAME` (the only config subcommand). */
+function configCommand(
+  args: string[],
+  values: { stack?: string; secret?: boolean; cwd?: string; "config-file"?: string },
+): number {
+  const [sub, key, value, ...stray] = args;
+  if (sub !== "set" || key === undefined || value === undefined || stray.length > 0) {
+    console.error(`engine: usage: config set [--secret] KEY VALUE --stack NAME\n\n${HELP}`);
+    return 2;
+  }
+  if (!values.stack) {
+    console.error("engine: --stack NAME is required");
+    return 2;
+  }
+  const root = values.cwd ? path.resolve(values.cwd) : repoRoot();
+  const project = (parseYaml(readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as { name: string }).name;
+  const file = values["config-file"] ?? path.join(root, `Pulumi.${values.stack}.yaml`);
+  setConfig(file, project, key, value, values.secret ?? false);
+  return 0;
 }
 
 async function main(args: string[]): Promise<number> {
@@ -68,6 +96,7 @@ async function main(args: string[]): Promise<number> {
       report: { type: "string" },
       parallel: { type: "string" },
       "host-require": { type: "string" },
+      secret: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -80,6 +109,7 @@ async function main(args: string[]): Promise<number> {
     console.error(HELP);
     return 2;
   }
+  if (command === "config") return configCommand(stray, values);
   if (!["up", "preview", "refresh", "destroy"].includes(command)) {
     console.error(`engine: unknown command ${command}\n\n${HELP}`);
     return 2;

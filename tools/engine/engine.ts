@@ -11,6 +11,7 @@
 import { readFileSync } from "fs";
 import * as path from "path";
 import { load as parseYaml } from "js-yaml";
+import { readConfig } from "./secrets";
 import { applyDiff } from "../providerHost/lifecycle";
 import { ProviderHost, type Props } from "../providerHost/providerHost";
 import {
@@ -186,12 +187,12 @@ export function loadProject(
   root: string,
   stack: string,
   configFile?: string,
-): { project: string; main: string; config: Record<string, string> } {
+): { project: string; main: string; config: Record<string, string>; secretKeys: string[] } {
   const project = parseYaml(readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as {
     name: string;
     main?: string;
   };
-  let stackFile: { config?: Record<string, unknown> } = {};
+  let stackFile: { config?: Record<string, unknown>; encryptionsalt?: unknown } = {};
   try {
     stackFile =
       (parseYaml(
@@ -200,17 +201,8 @@ export function loadProject(
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
-  const config: Record<string, string> = {};
-  for (const [key, value] of Object.entries(stackFile.config ?? {})) {
-    if (typeof value === "object" && value !== null && "secure" in value) {
-      throw new Error(
-        `config ${key} is a secure value; this stand-in cannot decrypt it (use the Pulumi CLI, or a lab stack)`,
-      );
-    }
-    const fullKey = key.includes(":") ? key : `${project.name}:${key}`;
-    config[fullKey] = typeof value === "string" ? value : JSON.stringify(value);
-  }
-  return { project: project.name, main: path.resolve(root, project.main ?? "."), config };
+  const { config, secretKeys } = readConfig(stackFile, project.name);
+  return { project: project.name, main: path.resolve(root, project.main ?? "."), config, secretKeys };
 }
 
 export class StandInEngine {
@@ -441,7 +433,7 @@ export class StandInEngine {
   /** Runs one command; never throws: failures are in the result, as an exit code. */
   async run(command: Command): Promise<RunResult> {
     const started = Date.now();
-    const { project, main, config } = loadProject(
+    const { project, main, config, secretKeys } = loadProject(
       this.options.root,
       this.options.stack,
       this.options.configFile,
@@ -505,7 +497,11 @@ export class StandInEngine {
         await this.destroy(state, interrupted);
         outputs = {};
       } else if (command === "up" || command === "preview") {
-        outputs = await this.update(state, { project, main, config, ready: refreshed }, interrupted);
+        outputs = await this.update(
+          state,
+          { project, main, config, secretKeys, ready: refreshed },
+          interrupted,
+        );
       } else {
         await refreshed;
         this.checkpoint(state, state.resources);
@@ -737,6 +733,7 @@ export class StandInEngine {
       project: string;
       main: string;
       config: Record<string, string>;
+      secretKeys: string[];
       ready: Promise<void>;
     },
     interrupted: PendingOperation[],
@@ -791,7 +788,13 @@ export class StandInEngine {
           activity.last = Date.now();
         }
       },
-      { project: run.project, stack: this.options.stack, preview: this.preview, config: run.config },
+      {
+        project: run.project,
+        stack: this.options.stack,
+        preview: this.preview,
+        config: run.config,
+        secretKeys: run.secretKeys,
+      },
     );
     const program = runProgram(run.main);
     program.catch(() => undefined);
