@@ -71,6 +71,22 @@ export interface GreTunnelParameters {
   verify?: boolean;
 }
 
+/** A tunnel's IPsec, as declared. */
+export interface IpsecDeclaration {
+  /**
+   * The pre-shared key both ends authenticate with: a secret (`config.requireSecret(…)`), 16 to
+   * 256 characters. It reaches each router only as the content of a file readable by root alone.
+   */
+  psk: string;
+  /**
+   * IKE proposals as strongSwan spells them, most preferred first; default
+   * `["aes256gcm16-prfsha384-x25519"]` (AES-GCM-256, SHA-384, Curve25519).
+   */
+  proposals?: string[];
+  /** ESP proposals; default `["aes256gcm16-x25519"]` (AES-GCM-256, with Curve25519 on rekeying). */
+  espProposals?: string[];
+}
+
 /** A GRE tunnel between two routers, as declared. */
 export interface GreTunnelDeclaration extends GreTunnelParameters {
   /**
@@ -79,6 +95,14 @@ export interface GreTunnelDeclaration extends GreTunnelParameters {
    * enabled on the routers. The MSS rule is not persisted. Default false.
    */
   persist?: boolean;
+  /**
+   * GRE over IPsec: IKEv2 (strongSwan's charon, configured with `swanctl`) protects the tunnel's GRE
+   * between the two underlay addresses with ESP in transport mode, so the LANs' traffic is
+   * encrypted and a GRE packet to the peer never leaves a router in clear (a firewall rule of this
+   * resource drops it while no SA protects it). Needs charon running on both routers
+   * (`strongswan-swanctl` and `charon-systemd`). Over a NAT, IKE and ESP go over UDP 4500.
+   */
+  ipsec?: IpsecDeclaration;
   /** Exactly two endpoints, on two different routers. */
   endpoints: GreEndpointDeclaration[];
 }
@@ -102,11 +126,12 @@ export type NormalizedGreEndpoint = GreEndpointDeclaration & { remote: string };
  */
 export type NormalizedGreTunnel = Omit<
   GreTunnelDeclaration,
-  keyof typeof GRE_TUNNEL_DEFAULTS | "endpoints"
+  keyof typeof GRE_TUNNEL_DEFAULTS | "endpoints" | "ipsec"
 > & {
   ttl: number;
   persist: boolean;
   verify: boolean;
+  ipsec?: Required<IpsecDeclaration>;
   endpoints: [NormalizedGreEndpoint, NormalizedGreEndpoint];
   credentials: [ConnectionCredentials, ConnectionCredentials];
 };

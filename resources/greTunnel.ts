@@ -5,7 +5,12 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { GreEndState, GreTunnelHealth } from "../providers/greTunnel/spec";
-import type { GreEndpointDeclaration, GreTunnelDeclaration, NormalizedGreEndpoint } from "../model/greTunnel";
+import type {
+  GreEndpointDeclaration,
+  GreTunnelDeclaration,
+  IpsecDeclaration,
+  NormalizedGreEndpoint,
+} from "../model/greTunnel";
 import type { HostKeyOrigin } from "../providers/hostKeys";
 import type { GreKey, TcpMss, TunnelMode } from "../model/tunnel";
 import type { Connection, ConnectionCredentials } from "../model/connection";
@@ -102,6 +107,8 @@ export class GreTunnel extends pulumi.dynamic.Resource {
   declare public readonly tcpMss: pulumi.Output<TcpMss | undefined>;
   declare public readonly persist: pulumi.Output<boolean>;
   declare public readonly verify: pulumi.Output<boolean>;
+  /** The IPsec as given, proposals filled in (undefined: none); secret, for its pre-shared key. */
+  declare public readonly ipsec: pulumi.Output<Required<IpsecDeclaration> | undefined>;
   /** The endpoints with defaults filled in; their connections without secrets (those are in `credentials`). */
   declare public readonly endpoints: pulumi.Output<GreEndpoint[]>;
   /** Each endpoint's connection's secrets (password, private key, passphrase, the jump host's), secret. */
@@ -144,6 +151,8 @@ export class GreTunnel extends pulumi.dynamic.Resource {
         ...args,
         endpoints: pulumi.unsecret(endpoints.apply(withoutCredentials)),
         credentials: pulumi.secret(endpoints.apply(credentialsOfEach)),
+        // Secret as a whole, in the inputs and the outputs: it holds the pre-shared key.
+        ipsec: args.ipsec === undefined ? undefined : pulumi.secret(args.ipsec),
         ends: undefined,
         hostKeys: undefined,
         jumpHostKeys: undefined,
@@ -151,7 +160,7 @@ export class GreTunnel extends pulumi.dynamic.Resource {
         health: undefined,
         drift: undefined,
       },
-      withSecretConnection(opts, "credentials"),
+      withSecretConnection(withSecretConnection(opts, "credentials"), "ipsec"),
       "gre",
       "GreTunnel",
     );

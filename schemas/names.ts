@@ -60,3 +60,19 @@ export function configValueName() {
     .max(128, "must be at most 128 characters")
     .regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, "must name a config value");
 }
+
+/** An IKE or ESP proposal as strongSwan spells it: algorithm keywords joined by `-`. */
+export function ipsecProposal() {
+  return z
+    .string()
+    .max(200, "at most 200 characters")
+    .regex(
+      /^[a-z0-9]+(-[a-z0-9]+)*$/,
+      "a strongSwan proposal: lowercase algorithm keywords joined by '-' (e.g. aes256gcm16-prfsha384-x25519)",
+    );
+}
+
+/** A list of proposals, most preferred first. */
+export function ipsecProposals() {
+  return z.array(ipsecProposal()).min(1, "at least one proposal");
+}

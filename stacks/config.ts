@@ -40,9 +40,16 @@ export function parseStackConfig(raw: {
   return config;
 }
 
-/** The names of the secret config values the routers' connections (and jump hosts) name, as given. */
-function secretNames(routers: unknown): string[] {
+/**
+ * The names of the secret config values the routers' connections (and jump hosts) and the tunnels'
+ * IPsec name, as given.
+ */
+function secretNames(routers: unknown, tunnels: unknown): string[] {
   const names: string[] = [];
+  for (const tunnel of Array.isArray(tunnels) ? (tunnels as unknown[]) : []) {
+    const psk = (tunnel as { ipsec?: { pskSecret?: unknown } } | null)?.ipsec?.pskSecret;
+    if (typeof psk === "string") names.push(psk);
+  }
   const fields = ["privateKeySecret", "passwordSecret", "privateKeyPasswordSecret"];
   for (const router of Object.values(typeof routers === "object" && routers !== null ? routers : {})) {
     const connection = (router as { connection?: Record<string, unknown> })?.connection;
@@ -61,7 +68,11 @@ function secretNames(routers: unknown): string[] {
 export function readStackConfig(all: Record<string, string>, project = "pulumi-gre"): StackConfig {
   const value = (key: string): unknown => configValue(all[`${project}:${key}`]);
   // Keys the program would ignore explain many other problems (no tunnels declared): say both.
-  const ignored = unknownConfigKeys(Object.keys(all), project, secretNames(value("routers")));
+  const ignored = unknownConfigKeys(
+    Object.keys(all),
+    project,
+    secretNames(value("routers"), value("tunnels")),
+  );
   let config: StackConfig;
   try {
     config = parseStackConfig({

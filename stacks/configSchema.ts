@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { ONE_ROUTE_ONLY, oneRouteOnly, plainProxyFields, routerOnlyFields } from "../schemas/connection";
-import { configValueName, routerName } from "../schemas/names";
+import { configValueName, ipsecProposals, routerName } from "../schemas/names";
 import { interfaceName, tunnelParameters } from "../schemas/tunnel";
 import { tunnelRules } from "../schemas/tunnelRules";
 import { canonicalAddress, canonicalPrefix, routablePrefix, unicastAddress } from "../schemas/addresses";
@@ -87,9 +87,21 @@ export interface TunnelEndConfig {
   allowCapture?: boolean;
 }
 
+/** A tunnel's IPsec in the config: the pre-shared key by reference, never the key itself. */
+export interface IpsecConfig {
+  /** Name of a secret config value holding the pre-shared key (`pulumi config set --secret NAME`). */
+  pskSecret: string;
+  /** IKE proposals (GreTunnel's default when left out). */
+  proposals?: string[];
+  /** ESP proposals (GreTunnel's default when left out). */
+  espProposals?: string[];
+}
+
 /** One tunnel: what a GreTunnel is (its name, mode, key, TTL, MTU, MSS clamp, verify), between a pair of router ends. */
 export interface TunnelConfig extends GreTunnelParameters {
   ends: [TunnelEndConfig, TunnelEndConfig];
+  /** GRE over IPsec (GreTunnel's `ipsec`). */
+  ipsec?: IpsecConfig;
 }
 
 /** Stack-wide settings. */
@@ -152,6 +164,14 @@ export function stackSchema() {
     .object({
       ...tunnelParameters(),
       verify: z.boolean().optional(),
+      ipsec: z
+        .object({
+          pskSecret: configValueName(),
+          proposals: ipsecProposals().optional(),
+          espProposals: ipsecProposals().optional(),
+        })
+        .strict()
+        .optional(),
       ends: z
         .array(end)
         .length(2, "a tunnel has exactly two ends")

@@ -43,6 +43,11 @@ export interface TunnelSummary {
   state: "up" | "down" | "no-traffic" | "drift" | "unknown";
   /** Each difference, naming the router (with the causes of a tunnel that carries nothing). */
   drift: string[];
+  /**
+   * GRE over IPsec: "protected" when both ends have an SA protecting GRE, else "unprotected"
+   * (no GRE crosses then: each router drops it); null for a tunnel without IPsec.
+   */
+  ipsec: "protected" | "unprotected" | null;
   /** The last pings across: null with verify off or before the first deploy. */
   health: {
     reachable: boolean;
@@ -137,7 +142,7 @@ export function configConnections(config: pulumi.Config, labRouters: LabRouters)
 function summarize(
   id: string,
   tunnel: TunnelConfig,
-  ends: TunnelEndState[] | undefined,
+  ends: Array<TunnelEndState & { ipsec?: { protected: boolean } | null }> | undefined,
   health: GreTunnelHealth | null | undefined,
   own: string[] | undefined,
 ): TunnelSummary {
@@ -164,6 +169,12 @@ function summarize(
     ttl: tunnel.ttl ?? 255,
     state,
     drift,
+    ipsec:
+      tunnel.ipsec === undefined
+        ? null
+        : ends?.every((e) => e.ipsec?.protected === true)
+          ? "protected"
+          : "unprotected",
     health: health
       ? {
           reachable: health.reachable,
@@ -177,7 +188,12 @@ function summarize(
 }
 
 /** Declares the network of `config`. */
-export function declareNetwork(declared: StackConfig, connectionOf: ConnectionResolver): NetworkOutputs {
+export function declareNetwork(
+  declared: StackConfig,
+  connectionOf: ConnectionResolver,
+  secretOf: (name: string) => pulumi.Input<string> = (name) =>
+    new pulumi.Config("pulumi-gre").requireSecret(name),
+): NetworkOutputs {
   // A decommissioned router's tunnels leave the stack: Pulumi deletes them (their other ends, routes
   // through them) and what the stack made on that router, which the providers drop without contact.
   const config: StackConfig = {
@@ -250,6 +266,15 @@ export function declareNetwork(declared: StackConfig, connectionOf: ConnectionRe
         ...(t.mtu !== undefined ? { mtu: t.mtu } : {}),
         ...(t.tcpMss !== undefined ? { tcpMss: t.tcpMss } : {}),
         ...(t.verify !== undefined ? { verify: t.verify } : {}),
+        ...(t.ipsec !== undefined
+          ? {
+              ipsec: {
+                psk: secretOf(t.ipsec.pskSecret),
+                ...(t.ipsec.proposals ? { proposals: t.ipsec.proposals } : {}),
+                ...(t.ipsec.espProposals ? { espProposals: t.ipsec.espProposals } : {}),
+              },
+            }
+          : {}),
         persist: settings.persist,
         endpoints: [endpoint(a, b), endpoint(b, a)],
       },

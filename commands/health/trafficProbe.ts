@@ -66,6 +66,8 @@ export interface TrafficProbe {
   agree: boolean;
   /** The NAT's public address the sender sends to, when the receiver is behind one. */
   nat?: string;
+  /** The tunnel's GRE goes through IPsec (a guard of pulumi-gre's drops it while no SA protects it). */
+  ipsec?: boolean;
 }
 
 function delta(probe: TrafficProbe, i: 0 | 1, key: keyof LinkCounters): number {
@@ -93,7 +95,8 @@ export function trafficFindings(probe: TrafficProbe): string[] {
   if (sent === 0) {
     return failed > 0
       ? [
-          `${sender}: ${name} failed to send ${failed} packets (tx errors): ${sender}'s own firewall drops IP protocol 47 on output`,
+          `${sender}: ${name} failed to send ${failed} packets (tx errors): ${sender}'s own firewall drops IP protocol 47 on output` +
+            (probe.ipsec ? " (with IPsec, pulumi-gre's guard drops GRE that no IPsec SA protects)" : ""),
         ]
       : [`${sender}: nothing went into ${name}: ${sender}'s routing does not lead into it`];
   }

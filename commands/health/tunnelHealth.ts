@@ -93,17 +93,24 @@ export function tunnelHealth(
 }
 
 /** What is wrong with the health, as a drift phrase naming the tunnel; undefined when it is healthy. */
-export function healthProblem(name: string, peer: string, health: TunnelHealth): string | undefined {
+export function healthProblem(
+  name: string,
+  peer: string,
+  health: TunnelHealth,
+  ipsec = false,
+): string | undefined {
   if (!health.reachable) {
     return health.from.length === 1
       ? `${name} does not carry traffic (${health.loss}% of pings to ${peer} lost from ${health.from[0]})`
       : `${name} does not carry traffic (${health.loss}% of pings across it lost, from ${health.from.join(" and from ")})`;
   }
   if (health.fullSize === false) {
-    return (
-      `${name} loses full-size packets (${health.mtu} bytes, DF set) while small ones cross: an MTU black hole on the ` +
-      `underlay path; set mtu to what the path carries minus GRE's 24 bytes (28 with a key) and clamp TCP (tcpMss: "clamp")`
-    );
+    return ipsec
+      ? `${name} loses full-size packets (${health.mtu} bytes, DF set) while small ones cross: the kernel's MTU leaves no room ` +
+          `for ESP; set mtu to what the path carries minus GRE's 24 bytes (28 with a key) and ESP's (AES-GCM: 34, 42 through a NAT), ` +
+          `1430 over a 1500-byte path, and clamp TCP (tcpMss: "clamp")`
+      : `${name} loses full-size packets (${health.mtu} bytes, DF set) while small ones cross: an MTU black hole on the ` +
+          `underlay path; set mtu to what the path carries minus GRE's 24 bytes (28 with a key) and clamp TCP (tcpMss: "clamp")`;
   }
   return undefined;
 }

@@ -49,7 +49,7 @@ const CAPTURE_SECONDS = 5;
 
 /** Both routers' findings; each names the router it is about. Never throws: what cannot be read is a finding. */
 export async function diagnoseTraffic(
-  t: Pick<NormalizedGreTunnel, "name" | "key" | "ttl" | "mtu" | "endpoints">,
+  t: Pick<NormalizedGreTunnel, "name" | "key" | "ttl" | "mtu" | "endpoints" | "ipsec">,
   seen: Pair<RecordedHostKeys>,
 ): Promise<string[]> {
   const specs = endSpecs(t as NormalizedGreTunnel);
@@ -129,6 +129,7 @@ export async function diagnoseTraffic(
         first.map((f) => f.view),
       ),
       ...(specs[s].remote !== specs[r].local ? { nat: specs[s].remote } : {}),
+      ...(t.ipsec ? { ipsec: true } : {}),
     };
     // Traffic that crossed both ways overrules an underlay ping that failed a moment before.
     if (crossedBothWays(probe))
@@ -146,7 +147,7 @@ export async function diagnoseTraffic(
 
 /** The health of a tunnel from each pinging end's probes (`healthPings`' outcomes), with causes when it carries nothing. */
 export async function healthFromProbes(
-  t: Pick<NormalizedGreTunnel, "name" | "key" | "ttl" | "mtu" | "endpoints">,
+  t: Pick<NormalizedGreTunnel, "name" | "key" | "ttl" | "mtu" | "endpoints" | "ipsec">,
   seen: Pair<RecordedHostKeys>,
   probes: Array<{ i: 0 | 1; outcomes: CommandOutcome[]; mtu: number; deviceMtu?: number }>,
   diagnose = true,
@@ -168,7 +169,7 @@ export async function healthFromProbes(
 
 /** Pings across the tunnel from the end(s) that ping, small and full size: its health, with causes when it carries nothing. */
 export async function checkHealth(
-  t: Pick<NormalizedGreTunnel, "name" | "key" | "ttl" | "mtu" | "endpoints">,
+  t: Pick<NormalizedGreTunnel, "name" | "key" | "ttl" | "mtu" | "endpoints" | "ipsec">,
   seen: Pair<RecordedHostKeys>,
   ends?: Array<{ mtu: number | null }>,
 ): Promise<GreTunnelHealth> {

@@ -13,7 +13,8 @@ import { endKeys, type GreTunnelOutputs } from "./spec";
 import { type NormalizedGreTunnel } from "../../model/greTunnel";
 import { recordedKeys, type RecordedHostKeys } from "../hostKeys";
 import { observeRouter, type RouterView } from "../observeRouter";
-import { both } from "../pairOperation";
+import { both, undoBoth, undoneReport } from "../pairOperation";
+import { endLabels } from "./spec";
 
 /** One value per end of a tunnel. */
 export type Pair<T> = [T, T];
@@ -62,4 +63,20 @@ export async function restoreEnd(
   if (commands.length === 0) return "nothing to undo";
   await changeThenRead(connection, commands, [], recorded);
   return before.end.link ? `${name} put back as it was` : `${name} removed`;
+}
+
+/** Puts both ends back as they were before a change (`befores`); says what was done. */
+export async function undoEnds(
+  t: NormalizedGreTunnel,
+  recorded: Pair<RecordedHostKeys>,
+  befores: Pair<EndBefore>,
+): Promise<string> {
+  const labels = endLabels(t);
+  const undone = await undoBoth(
+    both((i) => ({
+      label: labels[i],
+      restore: () => restoreEnd(t.endpoints[i].connection, recorded[i], t.name, befores[i]),
+    })),
+  );
+  return undoneReport(undone);
 }

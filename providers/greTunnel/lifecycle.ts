@@ -39,13 +39,14 @@ import { OBSERVATION, observationCommands, parseObservation, type RouterView } f
 import { layOut, outcomesOf } from "../keyedReads";
 import { checkHealth, healthFromProbes } from "./diagnosis";
 import { warning } from "../notices";
-import { both, runPair, undoBoth, undoneReport } from "../pairOperation";
+import { both, runPair } from "../pairOperation";
 import { preflight, type Preflighted } from "./preflight";
-import { observeBoth, recordedPair, restoreEnd, seenPair, type Pair } from "./ends";
+import { observeBoth, recordedPair, restoreEnd, seenPair, undoEnds, type Pair } from "./ends";
 import { keysToRecord } from "../hostKeys";
 import { configureDecommissioned, withWayOut } from "../decommissioned";
 import { deleteAroundGoneEnds, goneEnds, refuseDecommissioned, removalOf } from "./decommissionedEnds";
 import { extrasToRead, parseExtras, wantedExtras, type ExtrasView } from "./extras/extras";
+import { diagnoseIpsec, protect } from "./ipsecPair";
 
 /**
  * Applies each end's plan on both routers at once, each in one round trip that also reads back
@@ -117,13 +118,9 @@ async function verify(
     );
     return health;
   }
-  const undone = await undoBoth(
-    both((i) => ({
-      label: labels[i],
-      restore: () => restoreEnd(t.endpoints[i].connection, ready.seen[i], t.name, ready.befores[i]),
-    })),
+  throw new Error(
+    `${what}: the tunnel does not carry traffic.\n${report}\n${await undoEnds(t, ready.seen, ready.befores)}`,
   );
-  throw new Error(`${what}: the tunnel does not carry traffic.\n${report}\n${undoneReport(undone)}`);
 }
 
 /** Preflight, apply, verify: what create and update share. */
@@ -141,14 +138,16 @@ async function converge(
     observed = both((i) => applied[i].observation);
     extras = both((i) => applied[i].extras);
   }
+  const up = await protect(what, t, ready, extras);
   const changedDevice = ready.plans.some((p) => p.action !== "none");
   const health = healthEnds(t).length > 0 ? await verify(what, t, ready, changedDevice) : null;
   return outputsFrom(
     t,
     both((i) => keysToRecord(t.endpoints[i].connection, ready.seen[i], endKeys(previous, i))),
     observed,
-    extras,
+    up.extras,
     health,
+    up.problem,
   );
 }
 
@@ -228,12 +227,19 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider<NormalizedGreTun
             // An end missing or down says why already: no need to look further.
             views.every((v) => v.observation.links.find((l) => l.name === t.name)?.up === true),
           );
+    const up = await diagnoseIpsec(
+      t,
+      seen,
+      reads,
+      both((i) => parseExtras(t.name, views[i].extra)),
+    );
     const outs = outputsFrom(
       t,
       both((i) => keysToRecord(t.endpoints[i].connection, seen[i], endKeys(t, i))),
       both((i) => views[i].observation),
-      both((i) => parseExtras(t.name, views[i].extra)),
+      up.extras,
       health,
+      up.problem,
     );
     // The inputs as the routers have them: Pulumi renders them against the program's.
     const inputs = observedInputs(inputsOf(t), outs.ends);

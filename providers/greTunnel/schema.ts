@@ -8,8 +8,10 @@ import { z } from "zod";
 import { connectionSchema, credentialsSchema } from "../../schemas/connection";
 import { canonicalAddress, hostAndPort, unicastAddress } from "../../schemas/addresses";
 import { interfaceName, tunnelParameters } from "../../schemas/tunnel";
+import { ipsecProposals } from "../../schemas/names";
 import { persistRules, tunnelRules } from "../../schemas/tunnelRules";
 import { isKnown } from "../../schemas/unknown";
+import { DEFAULT_PROPOSALS } from "../../commands/ipsec/swanctl";
 import {
   credentialsOf,
   CONNECTION_DEFAULTS,
@@ -27,6 +29,20 @@ import {
 const reachedAt = (c: { host: string; port?: number }) =>
   hostAndPort(c.host, c.port ?? CONNECTION_DEFAULTS.port);
 
+/** The `ipsec` input; the key is never echoed back in a message. */
+function ipsecSchema() {
+  return z
+    .object({
+      psk: z
+        .string({ message: "a pre-shared key (a secret text)" })
+        .min(16, "a pre-shared key of at least 16 characters")
+        .max(256, "a pre-shared key of at most 256 characters"),
+      proposals: ipsecProposals().optional(),
+      espProposals: ipsecProposals().optional(),
+    })
+    .strict();
+}
+
 /** Builds GreTunnel's input schema. */
 export function greTunnelSchema() {
   const endpoint = z
@@ -43,6 +59,7 @@ export function greTunnelSchema() {
     .object({
       ...tunnelParameters(),
       persist: z.boolean().optional(),
+      ipsec: ipsecSchema().optional(),
       endpoints: z.array(endpoint).length(2, "a tunnel has exactly two endpoints"),
       credentials: z
         .array(credentialsSchema())
@@ -56,6 +73,13 @@ export function greTunnelSchema() {
       const declared = { ...t, ends: t.endpoints };
       for (const { path, message } of [...tunnelRules(declared, "endpoints"), ...persistRules(declared)])
         ctx.addIssue({ code: "custom", path, message });
+      if (t.ipsec !== undefined && t.name.includes("."))
+        ctx.addIssue({
+          code: "custom",
+          path: ["name"],
+          message:
+            "with ipsec, letters, digits, `_` and `-` only: strongSwan reads `.` in a connection name as a separator",
+        });
       if (t.endpoints.length !== 2) return;
       const [a, b] = t.endpoints;
       if (
@@ -106,5 +130,11 @@ export function normalizeGreTunnel(inputs: GreTunnelRegistration): NormalizedGre
   if (inputs.key !== undefined) normalized.key = inputs.key;
   if (inputs.mtu !== undefined) normalized.mtu = inputs.mtu;
   if (inputs.tcpMss !== undefined) normalized.tcpMss = inputs.tcpMss;
+  if (inputs.ipsec !== undefined)
+    normalized.ipsec = {
+      psk: inputs.ipsec.psk,
+      proposals: inputs.ipsec.proposals ?? [...DEFAULT_PROPOSALS.ike],
+      espProposals: inputs.ipsec.espProposals ?? [...DEFAULT_PROPOSALS.esp],
+    };
   return normalized;
 }

@@ -15,7 +15,7 @@ import { mirroredKeys } from "../../schemas/tunnel";
 import { credentialsOf, routerLabel, withCredentials, withoutSecrets } from "../../transport/connection";
 import type { NormalizedGreEndpoint, NormalizedGreTunnel } from "../../model/greTunnel";
 import type { HostKeyOrigin, HostKeyState } from "../hostKeys";
-import { extrasDrift, extrasState, type ExtrasState, type ExtrasView } from "./extras/extras";
+import { extrasDrift, extrasState, wantedExtras, type ExtrasState, type ExtrasView } from "./extras/extras";
 
 /** One end as the outputs record it: the device, its boot files and MSS rule, and drift. */
 export type GreEndState = TunnelEndState & ExtrasState;
@@ -147,6 +147,7 @@ export function inputsOf(t: NormalizedGreTunnel): NormalizedGreTunnel {
   if (t.key !== undefined) inputs.key = t.key;
   if (t.mtu !== undefined) inputs.mtu = t.mtu;
   if (t.tcpMss !== undefined && t.tcpMss !== null) inputs.tcpMss = t.tcpMss;
+  if (t.ipsec !== undefined && t.ipsec !== null) inputs.ipsec = t.ipsec;
   return inputs;
 }
 
@@ -169,14 +170,15 @@ export function outputsFrom(
   observed: [RouterObservation, RouterObservation],
   extras: [ExtrasView, ExtrasView],
   health: GreTunnelHealth | null,
+  ipsecProblem?: string,
 ): GreTunnelOutputs {
   const specs = endSpecs(t);
   const labels = endLabels(t);
-  const wanted = { persist: t.persist ?? false, tcpMss: t.tcpMss ?? undefined };
+  const wanted = wantedExtras(t);
   // The health's problem, named after the end whose pings found it, and its causes: the tunnel's own drift.
   const pinger = health ? labels.indexOf(health.from[0]) : -1;
   const problem = health
-    ? healthProblem(t.name, pingPair(t.endpoints[pinger === 1 ? 1 : 0])[1], health)
+    ? healthProblem(t.name, pingPair(t.endpoints[pinger === 1 ? 1 : 0])[1], health, t.ipsec !== undefined)
     : undefined;
   const ends = [0, 1].map((i): GreEndState => {
     const device = endState(labels[i], t.endpoints[i].connection.host, specs[i], observed[i]);
@@ -193,7 +195,10 @@ export function outputsFrom(
     jumpHostKeys: [keys[0].jumpHostKey, keys[1].jumpHostKey],
     hostKeyOrigins: [keys[0].hostKeyOrigin, keys[1].hostKeyOrigin],
     health,
-    drift: problem ? [`${labels[Math.max(pinger, 0)]}: ${problem}`, ...health!.causes] : [],
+    drift: [
+      ...(ipsecProblem ? [`IPsec: ${ipsecProblem}`] : []),
+      ...(problem ? [`${labels[Math.max(pinger, 0)]}: ${problem}`, ...health!.causes] : []),
+    ],
   };
 }
 

@@ -4,7 +4,7 @@
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { parseStackConfig } from "../../stacks/config";
+import { parseStackConfig, readStackConfig } from "../../stacks/config";
 import { configConnections, declareNetwork, type ConnectionResolver } from "../../stacks/program";
 import { installMonitor, reveal, runProgram, type Registration } from "../../tools/engine/monitor";
 import { loadProject } from "../../tools/engine/engine";
@@ -215,6 +215,7 @@ describe("the stack program", () => {
           ttl: 255,
           state: "unknown",
           drift: [],
+          ipsec: null,
           health: null,
         },
       ],
@@ -323,6 +324,27 @@ describe("the stack program", () => {
       ],
       ["edge2-ip_gre", ["credentials"], { name: "edge2", host: "203.0.113.20", user: "netops", sudo: true }],
     ]);
+  });
+
+  it("gives a tunnel's ipsec its pre-shared key from the secret config value it names, secret as a whole", async () => {
+    const { config } = loadProject(ROOT, "dev");
+    const tunnels = JSON.parse(config["pulumi-gre:tunnels"]) as Array<Record<string, unknown>>;
+    tunnels[0].ipsec = { pskSecret: "gre1Psk", espProposals: ["aes128gcm16-ecp256"] };
+    const withPsk = {
+      ...config,
+      "pulumi-gre:tunnels": JSON.stringify(tunnels),
+      "pulumi-gre:gre1Psk": "a pre-shared key from config",
+    };
+    const stackConfig = readStackConfig(withPsk);
+    const { resources } = await registrations(withPsk, () => declareNetwork(stackConfig, labLike), [
+      "pulumi-gre:gre1Psk",
+    ]);
+    const tunnel = summary(resources.find((r) => r.type.endsWith(":GreTunnel"))!);
+    expect(tunnel.secret).toEqual(expect.arrayContaining(["credentials", "ipsec"]));
+    expect(tunnel.inputs.ipsec).toEqual({
+      psk: "a pre-shared key from config",
+      espProposals: ["aes128gcm16-ecp256"],
+    });
   });
 
   it("declares nothing on or toward a decommissioned router: its tunnels, their routes, its modules and forwarding leave the stack", async () => {

@@ -287,7 +287,7 @@ describe("GreTunnel check", () => {
         {
           property: "keepalive",
           reason:
-            "is not a known property (known: name, mode, key, ttl, mtu, tcpMss, persist, endpoints, credentials, verify)",
+            "is not a known property (known: name, mode, key, ttl, mtu, tcpMss, persist, ipsec, endpoints, credentials, verify)",
         },
       ],
     ],
@@ -354,8 +354,51 @@ describe("GreTunnel check", () => {
         },
       ],
     ],
+    [
+      "a pre-shared key too short to be one",
+      fieldNote({ ipsec: { psk: "short-key" } }),
+      [{ property: "ipsec.psk", reason: "a pre-shared key of at least 16 characters" }],
+    ],
+    [
+      "an IPsec proposal that strongSwan could read as anything but algorithm keywords",
+      fieldNote({ ipsec: { psk: "a-key-of-sixteen-or-more", proposals: ["aes256 --debug"] } }),
+      [
+        {
+          property: "ipsec.proposals[0]",
+          reason:
+            "a strongSwan proposal: lowercase algorithm keywords joined by '-' (e.g. aes256gcm16-prfsha384-x25519)",
+        },
+      ],
+    ],
+    [
+      "an IPsec tunnel whose name has a dot",
+      fieldNote({ name: "gre.1", ipsec: { psk: "a-key-of-sixteen-or-more" } }),
+      [
+        {
+          property: "name",
+          reason:
+            "with ipsec, letters, digits, `_` and `-` only: strongSwan reads `.` in a connection name as a separator",
+        },
+      ],
+    ],
   ])("refuses %s", async (_title, news, expected) => {
     expect(await failures(news)).toEqual(expected);
+  });
+
+  it("fills in the IPsec proposals, and never repeats a pre-shared key in a failure", async () => {
+    const psk = "a-pre-shared-key-of-enough-length";
+    const checked = await checkRaw(greTunnelProvider, {
+      ...fieldNote({ ipsec: { psk } }),
+      __provider: "serialized",
+    });
+    expect(checked.inputs?.ipsec).toEqual({
+      psk,
+      proposals: ["aes256gcm16-prfsha384-x25519"],
+      espProposals: ["aes256gcm16-x25519"],
+    });
+    const refused = await failures(fieldNote({ ipsec: { psk, proposals: [] } }));
+    expect(refused).toEqual([{ property: "ipsec.proposals", reason: "at least one proposal" }]);
+    expect(JSON.stringify(refused)).not.toContain(psk);
   });
 
   it("never repeats a secret in a failure", async () => {

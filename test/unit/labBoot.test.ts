@@ -1,8 +1,8 @@
 /** `npm run lab -- up --boot …`: the flavours asked, per router or for all, and what is refused. */
-import { mkdtempSync, readFileSync, readlinkSync, readdirSync, rmSync } from "fs";
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
-import { applyBoot, parseBoot, prepareBootFlavour } from "../../lab/bootFlavours";
+import { applyBoot, parseBoot, prepareBootFlavour, STRONGSWAN_UNIT } from "../../lab/bootFlavours";
 
 const plans = () =>
   [
@@ -43,21 +43,24 @@ describe("the lab's boot flavours", () => {
       prepareBootFlavour(path.join(dir, "a"), "ifupdown");
       prepareBootFlavour(path.join(dir, "b"), "none");
       const wants = (r: string) => path.join(dir, r, "systemd-system", "multi-user.target.wants");
-      expect(readdirSync(wants("a"))).toEqual(["networking.service"]);
+      // strongSwan enabled on every router, as its Debian package leaves it (where it is installed).
+      const strongswan = existsSync(STRONGSWAN_UNIT) ? ["strongswan.service"] : [];
+      expect(readdirSync(wants("a"))).toEqual(["networking.service", ...strongswan]);
       expect(readlinkSync(path.join(wants("a"), "networking.service"))).toBe(
         "/lib/systemd/system/networking.service",
       );
-      expect(readdirSync(wants("b"))).toEqual([]);
+      expect(readdirSync(wants("b"))).toEqual(strongswan);
       expect(readdirSync(path.join(dir, "b"))).toEqual([
         "interfaces.d",
         "nm-conf.d",
         "nm-connections",
         "nm-dispatcher",
+        "swanctl-conf.d",
         "systemd-system",
       ]);
       // NetworkManager: enabled as `systemctl enable NetworkManager` does, with its dispatcher's alias.
       prepareBootFlavour(path.join(dir, "c"), "networkmanager");
-      expect(readdirSync(wants("c"))).toEqual(["NetworkManager.service"]);
+      expect(readdirSync(wants("c"))).toEqual(["NetworkManager.service", ...strongswan]);
       expect(
         readlinkSync(path.join(dir, "c", "systemd-system", "dbus-org.freedesktop.nm-dispatcher.service")),
       ).toBe("/lib/systemd/system/NetworkManager-dispatcher.service");

@@ -53,6 +53,7 @@ function asDeclared(i: 0 | 1): GreEndState {
     drift: [],
     persisted: true,
     tcpMss: { firewall: "nftables", setting: "clamp", mss: 1360, persisted: null },
+    ipsec: null,
   };
 }
 

@@ -7,17 +7,20 @@
  * @packageDocumentation
  */
 import { innerFamily } from "../../../schemas/tunnelRules";
+import { underlayFamily, type TunnelMode } from "../../../model/tunnel";
+import type { NormalizedGreTunnel } from "../../../model/greTunnel";
 import type { RemoteCommand } from "../../../model/command";
 import type { TunnelEndSpec } from "../../../commands/iproute2/tunnelCommands";
 import type { GroupOutcomes, ReadGroups } from "../../keyedReads";
 import { bootFiles, type BootFilesState } from "./bootFiles";
 import { mssClamp, type MssClampState } from "./mssClamp";
+import { ipsec, type IpsecState } from "./ipsec";
 import type { ExtrasWanted, TunnelEndExtra } from "./tunnelEndExtra";
 
 export type { ExtrasWanted };
 
-/** The extras, in the order their changes apply (boot files, then the clamp). */
-const EXTRAS = { bootFiles, mssClamp };
+/** The extras, in the order their changes apply (boot files, the clamp, then IPsec). */
+const EXTRAS = { bootFiles, mssClamp, ipsec };
 type Extras = typeof EXTRAS;
 /** An extra's name. */
 export type ExtraKey = keyof Extras;
@@ -27,7 +30,7 @@ type ViewOf<E> = E extends TunnelEndExtra<infer V, object> ? V : never;
 export type ExtrasView = { [K in ExtraKey]?: ViewOf<Extras[K]> };
 
 /** The extras as a tunnel end's outputs record them. */
-export type ExtrasState = BootFilesState & MssClampState;
+export type ExtrasState = BootFilesState & MssClampState & IpsecState;
 
 /** Calls `step` for each extra with what was found of it (skipped when it was not read). */
 function eachRead<T>(
@@ -41,14 +44,30 @@ function eachRead<T>(
 
 /** What the inputs (or a state) ask of the ends besides the tunnel. */
 export function wantedExtras(t: {
+  name?: string;
+  mode?: TunnelMode;
   persist?: boolean;
   tcpMss?: ExtrasWanted["tcpMss"] | null;
-  endpoints?: ReadonlyArray<{ address?: string; peerAddress?: string }>;
+  ipsec?: NormalizedGreTunnel["ipsec"] | null;
+  endpoints?: ReadonlyArray<{ address?: string; peerAddress?: string; local?: string }>;
 }): ExtrasWanted {
+  const [a, b] = t.endpoints ?? [];
   return {
     persist: t.persist ?? false,
     tcpMss: t.tcpMss ?? undefined,
     ...(innerFamily(t.endpoints ?? []) === "ipv6" ? { ipv6: true } : {}),
+    ...(t.ipsec && t.name && a?.local && b?.local
+      ? {
+          ipsec: {
+            name: t.name,
+            family: underlayFamily(t.mode ?? "gre"),
+            psk: t.ipsec.psk,
+            ike: t.ipsec.proposals,
+            esp: t.ipsec.espProposals,
+            locals: [a.local, b.local] as const,
+          },
+        }
+      : {}),
   };
 }
 

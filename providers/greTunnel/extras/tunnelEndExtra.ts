@@ -9,7 +9,7 @@
  */
 import type { RemoteCommand } from "../../../model/command";
 import type { GroupOutcomes, ReadGroups } from "../../keyedReads";
-import type { TcpMss } from "../../../model/tunnel";
+import type { IpFamily, TcpMss } from "../../../model/tunnel";
 import type { TunnelEndSpec } from "../../../commands/iproute2/tunnelCommands";
 
 /** What the inputs ask of an end besides the tunnel itself. */
@@ -18,6 +18,22 @@ export interface ExtrasWanted {
   tcpMss?: TcpMss;
   /** The tunnel's addresses are IPv6 (its MSS clamp is for IPv6 TCP). */
   ipv6?: boolean;
+  /** GRE over IPsec, the same for both ends. */
+  ipsec?: WantedIpsec;
+}
+
+/** What `ipsec` asks of both ends: the key, the proposals, and who the ends are. */
+export interface WantedIpsec {
+  /** The tunnel's interface name (its connection and files are named after it). */
+  name: string;
+  /** The underlay's family (which iptables guards it). */
+  family: IpFamily;
+  /** The pre-shared key. */
+  psk: string;
+  ike: readonly string[];
+  esp: readonly string[];
+  /** Both ends' underlay addresses (each end's identity). */
+  locals: readonly [string, string];
 }
 
 /** One kind of thing a tunnel end owns besides its device. */

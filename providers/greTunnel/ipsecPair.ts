@@ -1,0 +1,96 @@
+/**
+ * GRE over IPsec as a pair: both ends load their connection (trapped), then one end — the first —
+ * brings the SA up, so that two ends starting at once never make two IKE SAs. What `swanctl
+ * --initiate` says when it fails names the cause and the router at fault: a key that differs, no
+ * common proposal, a peer that does not answer IKE.
+ *
+ * @packageDocumentation
+ */
+import { initiate, initiateFailure } from "../../commands/ipsec/swanctl";
+import type { NormalizedGreTunnel } from "../../model/greTunnel";
+import type { RecordedHostKeys } from "../hostKeys";
+import { outcomesOf, type ReadGroups } from "../keyedReads";
+import { observeRouter } from "../observeRouter";
+import { both } from "../pairOperation";
+import { observeBoth, undoEnds, type Pair } from "./ends";
+import type { Preflighted } from "./preflight";
+import { warning } from "../notices";
+import { parseExtras, type ExtrasView } from "./extras/extras";
+import { protectedSa } from "./extras/ipsec";
+import { endLabels } from "./spec";
+
+/** What bringing the SA up found: each end's extras read after it, and why it is not up. */
+export interface Established {
+  extras: Pair<ExtrasView>;
+  /** Why GRE is not protected (undefined: it is, or the tunnel has no IPsec). */
+  problem?: string;
+}
+
+/** Whether the tunnel has IPsec and its first end has no SA protecting GRE. */
+export function needsInitiate(t: NormalizedGreTunnel, extras: Pair<ExtrasView>): boolean {
+  const view = extras[0].ipsec;
+  return t.ipsec !== undefined && view !== undefined && protectedSa(view) === undefined;
+}
+
+/**
+ * Brings the SA up from the first end when it is not (both ends have their connection loaded), then
+ * reads both ends' extras again (`reads`). Changes nothing else: the caller decides what a failure
+ * undoes.
+ */
+export async function establish(
+  t: NormalizedGreTunnel,
+  recorded: Pair<RecordedHostKeys>,
+  reads: ReadGroups,
+  extras: Pair<ExtrasView>,
+): Promise<Established> {
+  if (!needsInitiate(t, extras)) return { extras };
+  const labels = endLabels(t);
+  const first = await observeRouter<string>(t.endpoints[0].connection, recorded[0], {
+    initiate: [initiate(t.name)],
+  });
+  const problem = initiateFailure(outcomesOf(first.extra, "initiate")[0], labels[0], labels[1]);
+  const after = await observeBoth(
+    t,
+    recorded,
+    both(() => reads),
+  );
+  return { extras: both((i) => parseExtras(t.name, after[i].extra)), ...(problem ? { problem } : {}) };
+}
+
+/**
+ * On refresh: when IPsec does not protect GRE although both ends have their connection loaded,
+ * the first end tries to bring the SA up (as the first GRE packet would), so that drift can name
+ * the cause. Ends without charon or their connection say so in their own drift already.
+ */
+export async function diagnoseIpsec(
+  t: NormalizedGreTunnel,
+  recorded: Pair<RecordedHostKeys>,
+  reads: ReadGroups,
+  extras: Pair<ExtrasView>,
+): Promise<Established> {
+  if (!extras.every((e) => e.ipsec?.loaded === true)) return { extras };
+  return establish(t, recorded, reads, extras);
+}
+
+/**
+ * With IPsec, brings the SA up from the first end. When it does not come up after changes, both
+ * ends are undone and the error names the cause; without changes, a warning does and the outputs
+ * record it as drift.
+ */
+export async function protect(
+  what: string,
+  t: NormalizedGreTunnel,
+  ready: Preflighted,
+  extras: Pair<ExtrasView>,
+): Promise<Established> {
+  const up = await establish(t, ready.seen, ready.reads, extras);
+  if (up.problem === undefined) return up;
+  if (ready.changes.some((c) => c.length > 0))
+    throw new Error(
+      `${what}: IPsec did not come up: ${up.problem}.\n${await undoEnds(t, ready.seen, ready.befores)}`,
+    );
+  warning(
+    `${what}: ${t.name} is as declared on both routers but IPsec is not up: ${up.problem}; nothing was changed.`,
+  );
+  return up;
+}
