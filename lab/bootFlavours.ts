@@ -3,6 +3,7 @@
  * (`lab up --boot FLAVOUR` or `--boot ROUTER=FLAVOUR`): the unit its systemd has enabled, kept in
  * the router's own `/etc/systemd/system`, which its init script consults at every boot as systemd
  * would. What pulumi-gre reads (`systemctl is-enabled`) is then what the router really does.
+ * strongSwan is enabled on every router, as its Debian package installs it.
  *
  * @packageDocumentation
  */
@@ -70,6 +71,9 @@ export function applyBoot(
     if (plan.role === "router") plan.boot = choice.routers[plan.name] ?? choice.all ?? DEFAULT_BOOT;
 }
 
+/** strongSwan's unit (Debian's `charon-systemd`): charon, then `swanctl --load-all`. */
+export const STRONGSWAN_UNIT = "/lib/systemd/system/strongswan.service";
+
 /** The NetworkManager daemon the flavour runs (Debian's `network-manager` package). */
 export const NETWORK_MANAGER = "/usr/sbin/NetworkManager";
 
@@ -94,11 +98,14 @@ export function prepareBootFlavour(persistDir: string, boot: BootFlavour | undef
   const system = path.join(persistDir, "systemd-system");
   const wants = path.join(system, "multi-user.target.wants");
   mkdirSync(wants, { recursive: true });
-  for (const folder of ["interfaces.d", "nm-connections", "nm-dispatcher", "nm-conf.d"])
+  for (const folder of ["interfaces.d", "nm-connections", "nm-dispatcher", "nm-conf.d", "swanctl-conf.d"])
     mkdirSync(path.join(persistDir, folder), { recursive: true });
   writeFileSync(path.join(persistDir, "nm-conf.d", "lab.conf"), LAB_NM_CONF);
   const unit = boot === undefined ? undefined : BOOT_FLAVOURS[boot];
   if (unit !== undefined) symlinkSync(`/lib/systemd/system/${unit}`, path.join(wants, unit));
+  // strongSwan as Debian's charon-systemd package leaves it: enabled (a router's, not a NAT's).
+  if (boot !== undefined && existsSync(STRONGSWAN_UNIT))
+    symlinkSync(STRONGSWAN_UNIT, path.join(wants, path.basename(STRONGSWAN_UNIT)));
   if (boot === "networkmanager") {
     if (!existsSync(NETWORK_MANAGER))
       throw new LabError(

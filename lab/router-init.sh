@@ -67,6 +67,10 @@ if [ -d /etc/NetworkManager ]; then
   done
   mount -t tmpfs -o mode=755 nm-state /var/lib/NetworkManager || fail "cannot mount /var/lib/NetworkManager"
 fi
+# strongSwan's connections and secrets (swanctl.conf includes conf.d/*.conf) are the router's own.
+if [ -d /etc/swanctl/conf.d ]; then
+  mount -t hostfs -o "$PERSIST/swanctl-conf.d" none /etc/swanctl/conf.d || fail "cannot mount swanctl/conf.d"
+fi
 # Whether this router's systemd would start UNIT at boot (read from the unit files, as systemd does).
 enabled() { systemctl is-enabled -q -- "$1" 2>/dev/null; }
 
@@ -138,6 +142,15 @@ if enabled NetworkManager.service; then
 fi
 if enabled networking.service; then
   ifup -a >/run/ifupdown.log 2>&1 || echo "router-init ($NAME): ifup -a failed, see /run/ifupdown.log" >&2
+fi
+
+# strongSwan, as strongswan.service starts it: charon (with the kernel's XFRM interface and ESP,
+# which this kernel has as modules and cannot load on demand), then every connection loaded.
+if enabled strongswan.service; then
+  modprobe -a xfrm_user esp4 esp6 xt_policy 2>/dev/null
+  /usr/sbin/charon-systemd >/run/charon.log 2>&1 &
+  for _ in $(seq 50); do [ -S /run/charon.vici ] && break; sleep 0.1; done
+  swanctl --load-all --noprompt >/run/swanctl.log 2>&1 || echo "router-init ($NAME): swanctl --load-all failed, see /run/swanctl.log" >&2
 fi
 
 # The PC: a network namespace behind the router's LAN port (a NAT router has none).

@@ -16,7 +16,9 @@ fi
 # The lab: user-mode Linux routers, their sshd and tools, and what reaches them from the host.
 # systemd-networkd brings persisted tunnels back at boot (ifupdown on routers booted as Debian
 # installs them: `lab up --boot ifupdown`, NetworkManager: `--boot networkmanager`); iptables and nftables hold MSS clamps.
-packages=(user-mode-linux kmod openssh-server openssh-client iproute2 iputils-ping socat tcpdump systemd dbus iptables nftables ifupdown network-manager)
+# strongSwan (charon, swanctl, and the plugins with AES-GCM and X25519) protects GRE with IPsec.
+packages=(user-mode-linux kmod openssh-server openssh-client iproute2 iputils-ping socat tcpdump systemd dbus iptables nftables ifupdown network-manager
+  strongswan-swanctl charon-systemd libstrongswan-standard-plugins)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
