@@ -26,9 +26,18 @@ export interface Established {
   problem?: string;
 }
 
-/** Whether the tunnel has IPsec and its first end has no SA protecting GRE. */
+/**
+ * The end that brings the SA up: one behind a NAT (the other sends to the NAT's address, not to
+ * its own), whose NAT lets its IKE out and the answers back in without a port forward; else the first.
+ */
+export function initiator(t: Pick<NormalizedGreTunnel, "endpoints">): 0 | 1 {
+  const [a, b] = t.endpoints;
+  return a.remote !== b.local && b.remote === a.local ? 1 : 0;
+}
+
+/** Whether the tunnel has IPsec and its initiating end has no SA protecting GRE. */
 export function needsInitiate(t: NormalizedGreTunnel, extras: Pair<ExtrasView>): boolean {
-  const view = extras[0].ipsec;
+  const view = extras[initiator(t)].ipsec;
   return t.ipsec !== undefined && view !== undefined && protectedSa(view) === undefined;
 }
 
@@ -45,10 +54,11 @@ export async function establish(
 ): Promise<Established> {
   if (!needsInitiate(t, extras)) return { extras };
   const labels = endLabels(t);
-  const first = await observeRouter<string>(t.endpoints[0].connection, recorded[0], {
+  const i = initiator(t);
+  const first = await observeRouter<string>(t.endpoints[i].connection, recorded[i], {
     initiate: [initiate(t.name)],
   });
-  const problem = initiateFailure(outcomesOf(first.extra, "initiate")[0], labels[0], labels[1]);
+  const problem = initiateFailure(outcomesOf(first.extra, "initiate")[0], labels[i], labels[1 - i]);
   const after = await observeBoth(
     t,
     recorded,

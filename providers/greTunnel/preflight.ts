@@ -24,6 +24,7 @@ import type { RouterView } from "../observeRouter";
 import { both } from "../pairOperation";
 import { observeBoth, recordedPair, seenPair, type EndBefore, type Pair } from "./ends";
 import {
+  extrasBefore,
   extrasChanges,
   extrasProblems,
   extrasToRead,
@@ -42,7 +43,7 @@ export interface Preflighted {
   reads: ReadGroups;
   extras: Pair<ExtrasView>;
   plans: Pair<EndPlan>;
-  /** Each end's changes: the device's plan, then its boot files and MSS rule. */
+  /** Each end's changes: what must precede the device (the IPsec guard), its plan, then its boot files, MSS rule and IPsec. */
   changes: Pair<RemoteCommand[]>;
   befores: Pair<EndBefore>;
 }
@@ -122,6 +123,7 @@ export async function preflight(
     extras,
     plans,
     changes: both((i) => [
+      ...extrasBefore(specs[i], wanted, extras[i]),
       ...("commands" in plans[i] ? (plans[i] as { commands: RemoteCommand[] }).commands : []),
       ...extrasChanges(specs[i], wanted, extras[i]),
     ]),

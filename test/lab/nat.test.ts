@@ -4,7 +4,8 @@
  * it). A tunnel declared naively fails at create with the NAT diagnosis and leaves nothing; declared
  * with remote = the NAT's public address (and the NAT's GRE tracking loaded by KernelModule under the
  * field note's module names) it carries traffic; when the NAT stops forwarding GRE, refresh and
- * create name the NAT. This suite boots its own lab and puts the usual two routers back after.
+ * create name the NAT; over IPsec (NAT traversal: ESP in UDP 4500) the tunnel crosses a NAT that
+ * drops GRE. This suite boots its own lab and puts the usual two routers back after.
  */
 import { inventoryRouter, labConnection, readInventory } from "../../lab/inventory";
 import { repoRoot } from "../../tools/repoRoot";
@@ -12,10 +13,11 @@ import { Lab } from "../../lab/lab";
 import { closeAllConnections } from "../../transport";
 import { Lifecycle, type ResourceState } from "../../tools/providerHost/lifecycle";
 import { ProviderHost, serializeProvider, type Props } from "../../tools/providerHost/providerHost";
-import { describeOnLab, type LabSide, runStatus } from "./labEnv";
+import { describeOnLab, type LabSide, runOn, runStatus } from "./labEnv";
 
 const A = "routerA (root@169.254.100.11:22)";
 const B = "routerB (root@169.254.100.12:22)";
+const PSK = "a pre-shared key for the NAT test";
 
 describeOnLab("GRE through a NAT (the field note's failing topology)", () => {
   let lab: Lab;
@@ -118,7 +120,7 @@ describeOnLab("GRE through a NAT (the field note's failing topology)", () => {
     expect(refreshed.outputs.drift).toEqual([]);
   }, 120_000);
 
-  it("when the NAT stops forwarding GRE, refresh names the NAT; a create fails naming it and leaves nothing", async () => {
+  it("when the NAT stops forwarding GRE, refresh names the NAT, a create fails naming it and leaves nothing, and GRE over IPsec crosses it", async () => {
     expect(await runStatus(nat, "iptables-legacy", "-w", "-I", "FORWARD", "-p", "47", "-j", "DROP")).toBe(0);
     try {
       const [, state] = made.find(([l]) => l === tunnels)!;
@@ -137,6 +139,33 @@ describeOnLab("GRE through a NAT (the field note's failing topology)", () => {
         `the NAT at ${publicAddress} does not forward GRE (IP protocol 47) to ${B}`,
       );
       expect(await hasGre1()).toEqual([1, 1]);
+
+      // The field note's NAT chapter solved: over IPsec, GRE rides in ESP in UDP 4500 (NAT
+      // traversal), which the NAT passes as any UDP; routerB, behind it, brings the SA up.
+      const capture = runOn(
+        a,
+        ...["timeout", "20", "tcpdump", "-n", "-l", "-i", "eth1"],
+        `host ${publicAddress} and (ip proto 47 or ip proto 50 or udp port 4500)`,
+      );
+      await new Promise((r) => setTimeout(r, 1000));
+      // 1430: what ESP (AES-GCM) in UDP 4500 leaves of a 1500-byte path, with the key.
+      const overIpsec = await tunnels.create("gre1", {
+        ...tunnel(publicAddress),
+        mtu: 1430,
+        ipsec: { psk: PSK },
+      });
+      made.push([tunnels, overIpsec]);
+      expect(overIpsec.outputs.health).toMatchObject({ reachable: true, loss: 0, fullSize: true });
+      expect((overIpsec.outputs.ends as Array<{ ipsec: unknown }>).map((e) => e.ipsec)).toEqual([
+        expect.objectContaining({ protected: true, nat: true, configured: true }),
+        expect.objectContaining({ protected: true, nat: true, configured: true }),
+      ]);
+      const lines = (await capture).stdout.split("\n").filter((l) => l.trim() !== "");
+      expect(lines.some((l) => /\.4500 > .*\.4500: UDP-encap: ESP/.test(l))).toBe(true);
+      expect(lines.filter((l) => /GRE/.test(l))).toEqual([]);
+      const again = await tunnels.refresh(overIpsec);
+      expect((again.outputs.ends as Array<{ drift: string[] }>).flatMap((e) => e.drift)).toEqual([]);
+      expect(again.outputs.drift).toEqual([]);
     } finally {
       await runStatus(nat, "iptables-legacy", "-w", "-D", "FORWARD", "-p", "47", "-j", "DROP");
     }

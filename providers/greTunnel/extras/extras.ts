@@ -101,6 +101,11 @@ export function extrasProblems(spec: TunnelEndSpec, wanted: ExtrasWanted, view: 
   return eachRead(view, (extra, found) => extra.problems(spec, wanted, found));
 }
 
+/** The changes that must come before the device's (the IPsec guard: the device sends once it is up). */
+export function extrasBefore(spec: TunnelEndSpec, wanted: ExtrasWanted, view: ExtrasView): RemoteCommand[] {
+  return eachRead(view, (extra, found) => extra.before?.(spec, wanted, found) ?? []);
+}
+
 /** The changes that give the end what is wanted (`deleting`: after its device was removed). */
 export function extrasChanges(
   spec: TunnelEndSpec,

@@ -155,6 +155,12 @@ export const ipsec: TunnelEndExtra<IpsecView, IpsecState> = {
     return problems;
   },
 
+  // The guard first: a device that comes up sends at once (an IPv6 router solicitation, seen leaving
+  // in clear on the lab when the guard came after it).
+  before(spec, wanted, view) {
+    return wanted.ipsec ? planGuard(guarded(spec, wanted.ipsec.family), view.guard) : [];
+  },
+
   changes(spec, wanted, view) {
     if (!wanted.ipsec) return removal(spec.name, view);
     const end = endOf(spec, wanted.ipsec);
@@ -168,8 +174,6 @@ export const ipsec: TunnelEndExtra<IpsecView, IpsecState> = {
         : [writeSecretFile(paths.secret, secret)]),
     ];
     return [
-      // The guard first: from here on no GRE to the peer leaves unprotected.
-      ...planGuard(guarded(spec, wanted.ipsec.family), view.guard),
       ...rewrite,
       ...(rewrite.length > 0 || !view.loaded ? [loadAll()] : []),
       // An SA up with what the files said before is taken down: the next one is made as they say now.

@@ -49,6 +49,11 @@ export interface TunnelEndExtra<View, State extends object> {
   parse(name: string, outcomes: GroupOutcomes): View | undefined;
   /** Why the router cannot hold what is wanted (for preflight, before anything changes). */
   problems(spec: TunnelEndSpec, wanted: ExtrasWanted, view: View): string[];
+  /**
+   * The changes that must come before the device's (it sends as soon as it is up): none unless
+   * the extra says so.
+   */
+  before?(spec: TunnelEndSpec, wanted: ExtrasWanted, view: View): RemoteCommand[];
   /** The changes that give the end what is wanted (`deleting`: after its device was removed). */
   changes(spec: TunnelEndSpec, wanted: ExtrasWanted, view: View, deleting: boolean): RemoteCommand[];
   /** How it differs from what is wanted, as short phrases. */
