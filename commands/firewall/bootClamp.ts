@@ -21,9 +21,14 @@ export function clampUnit(name: string): string {
   return `pulumi-gre-mss-${name}.service`;
 }
 
-/** Its file. */
+/** A unit's file. */
+export function unitFile(unit: string): string {
+  return `${UNIT_DIR}/${unit}`;
+}
+
+/** The file of tunnel `name`'s clamp unit. */
 export function clampUnitFile(name: string): string {
-  return `${UNIT_DIR}/${clampUnit(name)}`;
+  return unitFile(clampUnit(name));
 }
 
 /**
@@ -63,17 +68,18 @@ export function bootRuleCommands(
 }
 
 /**
- * The unit: a oneshot before network-pre.target, wanted by multi-user.target. Its command lines are
- * quoted as systemd reads them (our words hold no `'`, `\`, `$` or `%`, which systemd would expand).
+ * A oneshot unit of ours before network-pre.target, wanted by multi-user.target, running
+ * `commands` (a leading `-` on those that may fail). Its command lines are quoted as systemd reads
+ * them (our words hold no `'`, `\`, `$` or `%`, which systemd would expand).
  */
-export function clampUnitContent(name: string, mss: TcpMss, firewall: Firewall, family: IpFamily): string {
-  const exec = bootRuleCommands(name, mss, firewall, family).map(
-    (c) => `ExecStart=${c.mayFail ? "-" : ""}${commandLine(c.argv)}`,
-  );
+export function bootUnitContent(
+  description: string,
+  commands: ReadonlyArray<{ argv: string[]; mayFail?: boolean }>,
+): string {
   return [
     "# Written by pulumi-gre: pulumi up rewrites this file and pulumi destroy removes it; edits show as drift.",
     "[Unit]",
-    `Description=pulumi-gre: TCP MSS clamp of tunnel ${name}`,
+    `Description=pulumi-gre: ${description}`,
     "DefaultDependencies=no",
     "After=local-fs.target",
     "Before=network-pre.target",
@@ -82,7 +88,7 @@ export function clampUnitContent(name: string, mss: TcpMss, firewall: Firewall, 
     "[Service]",
     "Type=oneshot",
     "RemainAfterExit=yes",
-    ...exec,
+    ...commands.map((c) => `ExecStart=${c.mayFail ? "-" : ""}${commandLine(c.argv)}`),
     "",
     "[Install]",
     "WantedBy=multi-user.target",
@@ -90,19 +96,24 @@ export function clampUnitContent(name: string, mss: TcpMss, firewall: Firewall, 
   ].join("\n");
 }
 
-/** Whether the unit is enabled (`systemctl is-enabled` prints `enabled`). */
-export function clampUnitEnabled(name: string): RemoteCommand {
-  return { argv: ["systemctl", "is-enabled", "--", clampUnit(name)], mayFail: true };
+/** The clamp's unit: its rule added again at boot. */
+export function clampUnitContent(name: string, mss: TcpMss, firewall: Firewall, family: IpFamily): string {
+  return bootUnitContent(`TCP MSS clamp of tunnel ${name}`, bootRuleCommands(name, mss, firewall, family));
 }
 
-/** Enables the unit (it runs at the next boot; the rule is in place now already). */
-export function enableClampUnit(name: string): RemoteCommand {
-  return { argv: ["systemctl", "enable", "--", clampUnit(name)] };
+/** Whether a unit is enabled (`systemctl is-enabled` prints `enabled`). */
+export function unitEnabled(unit: string): RemoteCommand {
+  return { argv: ["systemctl", "is-enabled", "--", unit], mayFail: true };
 }
 
-/** Disables the unit (a unit no longer there is not an error). */
-export function disableClampUnit(name: string): RemoteCommand {
-  return { argv: ["systemctl", "disable", "--", clampUnit(name)], mayFail: true };
+/** Enables a unit (it runs at the next boot; what it sets is in place now already). */
+export function enableUnit(unit: string): RemoteCommand {
+  return { argv: ["systemctl", "enable", "--", unit] };
+}
+
+/** Disables a unit (a unit no longer there is not an error). */
+export function disableUnit(unit: string): RemoteCommand {
+  return { argv: ["systemctl", "disable", "--", unit], mayFail: true };
 }
 
 /** Makes a running systemd forget a unit file removed (fails harmlessly where systemd does not run). */

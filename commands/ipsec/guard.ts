@@ -11,6 +11,7 @@
 import type { CommandOutcome, RemoteCommand } from "../../model/command";
 import type { IpFamily } from "../../model/tunnel";
 import { FAMILY_TOOLS, splitIptablesRule, type Firewall } from "../firewall/mssClamp";
+import { bootUnitContent } from "../firewall/bootClamp";
 
 /** The comment that marks tunnel `name`'s guard rules. */
 export function guardMark(name: string): string {
@@ -126,4 +127,24 @@ export function guardDrift(end: GuardedEnd | undefined, view: GuardView): string
   return view.rules.length === 0
     ? ["the rules that drop cleartext GRE to the peer are missing"]
     : ["the rules that drop cleartext GRE to the peer differ"];
+}
+
+/** The boot unit of tunnel `name`'s guard (`persist`). */
+export function guardUnit(name: string): string {
+  return `pulumi-gre-ipsec-${name}.service`;
+}
+
+/**
+ * The guard's boot unit: its rules added again before the network comes up, so GRE to the peer is
+ * dropped from the moment the tunnel exists until charon has loaded its connection (the previous
+ * rule of ours removed first: a rerun adds no second one).
+ */
+export function guardUnitContent(end: GuardedEnd, firewall: Firewall): string {
+  return bootUnitContent(
+    `IPsec guard of tunnel ${end.name}: GRE to the peer that no IPsec SA protects is dropped`,
+    CHAINS.flatMap((chain) => [
+      { argv: [firewall, "-w", "-D", chain, ...guardRule(end, chain)], mayFail: true },
+      { argv: [firewall, "-w", "-I", chain, "1", ...guardRule(end, chain)] },
+    ]),
+  );
 }

@@ -17,6 +17,9 @@ export const DEFAULT_PROPOSALS = {
   esp: ["aes256gcm16-x25519"],
 } as const;
 
+/** strongSwan's unit (Debian's and Ubuntu's `charon-systemd`): charon, then `swanctl --load-all`. */
+export const STRONGSWAN_SERVICE = "strongswan.service";
+
 /** How many seconds `swanctl --initiate` waits for the SA (a silent peer: its retransmits time out). */
 export const INITIATE_SECONDS = 10;
 

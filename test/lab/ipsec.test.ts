@@ -4,18 +4,22 @@
  * network engineer would: PC1 ⇄ PC2, a capture on the underlay that shows ESP and no GRE in clear,
  * 1 MB of TCP at the largest MTU ESP leaves room for, charon stopped on one end (not a packet of
  * GRE leaves), a key that differs on one side (named, and repaired), a create refused with both ends
- * undone, and a destroy that leaves charon and someone else's connection alone.
+ * undone, persisted across a restart of both routers, and a destroy that leaves charon and someone
+ * else's connection alone.
  */
 import { mkdtempSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { closeAllConnections } from "../../transport";
 import { fieldNoteConfig, runEngine, setSecret, writeStackConfig, type TestStack } from "./engineRun";
-import { describeOnLab, labRouter, pingPcToPc, runOn, type LabSide } from "./labEnv";
+import { describeOnLab, labRouter, pingPcToPc, pingsWithin, runOn, type LabSide } from "./labEnv";
+import { Lab } from "../../lab/lab";
+import { repoRoot } from "../../tools/repoRoot";
 import { MEGABYTE, transfer } from "./tcpTransfer";
 
 const PSK = "correct horse battery staple";
 const CONF_D = "/etc/swanctl/conf.d";
+const GUARD_UNIT = "pulumi-gre-ipsec-gre1.service";
 const SECRET = `${CONF_D}/pulumi-gre-gre1.secret.conf`;
 /** Someone else's connection on routerA (loaded, never started): destroy must leave it. */
 const FOREIGN =
@@ -55,6 +59,7 @@ describeOnLab("GRE over IPsec (strongSwan) between the lab's routers", () => {
   let a: LabSide;
   let b: LabSide;
   let stack: TestStack;
+  let lab: Lab;
   const state = () => readFileSync(path.join(stack.stateDir, `${stack.stack}.json`), "utf8");
   const tunnel = () =>
     (
@@ -66,6 +71,7 @@ describeOnLab("GRE over IPsec (strongSwan) between the lab's routers", () => {
   beforeAll(async () => {
     a = await labRouter("routerA");
     b = await labRouter("routerB");
+    lab = new Lab(repoRoot(), () => undefined);
     const stateDir = mkdtempSync(path.join(tmpdir(), "gre-ipsec-"));
     stack = { stack: "ipsec", stateDir, configFile: path.join(stateDir, "Pulumi.ipsec.yaml") };
     process.env.PULUMI_CONFIG_PASSPHRASE = "the lab's passphrase";
@@ -159,11 +165,52 @@ describeOnLab("GRE over IPsec (strongSwan) between the lab's routers", () => {
     expect(preview.out).toMatch(/IPsec: IKE authentication failed on router[AB]/);
     expect((await runEngine(stack, "up", "--refresh")).code).toBe(0);
     expect(await pingPcToPc(a, b)).toBe(0);
-    expect((await runEngine(stack, "preview", "--refresh", "--expect-no-changes")).code).toBe(0);
   }, 180_000);
 
-  it("create against a key set by hand on routerB: refused, the cause named, both ends undone", async () => {
+  it("persist: charon enabled at boot and the guard's unit; both routers restarted, it comes back with no Pulumi run", async () => {
+    for (const side of [a, b]) await runOn(side, "systemctl", "disable", "strongswan.service");
+    writeStackConfig(
+      stack.configFile,
+      fieldNoteConfig({ mtu: 1438, tcpMss: "clamp", ipsec: { pskSecret: "gre1Psk" } }, { persist: true }),
+    );
+    expect((await runEngine(stack, "up")).code).toBe(0);
+    for (const side of [a, b]) {
+      expect((await runOn(side, "systemctl", "is-enabled", "strongswan.service")).stdout.trim()).toBe(
+        "enabled",
+      );
+      expect((await runOn(side, "systemctl", "is-enabled", GUARD_UNIT)).stdout.trim()).toBe("enabled");
+    }
+    await Promise.all(["routerA", "routerB"].map((n) => lab.restart(n)));
+    // The old connections died with the routers' kernels.
+    closeAllConnections();
+    expect(await pingsWithin(a, b, 30)).toBe(true);
+    const { lines, ping } = await captureWhilePinging(a, b);
+    expect(ping).toBe(0);
+    expect(lines.some((l) => / > 198\.51\.100\.12: ESP\(spi=/.test(l))).toBe(true);
+    expect(lines.filter((l) => /GRE/.test(l))).toEqual([]);
+    const preview = await runEngine(stack, "preview", "--refresh", "--expect-no-changes");
+    expect(preview.code).toBe(0);
+    expect(
+      (tunnel() as unknown as { ends: Array<{ ipsec: { persisted: boolean } }> }).ends.map(
+        (e) => e.ipsec.persisted,
+      ),
+    ).toEqual([true, true]);
+  }, 240_000);
+
+  it("destroy removes the connection, its secret, the SA and the guard; charon and its other connection stay", async () => {
+    expect(await swanctl(a, "--list-sas")).toContain("pulumi-gre-gre1");
     expect((await runEngine(stack, "destroy")).code).toBe(0);
+    for (const side of [a, b]) {
+      expect((await runOn(side, "ls", CONF_D)).stdout).not.toContain("pulumi-gre");
+      expect(await swanctl(side, "--list-sas")).not.toContain("pulumi-gre-gre1");
+      expect((await runOn(side, "iptables-legacy", "-w", "-S")).stdout).not.toContain("pulumi-gre");
+      expect((await runOn(side, "test", "-e", `/etc/systemd/system/${GUARD_UNIT}`)).exitCode).not.toBe(0);
+      expect((await runOn(side, "pgrep", "-x", "charon-systemd")).exitCode).toBe(0);
+    }
+    expect(await swanctl(a, "--list-conns")).toContain("branch-office");
+  }, 180_000);
+  it("create against a key set by hand on routerB: refused, the cause named, both ends undone", async () => {
+    // After the destroy above: nothing of ours on either router.
     await writeOn(
       b,
       `${CONF_D}/zz-by-hand.conf`,
@@ -186,18 +233,5 @@ describeOnLab("GRE over IPsec (strongSwan) between the lab's routers", () => {
     }
     await runOn(b, "rm", "-f", `${CONF_D}/zz-by-hand.conf`);
     await runOn(b, "swanctl", "--load-all", "--noprompt", "--clear");
-  }, 180_000);
-
-  it("destroy removes the connection, its secret, the SA and the guard; charon and its other connection stay", async () => {
-    expect((await runEngine(stack, "up")).code).toBe(0);
-    expect(await swanctl(a, "--list-sas")).toContain("pulumi-gre-gre1");
-    expect((await runEngine(stack, "destroy")).code).toBe(0);
-    for (const side of [a, b]) {
-      expect((await runOn(side, "ls", CONF_D)).stdout).not.toContain("pulumi-gre");
-      expect(await swanctl(side, "--list-sas")).not.toContain("pulumi-gre-gre1");
-      expect((await runOn(side, "iptables-legacy", "-w", "-S")).stdout).not.toContain("pulumi-gre");
-      expect((await runOn(side, "pgrep", "-x", "charon-systemd")).exitCode).toBe(0);
-    }
-    expect(await swanctl(a, "--list-conns")).toContain("branch-office");
   }, 180_000);
 });

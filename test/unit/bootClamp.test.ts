@@ -90,28 +90,30 @@ describe("the MSS clamp's boot unit", () => {
   ])("%s", (_what, content, enabled, wanted, changes, drift) => {
     const found = view(content, enabled);
     expect(
-      argvs(bootClampChanges("gre1", wanted, found)).map((a) =>
+      argvs(bootClampChanges(clampUnit("gre1"), wanted, found)).map((a) =>
         a.slice(0, a.includes("$1") ? 26 : undefined),
       ),
     ).toEqual(changes);
-    expect(bootClampDrift("gre1", wanted, found)).toEqual(drift);
+    expect(bootClampDrift(clampUnit("gre1"), wanted, found)).toEqual(drift);
   });
 
   it("says persisted only when the unit is there as written and enabled; null without persist and without a unit", () => {
-    expect(bootClampPersisted("gre1", UNIT, true, view(UNIT, true))).toBe(true);
-    expect(bootClampPersisted("gre1", UNIT, true, view(UNIT, false))).toBe(false);
-    expect(bootClampPersisted("gre1", UNIT, false, view())).toBeNull();
-    expect(bootClampPersisted("gre1", UNIT, false, view(UNIT, true))).toBe(true);
+    expect(bootClampPersisted(clampUnit("gre1"), UNIT, true, view(UNIT, true))).toBe(true);
+    expect(bootClampPersisted(clampUnit("gre1"), UNIT, true, view(UNIT, false))).toBe(false);
+    expect(bootClampPersisted(clampUnit("gre1"), UNIT, false, view())).toBeNull();
+    expect(bootClampPersisted(clampUnit("gre1"), UNIT, false, view(UNIT, true))).toBe(true);
   });
 
   it("is put back as it was by an undo: removed after a create, kept unenabled where it was so", () => {
-    expect(argvs(bootClampRestore("gre1", view(), view(UNIT, true)))).toEqual([
+    expect(argvs(bootClampRestore(clampUnit("gre1"), view(), view(UNIT, true)))).toEqual([
       "systemctl disable --",
       "rm -f --",
       "systemctl daemon-reload",
     ]);
     expect(
-      argvs(bootClampRestore("gre1", view("# old\n", false), view(UNIT, true))).map((a) => a.slice(0, 5)),
+      argvs(bootClampRestore(clampUnit("gre1"), view("# old\n", false), view(UNIT, true))).map((a) =>
+        a.slice(0, 5),
+      ),
     ).toEqual(["sh -c", "syste"]);
   });
 });

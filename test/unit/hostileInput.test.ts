@@ -111,12 +111,12 @@ describe("the stack config refuses", () => {
       [
         {
           path: "tunnels[0].keepalive",
-          reason: "is not a known property (known: name, mode, key, ttl, mtu, tcpMss, verify, ends)",
+          reason: "is not a known property (known: name, mode, key, ttl, mtu, tcpMss, verify, ipsec, ends)",
         },
         {
           path: "tunnels[0].tll",
           reason:
-            "is not a known property; did you mean ttl? (known: name, mode, key, ttl, mtu, tcpMss, verify, ends)",
+            "is not a known property; did you mean ttl? (known: name, mode, key, ttl, mtu, tcpMss, verify, ipsec, ends)",
         },
       ],
     ],

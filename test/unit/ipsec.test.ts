@@ -16,7 +16,15 @@ import {
   swanctlSaid,
   type IpsecEnd,
 } from "../../commands/ipsec/swanctl";
-import { guardDrift, guardReads, parseGuard, planGuard, type GuardedEnd } from "../../commands/ipsec/guard";
+import {
+  guardDrift,
+  guardReads,
+  guardUnit,
+  guardUnitContent,
+  parseGuard,
+  planGuard,
+  type GuardedEnd,
+} from "../../commands/ipsec/guard";
 import { writeSecretFile } from "../../commands/files/bootFile";
 import { batchScript, channelInput } from "../../transport/script";
 import type { CommandOutcome } from "../../model/command";
@@ -181,6 +189,20 @@ describe("the guard against cleartext GRE", () => {
       "iptables-legacy -w -D OUTPUT -s 198.51.100.11/32 -d 198.51.100.12/32 -p gre -m policy --dir out --pol none -m comment --comment pulumi-gre:gre1:ipsec -j DROP",
       "iptables-legacy -w -D INPUT -s 198.51.100.12/32 -d 198.51.100.11/32 -p gre -m policy --dir in --pol none -m comment --comment pulumi-gre:gre1:ipsec -j DROP",
     ]);
+  });
+
+  it("at boot: a oneshot before the network that puts both rules back (the old ones removed first)", () => {
+    expect(guardUnit("gre1")).toBe("pulumi-gre-ipsec-gre1.service");
+    const exec = guardUnitContent(end, "iptables-legacy")
+      .split("\n")
+      .filter((l) => l.startsWith("ExecStart="));
+    expect(exec).toEqual([
+      "ExecStart=-iptables-legacy -w -D OUTPUT -s 198.51.100.11/32 -d 198.51.100.12/32 -p gre -m policy --dir out --pol none -m comment --comment pulumi-gre:gre1:ipsec -j DROP",
+      "ExecStart=iptables-legacy -w -I OUTPUT 1 -s 198.51.100.11/32 -d 198.51.100.12/32 -p gre -m policy --dir out --pol none -m comment --comment pulumi-gre:gre1:ipsec -j DROP",
+      "ExecStart=-iptables-legacy -w -D INPUT -s 198.51.100.12/32 -d 198.51.100.11/32 -p gre -m policy --dir in --pol none -m comment --comment pulumi-gre:gre1:ipsec -j DROP",
+      "ExecStart=iptables-legacy -w -I INPUT 1 -s 198.51.100.12/32 -d 198.51.100.11/32 -p gre -m policy --dir in --pol none -m comment --comment pulumi-gre:gre1:ipsec -j DROP",
+    ]);
+    expect(guardUnitContent(end, "iptables-legacy")).toContain("Before=network-pre.target");
   });
 
   it("no iptables works: refused, naming what to install", () => {

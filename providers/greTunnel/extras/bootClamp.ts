@@ -6,14 +6,13 @@
  * @packageDocumentation
  */
 import {
-  clampUnit,
   clampUnitContent,
-  clampUnitFile,
-  disableClampUnit,
-  enableClampUnit,
+  disableUnit,
+  enableUnit,
   enabledUnitsRead,
   parseEnabledUnits,
   reloadSystemd,
+  unitFile,
 } from "../../../commands/firewall/bootClamp";
 import {
   parsePersistedFiles,
@@ -61,16 +60,16 @@ export function parseBootClamp(outcomes: GroupOutcomes): BootClampView | undefin
   return { files: parsePersistedFiles(files.stdout), enabled: parseEnabledUnits(enabled.stdout) };
 }
 
-/** The changes that make the unit as wanted (enabled with it; disabled before it goes). */
-export function bootClampChanges(name: string, content: WantedUnit, view: BootClampView): RemoteCommand[] {
-  const file = [{ path: clampUnitFile(name), content }];
-  const enabled = view.enabled.includes(clampUnit(name));
+/** The changes that make boot unit `unit` as wanted (enabled with it; disabled before it goes). */
+export function bootClampChanges(unit: string, content: WantedUnit, view: BootClampView): RemoteCommand[] {
+  const file = [{ path: unitFile(unit), content }];
+  const enabled = view.enabled.includes(unit);
   if (content !== undefined) {
-    return [...persistChanges(file, view.files), ...(enabled ? [] : [enableClampUnit(name)])];
+    return [...persistChanges(file, view.files), ...(enabled ? [] : [enableUnit(unit)])];
   }
-  const there = view.files.has(clampUnitFile(name));
+  const there = view.files.has(unitFile(unit));
   if (!there && !enabled) return [];
-  return [disableClampUnit(name), ...persistChanges(file, view.files), reloadSystemd()];
+  return [disableUnit(unit), ...persistChanges(file, view.files), reloadSystemd()];
 }
 
 /**
@@ -78,35 +77,35 @@ export function bootClampChanges(name: string, content: WantedUnit, view: BootCl
  * nothing of it is there.
  */
 export function bootClampPersisted(
-  name: string,
+  unit: string,
   content: WantedUnit,
   persist: boolean,
   view: BootClampView,
 ): boolean | null {
-  const there = view.files.has(clampUnitFile(name)) || view.enabled.includes(clampUnit(name));
+  const there = view.files.has(unitFile(unit)) || view.enabled.includes(unit);
   if (!persist && !there) return null;
-  return content !== undefined && bootClampDrift(name, content, view).length === 0;
+  return content !== undefined && bootClampDrift(unit, content, view).length === 0;
 }
 
 /** How the unit differs from what is wanted, as short phrases. */
-export function bootClampDrift(name: string, content: WantedUnit, view: BootClampView): string[] {
-  const enabled = view.enabled.includes(clampUnit(name));
+export function bootClampDrift(unit: string, content: WantedUnit, view: BootClampView): string[] {
+  const enabled = view.enabled.includes(unit);
   return [
-    ...persistDrift([{ path: clampUnitFile(name), content }], view.files),
-    ...(content !== undefined && !enabled ? [`${clampUnit(name)} is not enabled at boot`] : []),
-    ...(content === undefined && enabled ? [`${clampUnit(name)} should not be enabled`] : []),
+    ...persistDrift([{ path: unitFile(unit), content }], view.files),
+    ...(content !== undefined && !enabled ? [`${unit} is not enabled at boot`] : []),
+    ...(content === undefined && enabled ? [`${unit} should not be enabled`] : []),
   ];
 }
 
-/** The changes that put the unit back as it was (`before`: its file, and whether it was enabled). */
-export function bootClampRestore(name: string, before: BootClampView, now: BootClampView): RemoteCommand[] {
-  const content = before.files.get(clampUnitFile(name));
-  if (content === undefined) return bootClampChanges(name, undefined, now);
-  const wasEnabled = before.enabled.includes(clampUnit(name));
-  const isEnabled = now.enabled.includes(clampUnit(name));
+/** The changes that put boot unit `unit` back as it was (`before`: its file, and whether it was enabled). */
+export function bootClampRestore(unit: string, before: BootClampView, now: BootClampView): RemoteCommand[] {
+  const content = before.files.get(unitFile(unit));
+  if (content === undefined) return bootClampChanges(unit, undefined, now);
+  const wasEnabled = before.enabled.includes(unit);
+  const isEnabled = now.enabled.includes(unit);
   return [
-    ...persistChanges([{ path: clampUnitFile(name), content }], now.files),
-    ...(wasEnabled && !isEnabled ? [enableClampUnit(name)] : []),
-    ...(!wasEnabled && isEnabled ? [disableClampUnit(name)] : []),
+    ...persistChanges([{ path: unitFile(unit), content }], now.files),
+    ...(wasEnabled && !isEnabled ? [enableUnit(unit)] : []),
+    ...(!wasEnabled && isEnabled ? [disableUnit(unit)] : []),
   ];
 }

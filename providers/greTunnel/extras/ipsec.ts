@@ -12,6 +12,7 @@ import {
   ipsecPaths,
   ipsecReads,
   loadAll,
+  STRONGSWAN_SERVICE,
   parseSas,
   secretFile,
   sha256,
@@ -24,17 +25,29 @@ import {
   guardDrift,
   guardProblem,
   guardReads,
+  guardUnit,
+  guardUnitContent,
   parseGuard,
   planGuard,
   removeGuard,
   type GuardedEnd,
   type GuardView,
 } from "../../../commands/ipsec/guard";
+import { enableUnit, unitEnabled } from "../../../commands/firewall/bootClamp";
+import {
+  bootClampChanges,
+  bootClampDrift,
+  bootClampReads,
+  bootClampRestore,
+  parseBootClamp,
+  type BootClampView,
+  type WantedUnit,
+} from "./bootClamp";
 import { removeFile, writeFile, writeSecretFile } from "../../../commands/files/bootFile";
 import type { TunnelEndSpec } from "../../../commands/iproute2/tunnelCommands";
 import type { CommandOutcome, RemoteCommand } from "../../../model/command";
 import type { IpFamily } from "../../../model/tunnel";
-import type { TunnelEndExtra, WantedIpsec } from "./tunnelEndExtra";
+import type { ExtrasWanted, TunnelEndExtra, WantedIpsec } from "./tunnelEndExtra";
 
 /** What a router has of an end's IPsec. */
 export interface IpsecView {
@@ -48,6 +61,9 @@ export interface IpsecView {
   loaded: boolean;
   sas: IkeSa[];
   guard: GuardView;
+  /** With persist (now or before): our boot units; and whether strongswan.service starts at boot. */
+  boot?: BootClampView;
+  charonAtBoot?: boolean;
 }
 
 /** The IPsec part of an end's outputs. */
@@ -63,6 +79,11 @@ export interface IpsecState {
     proposal: string | null;
     nat: boolean;
     configured: boolean;
+    /**
+     * With persist: whether it comes back at boot (the guard's unit as written and enabled,
+     * strongswan.service enabled); null without persist.
+     */
+    persisted: boolean | null;
   } | null;
 }
 
@@ -101,6 +122,23 @@ export function protectedSa(view: IpsecView): IkeSa | undefined {
   return view.sas.find((sa) => sa.state === "ESTABLISHED" && sa.children.includes("INSTALLED"));
 }
 
+/** The guard's boot unit as wanted: with persist and ipsec, for the iptables that holds the guard. */
+function unitWanted(spec: TunnelEndSpec, wanted: ExtrasWanted, view: IpsecView): WantedUnit {
+  return wanted.persist && wanted.ipsec && view.guard.usable
+    ? guardUnitContent(guarded(spec, wanted.ipsec.family), view.guard.usable)
+    : undefined;
+}
+
+/** What persist asks of charon and the guard's unit, and how it differs. */
+function bootDrift(spec: TunnelEndSpec, wanted: ExtrasWanted, view: IpsecView): string[] {
+  return [
+    ...(view.boot ? bootClampDrift(guardUnit(spec.name), unitWanted(spec, wanted, view), view.boot) : []),
+    ...(wanted.persist && wanted.ipsec && view.charonAtBoot === false
+      ? [`${STRONGSWAN_SERVICE} is not enabled at boot (charon would not start)`]
+      : []),
+  ];
+}
+
 /** Removes the end's IPsec: its SA, its files (charon reloaded without them), its guard last. */
 function removal(name: string, view: IpsecView): RemoteCommand[] {
   const paths = ipsecPaths(name);
@@ -113,6 +151,7 @@ function removal(name: string, view: IpsecView): RemoteCommand[] {
       ? [{ ...loadAll(), argv: [...loadAll().argv, "--clear"] }]
       : []),
     ...removeGuard(view.guard),
+    ...(view.boot ? bootClampChanges(guardUnit(name), undefined, view.boot) : []),
   ];
 }
 
@@ -122,7 +161,13 @@ export const ipsec: TunnelEndExtra<IpsecView, IpsecState> = {
   reads(wanted, previous) {
     const ipsec = wanted.ipsec ?? previous?.ipsec;
     if (!ipsec) return {};
-    return { ...ipsecReads(ipsec.name), guard: guardReads(ipsec.family) };
+    const persisted = (w?: Partial<ExtrasWanted>) => w?.persist === true && w.ipsec !== undefined;
+    return {
+      ...ipsecReads(ipsec.name),
+      guard: guardReads(ipsec.family),
+      ...(persisted(wanted) || persisted(previous) ? bootClampReads() : {}),
+      ...(persisted(wanted) ? { charonBoot: [unitEnabled(STRONGSWAN_SERVICE)] } : {}),
+    };
   },
 
   parse(name, outcomes) {
@@ -139,6 +184,8 @@ export const ipsec: TunnelEndExtra<IpsecView, IpsecState> = {
       loaded: conns[0].exitCode === 0 && connectionLoaded(name, conns[0].stdout),
       sas: sas[0].exitCode === 0 ? parseSas(name, sas[0].stdout) : [],
       guard: parseGuard(name, family, guard),
+      ...(outcomes.boot ? { boot: parseBootClamp(outcomes) } : {}),
+      ...(outcomes.charonBoot ? { charonAtBoot: outcomes.charonBoot[0].stdout.trim() === "enabled" } : {}),
     };
   },
 
@@ -178,6 +225,8 @@ export const ipsec: TunnelEndExtra<IpsecView, IpsecState> = {
       ...(rewrite.length > 0 || !view.loaded ? [loadAll()] : []),
       // An SA up with what the files said before is taken down: the next one is made as they say now.
       ...(rewrite.length > 0 && view.sas.length > 0 ? [terminate(spec.name)] : []),
+      ...(view.boot ? bootClampChanges(guardUnit(spec.name), unitWanted(spec, wanted, view), view.boot) : []),
+      ...(wanted.persist && view.charonAtBoot === false ? [enableUnit(STRONGSWAN_SERVICE)] : []),
     ];
   },
 
@@ -203,6 +252,7 @@ export const ipsec: TunnelEndExtra<IpsecView, IpsecState> = {
     else if (!view.loaded) drift.push("its IPsec connection is not loaded in charon");
     else if (!protectedSa(view)) drift.push("its IPsec SA is not up");
     drift.push(...guardDrift(guarded(spec, wanted.ipsec.family), view.guard));
+    drift.push(...bootDrift(spec, wanted, view));
     return drift;
   },
 
@@ -222,6 +272,7 @@ export const ipsec: TunnelEndExtra<IpsecView, IpsecState> = {
           filesMatch(spec, wanted.ipsec, view) &&
           view.loaded &&
           guardDrift(guarded(spec, wanted.ipsec.family), view.guard).length === 0,
+        persisted: wanted.persist && view.boot ? bootDrift(spec, wanted, view).length === 0 : null,
       },
     };
   },
@@ -236,6 +287,7 @@ export const ipsec: TunnelEndExtra<IpsecView, IpsecState> = {
       commands.push(writeFile(paths.connection, before.connection ?? "", "0600"));
     if (commands.length > 0) commands.push(loadAll(), terminate(name));
     if (before.guard.rules.length === 0) commands.push(...removeGuard(now.guard));
+    if (before.boot && now.boot) commands.push(...bootClampRestore(guardUnit(name), before.boot, now.boot));
     return commands;
   },
 };

@@ -18,6 +18,7 @@ import {
   type FirewallView,
 } from "../../../commands/firewall/mssClamp";
 import type { TunnelEndSpec } from "../../../commands/iproute2/tunnelCommands";
+import { clampUnit } from "../../../commands/firewall/bootClamp";
 import type { IpFamily, TcpMss } from "../../../model/tunnel";
 import { familyOf } from "../../../schemas/addresses";
 import type { ExtrasWanted, TunnelEndExtra } from "./tunnelEndExtra";
@@ -110,7 +111,7 @@ export const mssClamp: TunnelEndExtra<ClampView, MssClampState> = {
     return [
       ...planClamp(spec.name, undefined, view[other(family)]),
       ...planClamp(spec.name, wanted.tcpMss, view[family]),
-      ...(view.boot ? bootClampChanges(spec.name, unitOf(spec, wanted, view), view.boot) : []),
+      ...(view.boot ? bootClampChanges(clampUnit(spec.name), unitOf(spec, wanted, view), view.boot) : []),
     ];
   },
 
@@ -119,7 +120,7 @@ export const mssClamp: TunnelEndExtra<ClampView, MssClampState> = {
     return [
       ...clampDrift(spec.name, wanted.tcpMss, view[family]),
       ...clampDrift(spec.name, undefined, view[other(family)]),
-      ...(view.boot ? bootClampDrift(spec.name, unitOf(spec, wanted, view), view.boot) : []),
+      ...(view.boot ? bootClampDrift(clampUnit(spec.name), unitOf(spec, wanted, view), view.boot) : []),
     ];
   },
 
@@ -129,7 +130,7 @@ export const mssClamp: TunnelEndExtra<ClampView, MssClampState> = {
     // The boot unit as a persisted clamp has it: there as written and enabled.
     const persisted = view?.boot
       ? bootClampPersisted(
-          spec.name,
+          clampUnit(spec.name),
           unitOf(spec, { ...wanted, persist: true }, view),
           wanted.persist,
           view.boot,
@@ -154,6 +155,6 @@ export const mssClamp: TunnelEndExtra<ClampView, MssClampState> = {
         const was = rules.length === 1 ? rules[0].setting : undefined;
         return planClamp(name, was === "other" ? undefined : was, now[family]);
       })
-      .concat(before.boot && now.boot ? bootClampRestore(name, before.boot, now.boot) : []);
+      .concat(before.boot && now.boot ? bootClampRestore(clampUnit(name), before.boot, now.boot) : []);
   },
 };
