@@ -90,9 +90,10 @@ export interface IpsecDeclaration {
 /** A GRE tunnel between two routers, as declared. */
 export interface GreTunnelDeclaration extends GreTunnelParameters {
   /**
-   * Bring the tunnel back at boot without Pulumi: systemd-networkd files on both routers
-   * (`/etc/systemd/network/50-pulumi-gre-NAME.netdev` and `.network`). Needs systemd-networkd
-   * enabled on the routers. The MSS rule is not persisted. Default false.
+   * Bring the tunnel back at boot without Pulumi, in the form each router's network stack reads:
+   * systemd-networkd files, a NetworkManager keyfile and dispatcher script, or an ifupdown stanza;
+   * the MSS clamp and the IPsec guard as boot units of ours, and strongswan.service enabled. Refused
+   * on a router where nothing would read them at boot. Default false.
    */
   persist?: boolean;
   /**
