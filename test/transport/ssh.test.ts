@@ -91,6 +91,27 @@ describe("transport against an in-process ssh2 server", () => {
     expect([counts.roundTrips, counts.commands, counts.connectionsOpened]).toEqual([1, 2, 1]);
   });
 
+  it("feeds each command its secret input from the channel, in order, never in the script it sends", async () => {
+    const secret = "a pre-shared key: 'quoted' $(not run)\nsecond line";
+    const result = await runOnRouter(conn, [
+      { argv: ["echo", "before"] },
+      { argv: ["cat"], secretInput: secret },
+      { argv: ["echo", "between"] },
+      { argv: ["wc", "-c"], secretInput: "0123456789" },
+      { argv: ["cat"], stdin: "plain input\n" },
+    ]);
+    expect(result.outcomes.map((o) => o.stdout)).toEqual([
+      "before\n",
+      secret,
+      "between\n",
+      "10\n",
+      "plain input\n",
+    ]);
+    expect(server.execs).toHaveLength(1);
+    expect(server.execs[0]).not.toContain("pre-shared");
+    expect(server.execs[0]).not.toContain("0123456789");
+  });
+
   it("names router, command, exit status and stderr when a command fails", async () => {
     const error = await rejection(
       runOnRouter(conn, [
