@@ -130,9 +130,12 @@ export function ipsecReads(name: string): Record<"files" | "conns" | "sas", Remo
   };
 }
 
-/** Loads every connection and secret in /etc/swanctl (what strongswan.service does at start). */
-export function loadAll(): RemoteCommand {
-  return { argv: ["swanctl", "--load-all", "--noprompt"] };
+/**
+ * Loads every connection and secret in /etc/swanctl (what strongswan.service does at start);
+ * `clear`: charon forgets every credential first (a removed key leaves its memory too).
+ */
+export function loadAll(clear = false): RemoteCommand {
+  return { argv: ["swanctl", "--load-all", "--noprompt", ...(clear ? ["--clear"] : [])] };
 }
 
 /** Brings up tunnel `name`'s SA from this end, waiting at most {@link INITIATE_SECONDS}. */

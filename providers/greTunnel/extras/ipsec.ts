@@ -146,10 +146,8 @@ function removal(name: string, view: IpsecView): RemoteCommand[] {
   return [
     ...(view.sas.length > 0 ? [terminate(name)] : []),
     ...(files ? [removeFile(paths.connection), removeFile(paths.secret)] : []),
-    // `--clear`: the key goes from charon's memory too (every other credential is loaded again).
-    ...((files || view.loaded) && view.charonDown === undefined
-      ? [{ ...loadAll(), argv: [...loadAll().argv, "--clear"] }]
-      : []),
+    // The key goes from charon's memory too (every other credential is loaded again).
+    ...((files || view.loaded) && view.charonDown === undefined ? [loadAll(true)] : []),
     ...removeGuard(view.guard),
     ...(view.boot ? bootClampChanges(guardUnit(name), undefined, view.boot) : []),
   ];
@@ -236,6 +234,7 @@ export const ipsec: TunnelEndExtra<IpsecView, IpsecState> = {
       return [
         ...(left ? ["its IPsec connection is there but not wanted"] : []),
         ...guardDrift(undefined, view.guard),
+        ...bootDrift(spec, wanted, view),
       ];
     }
     const end = endOf(spec, wanted.ipsec);
@@ -284,7 +283,11 @@ export const ipsec: TunnelEndExtra<IpsecView, IpsecState> = {
     if (before.connection === undefined && before.secret === undefined) return removal(name, now);
     const commands: RemoteCommand[] = [];
     if (now.connection !== before.connection)
-      commands.push(writeFile(paths.connection, before.connection ?? "", "0600"));
+      commands.push(
+        before.connection === undefined
+          ? removeFile(paths.connection)
+          : writeFile(paths.connection, before.connection, "0600"),
+      );
     if (commands.length > 0) commands.push(loadAll(), terminate(name));
     if (before.guard.rules.length === 0) commands.push(...removeGuard(now.guard));
     if (before.boot && now.boot) commands.push(...bootClampRestore(guardUnit(name), before.boot, now.boot));
