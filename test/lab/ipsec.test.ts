@@ -149,7 +149,7 @@ describeOnLab("GRE over IPsec (strongSwan) between the lab's routers", () => {
     expect(await pingPcToPc(a, b)).toBe(0);
   }, 180_000);
 
-  it("another key on routerB: drift names the file and the failed authentication; up repairs it", async () => {
+  it("another key on routerB: drift names the file and the failed authentication", async () => {
     await writeOn(
       b,
       SECRET,
@@ -163,11 +163,10 @@ describeOnLab("GRE over IPsec (strongSwan) between the lab's routers", () => {
       `routerB (root@169.254.100.12:22): the pre-shared key in ${SECRET} differs`,
     );
     expect(preview.out).toMatch(/IPsec: IKE authentication failed on router[AB]/);
-    expect((await runEngine(stack, "up", "--refresh")).code).toBe(0);
-    expect(await pingPcToPc(a, b)).toBe(0);
+    // The next test's up repairs it (its preflight finds the key file differs).
   }, 180_000);
 
-  it("persist: charon enabled at boot and the guard's unit; both routers restarted, it comes back with no Pulumi run", async () => {
+  it("persist: up repairs routerB's key, enables charon at boot and the guard's unit; both routers restarted, it comes back with no Pulumi run", async () => {
     for (const side of [a, b]) await runOn(side, "systemctl", "disable", "strongswan.service");
     writeStackConfig(
       stack.configFile,
