@@ -46,7 +46,7 @@ async function captureWhilePinging(
 ): Promise<{ lines: string[]; ping: number | null }> {
   const capture = runOn(
     b,
-    ...["timeout", "5", "tcpdump", "-n", "-l", "-i", "eth1"],
+    ...["timeout", "5", "tcpdump", "-n", "-l", "-c", "6", "-i", "eth1"],
     "ip proto 47 or ip proto 50 or udp port 4500",
   );
   await new Promise((r) => setTimeout(r, 1500));

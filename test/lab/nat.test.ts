@@ -144,7 +144,7 @@ describeOnLab("GRE through a NAT (the field note's failing topology)", () => {
       // traversal), which the NAT passes as any UDP; routerB, behind it, brings the SA up.
       const capture = runOn(
         a,
-        ...["timeout", "20", "tcpdump", "-n", "-l", "-i", "eth1"],
+        ...["timeout", "20", "tcpdump", "-n", "-l", "-c", "8", "-i", "eth1"],
         `host ${publicAddress} and (ip proto 47 or ip proto 50 or udp port 4500)`,
       );
       await new Promise((r) => setTimeout(r, 1000));
