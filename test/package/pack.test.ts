@@ -4,7 +4,7 @@
  * their own `@pulumi/pulumi`.
  */
 import { execFileSync } from "child_process";
-import { readFileSync } from "fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "fs";
 import * as path from "path";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -36,6 +36,26 @@ describe("the package", () => {
         "dist/providers/runtime.d.ts",
       ]),
     );
+  });
+
+  it("builds from a clean dist/ on pack: a file left there by an older build does not ship", () => {
+    mkdirSync(path.join(ROOT, "dist"), { recursive: true });
+    const stale = path.join(ROOT, "dist", "removed-module.js");
+    writeFileSync(stale, "// left by an older build\n");
+    // prepack runs the build, which starts by removing dist/.
+    expect(manifest.scripts).toEqual(expect.objectContaining({ prepack: "npm run build" }));
+    execFileSync("npm", ["run", "-s", "build"], { cwd: ROOT, encoding: "utf8" });
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(path.join(ROOT, "dist", "index.js"))).toBe(true);
+  }, 120_000);
+
+  it("names where it comes from (placeholders the maintainers replace with the real repository)", () => {
+    expect(manifest.repository).toEqual({
+      type: "git",
+      url: "git+https://github.com/example/pulumi-gre.git",
+    });
+    expect(manifest.homepage).toBe("https://github.com/example/pulumi-gre#readme");
+    expect(manifest.bugs).toEqual({ url: "https://github.com/example/pulumi-gre/issues" });
   });
 
   it("can be published and installed beside the user's own Pulumi SDK", () => {
