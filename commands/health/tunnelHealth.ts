@@ -105,12 +105,12 @@ export function healthProblem(
       : `${name} does not carry traffic (${health.loss}% of pings across it lost, from ${health.from.join(" and from ")})`;
   }
   if (health.fullSize === false) {
+    const lost = `${name} loses full-size packets (${health.mtu} bytes, DF set) while small ones cross: `;
     return ipsec
-      ? `${name} loses full-size packets (${health.mtu} bytes, DF set) while small ones cross: the kernel's MTU leaves no room ` +
-          `for ESP; set mtu to what the path carries minus GRE's 24 bytes (28 with a key) and ESP's (AES-GCM: 34, 42 through a NAT), ` +
-          `1430 over a 1500-byte path, and clamp TCP (tcpMss: "clamp")`
-      : `${name} loses full-size packets (${health.mtu} bytes, DF set) while small ones cross: an MTU black hole on the ` +
-          `underlay path; set mtu to what the path carries minus GRE's 24 bytes (28 with a key) and clamp TCP (tcpMss: "clamp")`;
+      ? `${lost}the kernel's MTU leaves no room for ESP; set mtu to what the path carries minus GRE's 24 bytes (28 with a key) ` +
+          `and ESP's (AES-GCM: 34, 42 through a NAT), 1430 over a 1500-byte path, and clamp TCP (tcpMss: "clamp")`
+      : `${lost}an MTU black hole on the underlay path; set mtu to what the path carries minus GRE's 24 bytes (28 with a key) ` +
+          `and clamp TCP (tcpMss: "clamp")`;
   }
   return undefined;
 }

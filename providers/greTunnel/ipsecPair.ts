@@ -1,6 +1,6 @@
 /**
- * GRE over IPsec as a pair: both ends load their connection (trapped), then one end — the first —
- * brings the SA up, so that two ends starting at once never make two IKE SAs. What `swanctl
+ * GRE over IPsec as a pair: both ends load their connection (trapped), then one end (see
+ * {@link initiator}) brings the SA up, so that two ends starting at once never make two IKE SAs. What `swanctl
  * --initiate` says when it fails names the cause and the router at fault: a key that differs, no
  * common proposal, a peer that does not answer IKE.
  *
@@ -42,7 +42,7 @@ export function needsInitiate(t: NormalizedGreTunnel, extras: Pair<ExtrasView>):
 }
 
 /**
- * Brings the SA up from the first end when it is not (both ends have their connection loaded), then
+ * Brings the SA up from the initiating end when it is not (both ends have their connection loaded), then
  * reads both ends' extras again (`reads`). Changes nothing else: the caller decides what a failure
  * undoes.
  */
@@ -69,7 +69,7 @@ export async function establish(
 
 /**
  * On refresh: when IPsec does not protect GRE although both ends have their connection loaded,
- * the first end tries to bring the SA up (as the first GRE packet would), so that drift can name
+ * the initiating end tries to bring the SA up (as the first GRE packet would), so that drift can name
  * the cause. Ends without charon or their connection say so in their own drift already.
  */
 export async function diagnoseIpsec(
@@ -83,7 +83,7 @@ export async function diagnoseIpsec(
 }
 
 /**
- * With IPsec, brings the SA up from the first end. When it does not come up after changes, both
+ * With IPsec, brings the SA up from the initiating end. When it does not come up after changes, both
  * ends are undone and the error names the cause; without changes, a warning does and the outputs
  * record it as drift.
  */
