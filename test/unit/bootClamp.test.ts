@@ -9,15 +9,15 @@ import {
   parseEnabledUnits,
 } from "../../commands/firewall/bootClamp";
 import {
-  bootClampChanges,
-  bootClampDrift,
-  bootClampPersisted,
-  bootClampRestore,
-  type BootClampView,
-} from "../../providers/greTunnel/extras/bootClamp";
+  bootUnitChanges,
+  bootUnitDrift,
+  bootUnitPersisted,
+  bootUnitRestore,
+  type BootUnitsView,
+} from "../../providers/greTunnel/extras/bootUnits";
 
 const UNIT = clampUnitContent("gre1", 1332, "iptables-legacy", "ipv4");
-const view = (content?: string, enabled = false): BootClampView => ({
+const view = (content?: string, enabled = false): BootUnitsView => ({
   files: new Map(content === undefined ? [] : [[clampUnitFile("gre1"), content]]),
   enabled: enabled ? [clampUnit("gre1")] : [],
 });
@@ -90,28 +90,28 @@ describe("the MSS clamp's boot unit", () => {
   ])("%s", (_what, content, enabled, wanted, changes, drift) => {
     const found = view(content, enabled);
     expect(
-      argvs(bootClampChanges(clampUnit("gre1"), wanted, found)).map((a) =>
+      argvs(bootUnitChanges(clampUnit("gre1"), wanted, found)).map((a) =>
         a.slice(0, a.includes("$1") ? 26 : undefined),
       ),
     ).toEqual(changes);
-    expect(bootClampDrift(clampUnit("gre1"), wanted, found)).toEqual(drift);
+    expect(bootUnitDrift(clampUnit("gre1"), wanted, found)).toEqual(drift);
   });
 
   it("says persisted only when the unit is there as written and enabled; null without persist and without a unit", () => {
-    expect(bootClampPersisted(clampUnit("gre1"), UNIT, true, view(UNIT, true))).toBe(true);
-    expect(bootClampPersisted(clampUnit("gre1"), UNIT, true, view(UNIT, false))).toBe(false);
-    expect(bootClampPersisted(clampUnit("gre1"), UNIT, false, view())).toBeNull();
-    expect(bootClampPersisted(clampUnit("gre1"), UNIT, false, view(UNIT, true))).toBe(true);
+    expect(bootUnitPersisted(clampUnit("gre1"), UNIT, true, view(UNIT, true))).toBe(true);
+    expect(bootUnitPersisted(clampUnit("gre1"), UNIT, true, view(UNIT, false))).toBe(false);
+    expect(bootUnitPersisted(clampUnit("gre1"), UNIT, false, view())).toBeNull();
+    expect(bootUnitPersisted(clampUnit("gre1"), UNIT, false, view(UNIT, true))).toBe(true);
   });
 
   it("is put back as it was by an undo: removed after a create, kept unenabled where it was so", () => {
-    expect(argvs(bootClampRestore(clampUnit("gre1"), view(), view(UNIT, true)))).toEqual([
+    expect(argvs(bootUnitRestore(clampUnit("gre1"), view(), view(UNIT, true)))).toEqual([
       "systemctl disable --",
       "rm -f --",
       "systemctl daemon-reload",
     ]);
     expect(
-      argvs(bootClampRestore(clampUnit("gre1"), view("# old\n", false), view(UNIT, true))).map((a) =>
+      argvs(bootUnitRestore(clampUnit("gre1"), view("# old\n", false), view(UNIT, true))).map((a) =>
         a.slice(0, 5),
       ),
     ).toEqual(["sh -c", "syste"]);

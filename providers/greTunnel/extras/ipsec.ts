@@ -35,14 +35,14 @@ import {
 } from "../../../commands/ipsec/guard";
 import { enableUnit, unitEnabled } from "../../../commands/firewall/bootClamp";
 import {
-  bootClampChanges,
-  bootClampDrift,
-  bootClampReads,
-  bootClampRestore,
-  parseBootClamp,
-  type BootClampView,
+  bootUnitChanges,
+  bootUnitDrift,
+  bootUnitReads,
+  bootUnitRestore,
+  parseBootUnits,
+  type BootUnitsView,
   type WantedUnit,
-} from "./bootClamp";
+} from "./bootUnits";
 import { removeFile, writeFile, writeSecretFile } from "../../../commands/files/bootFile";
 import type { TunnelEndSpec } from "../../../commands/iproute2/tunnelCommands";
 import type { CommandOutcome, RemoteCommand } from "../../../model/command";
@@ -62,7 +62,7 @@ export interface IpsecView {
   sas: IkeSa[];
   guard: GuardView;
   /** With persist (now or before): our boot units; and whether strongswan.service starts at boot. */
-  boot?: BootClampView;
+  boot?: BootUnitsView;
   charonAtBoot?: boolean;
 }
 
@@ -132,7 +132,7 @@ function unitWanted(spec: TunnelEndSpec, wanted: ExtrasWanted, view: IpsecView):
 /** What persist asks of charon and the guard's unit, and how it differs. */
 function bootDrift(spec: TunnelEndSpec, wanted: ExtrasWanted, view: IpsecView): string[] {
   return [
-    ...(view.boot ? bootClampDrift(guardUnit(spec.name), unitWanted(spec, wanted, view), view.boot) : []),
+    ...(view.boot ? bootUnitDrift(guardUnit(spec.name), unitWanted(spec, wanted, view), view.boot) : []),
     ...(wanted.persist && wanted.ipsec && view.charonAtBoot === false
       ? [`${STRONGSWAN_SERVICE} is not enabled at boot (charon would not start)`]
       : []),
@@ -149,7 +149,7 @@ function removal(name: string, view: IpsecView): RemoteCommand[] {
     // The key goes from charon's memory too (every other credential is loaded again).
     ...((files || view.loaded) && view.charonDown === undefined ? [loadAll(true)] : []),
     ...removeGuard(view.guard),
-    ...(view.boot ? bootClampChanges(guardUnit(name), undefined, view.boot) : []),
+    ...(view.boot ? bootUnitChanges(guardUnit(name), undefined, view.boot) : []),
   ];
 }
 
@@ -163,7 +163,7 @@ export const ipsec: TunnelEndExtra<IpsecView, IpsecState> = {
     return {
       ...ipsecReads(ipsec.name),
       guard: guardReads(ipsec.family),
-      ...(persisted(wanted) || persisted(previous) ? bootClampReads() : {}),
+      ...(persisted(wanted) || persisted(previous) ? bootUnitReads() : {}),
       ...(persisted(wanted) ? { charonBoot: [unitEnabled(STRONGSWAN_SERVICE)] } : {}),
     };
   },
@@ -182,7 +182,7 @@ export const ipsec: TunnelEndExtra<IpsecView, IpsecState> = {
       loaded: conns[0].exitCode === 0 && connectionLoaded(name, conns[0].stdout),
       sas: sas[0].exitCode === 0 ? parseSas(name, sas[0].stdout) : [],
       guard: parseGuard(name, family, guard),
-      ...(outcomes.boot ? { boot: parseBootClamp(outcomes) } : {}),
+      ...(outcomes.boot ? { boot: parseBootUnits(outcomes) } : {}),
       ...(outcomes.charonBoot ? { charonAtBoot: outcomes.charonBoot[0].stdout.trim() === "enabled" } : {}),
     };
   },
@@ -223,7 +223,7 @@ export const ipsec: TunnelEndExtra<IpsecView, IpsecState> = {
       ...(rewrite.length > 0 || !view.loaded ? [loadAll()] : []),
       // An SA up with what the files said before is taken down: the next one is made as they say now.
       ...(rewrite.length > 0 && view.sas.length > 0 ? [terminate(spec.name)] : []),
-      ...(view.boot ? bootClampChanges(guardUnit(spec.name), unitWanted(spec, wanted, view), view.boot) : []),
+      ...(view.boot ? bootUnitChanges(guardUnit(spec.name), unitWanted(spec, wanted, view), view.boot) : []),
       ...(wanted.persist && view.charonAtBoot === false ? [enableUnit(STRONGSWAN_SERVICE)] : []),
     ];
   },
@@ -290,7 +290,7 @@ export const ipsec: TunnelEndExtra<IpsecView, IpsecState> = {
       );
     if (commands.length > 0) commands.push(loadAll(), terminate(name));
     if (before.guard.rules.length === 0) commands.push(...removeGuard(now.guard));
-    if (before.boot && now.boot) commands.push(...bootClampRestore(guardUnit(name), before.boot, now.boot));
+    if (before.boot && now.boot) commands.push(...bootUnitRestore(guardUnit(name), before.boot, now.boot));
     return commands;
   },
 };

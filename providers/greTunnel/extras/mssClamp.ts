@@ -23,16 +23,16 @@ import type { IpFamily, TcpMss } from "../../../model/tunnel";
 import { familyOf } from "../../../schemas/addresses";
 import type { ExtrasWanted, TunnelEndExtra } from "./tunnelEndExtra";
 import {
-  bootClampChanges,
-  bootClampDrift,
-  bootClampPersisted,
-  bootClampReads,
-  bootClampRestore,
-  parseBootClamp,
+  bootUnitChanges,
+  bootUnitDrift,
+  bootUnitPersisted,
+  bootUnitReads,
+  bootUnitRestore,
+  parseBootUnits,
   wantedUnit,
-  type BootClampView,
+  type BootUnitsView,
   type WantedUnit,
-} from "./bootClamp";
+} from "./bootUnits";
 
 /** The clamp's part of an end's outputs. */
 export interface MssClampState {
@@ -49,7 +49,7 @@ export interface MssClampState {
 }
 
 /** What each family's firewall holds for the tunnel, and (with persist) the clamp's boot unit. */
-export type ClampView = Record<IpFamily, FirewallView> & { boot?: BootClampView };
+export type ClampView = Record<IpFamily, FirewallView> & { boot?: BootUnitsView };
 
 /** The boot unit as wanted: with persist, for the rule in the firewall that holds it now. */
 function unitOf(spec: TunnelEndSpec, wanted: ExtrasWanted, view: ClampView): WantedUnit {
@@ -79,7 +79,7 @@ export const mssClamp: TunnelEndExtra<ClampView, MssClampState> = {
     return {
       firewall: firewallReads("ipv4"),
       ...(wanted.ipv6 || previous?.ipv6 ? { firewall6: firewallReads("ipv6") } : {}),
-      ...(atBoot(wanted) || atBoot(previous) ? bootClampReads() : {}),
+      ...(atBoot(wanted) || atBoot(previous) ? bootUnitReads() : {}),
     };
   },
 
@@ -91,7 +91,7 @@ export const mssClamp: TunnelEndExtra<ClampView, MssClampState> = {
       ipv6: outcomes.firewall6
         ? parseFirewall(name, outcomes.firewall6, "ipv6")
         : { usable: undefined, rules: [], nftChains: [], family: "ipv6" },
-      ...(outcomes.boot ? { boot: parseBootClamp(outcomes) } : {}),
+      ...(outcomes.boot ? { boot: parseBootUnits(outcomes) } : {}),
     };
   },
 
@@ -111,7 +111,7 @@ export const mssClamp: TunnelEndExtra<ClampView, MssClampState> = {
     return [
       ...planClamp(spec.name, undefined, view[other(family)]),
       ...planClamp(spec.name, wanted.tcpMss, view[family]),
-      ...(view.boot ? bootClampChanges(clampUnit(spec.name), unitOf(spec, wanted, view), view.boot) : []),
+      ...(view.boot ? bootUnitChanges(clampUnit(spec.name), unitOf(spec, wanted, view), view.boot) : []),
     ];
   },
 
@@ -120,7 +120,7 @@ export const mssClamp: TunnelEndExtra<ClampView, MssClampState> = {
     return [
       ...clampDrift(spec.name, wanted.tcpMss, view[family]),
       ...clampDrift(spec.name, undefined, view[other(family)]),
-      ...(view.boot ? bootClampDrift(clampUnit(spec.name), unitOf(spec, wanted, view), view.boot) : []),
+      ...(view.boot ? bootUnitDrift(clampUnit(spec.name), unitOf(spec, wanted, view), view.boot) : []),
     ];
   },
 
@@ -129,7 +129,7 @@ export const mssClamp: TunnelEndExtra<ClampView, MssClampState> = {
     const rule = view?.[family].rules[0] ?? view?.[other(family)].rules[0];
     // The boot unit as a persisted clamp has it: there as written and enabled.
     const persisted = view?.boot
-      ? bootClampPersisted(
+      ? bootUnitPersisted(
           clampUnit(spec.name),
           unitOf(spec, { ...wanted, persist: true }, view),
           wanted.persist,
@@ -155,6 +155,6 @@ export const mssClamp: TunnelEndExtra<ClampView, MssClampState> = {
         const was = rules.length === 1 ? rules[0].setting : undefined;
         return planClamp(name, was === "other" ? undefined : was, now[family]);
       })
-      .concat(before.boot && now.boot ? bootClampRestore(clampUnit(name), before.boot, now.boot) : []);
+      .concat(before.boot && now.boot ? bootUnitRestore(clampUnit(name), before.boot, now.boot) : []);
   },
 };

@@ -1,7 +1,7 @@
 /**
- * The MSS clamp's boot unit (`persist` with `tcpMss`), as part of the clamp extra: wanted with the
- * content of the rule as the clamp has it (its firewall and family), written and enabled, read back
- * (file and enablement), disabled and removed when not wanted, and put back as it was by an undo.
+ * An extra's boot unit of ours (with `persist`: the MSS clamp's, the IPsec guard's), by unit name:
+ * wanted with a content (the clamp's from its rule, firewall and family), written and enabled, read
+ * back (file and enablement), disabled and removed when not wanted, and put back as it was by an undo.
  *
  * @packageDocumentation
  */
@@ -27,7 +27,7 @@ import type { IpFamily, TcpMss } from "../../../model/tunnel";
 import type { GroupOutcomes, ReadGroups } from "../../keyedReads";
 
 /** What a router has of the boot units: our files, and our units enabled. */
-export interface BootClampView {
+export interface BootUnitsView {
   files: PersistedFiles;
   enabled: string[];
 }
@@ -49,19 +49,19 @@ export function wantedUnit(
 }
 
 /** The reads (under `boot.*`): all our boot files and the units enabled, shared by every end. */
-export function bootClampReads(): ReadGroups {
+export function bootUnitReads(): ReadGroups {
   return { boot: [readPersistedFiles(), enabledUnitsRead()] };
 }
 
 /** What was found, from the reads' outcomes (undefined: not read). */
-export function parseBootClamp(outcomes: GroupOutcomes): BootClampView | undefined {
+export function parseBootUnits(outcomes: GroupOutcomes): BootUnitsView | undefined {
   if (!outcomes.boot) return undefined;
   const [files, enabled] = outcomes.boot;
   return { files: parsePersistedFiles(files.stdout), enabled: parseEnabledUnits(enabled.stdout) };
 }
 
 /** The changes that make boot unit `unit` as wanted (enabled with it; disabled before it goes). */
-export function bootClampChanges(unit: string, content: WantedUnit, view: BootClampView): RemoteCommand[] {
+export function bootUnitChanges(unit: string, content: WantedUnit, view: BootUnitsView): RemoteCommand[] {
   const file = [{ path: unitFile(unit), content }];
   const enabled = view.enabled.includes(unit);
   if (content !== undefined) {
@@ -76,19 +76,19 @@ export function bootClampChanges(unit: string, content: WantedUnit, view: BootCl
  * Whether the unit is there as written for `content` and enabled; null when persist is off and
  * nothing of it is there.
  */
-export function bootClampPersisted(
+export function bootUnitPersisted(
   unit: string,
   content: WantedUnit,
   persist: boolean,
-  view: BootClampView,
+  view: BootUnitsView,
 ): boolean | null {
   const there = view.files.has(unitFile(unit)) || view.enabled.includes(unit);
   if (!persist && !there) return null;
-  return content !== undefined && bootClampDrift(unit, content, view).length === 0;
+  return content !== undefined && bootUnitDrift(unit, content, view).length === 0;
 }
 
 /** How the unit differs from what is wanted, as short phrases. */
-export function bootClampDrift(unit: string, content: WantedUnit, view: BootClampView): string[] {
+export function bootUnitDrift(unit: string, content: WantedUnit, view: BootUnitsView): string[] {
   const enabled = view.enabled.includes(unit);
   return [
     ...persistDrift([{ path: unitFile(unit), content }], view.files),
@@ -98,9 +98,9 @@ export function bootClampDrift(unit: string, content: WantedUnit, view: BootClam
 }
 
 /** The changes that put boot unit `unit` back as it was (`before`: its file, and whether it was enabled). */
-export function bootClampRestore(unit: string, before: BootClampView, now: BootClampView): RemoteCommand[] {
+export function bootUnitRestore(unit: string, before: BootUnitsView, now: BootUnitsView): RemoteCommand[] {
   const content = before.files.get(unitFile(unit));
-  if (content === undefined) return bootClampChanges(unit, undefined, now);
+  if (content === undefined) return bootUnitChanges(unit, undefined, now);
   const wasEnabled = before.enabled.includes(unit);
   const isEnabled = now.enabled.includes(unit);
   return [
