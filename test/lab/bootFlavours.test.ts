@@ -8,9 +8,7 @@
  * the tunnel changes, naming what was found. This suite boots its own labs and puts the usual two
  * routers back after.
  */
-import { mkdtempSync, rmSync } from "fs";
-import { tmpdir } from "os";
-import * as path from "path";
+import { rmSync } from "fs";
 import { inventoryRouter, labConnection, readInventory } from "../../lab/inventory";
 import { tunnelFiles } from "../../commands/networkd/networkd";
 import { tunnelStanzaFile } from "../../commands/ifupdown/ifupdown";
@@ -21,7 +19,7 @@ import { Lab } from "../../lab/lab";
 import type { BootChoice } from "../../lab/bootFlavours";
 import { fieldNoteState } from "../../lab/routerState";
 import { closeAllConnections } from "../../transport";
-import { fieldNoteConfig, runEngine, writeStackConfig, type TestStack } from "./engineRun";
+import { fieldNoteConfig, runEngine, writeStackConfig, scratchStack, type TestStack } from "./engineRun";
 import { describeOnLab, pingsWithin, runOn, runStatus, withoutModules, type LabSide } from "./labEnv";
 import { MEGABYTE, transfer } from "./tcpTransfer";
 
@@ -52,8 +50,7 @@ describeOnLab("persistence on routers booted as each distribution does", () => {
 
   beforeAll(() => {
     lab = new Lab(repoRoot(), () => undefined);
-    const stateDir = mkdtempSync(path.join(tmpdir(), "gre-flavours-"));
-    stack = { stack: "flavours", stateDir, configFile: path.join(stateDir, "Pulumi.flavours.yaml") };
+    stack = scratchStack("flavours");
     // The tunnel's MTU below the hop's (1400 − 28): the clamp's MSS follows it (1372 − 40).
     writeStackConfig(stack.configFile, fieldNoteConfig({ mtu: 1372, tcpMss: "clamp" }, { persist: true }));
   });

@@ -3,7 +3,8 @@
  * as a person would (the Pulumi CLI cannot run here) — and stack configs for the lab's routers.
  */
 import { spawn, type ChildProcess } from "child_process";
-import { existsSync, readFileSync, writeFileSync } from "fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
 import { dump, load } from "js-yaml";
 import * as path from "path";
 import { repoRoot } from "../../tools/repoRoot";
@@ -20,6 +21,12 @@ export interface TestStack {
   stack: string;
   stateDir: string;
   configFile: string;
+}
+
+/** A stack named `name` with a fresh state folder of its own, its config file `Pulumi.NAME.yaml` in it. */
+export function scratchStack(name: string): TestStack {
+  const stateDir = mkdtempSync(path.join(tmpdir(), `gre-${name}-`));
+  return { stack: name, stateDir, configFile: path.join(stateDir, `Pulumi.${name}.yaml`) };
 }
 
 /**

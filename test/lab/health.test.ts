@@ -4,13 +4,12 @@
  * IP protocol 47 dropped by one router's firewall, ip_gre unloaded, the underlay route to the peer
  * gone, keys that no longer mirror, an MTU black hole on the underlay.
  */
-import { mkdtempSync, readFileSync, rmSync } from "fs";
-import { tmpdir } from "os";
+import { readFileSync, rmSync } from "fs";
 import * as path from "path";
 import { repoRoot } from "../../tools/repoRoot";
 import { Lab } from "../../lab/lab";
 import { closeAllConnections } from "../../transport";
-import { fieldNoteConfig, runEngine, writeStackConfig, type TestStack } from "./engineRun";
+import { fieldNoteConfig, runEngine, writeStackConfig, scratchStack, type TestStack } from "./engineRun";
 import { describeOnLab, labRouter, type LabSide, mustRun, rekeyByHand } from "./labEnv";
 
 const A = "routerA (root@169.254.100.11:22)";
@@ -52,8 +51,7 @@ describeOnLab("a tunnel's health on every refresh, and the causes it names", () 
     a = await labRouter("routerA");
     b = await labRouter("routerB");
     lab = new Lab(repoRoot(), () => undefined);
-    const stateDir = mkdtempSync(path.join(tmpdir(), "gre-health-"));
-    stack = { stack: "health", stateDir, configFile: path.join(stateDir, "Pulumi.health.yaml") };
+    stack = scratchStack("health");
     writeStackConfig(stack.configFile, fieldNoteConfig());
     expect((await runEngine(stack, "up")).code).toBe(0);
   }, 120_000);

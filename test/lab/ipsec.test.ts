@@ -7,11 +7,17 @@
  * undone, persisted across a restart of both routers, and a destroy that leaves charon and someone
  * else's connection alone.
  */
-import { mkdtempSync, readFileSync, rmSync } from "fs";
-import { tmpdir } from "os";
+import { readFileSync, rmSync } from "fs";
 import * as path from "path";
 import { closeAllConnections } from "../../transport";
-import { fieldNoteConfig, runEngine, setSecret, writeStackConfig, type TestStack } from "./engineRun";
+import {
+  fieldNoteConfig,
+  runEngine,
+  setSecret,
+  writeStackConfig,
+  scratchStack,
+  type TestStack,
+} from "./engineRun";
 import { describeOnLab, labRouter, pingPcToPc, pingsWithin, runOn, type LabSide } from "./labEnv";
 import { Lab } from "../../lab/lab";
 import { repoRoot } from "../../tools/repoRoot";
@@ -72,8 +78,7 @@ describeOnLab("GRE over IPsec (strongSwan) between the lab's routers", () => {
     a = await labRouter("routerA");
     b = await labRouter("routerB");
     lab = new Lab(repoRoot(), () => undefined);
-    const stateDir = mkdtempSync(path.join(tmpdir(), "gre-ipsec-"));
-    stack = { stack: "ipsec", stateDir, configFile: path.join(stateDir, "Pulumi.ipsec.yaml") };
+    stack = scratchStack("ipsec");
     process.env.PULUMI_CONFIG_PASSPHRASE = "the lab's passphrase";
     await writeOn(a, `${CONF_D}/branch-office.conf`, FOREIGN);
     await runOn(a, "swanctl", "--load-all", "--noprompt");

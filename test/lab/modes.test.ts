@@ -5,12 +5,11 @@
  * tunnels between the same two routers, drift and repair of the IPv6 one, and a destroy that
  * leaves both routers as booted.
  */
-import { mkdtempSync, readFileSync, rmSync } from "fs";
-import { tmpdir } from "os";
+import { readFileSync, rmSync } from "fs";
 import * as path from "path";
 import { fieldNoteState } from "../../lab/routerState";
 import { closeAllConnections, runOnRouter } from "../../transport";
-import { runEngine, writeStackConfig, type TestStack } from "./engineRun";
+import { runEngine, writeStackConfig, scratchStack, type TestStack } from "./engineRun";
 import { describeOnLab, labRouter, pingPcToPc, type LabSide } from "./labEnv";
 
 const B = "routerB (root@169.254.100.12:22)";
@@ -41,8 +40,7 @@ describeOnLab("gre, ip6gre and gretap between the same two lab routers", () => {
     a = await labRouter("routerA");
     b = await labRouter("routerB");
     booted = await Promise.all([fieldNoteState(a.connection), fieldNoteState(b.connection)]);
-    const stateDir = mkdtempSync(path.join(tmpdir(), "gre-modes-"));
-    stack = { stack: "modes", stateDir, configFile: path.join(stateDir, "Pulumi.modes.yaml") };
+    stack = scratchStack("modes");
     const router = (side: LabSide) => ({
       lab: side.router.name,
       underlay: side.router.underlay,

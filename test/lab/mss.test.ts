@@ -4,13 +4,12 @@
  * PC1 to PC2 through gre1 stalls unless the tunnel clamps the MSS. The lab's kernels have no
  * nftables ip family, so the rules are iptables-legacy's here (nftables' are tested on the host).
  */
-import { mkdtempSync, readFileSync, rmSync } from "fs";
-import { tmpdir } from "os";
+import { readFileSync, rmSync } from "fs";
 import * as path from "path";
 import { repoRoot } from "../../tools/repoRoot";
 import { Lab } from "../../lab/lab";
 import { closeAllConnections } from "../../transport";
-import { fieldNoteConfig, runEngine, writeStackConfig, type TestStack } from "./engineRun";
+import { fieldNoteConfig, runEngine, writeStackConfig, scratchStack, type TestStack } from "./engineRun";
 import { describeOnLab, labRouter, type LabSide, runOn } from "./labEnv";
 import { MEGABYTE, transfer } from "./tcpTransfer";
 
@@ -43,8 +42,7 @@ describeOnLab("MSS clamping across an underlay hop with a smaller MTU", () => {
     a = await labRouter("routerA");
     b = await labRouter("routerB");
     lab = new Lab(repoRoot(), () => undefined);
-    const stateDir = mkdtempSync(path.join(tmpdir(), "gre-mss-"));
-    stack = { stack: "mss", stateDir, configFile: path.join(stateDir, "Pulumi.mss.yaml") };
+    stack = scratchStack("mss");
     lab.underlayMtu(1400);
     expect(
       (await runOn(a, "iptables-legacy", "-w", "-t", "mangle", "-A", "FORWARD", ...FOREIGN)).exitCode,

@@ -4,15 +4,13 @@
  * its routes back from the files pulumi-gre wrote, with no Pulumi run. Edited or removed files are
  * drift; persist turned off removes them; destroy leaves the routers as booted.
  */
-import { mkdtempSync, rmSync } from "fs";
-import { tmpdir } from "os";
-import * as path from "path";
+import { rmSync } from "fs";
 import { tunnelFiles } from "../../commands/networkd/networkd";
 import { repoRoot } from "../../tools/repoRoot";
 import { Lab } from "../../lab/lab";
 import { fieldNoteState } from "../../lab/routerState";
 import { closeAllConnections } from "../../transport";
-import { fieldNoteConfig, runEngine, writeStackConfig, type TestStack } from "./engineRun";
+import { fieldNoteConfig, runEngine, writeStackConfig, scratchStack, type TestStack } from "./engineRun";
 import {
   describeOnLab,
   labRouter,
@@ -45,8 +43,7 @@ describeOnLab("a persisted stack across reboots", () => {
     a = await labRouter("routerA");
     b = await labRouter("routerB");
     lab = new Lab(repoRoot(), () => undefined);
-    const stateDir = mkdtempSync(path.join(tmpdir(), "gre-persist-"));
-    stack = { stack: "persist", stateDir, configFile: path.join(stateDir, "Pulumi.persist.yaml") };
+    stack = scratchStack("persist");
     writeStackConfig(stack.configFile, fieldNoteConfig({}, { persist: true }));
     booted = await Promise.all([withoutModules(a), withoutModules(b)]);
   }, 120_000);
