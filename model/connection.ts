@@ -22,9 +22,15 @@ export interface ProxyConnection {
   privateKeyPassword?: string;
   /** An SSH agent socket; default `$SSH_AUTH_SOCK` when no other credential is given. */
   agentSocketPath?: string;
-  /** Connection attempts before giving up; default 10. */
+  /**
+   * Connection attempts before giving up; default 10. As in `@pulumi/command`: -1 retries without
+   * limit (a refused key or a host key that does not match still stops at once), 0 dials once.
+   */
   dialErrorLimit?: number;
-  /** Seconds one attempt may take until the SSH handshake completes; default 15. */
+  /**
+   * Seconds one attempt may take until the SSH handshake completes; default 15; 0 for no maximum
+   * (as in `@pulumi/command`).
+   */
   perDialTimeout?: number;
   /**
    * Pinned host key: its fingerprint as `ssh-keygen -lf` prints it (`SHA256:…`), or the public key

@@ -45,6 +45,9 @@ export function printableText(max: number) {
     );
 }
 
+/** The longest timer Node keeps (2^31 - 1 ms), in whole seconds. */
+export const MAX_TIMER_SECONDS = 2_147_483;
+
 /** The fields a jump host shares with a router, secrets left out. */
 export function plainProxyFields() {
   return {
@@ -56,8 +59,18 @@ export function plainProxyFields() {
       .optional(),
     // A Unix socket's path: at most 107 bytes (sun_path).
     agentSocketPath: z.string().min(1).max(107).optional(),
-    dialErrorLimit: z.number().int().min(1).max(100).optional(),
-    perDialTimeout: z.number().min(1).max(600).optional(),
+    // As @pulumi/command reads them: -1 retries without limit, 0 dials once; a per-dial timeout of
+    // 0 has no maximum (Node's timers stop at 2^31 - 1 ms, hence the cap).
+    dialErrorLimit: z
+      .number()
+      .int("a whole number of attempts")
+      .min(-1, "-1 (retry without limit) or a number of attempts")
+      .optional(),
+    perDialTimeout: z
+      .number()
+      .min(0, "seconds, or 0 for no maximum")
+      .max(MAX_TIMER_SECONDS, `at most ${MAX_TIMER_SECONDS} seconds (about 24 days), or 0 for no maximum`)
+      .optional(),
     hostKey: hostKey().optional(),
   };
 }

@@ -240,6 +240,7 @@ export async function dialOnce(
       client.connect({
         sock: stream.sock,
         ...credentials(conn),
+        // 0: no maximum (ssh2 sets no timer), as @pulumi/command reads it.
         readyTimeout: conn.perDialTimeout * 1000,
         // A router that died silently (power cut, frozen kernel, cut link) is noticed within about
         // 15 s, and its connection leaves the pool.

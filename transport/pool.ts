@@ -146,7 +146,11 @@ export function openEntry(conn: ResolvedConnection, key: string, expected: Expec
   };
   entry.ready = (async () => {
     let lastError: unknown;
-    for (let attempt = 1; attempt <= conn.dialErrorLimit; attempt++) {
+    // @pulumi/command's meaning: -1 (any negative) without limit, 0 still dials once.
+    const limit = conn.dialErrorLimit < 0 ? Infinity : Math.max(1, conn.dialErrorLimit);
+    let attempts = 0;
+    for (let attempt = 1; attempt <= limit; attempt++) {
+      attempts = attempt;
       try {
         if (entry.closed) break;
         const dialed = await dialOnce(conn, label, jump, expected, entry.dialing);
@@ -166,7 +170,7 @@ export function openEntry(conn: ResolvedConnection, key: string, expected: Expec
       } catch (error) {
         lastError = error;
         entry.lastDialError = error instanceof Error ? error.message : String(error);
-        if (isPermanent(error) || attempt === conn.dialErrorLimit) break;
+        if (isPermanent(error) || attempt === limit) break;
         await sleep(Math.min(250 * 2 ** (attempt - 1), 4000));
       }
     }
@@ -179,7 +183,7 @@ export function openEntry(conn: ResolvedConnection, key: string, expected: Expec
         router: label,
       });
     const reason = lastError instanceof Error ? lastError.message : String(lastError);
-    throw transportError(`${label}: unreachable after ${conn.dialErrorLimit} attempt(s): ${reason}`, {
+    throw transportError(`${label}: unreachable after ${attempts} attempt(s): ${reason}`, {
       kind: "connect-failed",
       router: label,
     });

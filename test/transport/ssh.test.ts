@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from "child_process";
-import { createServer, type AddressInfo, type Server as NetServer } from "net";
+import { connect, createServer, type AddressInfo, type Server as NetServer } from "net";
 import * as path from "path";
 import { hostKeyFingerprint } from "../../transport/connection";
 import { type Connection } from "../../model/connection";
@@ -546,6 +546,61 @@ describe("connect retries", () => {
       new RegExp(`^routerX \\(root@127\\.0\\.0\\.1:${port}\\): unreachable after 3 attempt\\(s\\): `),
     );
   });
+});
+
+describe("connect retries as @pulumi/command reads dialErrorLimit and perDialTimeout", () => {
+  it("dials once with dialErrorLimit 0", async () => {
+    let accepted = 0;
+    const refusing = createServer((socket) => {
+      accepted++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, "127.0.0.1", () => resolve()));
+    try {
+      const port = (refusing.address() as AddressInfo).port;
+      const error = await rejection(
+        runOnRouter({ host: "127.0.0.1", port, password: "x", dialErrorLimit: 0, name: "routerX" }, [
+          { argv: ["true"] },
+        ]),
+      );
+      expect(accepted).toBe(1);
+      expect(error.message).toMatch(/^routerX \(root@127\.0\.0\.1:\d+\): unreachable after 1 attempt\(s\): /);
+    } finally {
+      await new Promise<void>((resolve) => refusing.close(() => resolve()));
+    }
+  });
+
+  it("retries without limit with dialErrorLimit -1 and no per-dial maximum with perDialTimeout 0, until the router answers", async () => {
+    const server = await startTestServer({});
+    // Hangs up on the first four dials (more than a limit of 1 would allow), then passes through.
+    let accepted = 0;
+    const gate = createServer((socket) => {
+      accepted++;
+      if (accepted <= 4) return void socket.destroy();
+      const upstream = connect(server.port, "127.0.0.1");
+      socket.pipe(upstream).pipe(socket);
+    });
+    await new Promise<void>((resolve) => gate.listen(0, "127.0.0.1", () => resolve()));
+    try {
+      const port = (gate.address() as AddressInfo).port;
+      const result = await runOnRouter(
+        {
+          host: "127.0.0.1",
+          port,
+          privateKey: server.clientPrivateKey,
+          dialErrorLimit: -1,
+          perDialTimeout: 0,
+        },
+        [{ argv: ["echo", "up"] }],
+      );
+      expect(result.outcomes[0].stdout).toBe("up\n");
+      expect(accepted).toBe(5);
+    } finally {
+      closeAllConnections();
+      await new Promise<void>((resolve) => gate.close(() => resolve()));
+      await server.close();
+    }
+  }, 30_000);
 });
 
 describe("process lifetime", () => {

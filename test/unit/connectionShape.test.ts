@@ -51,6 +51,27 @@ describe("the connection shape", () => {
   });
 });
 
+describe("dialErrorLimit and perDialTimeout, as @pulumi/command accepts them", () => {
+  const parse = (fields: Record<string, unknown>) => {
+    const result = connectionSchema().safeParse({ host: "203.0.113.10", ...fields });
+    return result.success ? "accepted" : result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+  };
+  it.each<[Record<string, unknown>, string | string[]]>([
+    [{ dialErrorLimit: -1, perDialTimeout: 0 }, "accepted"],
+    [{ dialErrorLimit: 0 }, "accepted"],
+    [{ dialErrorLimit: 1000, perDialTimeout: 2.5 }, "accepted"],
+    [{ dialErrorLimit: -2 }, ["dialErrorLimit: -1 (retry without limit) or a number of attempts"]],
+    [{ dialErrorLimit: 1.5 }, ["dialErrorLimit: a whole number of attempts"]],
+    [{ perDialTimeout: -1 }, ["perDialTimeout: seconds, or 0 for no maximum"]],
+    [
+      { perDialTimeout: 2_147_484 },
+      ["perDialTimeout: at most 2147483 seconds (about 24 days), or 0 for no maximum"],
+    ],
+  ])("%j: %j", (fields, expected) => {
+    expect(parse(fields)).toEqual(expected);
+  });
+});
+
 describe("a ProxyCommand's tokens", () => {
   it.each<[string[], string[]]>([
     [
