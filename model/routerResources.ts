@@ -17,7 +17,7 @@ export interface KernelModuleDeclaration {
   /** Also load it at boot (a file in /etc/modules-load.d, removed on delete). Default false. */
   persist?: boolean;
   /**
-   * On delete, unload (rmmod, as the field note ends) what this resource loaded — only if it
+   * On delete, unload (rmmod, as the by-hand procedure ends) what this resource loaded — only if it
    * loaded it and nothing uses it. Default false: a module stays loaded.
    */
   unloadOnDelete?: boolean;

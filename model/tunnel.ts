@@ -11,7 +11,7 @@ export type IpFamily = "ipv4" | "ipv6";
 
 /** The GRE family: IPv4 or IPv6 underlay, carrying IP packets or Ethernet frames (`tap`). */
 export const TUNNEL_MODES = ["gre", "gretap", "ip6gre", "ip6gretap"] as const;
-/** One of {@link TUNNEL_MODES}; `gre` is the field note's. */
+/** One of {@link TUNNEL_MODES}; `gre` is the by-hand procedure's. */
 export type TunnelMode = (typeof TUNNEL_MODES)[number];
 
 /** The underlay family of a mode: IPv6 for ip6gre and ip6gretap. */

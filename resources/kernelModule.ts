@@ -15,7 +15,7 @@ import { runtimeProvider } from "./runtimeProvider";
 export type KernelModuleArgs = Inputs<KernelModuleDeclaration>;
 
 /**
- * Makes sure a kernel module is available on a router: the field note's
+ * Makes sure a kernel module is available on a router: the by-hand procedure's
  * `lsmod | grep ip_gre || modprobe ip_gre`. A module built into the kernel counts as available;
  * nf_conntrack_proto_gre and nf_nat_proto_gre, which newer kernels folded into nf_conntrack and
  * nf_nat, mean those. A module that cannot be loaded fails with how to check the kernel

@@ -102,7 +102,7 @@ export type IpForwardingArgs = Inputs<Pick<SysctlDeclaration, "connection" | "pe
 };
 
 /**
- * Forwarding on a router, which the field note's routes rely on: without it the router does not
+ * Forwarding on a router, which the tunnel's routes rely on: without it the router does not
  * pass packets between its LAN and the tunnel. IPv4 (`net.ipv4.ip_forward=1`) by default; IPv6
  * (`net.ipv6.conf.all.forwarding=1`) or both with `families`. Each family is a {@link Sysctl}:
  * read back on refresh, persisted with `persist`, restored to the value it found when deleted.
