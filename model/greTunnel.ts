@@ -11,6 +11,12 @@ import type { GreKey, TcpMss, TunnelMode } from "./tunnel";
 
 /** One router's end of a tunnel, as declared. */
 export interface GreEndpointDeclaration {
+  /**
+   * This router's interface name, when it is not the tunnel's `name`: a hub names each spoke's
+   * tunnel after the spoke (`gre-branch1`), each branch names its one after the hub (`gre-hub`).
+   * The same rules as `name`; with `ipsec`, no `.`.
+   */
+  name?: string;
   /** How to reach the router: `@pulumi/command`'s connection shape, plus `hostKey`, `sudo`, `proxyCommand`. */
   connection: Connection;
   /** The router's underlay address, where the tunnel starts (`ip tunnel add … local LOCAL`); IPv6 for ip6gre and ip6gretap. */
@@ -33,10 +39,13 @@ export interface GreEndpointDeclaration {
 
 /** What a tunnel is, on both of its routers: everything but its endpoints. */
 export interface GreTunnelParameters {
-  /** Interface name on both routers: 1–15 letters, digits, `_`, `.` or `-`, not an iproute2 keyword. */
+  /**
+   * Interface name on both routers (an endpoint's own `name` overrides it on that router): 1–15
+   * letters, digits, `_`, `.` or `-`, not an iproute2 keyword.
+   */
   name: string;
   /**
-   * `gre` (the field note's, default), `gretap` (Ethernet frames, for a bridge), `ip6gre` and
+   * `gre` (the by-hand procedure's, default), `gretap` (Ethernet frames, for a bridge), `ip6gre` and
    * `ip6gretap` (the same over an IPv6 underlay: `local`/`remote` IPv6). Changing it replaces the
    * tunnel. `ip6gre` and `ip6gretap` need the `ip6_gre` module (a `KernelModule`).
    */
@@ -47,7 +56,7 @@ export interface GreTunnelParameters {
    * kernel matches incoming GRE packets on local address, remote address and key.
    */
   key?: GreKey;
-  /** Outer TTL (the hop limit over IPv6), 1…255; default 255 as in the field note. */
+  /** Outer TTL (the hop limit over IPv6), 1…255; default 255 as in the by-hand procedure. */
   ttl?: number;
   /**
    * Tunnel MTU; the kernel's default when unset — over a 1500-byte underlay 1476 for gre (1472 with
@@ -105,7 +114,7 @@ export interface GreTunnelDeclaration extends GreTunnelParameters {
    */
   ipsec?: IpsecDeclaration;
   /** Exactly two endpoints, on two different routers. */
-  endpoints: GreEndpointDeclaration[];
+  endpoints: [GreEndpointDeclaration, GreEndpointDeclaration];
 }
 
 /**
@@ -118,7 +127,10 @@ export type GreTunnelRegistration = GreTunnelDeclaration & { credentials?: Conne
 /** The defaults `check` fills in (a tunnel's mode defaults to gre, which the state leaves out). */
 export const GRE_TUNNEL_DEFAULTS = { ttl: 255, persist: false, verify: true } as const;
 
-/** One end after `check`, as the state records it: `remote` and `peerAddress` filled in (no peer address on a bridged end). */
+/**
+ * One end after `check`, as the state records it: `remote` and `peerAddress` filled in (no peer
+ * address on a bridged end); `name` only when it differs from the tunnel's.
+ */
 export type NormalizedGreEndpoint = GreEndpointDeclaration & { remote: string };
 
 /**

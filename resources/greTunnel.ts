@@ -57,7 +57,7 @@ function credentialsOfEach(endpoints: unknown): unknown {
 /**
  * A GRE tunnel between two Linux routers, converged on both ends together over SSH.
  *
- * `pulumi up` runs the field note's commands on both routers (`ip tunnel add … mode gre`, `ip addr
+ * `pulumi up` runs the by-hand procedure's commands on both routers (`ip tunnel add … mode gre`, `ip addr
  * add … peer …`, `ip link set … up`) after a preflight (GRE available, peer reachable, name free),
  * pings across the tunnel, and undoes both ends if anything fails. `pulumi refresh` reads both
  * ends; a deleted end, a rebooted router, a changed key or a link set down shows as drift in

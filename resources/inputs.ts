@@ -7,11 +7,14 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 
-/** A value inside a declaration, as an `Input` may hold it: lists and objects with `Input`s inside. */
+/**
+ * A value inside a declaration, as an `Input` may hold it: lists and objects with `Input`s inside.
+ * A tuple stays a tuple (GreTunnel's two `endpoints`: a third is a compile error).
+ */
 export type InputValue<V> = V extends string | number | boolean | null | undefined
   ? V
-  : V extends ReadonlyArray<infer Item>
-    ? pulumi.Input<InputValue<Item>>[]
+  : V extends ReadonlyArray<unknown>
+    ? { [K in keyof V]: pulumi.Input<InputValue<V[K]>> }
     : V extends object
       ? Inputs<V>
       : V;

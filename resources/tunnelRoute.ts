@@ -26,7 +26,7 @@ export interface FoundRoute {
 }
 
 /**
- * A route on one router, as in the field note: `ip route add 10.2.1.0/24 via 10.10.10.2` (or
+ * A route on one router, as in the by-hand procedure: `ip route add 10.2.1.0/24 via 10.10.10.2` (or
  * `dev gre1`). Routes made by pulumi-gre carry their own protocol number (176), so a route to the
  * same destination that someone else made is never clobbered unless `takeOver` is set. Refresh
  * shows a missing route or another next hop as drift; update repairs it with `ip route replace`.
@@ -102,7 +102,10 @@ export class TunnelRoute extends pulumi.dynamic.Resource {
   }
 }
 
-/** The arguments of {@link TunnelRoutes}. */
+/** The LANs behind one end: a list, each prefix an `Input`, or the whole list one. */
+export type LanList = pulumi.Input<readonly pulumi.Input<string>[]>;
+
+/** The arguments of {@link TunnelRoutes}: every one an `Input` (a stack reference's output, say). */
 export interface TunnelRoutesArgs {
   /** The tunnel the routes go through. */
   tunnel: GreTunnel;
@@ -110,9 +113,9 @@ export interface TunnelRoutesArgs {
    * The LANs behind each endpoint, in the tunnel's endpoint order. The router of `endpoints[0]`
    * gets routes to `lans[1]` via the peer's tunnel address, and the other way round.
    */
-  lans: [string[], string[]];
+  lans: pulumi.Input<readonly [LanList, LanList]>;
   /** Names of the two routers, for the routes' resource names; default end0 and end1. */
-  routers?: [string, string];
+  routers?: pulumi.Input<readonly [pulumi.Input<string>, pulumi.Input<string>]>;
   metric?: pulumi.Input<number>;
   table?: pulumi.Input<number | "main">;
   /** Bring the routes back at boot; default: as the tunnel does (its `persist`). */
@@ -121,7 +124,14 @@ export interface TunnelRoutesArgs {
 
 /**
  * Routes both ways through a tunnel, so a stack says it once: each router reaches the LANs behind
- * the other. The routes come after the tunnel is up and go before it is removed.
+ * the other, through its own end's interface. The routes come after the tunnel is up and go
+ * before it is removed.
+ *
+ * A route is a resource per LAN, named `NAME-ROUTER-PREFIX` (`10.2.1.0/24` as `10.2.1.0_24`), so
+ * the routes are declared once `lans` and `routers` are known. Plain values and a stack
+ * reference's outputs are known in a preview, and the preview lists every route; a value that
+ * only exists once another resource is created (unknown in a preview) leaves the routes out of
+ * the preview, and `up` creates them.
  *
  * @example
  * ```ts
@@ -138,51 +148,62 @@ export interface TunnelRoutesArgs {
  *     { connection: { host: "203.0.113.20", privateKey: key }, local: "198.51.100.20", address: "10.10.10.1" },
  *   ],
  * });
- * new TunnelRoutes("gre1-routes", { tunnel, lans: [["10.2.1.0/24"], ["10.1.1.0/24"]] });
+ * // The branch's LANs as another stack publishes them.
+ * const branch = new pulumi.StackReference("acme/branch-office/prod");
+ * new TunnelRoutes("gre1-routes", {
+ *   tunnel,
+ *   lans: [["10.1.1.0/24"], branch.getOutput("lans") as pulumi.Output<string[]>],
+ *   routers: ["hq", "branch"],
+ * });
  * ```
  */
 export class TunnelRoutes extends pulumi.ComponentResource {
-  /** One route per LAN, on the router that does not have that LAN. */
-  public readonly routes: TunnelRoute[];
+  /** One route per LAN, on the router that does not have that LAN (once `lans` is known). */
+  public readonly routes: pulumi.Output<TunnelRoute[]>;
 
   constructor(name: string, args: TunnelRoutesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("gre:index:TunnelRoutes", name, {}, opts);
     const { tunnel } = args;
-    this.routes = [];
-    for (const i of [0, 1] as const) {
-      const end = tunnel.endpoints.apply((endpoints) => endpoints[i]);
-      const through = pulumi.all([tunnel.name, end]).apply(([tunnelName, e]): RouteTunnel => {
+    const through = (i: 0 | 1) =>
+      pulumi.all([tunnel.name, tunnel.endpoints]).apply(([tunnelName, endpoints]): RouteTunnel => {
+        const e = endpoints[i];
         if (e.address === undefined || e.peerAddress === undefined) {
           throw new Error(
             `${name}: ${tunnelName} has no tunnel addresses (a bridged end): nothing is routed through a bridged tunnel, its LAN spans it`,
           );
         }
         return {
-          name: tunnelName,
+          // This router's own interface name, when its end has one.
+          name: e.name ?? tunnelName,
           local: e.local,
           remote: e.remote,
           address: e.address,
           peerAddress: e.peerAddress,
         };
       });
-      for (const destination of args.lans[1 - i]) {
-        this.routes.push(
-          new TunnelRoute(
-            `${name}-${args.routers?.[i] ?? `end${i}`}-${destination.replace("/", "_")}`,
-            {
-              // The router's connection as the program gave it to the tunnel (its credentials included).
-              connection: tunnel.connections.apply((connections) => connections[i]),
-              destination,
-              tunnel: through,
-              metric: args.metric,
-              table: args.table,
-              persist: args.persist ?? tunnel.persist,
-            },
-            { parent: this, dependsOn: [tunnel] },
+    const tunnels = [through(0), through(1)] as const;
+    this.routes = pulumi
+      .all([pulumi.output(args.lans), pulumi.output(args.routers)])
+      .apply(([lans, routers]) =>
+        ([0, 1] as const).flatMap((i) =>
+          lans[1 - i].map(
+            (destination) =>
+              new TunnelRoute(
+                `${name}-${routers?.[i] ?? `end${i}`}-${destination.replace("/", "_")}`,
+                {
+                  // The router's connection as the program gave it to the tunnel (its credentials included).
+                  connection: tunnel.connections.apply((connections) => connections[i]),
+                  destination,
+                  tunnel: tunnels[i],
+                  metric: args.metric,
+                  table: args.table,
+                  persist: args.persist ?? tunnel.persist,
+                },
+                { parent: this, dependsOn: [tunnel] },
+              ),
           ),
-        );
-      }
-    }
+        ),
+      );
     this.registerOutputs({});
   }
 }

@@ -57,7 +57,8 @@ export function routeGetCommand(remote: string, local: string): RemoteCommand {
 export interface TrafficProbe {
   sender: string;
   receiver: string;
-  name: string;
+  /** The tunnel's interface name on the sender and on the receiver. */
+  names: [string, string];
   before: [LinkCounters, LinkCounters];
   after: [LinkCounters, LinkCounters];
   /** Whether GRE reached the receiver's underlay; undefined when it has no tcpdump. */
@@ -86,7 +87,8 @@ export function crossedBothWays(probe: TrafficProbe): boolean {
 
 /** Where the probe's packets went, as findings naming the routers. */
 export function trafficFindings(probe: TrafficProbe): string[] {
-  const { sender, receiver, name } = probe;
+  const { sender, receiver } = probe;
+  const [name, theirs] = probe.names;
   const sent = delta(probe, 0, "tx");
   const failed = delta(probe, 0, "txFailed");
   const arrived = delta(probe, 1, "rx");
@@ -103,7 +105,7 @@ export function trafficFindings(probe: TrafficProbe): string[] {
   if (arrived === 0) {
     if (probe.captured === true) {
       return [
-        `${receiver}: GRE from ${sender} reaches its underlay, but its ${name} receives none of it: ` +
+        `${receiver}: GRE from ${sender} reaches its underlay, but its ${theirs} receives none of it: ` +
           (probe.agree
             ? `${receiver}'s firewall drops IP protocol 47 on input`
             : "none of its tunnels matches the packets' source address and key (see above)"),
@@ -123,18 +125,18 @@ export function trafficFindings(probe: TrafficProbe): string[] {
       ];
     }
     return [
-      `${sender}: ${name} sent ${sent} packets and ${receiver}'s ${name} received none: IP protocol 47 is dropped on the way ` +
+      `${sender}: ${name} sent ${sent} packets and ${receiver}'s ${theirs} received none: IP protocol 47 is dropped on the way ` +
         `or by ${receiver}'s firewall (with tcpdump on ${receiver} the next check tells which)`,
     ];
   }
   if (replied === 0) {
     return [
-      `${receiver}: its ${name} received ${arrived} packets but sent no reply back into it (its route back, or rp_filter)`,
+      `${receiver}: its ${theirs} received ${arrived} packets but sent no reply back into it (its route back, or rp_filter)`,
     ];
   }
   if (returned === 0) {
     return [
-      `${receiver}: replies went into its ${name} (${replied}) and never reached ${sender}'s ${name}: IP protocol 47 is ` +
+      `${receiver}: replies went into its ${theirs} (${replied}) and never reached ${sender}'s ${name}: IP protocol 47 is ` +
         `dropped on the way back, or by ${sender}'s firewall`,
     ];
   }

@@ -84,7 +84,6 @@ export interface Diagnosis {
  * finding names the router it is about.
  */
 export function diagnoseTunnel(
-  name: string,
   specs: [TunnelEndSpec, TunnelEndSpec],
   labels: [string, string],
   views: [EndView, EndView],
@@ -92,7 +91,9 @@ export function diagnoseTunnel(
   const findings: string[] = [];
   const unreached: string[] = [];
   let explained = false;
-  const [a, b] = views.map((v) => ("unreadable" in v ? undefined : observeEnd(name, v.observation).link));
+  const [a, b] = views.map((v, i) =>
+    "unreadable" in v ? undefined : observeEnd(specs[i].name, v.observation).link,
+  );
   views.forEach((view, i) => {
     if ("unreadable" in view) {
       findings.push(`${labels[i]}: could not be inspected: ${view.unreadable}`);

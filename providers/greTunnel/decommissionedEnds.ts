@@ -16,7 +16,7 @@ import { observeRouter, type RouterView } from "../observeRouter";
 import type { ReadGroups } from "../keyedReads";
 import { recordedPair, type Pair } from "./ends";
 import { extrasChanges, parseExtras } from "./extras/extras";
-import { endLabels, endSpecs } from "./spec";
+import { endLabels, endName, endSpecs } from "./spec";
 
 /** Which ends are on a decommissioned router. */
 export function goneEnds(t: NormalizedGreTunnel): Pair<boolean> {
@@ -46,7 +46,7 @@ export function removalOf(name: string, spec: TunnelEndSpec, view: RouterView) {
 export async function deleteAroundGoneEnds(
   t: NormalizedGreTunnel,
   what: string,
-  reads: ReadGroups,
+  reads: Pair<ReadGroups>,
 ): Promise<boolean> {
   const gone = goneEnds(t);
   if (!gone.includes(true)) return false;
@@ -55,14 +55,14 @@ export async function deleteAroundGoneEnds(
   if (gone[0] && gone[1]) return true;
   const i = gone[0] ? 1 : 0;
   const recorded = recordedPair(t)[i];
-  const view = await observeRouter<string>(t.endpoints[i].connection, recorded, reads).catch(
+  const view = await observeRouter<string>(t.endpoints[i].connection, recorded, reads[i]).catch(
     (error: Error) => {
       throw new Error(
         `${what}: nothing was removed from ${endLabels(t)[i]}, and the tunnel stays in the state: ${error.message}`,
       );
     },
   );
-  const changes = removalOf(t.name, endSpecs(t)[i], view);
+  const changes = removalOf(endName(t, i), endSpecs(t)[i], view);
   if (changes.length > 0) await changeThenRead(t.endpoints[i].connection, changes, [], recorded);
   return true;
 }

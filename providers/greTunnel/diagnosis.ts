@@ -39,8 +39,10 @@ import { both } from "../pairOperation";
 import type { Pair } from "./ends";
 
 /** Whether both ends' devices agree: keys mirror and each remote is the other's local. */
-function tunnelsAgree(name: string, views: EndView[]): boolean {
-  const [a, b] = views.map((v) => ("unreadable" in v ? undefined : observeEnd(name, v.observation).link));
+function tunnelsAgree(names: string[], views: EndView[]): boolean {
+  const [a, b] = views.map((v, i) =>
+    "unreadable" in v ? undefined : observeEnd(names[i], v.observation).link,
+  );
   return !!a && !!b && a.okey === b.ikey && b.okey === a.ikey && a.remote === b.local && b.remote === a.local;
 }
 
@@ -60,7 +62,7 @@ export async function diagnoseTraffic(
       observeRouter(connection(i), seen[i], {
         underlayPing: [pingUnderlay(specs[i].local, specs[i].remote)],
         routeGet: [routeGetCommand(specs[i].remote, specs[i].local)],
-        counters: [countersCommand(t.name)],
+        counters: [countersCommand(specs[i].name)],
       }).then(
         (v) => ({
           view: {
@@ -77,7 +79,7 @@ export async function diagnoseTraffic(
       ),
     ),
   );
-  const diagnosis = diagnoseTunnel(t.name, specs, labels, [first[0].view, first[1].view]);
+  const diagnosis = diagnoseTunnel(specs, labels, [first[0].view, first[1].view]);
   const findings = diagnosis.findings;
   first.forEach(({ extra }, i) => {
     if (extra && extra.underlayPing.exitCode !== 0 && extra.routeGet.exitCode !== 0) {
@@ -106,9 +108,10 @@ export async function diagnoseTraffic(
     ]);
     const after = await Promise.all(
       both((i) =>
-        runOnRouter(connection(i), [countersCommand(t.name)], { check: false, recorded: seen[i] }).then(
-          (res) => parseCounters(res.outcomes[0]),
-        ),
+        runOnRouter(connection(i), [countersCommand(specs[i].name)], {
+          check: false,
+          recorded: seen[i],
+        }).then((res) => parseCounters(res.outcomes[0])),
       ),
     );
     if (!after[0] || !after[1]) return findings;
@@ -120,12 +123,12 @@ export async function diagnoseTraffic(
     const probe = {
       sender: labels[s],
       receiver: labels[r],
-      name: t.name,
+      names: [specs[s].name, specs[r].name] as [string, string],
       before: order(before),
       after: order(after),
       captured: status === 0 ? true : status === 124 ? false : undefined,
       agree: tunnelsAgree(
-        t.name,
+        specs.map((spec) => spec.name),
         first.map((f) => f.view),
       ),
       ...(specs[s].remote !== specs[r].local ? { nat: specs[s].remote } : {}),

@@ -24,8 +24,8 @@ function same(a: unknown, b: unknown): boolean {
 }
 
 /**
- * Compares the state (old outputs, refreshed or not) with new inputs, without SSH. A changed name,
- * router, underlay address or mode replaces the tunnel (delete before create: the name is unique on a
+ * Compares the state (old outputs, refreshed or not) with new inputs, without SSH. A changed name
+ * (the tunnel's or an end's own), router, underlay address or mode replaces the tunnel (delete before create: the name is unique on a
  * router); keys, ttl, mtu and tunnel addresses change in place; an end that drifted (missing,
  * down, changed by hand) is an update that repairs that end.
  */
@@ -44,6 +44,8 @@ export function diffGreTunnel(olds: Partial<GreTunnelOutputs>, news: NormalizedG
   if (changed("mode", olds.mode ?? "gre", news.mode ?? "gre")) replaces.push("mode");
   news.endpoints.forEach((end, i) => {
     const old = olds.endpoints?.[i];
+    // Another name of its own on this router is another device, as a changed `name` is.
+    if (changed(`endpoints[${i}].name`, old?.name, end.name)) replaces.push(`endpoints[${i}].name`);
     for (const field of ["local", "remote"] as const) {
       if (changed(`endpoints[${i}].${field}`, old?.[field], end[field]))
         replaces.push(`endpoints[${i}].${field}`);

@@ -14,7 +14,7 @@ import { type NormalizedGreTunnel } from "../../model/greTunnel";
 import { recordedKeys, type RecordedHostKeys } from "../hostKeys";
 import { observeRouter, type RouterView } from "../observeRouter";
 import { both, undoBoth, undoneReport } from "../pairOperation";
-import { endLabels } from "./spec";
+import { endLabels, endName } from "./spec";
 
 /** One value per end of a tunnel. */
 export type Pair<T> = [T, T];
@@ -75,7 +75,7 @@ export async function undoEnds(
   const undone = await undoBoth(
     both((i) => ({
       label: labels[i],
-      restore: () => restoreEnd(t.endpoints[i].connection, recorded[i], t.name, befores[i]),
+      restore: () => restoreEnd(t.endpoints[i].connection, recorded[i], endName(t, i), befores[i]),
     })),
   );
   return undoneReport(undone);

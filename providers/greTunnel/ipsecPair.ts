@@ -17,7 +17,7 @@ import type { Preflighted } from "./preflight";
 import { warning } from "../notices";
 import { parseExtras, type ExtrasView } from "./extras/extras";
 import { protectedSa } from "./extras/ipsec";
-import { endLabels } from "./spec";
+import { endLabels, endName } from "./spec";
 
 /** What bringing the SA up found: each end's extras read after it, and why it is not up. */
 export interface Established {
@@ -49,22 +49,18 @@ export function needsInitiate(t: NormalizedGreTunnel, extras: Pair<ExtrasView>):
 export async function establish(
   t: NormalizedGreTunnel,
   recorded: Pair<RecordedHostKeys>,
-  reads: ReadGroups,
+  reads: Pair<ReadGroups>,
   extras: Pair<ExtrasView>,
 ): Promise<Established> {
   if (!needsInitiate(t, extras)) return { extras };
   const labels = endLabels(t);
   const i = initiator(t);
   const first = await observeRouter<string>(t.endpoints[i].connection, recorded[i], {
-    initiate: [initiate(t.name)],
+    initiate: [initiate(endName(t, i))],
   });
   const problem = initiateFailure(outcomesOf(first.extra, "initiate")[0], labels[i], labels[1 - i]);
-  const after = await observeBoth(
-    t,
-    recorded,
-    both(() => reads),
-  );
-  return { extras: both((i) => parseExtras(t.name, after[i].extra)), ...(problem ? { problem } : {}) };
+  const after = await observeBoth(t, recorded, reads);
+  return { extras: both((e) => parseExtras(endName(t, e), after[e].extra)), ...(problem ? { problem } : {}) };
 }
 
 /**
@@ -75,7 +71,7 @@ export async function establish(
 export async function diagnoseIpsec(
   t: NormalizedGreTunnel,
   recorded: Pair<RecordedHostKeys>,
-  reads: ReadGroups,
+  reads: Pair<ReadGroups>,
   extras: Pair<ExtrasView>,
 ): Promise<Established> {
   if (!extras.every((e) => e.ipsec?.loaded === true)) return { extras };

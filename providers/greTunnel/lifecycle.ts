@@ -21,6 +21,7 @@ import { greTunnelSchema, normalizeGreTunnel } from "./schema";
 import {
   endKeys,
   endLabels,
+  endName,
   endSpecs,
   inputsOf,
   outputsFrom,
@@ -58,12 +59,12 @@ function applyPlans(
   ready: Preflighted,
 ): Promise<Pair<{ observation: RouterObservation; extras: ExtrasView }>> {
   const labels = endLabels(t);
-  const reads = layOut({ [OBSERVATION]: observationCommands(), ...ready.reads });
   return runPair(
     what,
     both((i) => ({
       label: labels[i],
       run: async () => {
+        const reads = layOut({ [OBSERVATION]: observationCommands(), ...ready.reads[i] });
         const changes = ready.changes[i];
         if (changes.length === 0) return { observation: ready.observed[i], extras: ready.extras[i] };
         const result = await changeThenRead(
@@ -75,10 +76,10 @@ function applyPlans(
         const outcomes = reads.byName(result.reads);
         return {
           observation: parseObservation(labels[i], outcomesOf(outcomes, OBSERVATION)),
-          extras: parseExtras(t.name, outcomes),
+          extras: parseExtras(endName(t, i), outcomes),
         };
       },
-      restore: () => restoreEnd(t.endpoints[i].connection, ready.seen[i], t.name, ready.befores[i]),
+      restore: () => restoreEnd(t.endpoints[i].connection, ready.seen[i], endName(t, i), ready.befores[i]),
     })),
   );
 }
@@ -199,7 +200,7 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider<NormalizedGreTun
     // is read again once the tunnel is out of the program and deleted).
     if (goneEnds(t).includes(true))
       return { id, props: stored, inputs: oldShape ? inOldShape(inputsOf(t), t) : inputsOf(t) };
-    const reads = extrasToRead(wantedExtras(t));
+    const reads = both((i) => extrasToRead(endName(t, i), wantedExtras(t)));
     // The health check rides in the same round trip as the reads (a keepalive GRE itself lacks).
     const pinging = healthEnds(t);
     const mtus = both((i) => probeMtu(t, i, t.ends));
@@ -207,7 +208,7 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider<NormalizedGreTun
       t,
       recordedPair(t),
       both((i) => ({
-        ...reads,
+        ...reads[i],
         ...(pinging.includes(i) ? { health: healthPings(...pingPair(t.endpoints[i]), mtus[i]) } : {}),
       })),
     );
@@ -222,16 +223,18 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider<NormalizedGreTun
               i,
               outcomes: outcomesOf(views[i].extra, "health"),
               mtu: mtus[i],
-              deviceMtu: views[i].observation.links.find((l) => l.name === t.name)?.mtu,
+              deviceMtu: views[i].observation.links.find((l) => l.name === endName(t, i))?.mtu,
             })),
             // An end missing or down says why already: no need to look further.
-            views.every((v) => v.observation.links.find((l) => l.name === t.name)?.up === true),
+            views.every(
+              (v, e) => v.observation.links.find((l) => l.name === endName(t, e as 0 | 1))?.up === true,
+            ),
           );
     const up = await diagnoseIpsec(
       t,
       seen,
       reads,
-      both((i) => parseExtras(t.name, views[i].extra)),
+      both((i) => parseExtras(endName(t, i), views[i].extra)),
     );
     const outs = outputsFrom(
       t,
@@ -258,16 +261,12 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider<NormalizedGreTun
     const specs = endSpecs(t);
     const labels = endLabels(t);
     const what = describe("deleting", t);
-    const reads = extrasToRead({ persist: false }, wantedExtras(t));
+    const reads = both((i) => extrasToRead(endName(t, i), { persist: false }, wantedExtras(t)));
     // An end on a decommissioned router is dropped without a word to it.
     if (await deleteAroundGoneEnds(t, what, reads)) return;
     let views: Pair<RouterView>;
     try {
-      views = await observeBoth(
-        t,
-        recordedPair(t),
-        both(() => reads),
-      );
+      views = await observeBoth(t, recordedPair(t), reads);
     } catch (error) {
       throw new Error(
         `${what}: nothing was removed from either router, and the tunnel stays in the state: ${(withWayOut(error) as Error).message}`,
@@ -275,19 +274,19 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider<NormalizedGreTun
     }
     const befores = both((i) => ({
       end: observeEnd(specs[i].name, views[i].observation),
-      reads,
-      extras: parseExtras(t.name, views[i].extra),
+      reads: reads[i],
+      extras: parseExtras(endName(t, i), views[i].extra),
     }));
     await runPair(
       what,
       both((i) => ({
         label: labels[i],
         run: async () => {
-          const changes = removalOf(t.name, specs[i], views[i]);
+          const changes = removalOf(specs[i].name, specs[i], views[i]);
           if (changes.length > 0)
             await changeThenRead(t.endpoints[i].connection, changes, [], recordedPair(t)[i]);
         },
-        restore: () => restoreEnd(t.endpoints[i].connection, recordedPair(t)[i], t.name, befores[i]),
+        restore: () => restoreEnd(t.endpoints[i].connection, recordedPair(t)[i], endName(t, i), befores[i]),
       })),
     );
   },

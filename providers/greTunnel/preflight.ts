@@ -17,7 +17,7 @@ import { said } from "../../commands/iproute2/tunnelReport";
 import { parsePing } from "../../commands/health/tunnelHealth";
 import { natRange } from "../../schemas/addresses";
 import type { CommandOutcome, RemoteCommand } from "../../model/command";
-import { endLabels, endSpecs, pingingEnds, type GreTunnelState } from "./spec";
+import { endLabels, endName, endSpecs, pingingEnds, type GreTunnelState } from "./spec";
 import { type NormalizedGreTunnel } from "../../model/greTunnel";
 import type { RecordedHostKeys } from "../hostKeys";
 import type { RouterView } from "../observeRouter";
@@ -39,8 +39,8 @@ export interface Preflighted {
   /** The keys both routers presented: expected from here on. */
   seen: Pair<RecordedHostKeys & { hostKey: string }>;
   observed: Pair<RouterObservation>;
-  /** The extras' reads, by name (what the inputs and the state mention). */
-  reads: ReadGroups;
+  /** Each end's extras' reads, by group (what the inputs and the state mention). */
+  reads: Pair<ReadGroups>;
   extras: Pair<ExtrasView>;
   plans: Pair<EndPlan>;
   /** Each end's changes: what must precede the device (the IPsec guard), its plan, then its boot files, MSS rule and IPsec. */
@@ -72,14 +72,14 @@ export async function preflight(
   const labels = endLabels(t);
   const pinging = mode === "create" && t.verify ? pingingEnds(t) : [];
   const wanted = wantedExtras(t);
-  const reads = extrasToRead(wanted, previous && wantedExtras(previous));
+  const reads = both((i) => extrasToRead(endName(t, i), wanted, previous && wantedExtras(previous)));
   let views: Pair<RouterView>;
   try {
     views = await observeBoth(
       t,
       recordedPair(previous),
       both((i) => ({
-        ...reads,
+        ...reads[i],
         ...(pinging.includes(i) ? { underlayPing: [pingUnderlay(specs[i].local, specs[i].remote)] } : {}),
       })),
     );
@@ -89,7 +89,7 @@ export async function preflight(
     );
   }
   const plans = both((i) => planEnd(specs[i], views[i].observation, mode));
-  const extras = both((i) => parseExtras(t.name, views[i].extra));
+  const extras = both((i) => parseExtras(endName(t, i), views[i].extra));
   const problems: string[] = [];
   specs.forEach((spec, i) => {
     const plan = plans[i];
@@ -129,7 +129,7 @@ export async function preflight(
     ]),
     befores: both((i) => ({
       end: observeEnd(specs[i].name, views[i].observation),
-      reads,
+      reads: reads[i],
       extras: extras[i],
     })),
   };

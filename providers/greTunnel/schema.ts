@@ -47,6 +47,7 @@ function ipsecSchema() {
 export function greTunnelSchema() {
   const endpoint = z
     .object({
+      name: interfaceName().optional(),
       connection: connectionSchema(),
       local: unicastAddress("any"),
       remote: unicastAddress("any").optional(),
@@ -60,7 +61,10 @@ export function greTunnelSchema() {
       ...tunnelParameters(),
       persist: z.boolean().optional(),
       ipsec: ipsecSchema().optional(),
-      endpoints: z.array(endpoint).length(2, "a tunnel has exactly two endpoints"),
+      endpoints: z
+        .array(endpoint)
+        .length(2, "a tunnel has exactly two endpoints")
+        .transform((ends): [(typeof ends)[number], (typeof ends)[number]] => [ends[0], ends[1]]),
       credentials: z
         .array(credentialsSchema())
         .length(2, "a tunnel has credentials for exactly two endpoints")
@@ -73,13 +77,21 @@ export function greTunnelSchema() {
       const declared = { ...t, ends: t.endpoints };
       for (const { path, message } of [...tunnelRules(declared, "endpoints"), ...persistRules(declared)])
         ctx.addIssue({ code: "custom", path, message });
-      if (t.ipsec !== undefined && t.name.includes("."))
-        ctx.addIssue({
-          code: "custom",
-          path: ["name"],
-          message:
-            "with ipsec, letters, digits, `_` and `-` only: strongSwan reads `.` in a connection name as a separator",
-        });
+      const named: Array<[Array<string | number>, string | undefined]> = [
+        [["name"], t.name],
+        ...t.endpoints.map((e, i): [Array<string | number>, string | undefined] => [
+          ["endpoints", i, "name"],
+          e.name,
+        ]),
+      ];
+      for (const [path, name] of named)
+        if (t.ipsec !== undefined && name?.includes("."))
+          ctx.addIssue({
+            code: "custom",
+            path,
+            message:
+              "with ipsec, letters, digits, `_` and `-` only: strongSwan reads `.` in a connection name as a separator",
+          });
       if (t.endpoints.length !== 2) return;
       const [a, b] = t.endpoints;
       if (
@@ -104,6 +116,8 @@ export function normalizeGreTunnel(inputs: GreTunnelRegistration): NormalizedGre
   const [a, b] = inputs.endpoints;
   const end = (self: typeof a, peer: typeof a): NormalizedGreEndpoint => {
     const normalized: NormalizedGreEndpoint = {
+      // Only a name of its own: an end named as the tunnel is stored as one that was not named.
+      ...(self.name !== undefined && self.name !== inputs.name ? { name: self.name } : {}),
       connection: withoutSecrets(self.connection),
       local: canonicalAddress(self.local),
       remote: canonicalAddress(self.remote ?? peer.local),

@@ -79,13 +79,18 @@ export function endKeys(
   };
 }
 
+/** End `i`'s interface name on its router: its own, else the tunnel's. */
+export function endName(tunnel: Pick<NormalizedGreTunnel, "name" | "endpoints">, i: 0 | 1): string {
+  return tunnel.endpoints[i].name ?? tunnel.name;
+}
+
 /** What each router should have: the field note's tunnel, address and link state. */
 export function endSpecs(tunnel: NormalizedGreTunnel): [TunnelEndSpec, TunnelEndSpec] {
   const keys = mirroredKeys(tunnel.key);
   const spec = (i: 0 | 1): TunnelEndSpec => {
     const end = tunnel.endpoints[i];
     const result: TunnelEndSpec = {
-      name: tunnel.name,
+      name: endName(tunnel, i),
       local: end.local,
       remote: end.remote,
       ttl: tunnel.ttl,
@@ -178,7 +183,12 @@ export function outputsFrom(
   // The health's problem, named after the end whose pings found it, and its causes: the tunnel's own drift.
   const pinger = health ? labels.indexOf(health.from[0]) : -1;
   const problem = health
-    ? healthProblem(t.name, pingPair(t.endpoints[pinger === 1 ? 1 : 0])[1], health, t.ipsec !== undefined)
+    ? healthProblem(
+        endName(t, pinger === 1 ? 1 : 0),
+        pingPair(t.endpoints[pinger === 1 ? 1 : 0])[1],
+        health,
+        t.ipsec !== undefined,
+      )
     : undefined;
   const ends = [0, 1].map((i): GreEndState => {
     const device = endState(labels[i], t.endpoints[i].connection.host, specs[i], observed[i]);

@@ -106,8 +106,8 @@ describeOnLab("GreTunnel on lab routers", () => {
 
   afterEach(async () => {
     await Promise.all([
-      removeTunnels(a, "gre1", "gre2", "gre3", "csum"),
-      removeTunnels(b, "gre1", "gre2", "gre3", "csum"),
+      removeTunnels(a, "gre1", "gre2", "gre3", "csum", "gre-routerB"),
+      removeTunnels(b, "gre1", "gre2", "gre3", "csum", "gre-routerA"),
     ]);
   });
 
@@ -185,6 +185,56 @@ describeOnLab("GreTunnel on lab routers", () => {
     expect(await link(b, "gre1")).toBeUndefined();
     // Deleting again (an end already gone) is fine.
     await tunnels.delete(refreshed);
+  });
+
+  it("names each end on its own router when the endpoints say so (a hub's gre-routerB, the branch's gre-routerA)", async () => {
+    const named = fieldNote({
+      endpoints: [
+        { name: "gre-routerB", connection: a.connection, local: a.router.underlay, address: "10.10.10.2" },
+        { name: "gre-routerA", connection: b.connection, local: b.router.underlay, address: "10.10.10.1" },
+      ],
+    });
+    const state = await tunnels.create("gre1", named);
+    expect(await link(a, "gre-routerB")).toMatchObject({ kind: "gre", up: true, ikey: 1, okey: 1 });
+    expect(await link(b, "gre-routerA")).toMatchObject({ kind: "gre", up: true, ikey: 1, okey: 1 });
+    expect(await link(a, "gre1")).toBeUndefined();
+    expect(await link(b, "gre1")).toBeUndefined();
+    expect(await pingAcross(b, "10.10.10.1", "10.10.10.2")).toBe(0);
+    expect(await pingAcross(a, "10.10.10.2", "10.10.10.1")).toBe(0);
+    expect((state.outputs.health as Props).reachable).toBe(true);
+
+    const refreshed = await tunnels.refresh(state);
+    expect((refreshed.outputs.ends as Props[]).map((e) => [e.present, e.drift])).toEqual([
+      [true, []],
+      [true, []],
+    ]);
+    expect(await tunnels.preview(refreshed, named)).toEqual({
+      changes: "none",
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
+    // routerB's end deleted by hand: drift that names its own interface, repaired by update.
+    await sh(b, ["ip", "link", "del", "gre-routerA"]);
+    const drifted = await tunnels.refresh(refreshed);
+    expect((drifted.outputs.ends as Props[])[1].drift).toEqual([
+      expect.stringContaining("gre-routerA is missing"),
+    ]);
+    const { state: repaired, operation } = await tunnels.up(drifted, named);
+    expect(operation).toBe("update");
+    expect(await link(b, "gre-routerA")).toMatchObject({ up: true });
+    expect(await pingAcross(a, "10.10.10.2", "10.10.10.1")).toBe(0);
+    // Another name on one router is another device: a replacement.
+    const renamed = fieldNote({
+      endpoints: [
+        { connection: a.connection, local: a.router.underlay, address: "10.10.10.2" },
+        { name: "gre-routerA", connection: b.connection, local: b.router.underlay, address: "10.10.10.1" },
+      ],
+    });
+    expect(await tunnels.preview(repaired, renamed)).toMatchObject({ replaces: ["endpoints[0].name"] });
+
+    await tunnels.delete(repaired);
+    expect(await link(a, "gre-routerB")).toBeUndefined();
+    expect(await link(b, "gre-routerA")).toBeUndefined();
   });
 
   it("sees a peer deleted out of band as drift and repairs only that end", async () => {

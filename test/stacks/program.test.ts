@@ -9,6 +9,7 @@ import { configConnections, declareNetwork, type ConnectionResolver } from "../.
 import { installMonitor, reveal, runProgram, type Registration } from "../../tools/engine/monitor";
 import { loadProject } from "../../tools/engine/engine";
 import { IpForwarding } from "../../resources/sysctl";
+import { GreTunnel, TunnelRoutes } from "../../index";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -236,6 +237,57 @@ describe("the stack program", () => {
         },
       },
     });
+  });
+
+  it("TunnelRoutes takes its LANs and router names as outputs (a stack reference's), and routes through each end's own interface", async () => {
+    const hq = { host: "203.0.113.10", privateKey: "KEY-HQ" };
+    const branch = { host: "203.0.113.20", privateKey: "KEY-BRANCH" };
+    const { resources } = await registrations({}, () => {
+      const tunnel = new GreTunnel("hq-branch1", {
+        name: "gre-branch1",
+        key: 7,
+        endpoints: [
+          {
+            connection: hq,
+            local: "198.51.100.10",
+            remote: "198.51.100.20",
+            address: "10.10.10.1",
+            peerAddress: "10.10.10.2",
+          },
+          {
+            name: "gre-hq",
+            connection: branch,
+            local: "198.51.100.20",
+            remote: "198.51.100.10",
+            address: "10.10.10.2",
+            peerAddress: "10.10.10.1",
+          },
+        ],
+      });
+      // As StackReference.getOutput gives them: outputs, known in a preview.
+      const lans = pulumi.output([["10.1.1.0/24"], ["10.2.1.0/24", "10.2.2.0/24"]] as const);
+      new TunnelRoutes("hq-branch1-routes", {
+        tunnel,
+        lans: lans.apply(([a, b]) => [a, pulumi.output(b)] as const),
+        routers: [pulumi.output("hq"), "branch1"],
+        metric: pulumi.output(50),
+      });
+    });
+    const routes = resources
+      .filter((r) => r.type === "pulumi-nodejs:dynamic/gre:TunnelRoute")
+      .map(summary)
+      .map((r) => [
+        r.name,
+        r.inputs.destination,
+        (r.inputs.tunnel as { name: string }).name,
+        r.inputs.metric,
+        r.dependencies,
+      ]);
+    expect(routes.sort()).toEqual([
+      ["hq-branch1-routes-branch1-10.1.1.0_24", "10.1.1.0/24", "gre-hq", 50, ["hq-branch1"]],
+      ["hq-branch1-routes-hq-10.2.1.0_24", "10.2.1.0/24", "gre-branch1", 50, ["hq-branch1"]],
+      ["hq-branch1-routes-hq-10.2.2.0_24", "10.2.2.0/24", "gre-branch1", 50, ["hq-branch1"]],
+    ]);
   });
 
   it("IpForwarding enables the families it is given: one Sysctl per family, a second one its child; a bad list is refused", async () => {

@@ -56,3 +56,16 @@ describe("one declaration per shape", () => {
     expect(same).toBe(true);
   });
 });
+
+describe("what the Args types refuse at compile time (`npm run lint` type-checks this file)", () => {
+  const end = { connection: { host: "203.0.113.10" }, local: "198.51.100.10" };
+  const two: GreTunnelArgs = { name: "gre1", endpoints: [end, { ...end, local: "198.51.100.20" }] };
+  // @ts-expect-error a tunnel has exactly two endpoints: a third does not type-check
+  const three: GreTunnelArgs = { name: "gre1", endpoints: [end, end, end] };
+  // @ts-expect-error nor does one
+  const one: GreTunnelArgs = { name: "gre1", endpoints: [end] };
+
+  it("two endpoints, each an Input", () => {
+    expect([two, three, one].map((args) => (args.endpoints as unknown[]).length)).toEqual([2, 3, 1]);
+  });
+});

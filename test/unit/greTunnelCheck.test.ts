@@ -381,6 +381,35 @@ describe("GreTunnel check", () => {
         },
       ],
     ],
+    [
+      "an IPsec end whose own name has a dot",
+      {
+        ...endpoint(1, { name: "gre.hub" }),
+        ipsec: { psk: "a-key-of-sixteen-or-more" },
+      },
+      [
+        {
+          property: "endpoints[1].name",
+          reason:
+            "with ipsec, letters, digits, `_` and `-` only: strongSwan reads `.` in a connection name as a separator",
+        },
+      ],
+    ],
+    [
+      "an end's own name that iproute2 reads as a keyword",
+      endpoint(0, { name: "remote" }),
+      [{ property: "endpoints[0].name", reason: expect.stringContaining("iproute2") }],
+    ],
+    [
+      "three endpoints",
+      fieldNote({
+        endpoints: [
+          ...(fieldNote().endpoints as unknown[]),
+          { connection: { host: "169.254.100.13" }, local: "198.51.100.13" },
+        ],
+      }),
+      [{ property: "endpoints", reason: "a tunnel has exactly two endpoints" }],
+    ],
   ])("refuses %s", async (_title, news, expected) => {
     expect(await failures(news)).toEqual(expected);
   });
@@ -399,6 +428,22 @@ describe("GreTunnel check", () => {
     const refused = await failures(fieldNote({ ipsec: { psk, proposals: [] } }));
     expect(refused).toEqual([{ property: "ipsec.proposals", reason: "at least one proposal" }]);
     expect(JSON.stringify(refused)).not.toContain(psk);
+  });
+
+  it("keeps an end's own interface name only when it differs from the tunnel's", async () => {
+    const news = fieldNote({
+      endpoints: [
+        { name: "gre-routerB", connection: routerA, local: "198.51.100.11", address: "10.10.10.2" },
+        { name: "gre1", connection: routerB, local: "198.51.100.12", address: "10.10.10.1" },
+      ],
+    });
+    const result = await checkRaw(greTunnelProvider, { ...news, __provider: "serialized" });
+    expect(result.failures).toBeUndefined();
+    const endpoints = (result.inputs as unknown as NormalizedGreTunnel).endpoints;
+    expect(endpoints.map((e) => e.name)).toEqual(["gre-routerB", undefined]);
+    expect(
+      endSpecs(withLiveConnections(result.inputs as unknown as NormalizedGreTunnel)).map((e) => e.name),
+    ).toEqual(["gre-routerB", "gre1"]);
   });
 
   it("never repeats a secret in a failure", async () => {
@@ -548,6 +593,18 @@ describe("diffGreTunnel (offline)", () => {
     [
       "gre written out is no change",
       fieldNote({ mode: "gre" }),
+      {},
+      { changes: false, replaces: [], reasons: [] },
+    ],
+    [
+      "an end's own name replaces (another device on that router)",
+      endpoint(1, { name: "gre-hub" }),
+      {},
+      { changes: true, replaces: ["endpoints[1].name"], reasons: ["endpoints[1].name"] },
+    ],
+    [
+      "an end named as the tunnel is no change",
+      endpoint(1, { name: "gre1" }),
       {},
       { changes: false, replaces: [], reasons: [] },
     ],

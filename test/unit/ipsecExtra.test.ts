@@ -22,7 +22,6 @@ const SPEC: TunnelEndSpec = {
 const WANTED: ExtrasWanted = {
   persist: false,
   ipsec: {
-    name: "gre1",
     family: "ipv4",
     psk: PSK,
     ike: ["aes256gcm16-prfsha384-x25519"],

@@ -126,7 +126,7 @@ describe("trafficFindings", () => {
   ) => ({
     sender: "routerA",
     receiver: "routerB",
-    name: "gre1",
+    names: ["gre1", "gre1"] as [string, string],
     before: [counters, counters] as [LinkCounters, LinkCounters],
     after: [plus(counters, a), plus(counters, b)] as [LinkCounters, LinkCounters],
     captured,

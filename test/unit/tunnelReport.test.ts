@@ -92,7 +92,7 @@ describe("the diagnosis of a tunnel that does not carry traffic", () => {
       { observation: observation("observe-routerA-gre1-key1.json"), underlayPing },
       { observation: observation("observe-routerB-gre1-key2.json"), underlayPing },
     ];
-    expect(diagnoseTunnel("gre1", [specA, specB], labels, views)).toEqual({
+    expect(diagnoseTunnel([specA, specB], labels, views)).toEqual({
       findings: [
         "routerA: the underlay reaches 198.51.100.12 from 198.51.100.11",
         "routerB: the underlay reaches 198.51.100.11 from 198.51.100.12",
@@ -113,7 +113,7 @@ describe("the diagnosis of a tunnel that does not carry traffic", () => {
       },
       { unreadable: "routerB (root@169.254.100.12:22): unreachable after 1 attempt(s)" },
     ];
-    expect(diagnoseTunnel("gre1", [natted, specB], labels, views)).toEqual({
+    expect(diagnoseTunnel([natted, specB], labels, views)).toEqual({
       findings: [
         expect.stringMatching(/^routerA: GRE is not available: the ip_gre module is not loaded/),
         "routerA: the underlay does not reach 203.0.113.7 from 198.51.100.11 (no reply)",
@@ -130,7 +130,7 @@ describe("the diagnosis of a tunnel that does not carry traffic", () => {
       { observation: a, underlayPing },
       { observation: { ...recordedB, links: sameKeys }, underlayPing },
     ];
-    const nat = diagnoseTunnel("gre1", [specA, specB], labels, both);
+    const nat = diagnoseTunnel([specA, specB], labels, both);
     expect(nat.findings.slice(2)).toEqual([
       "routerB sends to 203.0.113.9, but routerA's tunnel starts at 198.51.100.11: right only if routerA is behind a NAT whose public address is 203.0.113.9 and that forwards GRE (IP protocol 47); many NATs cannot, and then a GRE tunnel cannot cross it",
     ]);
@@ -151,7 +151,7 @@ describe("the diagnosis of a tunnel that does not carry traffic", () => {
       { observation: observation("observe-routerA-gre1-key1.json"), underlayPing },
       { observation: moved, underlayPing: { ...underlayPing, exitCode: 1, stdout: "" } },
     ];
-    const diagnosis = diagnoseTunnel("gre1", [specA, specB], labels, views);
+    const diagnosis = diagnoseTunnel([specA, specB], labels, views);
     expect(diagnosis.explained).toBe(true);
     expect(diagnosis.findings).toContain(
       "routerB: gre1 starts at 198.51.100.12, which is no longer an address of this router " +

@@ -64,7 +64,7 @@ function stackDrift(stack: BootStackFound, name: string): string[] {
 export const bootFiles: TunnelEndExtra<BootFilesView, BootFilesState> = {
   key: "bootFiles",
 
-  reads(wanted, previous) {
+  reads(_name, wanted, previous) {
     if (!wanted.persist && previous?.persist !== true) return {};
     return {
       files: [readPersistedFiles()],

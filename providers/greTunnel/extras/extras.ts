@@ -44,7 +44,6 @@ function eachRead<T>(
 
 /** What the inputs (or a state) ask of the ends besides the tunnel. */
 export function wantedExtras(t: {
-  name?: string;
   mode?: TunnelMode;
   persist?: boolean;
   tcpMss?: ExtrasWanted["tcpMss"] | null;
@@ -56,10 +55,9 @@ export function wantedExtras(t: {
     persist: t.persist ?? false,
     tcpMss: t.tcpMss ?? undefined,
     ...(innerFamily(t.endpoints ?? []) === "ipv6" ? { ipv6: true } : {}),
-    ...(t.ipsec && t.name && a?.local && b?.local
+    ...(t.ipsec && a?.local && b?.local
       ? {
           ipsec: {
-            name: t.name,
             family: underlayFamily(t.mode ?? "gre"),
             psk: t.ipsec.psk,
             ike: t.ipsec.proposals,
@@ -71,12 +69,19 @@ export function wantedExtras(t: {
   };
 }
 
-/** The reads, by name: what the inputs want, and what the state says there is (to remove it). */
-export function extrasToRead(wanted: ExtrasWanted, previous?: Partial<ExtrasWanted>): ReadGroups {
+/**
+ * The reads of the end whose interface is `name`, by group: what the inputs want, and what the
+ * state says there is (to remove it).
+ */
+export function extrasToRead(
+  name: string,
+  wanted: ExtrasWanted,
+  previous?: Partial<ExtrasWanted>,
+): ReadGroups {
   const groups: ReadGroups = {};
   for (const extra of Object.values(EXTRAS)) {
-    for (const [name, commands] of Object.entries(extra.reads(wanted, previous)))
-      if (commands !== undefined) groups[`${extra.key}.${name}`] = commands;
+    for (const [group, commands] of Object.entries(extra.reads(name, wanted, previous)))
+      if (commands !== undefined) groups[`${extra.key}.${group}`] = commands;
   }
   return groups;
 }

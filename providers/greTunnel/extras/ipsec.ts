@@ -156,12 +156,12 @@ function removal(name: string, view: IpsecView): RemoteCommand[] {
 export const ipsec: TunnelEndExtra<IpsecView, IpsecState> = {
   key: "ipsec",
 
-  reads(wanted, previous) {
+  reads(name, wanted, previous) {
     const ipsec = wanted.ipsec ?? previous?.ipsec;
     if (!ipsec) return {};
     const persisted = (w?: Partial<ExtrasWanted>) => w?.persist === true && w.ipsec !== undefined;
     return {
-      ...ipsecReads(ipsec.name),
+      ...ipsecReads(name),
       guard: guardReads(ipsec.family),
       ...(persisted(wanted) || persisted(previous) ? bootUnitReads() : {}),
       ...(persisted(wanted) ? { charonBoot: [unitEnabled(STRONGSWAN_SERVICE)] } : {}),

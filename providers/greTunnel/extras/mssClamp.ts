@@ -71,7 +71,7 @@ export const mssClamp: TunnelEndExtra<ClampView, MssClampState> = {
   // The IPv4 firewall always (where every rule of 0.3 is); the IPv6 one only for a tunnel with IPv6
   // addresses, now or before: reading a firewall loads its kernel modules, which an IPv4 router
   // should not get for nothing.
-  reads(wanted, previous) {
+  reads(_name, wanted, previous) {
     const wasThere = previous?.tcpMss !== undefined && previous.tcpMss !== null;
     if (wanted.tcpMss === undefined && !wasThere) return {};
     const atBoot = (w?: Partial<ExtrasWanted>) =>

@@ -24,8 +24,6 @@ export interface ExtrasWanted {
 
 /** What `ipsec` asks of both ends: the key, the proposals, and who the ends are. */
 export interface WantedIpsec {
-  /** The tunnel's interface name (its connection and files are named after it). */
-  name: string;
   /** The underlay's family (which iptables guards it). */
   family: IpFamily;
   /** The pre-shared key. */
@@ -42,9 +40,10 @@ export interface TunnelEndExtra<View, State extends object> {
   readonly key: string;
   /**
    * What to read on a router, by name: what the inputs want, and what the state says is there
-   * (to remove it). None when neither mentions it, so a plain tunnel's refresh costs nothing more.
+   * (to remove it), for the end whose interface is `name`. None when neither mentions it, so a
+   * plain tunnel's refresh costs nothing more.
    */
-  reads(wanted: ExtrasWanted, previous?: Partial<ExtrasWanted>): ReadGroups;
+  reads(name: string, wanted: ExtrasWanted, previous?: Partial<ExtrasWanted>): ReadGroups;
   /** What the router has, from the outcomes of its reads (undefined when none was read). */
   parse(name: string, outcomes: GroupOutcomes): View | undefined;
   /** Why the router cannot hold what is wanted (for preflight, before anything changes). */
