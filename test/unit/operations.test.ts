@@ -59,10 +59,26 @@ describe("stacks/pulumi.sh", () => {
 });
 
 describe("the GitOps workflow", () => {
-  type Step = { uses?: string; run?: string; env?: Record<string, string>; with?: Record<string, unknown> };
-  type Job = { concurrency?: { group: string; "cancel-in-progress": boolean }; steps: Step[]; env?: unknown };
-  const workflow = load(readFileSync(path.join(ROOT, ".github/workflows/gre-network.yml"), "utf8")) as {
+  type Step = {
+    id?: string;
+    name?: string;
+    if?: string;
+    uses?: string;
+    run?: string;
     env?: Record<string, string>;
+    with?: Record<string, unknown>;
+    "continue-on-error"?: boolean;
+  };
+  type Job = {
+    if: string;
+    environment?: string;
+    concurrency?: { group: string; "cancel-in-progress": boolean };
+    steps: Step[];
+    env?: unknown;
+  };
+  const workflow = load(readFileSync(path.join(ROOT, ".github/workflows/gre-network.yml"), "utf8")) as {
+    on: Record<string, { paths?: string[] } | null>;
+    env: Record<string, string>;
     jobs: Record<string, Job>;
   };
   const setup = load(readFileSync(path.join(ROOT, ".github/actions/gre-setup/action.yml"), "utf8")) as {
@@ -70,8 +86,11 @@ describe("the GitOps workflow", () => {
   };
   const mentions = (value: unknown, secret: string) =>
     JSON.stringify(value ?? {}).includes(`secrets.${secret}`);
+  const pulumiSteps = Object.values(workflow.jobs).flatMap((job) =>
+    job.steps.filter((step) => step.uses?.startsWith("pulumi/actions@")),
+  );
 
-  it("gives previews, deploys and drift checks concurrency groups of their own; only previews cancel", () => {
+  it("gives deploys and drift checks of a stack one concurrency group, which never cancels; a pull request's previews cancel each other", () => {
     const groups = Object.fromEntries(
       Object.entries(workflow.jobs).map(([name, job]) => [name, job.concurrency]),
     );
@@ -80,9 +99,59 @@ describe("the GitOps workflow", () => {
         group: "gre-network-preview-${{ github.event.pull_request.number }}",
         "cancel-in-progress": true,
       },
-      deploy: { group: "gre-network-deploy-${{ vars.GRE_STACK }}", "cancel-in-progress": false },
-      drift: { group: "gre-network-drift-${{ vars.GRE_STACK }}", "cancel-in-progress": false },
+      deploy: { group: "gre-network-stack-${{ vars.GRE_STACK }}", "cancel-in-progress": false },
+      drift: { group: "gre-network-stack-${{ vars.GRE_STACK }}", "cancel-in-progress": false },
     });
+  });
+
+  it("deploys in an environment of its own (for required reviewers); previews and drift checks in another", () => {
+    expect(
+      Object.fromEntries(Object.entries(workflow.jobs).map(([name, job]) => [name, job.environment])),
+    ).toEqual({
+      preview: "gre-network-preview",
+      deploy: "gre-network",
+      drift: "gre-network-preview",
+    });
+  });
+
+  it("runs for changes to what the stack is made of, the same paths for pull requests and pushes", () => {
+    const paths = workflow.on.pull_request!.paths!;
+    expect(workflow.on.push!.paths).toEqual(paths);
+    for (const made of [
+      "Pulumi*.yaml",
+      "stacks/**",
+      "providers/**",
+      "package-lock.json",
+      ".github/workflows/gre-network.yml",
+    ])
+      expect(paths).toContain(made);
+    expect(paths).not.toContain("README.md");
+  });
+
+  it("previews no pull request from a fork (its code would run with the routers' key)", () => {
+    expect(workflow.jobs.preview.if.replace(/\s+/g, " ")).toBe(
+      "vars.GRE_STACK != '' && github.event_name == 'pull_request' && github.event.pull_request.head.repo.full_name == github.repository",
+    );
+  });
+
+  it("pins the Pulumi CLI to the version the package is tested against", () => {
+    const pinned = (
+      JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+        devDependencies: Record<string, string>;
+      }
+    ).devDependencies["@pulumi/pulumi"];
+    expect(workflow.env.PULUMI_VERSION).toBe(pinned);
+    expect(pulumiSteps.length).toBe(3);
+    for (const step of pulumiSteps) expect(step.with?.["pulumi-version"]).toBe("${{ env.PULUMI_VERSION }}");
+  });
+
+  it("kills the ssh-agent at the end of every job, also after a failure", () => {
+    const load = setup.runs.steps.find((s) => s.name === "Load the routers' SSH key into an agent")!;
+    expect(load.run).toContain('echo "SSH_AGENT_PID=$SSH_AGENT_PID" >> "$GITHUB_ENV"');
+    for (const job of Object.values(workflow.jobs)) {
+      const last = job.steps[job.steps.length - 1];
+      expect([last.if, last.run]).toEqual(["always()", "ssh-agent -k || true"]);
+    }
   });
 
   it("gives Pulumi's token and passphrase only to the steps that run Pulumi", () => {
@@ -103,5 +172,73 @@ describe("the GitOps workflow", () => {
     }
     const install = setup.runs.steps.find((s) => s.run === "npm ci")!;
     expect(install.env).toBeUndefined();
+  });
+
+  describe("drift", () => {
+    const steps = workflow.jobs.drift.steps;
+    const step = (name: string) => steps.find((s) => s.name === name)!;
+    /** Runs a step's script with bash as the runner would, `gh` replaced by a recorder. */
+    function runStep(s: Step, env: Record<string, string>, ghSays = "") {
+      const dir = mkdtempSync(path.join(tmpdir(), "gre-drift-"));
+      try {
+        const summary = path.join(dir, "summary.md");
+        const calls = path.join(dir, "gh-calls");
+        writeFileSync(
+          path.join(dir, "gh"),
+          `#!/bin/sh\necho "$*" >> ${JSON.stringify(calls)}\ncase "$2" in list) printf '%s' ${JSON.stringify(ghSays)};; esac\n`,
+        );
+        chmodSync(path.join(dir, "gh"), 0o755);
+        const result = spawnSync("bash", ["-e", "-c", s.run!], {
+          env: { PATH: `${dir}:${process.env.PATH}`, GITHUB_STEP_SUMMARY: summary, ...env },
+          encoding: "utf8",
+        });
+        const read = (f: string) => spawnSync("cat", [f], { encoding: "utf8" }).stdout;
+        return { status: result.status, summary: read(summary), gh: read(calls) };
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+
+    it("lets the check fail without failing the job at once, so that the report steps run, then fails it", () => {
+      const check = step("Drift check");
+      expect([
+        check.id,
+        check["continue-on-error"],
+        check.with?.["expect-no-changes"],
+        check.with?.refresh,
+      ]).toEqual(["drift", true, true, true]);
+      const names = steps.map((s) => s.name);
+      expect(names.slice(names.indexOf("Drift check"))).toEqual([
+        "Drift check",
+        "Report drift in the job summary",
+        "Open or update the drift issue",
+        "Fail on drift",
+        "Stop the ssh-agent",
+      ]);
+      expect(step("Fail on drift")).toMatchObject({ if: "steps.drift.outcome == 'failure'", run: "exit 1" });
+    });
+
+    it("writes what the preview printed into the job summary, naming the stack", () => {
+      const report = step("Report drift in the job summary");
+      expect(report.if).toBe("steps.drift.outcome == 'failure'");
+      const preview = "    ~ pulumi-nodejs:dynamic/gre:GreTunnel: (update)\n      ~ key        : 2 => 1";
+      const { status, summary } = runStep(report, { PREVIEW: preview, STACK: "acme/pulumi-gre/prod" });
+      expect(status).toBe(0);
+      expect(summary).toContain("## Drift on acme/pulumi-gre/prod\n");
+      expect(summary).toContain("```\n" + preview + "\n```\n");
+    });
+
+    it("opens an issue when none is open, and comments on the open one otherwise", () => {
+      const issue = step("Open or update the drift issue");
+      expect(issue.if).toBe("steps.drift.outcome == 'failure' && vars.GRE_DRIFT_ISSUE == 'true'");
+      const env = { STACK: "acme/pulumi-gre/prod", RUN_URL: "https://github.example/run/7" };
+      expect(runStep(issue, env).gh).toBe(
+        `issue list --state open --search "Drift on acme/pulumi-gre/prod" in:title --json number --jq .[0].number\n` +
+          "issue create --title Drift on acme/pulumi-gre/prod --body The scheduled drift check found changes: https://github.example/run/7\n",
+      );
+      expect(runStep(issue, env, "12").gh).toContain(
+        "issue comment 12 --body Still drifting: https://github.example/run/7\n",
+      );
+    });
   });
 });
