@@ -2,7 +2,17 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", ".lab/", "coverage/", "eslint.config.mjs", "jest.config.js"] },
+  {
+    ignores: [
+      "node_modules/",
+      "dist/",
+      ".lab/",
+      "coverage/",
+      "docs/api/",
+      "eslint.config.mjs",
+      "jest.config.js",
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     files: ["**/*.ts"],

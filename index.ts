@@ -11,8 +11,25 @@ export {
   type GreEndState,
   type GreTunnelHealth,
   type HostKeyOrigin,
+  type ExtrasState,
+  type BootFilesState,
+  type MssClampState,
+  type IpsecState,
+  type Firewall,
 } from "./resources/greTunnel";
-export type { GreKey, TcpMss, TunnelMode } from "./model/tunnel";
+export { TUNNEL_MODES, type GreKey, type IpFamily, type TcpMss, type TunnelMode } from "./model/tunnel";
+export type {
+  GreEndpointDeclaration,
+  GreTunnelDeclaration,
+  IpsecDeclaration,
+  NormalizedGreEndpoint,
+} from "./model/greTunnel";
+export type {
+  KernelModuleDeclaration,
+  SysctlDeclaration,
+  TunnelRouteDeclaration,
+} from "./model/routerResources";
+export type { Inputs, InputValue } from "./resources/inputs";
 export type { TunnelEndState } from "./model/endState";
 export { KernelModule, type KernelModuleArgs } from "./resources/kernelModule";
 export { Sysctl, IpForwarding, type SysctlArgs, type IpForwardingArgs } from "./resources/sysctl";
@@ -23,6 +40,7 @@ export {
   type TunnelRoutesArgs,
   type RouteTunnel,
   type FoundRoute,
+  type LanList,
 } from "./resources/tunnelRoute";
 export type { ConnectionArgs, ProxyConnectionArgs } from "./resources/connectionArgs";
-export type { Connection, ProxyConnection } from "./model/connection";
+export type { Connection, ConnectionCredentials, ProxyConnection } from "./model/connection";

@@ -16,9 +16,11 @@ export interface ProxyConnection {
   port?: number;
   /** Login user; default `root`. */
   user?: string;
+  /** Password, for password or keyboard-interactive login; keep it a secret. */
   password?: string;
   /** Private key text (OpenSSH or PEM); keep it a secret (`pulumi config set --secret`). */
   privateKey?: string;
+  /** The passphrase of an encrypted `privateKey`; keep it a secret. */
   privateKeyPassword?: string;
   /** An SSH agent socket; default `$SSH_AUTH_SOCK` when no other credential is given. */
   agentSocketPath?: string;
@@ -40,8 +42,9 @@ export interface ProxyConnection {
 }
 
 /**
- * A router's SSH connection. Every field of `@pulumi/command`'s `remote.Connection` means the same
- * here; the extras are `hostKey`, `sudo`, `proxyCommand`, `commandTimeout` and `name`.
+ * A router's SSH connection: every field of `@pulumi/command`'s `remote.Connection`, read as it
+ * reads them, except that without `hostKey` the key seen first is recorded and enforced (not any key
+ * accepted); the extras are `sudo`, `proxyCommand`, `commandTimeout` and `name`.
  *
  * This is the resolved shape, as a resource's `connection` output holds it; programs write
  * `ConnectionArgs`, whose fields may be `Input`s.
@@ -83,8 +86,11 @@ export interface Connection extends ProxyConnection {
  * own (`credentials`), so that hosts, users and addresses stay plain in state and previews.
  */
 export interface ConnectionCredentials {
+  /** The connection's `password`. */
   password?: string;
+  /** The connection's `privateKey`. */
   privateKey?: string;
+  /** The connection's `privateKeyPassword`. */
   privateKeyPassword?: string;
   /** The jump host's secrets. */
   proxy?: Omit<ConnectionCredentials, "proxy">;

@@ -9,17 +9,29 @@
 export interface TunnelEndState {
   /** The router, as errors name it. */
   router: string;
+  /** The host the router is reached at. */
   host: string;
+  /** Whether the device exists on the router. */
   present: boolean;
+  /** Whether the device is up. */
   up: boolean;
+  /** The device's interface index; null when it is missing. */
   ifindex: number | null;
+  /** The device's underlay addresses as the kernel has them (null when missing). */
   local: string | null;
+  /** The underlay address it sends to. */
   remote: string | null;
+  /** The GRE key it accepts (null: none). */
   ikey: number | null;
+  /** The GRE key it sends (null: none). */
   okey: number | null;
+  /** Its outer TTL (hop limit over IPv6). */
   ttl: number | null;
+  /** Its MTU. */
   mtu: number | null;
+  /** The end's tunnel address on the device (null: none). */
   address: string | null;
+  /** The peer address of that point-to-point address. */
   peerAddress: string | null;
   /** Each way the end differs from the inputs, naming the router; empty when it matches. */
   drift: string[];

@@ -131,7 +131,10 @@ export const GRE_TUNNEL_DEFAULTS = { ttl: 255, persist: false, verify: true } as
  * One end after `check`, as the state records it: `remote` and `peerAddress` filled in (no peer
  * address on a bridged end); `name` only when it differs from the tunnel's.
  */
-export type NormalizedGreEndpoint = GreEndpointDeclaration & { remote: string };
+export type NormalizedGreEndpoint = GreEndpointDeclaration & {
+  /** Where this end sends to: its declared `remote`, else the peer's `local`. */
+  remote: string;
+};
 
 /**
  * A tunnel after `check`: {@link GRE_TUNNEL_DEFAULTS} filled in, exactly two ends, whose

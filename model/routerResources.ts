@@ -62,11 +62,13 @@ export type SysctlInputs = Required<Omit<SysctlDeclaration, "value" | "allowAnyK
 export interface RouteTunnel {
   /** The tunnel interface (gre1). */
   name: string;
-  /** This router's underlay address and the peer's (where the tunnel's own packets go). */
+  /** This router's underlay address (where the tunnel's own packets leave from). */
   local: string;
+  /** The peer's underlay address (where the tunnel's own packets go). */
   remote: string;
-  /** This end's and the peer's tunnel addresses. */
+  /** This end's tunnel address. */
   address: string;
+  /** The peer's tunnel address (the next hop through the tunnel). */
   peerAddress: string;
 }
 

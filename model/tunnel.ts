@@ -25,7 +25,14 @@ export function carriesEthernet(mode: TunnelMode): boolean {
 }
 
 /** A GRE key: one number for both directions, or `{input, output}` as seen from the first end. */
-export type GreKey = number | { input: number; output: number };
+export type GreKey =
+  | number
+  | {
+      /** The key the first end accepts (the other end sends it). */
+      input: number;
+      /** The key the first end sends (the other end accepts it). */
+      output: number;
+    };
 
 /**
  * The MSS clamp of a tunnel: `"clamp"` (to the path MTU: the tunnel's MTU − 40) or a number of

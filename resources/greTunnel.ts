@@ -19,6 +19,13 @@ import { withSecretConnection } from "./connectionArgs";
 import type { Inputs } from "./inputs";
 import { runtimeProvider } from "./runtimeProvider";
 
+/** The parts of an end's outputs beyond its device (GreEndState), and where its MSS rule is. */
+export type { ExtrasState } from "../providers/greTunnel/extras/extras";
+export type { BootFilesState } from "../providers/greTunnel/extras/bootFiles";
+export type { MssClampState } from "../providers/greTunnel/extras/mssClamp";
+export type { IpsecState } from "../providers/greTunnel/extras/ipsec";
+export type { Firewall } from "../commands/firewall/mssClamp";
+
 export type { GreEndState, GreTunnelHealth, HostKeyOrigin };
 
 /** One router's end of a tunnel, with every field an `Input`. */
@@ -101,11 +108,15 @@ export class GreTunnel extends pulumi.dynamic.Resource {
   declare public readonly mode: pulumi.Output<TunnelMode | undefined>;
   /** The key as given (undefined: no key). */
   declare public readonly key: pulumi.Output<GreKey | undefined>;
+  /** Outer TTL (hop limit over IPv6). */
   declare public readonly ttl: pulumi.Output<number>;
+  /** The tunnel's MTU; undefined: the kernel's default. */
   declare public readonly mtu: pulumi.Output<number | undefined>;
   /** The MSS clamp as given (undefined: none). */
   declare public readonly tcpMss: pulumi.Output<TcpMss | undefined>;
+  /** Whether the tunnel is brought back at boot without Pulumi. */
   declare public readonly persist: pulumi.Output<boolean>;
+  /** Whether pings across check the tunnel on create, update and refresh. */
   declare public readonly verify: pulumi.Output<boolean>;
   /** The IPsec as given, proposals filled in (undefined: none); secret, for its pre-shared key. */
   declare public readonly ipsec: pulumi.Output<Required<IpsecDeclaration> | undefined>;

@@ -39,8 +39,11 @@ export class KernelModule extends pulumi.dynamic.Resource {
   declare public readonly connection: pulumi.Output<Connection>;
   /** The connection's secrets (private key, password, passphrase; its jump host's): secret. */
   declare public readonly credentials: pulumi.Output<ConnectionCredentials>;
+  /** The module, as modprobe names it. */
   declare public readonly name: pulumi.Output<string>;
+  /** Whether it is also loaded at boot (a file in /etc/modules-load.d). */
   declare public readonly persist: pulumi.Output<boolean>;
+  /** Whether delete unloads what this resource loaded. */
   declare public readonly unloadOnDelete: pulumi.Output<boolean>;
   /** loaded, builtin or not-loaded, at the last create, update or refresh. */
   declare public readonly status: pulumi.Output<"loaded" | "builtin" | "not-loaded">;

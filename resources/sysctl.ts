@@ -35,10 +35,13 @@ export class Sysctl extends pulumi.dynamic.Resource {
   declare public readonly connection: pulumi.Output<Connection>;
   /** The connection's secrets (private key, password, passphrase; its jump host's): secret. */
   declare public readonly credentials: pulumi.Output<ConnectionCredentials>;
+  /** The parameter, as sysctl names it (`net.ipv4.ip_forward`). */
   declare public readonly key: pulumi.Output<string>;
   /** The value wanted, as sysctl prints it. */
   declare public readonly value: pulumi.Output<string>;
+  /** Whether it is also set at boot (a file in /etc/sysctl.d). */
   declare public readonly persist: pulumi.Output<boolean>;
+  /** Whether delete puts back the value found before create. */
   declare public readonly restoreOnDelete: pulumi.Output<boolean>;
   /** The value at the last create, update or refresh. */
   declare public readonly current: pulumi.Output<string>;

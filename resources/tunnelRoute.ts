@@ -19,9 +19,13 @@ export type TunnelRouteArgs = Inputs<TunnelRouteDeclaration>;
 
 /** The route found in a route's slot (destination, table, metric), whoever made it. */
 export interface FoundRoute {
+  /** Its next hop (`via`); null without one. */
   gateway: string | null;
+  /** Its device (`dev`). */
   device: string | null;
+  /** Its route protocol: 176 is pulumi-gre's, others someone else's (4 static, 3 boot, …). */
   protocol: number;
+  /** Its preferred source (`src`); null without one. */
   source: string | null;
 }
 
@@ -52,16 +56,25 @@ export class TunnelRoute extends pulumi.dynamic.Resource {
   declare public readonly connection: pulumi.Output<Connection>;
   /** The connection's secrets (private key, password, passphrase; its jump host's): secret. */
   declare public readonly credentials: pulumi.Output<ConnectionCredentials>;
+  /** The destination prefix (the LAN behind the other router). */
   declare public readonly destination: pulumi.Output<string>;
+  /** The next hop; with `tunnel`, the tunnel's peer address by default. */
   declare public readonly via: pulumi.Output<string | undefined>;
+  /** The device the route goes out of (`dev`), when it names one. */
   declare public readonly device: pulumi.Output<string | undefined>;
+  /** The route's metric. */
   declare public readonly metric: pulumi.Output<number>;
   /** The table's number (254 is main). */
   declare public readonly table: pulumi.Output<number>;
+  /** The preferred source address (`src`), when given. */
   declare public readonly source: pulumi.Output<string | undefined>;
+  /** Whether a route to the same slot that someone else made may be replaced. */
   declare public readonly takeOver: pulumi.Output<boolean>;
+  /** Whether a destination may contain the address the router is reached at over SSH. */
   declare public readonly allowCapture: pulumi.Output<boolean>;
+  /** Whether the route is brought back at boot without Pulumi. */
   declare public readonly persist: pulumi.Output<boolean>;
+  /** The tunnel the route goes through, when it was given one (its checks apply). */
   declare public readonly tunnel: pulumi.Output<RouteTunnel | undefined>;
   /** Whether the route's boot file is there as written; null when persist is off and there is none. */
   declare public readonly persisted: pulumi.Output<boolean | null>;
@@ -116,7 +129,9 @@ export interface TunnelRoutesArgs {
   lans: pulumi.Input<readonly [LanList, LanList]>;
   /** Names of the two routers, for the routes' resource names; default end0 and end1. */
   routers?: pulumi.Input<readonly [pulumi.Input<string>, pulumi.Input<string>]>;
+  /** The routes' metric (TunnelRoute's default when left out). */
   metric?: pulumi.Input<number>;
+  /** The routing table, by number or `"main"` (the default). */
   table?: pulumi.Input<number | "main">;
   /** Bring the routes back at boot; default: as the tunnel does (its `persist`). */
   persist?: pulumi.Input<boolean>;

@@ -74,10 +74,15 @@ export interface IpsecState {
    * and ESP then run over UDP 4500), and whether its files, charon and guard are as written.
    */
   ipsec: {
+    /** The IKE SA's state as charon names it (`ESTABLISHED`, `CONNECTING`, …); null: none. */
     ike: string | null;
+    /** Whether GRE is protected: the ESP SA is installed. */
     protected: boolean;
+    /** The proposal IKE chose; null before it chose one. */
     proposal: string | null;
+    /** Whether a NAT is on the path (IKE and ESP then run over UDP 4500). */
     nat: boolean;
+    /** Whether its files, charon and guard are as written. */
     configured: boolean;
     /**
      * With persist: whether it comes back at boot (the guard's unit as written and enabled,

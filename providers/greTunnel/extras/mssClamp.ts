@@ -41,9 +41,13 @@ export interface MssClampState {
    * its boot unit is there as written and enabled (null: not read, or persist is off and there is none).
    */
   tcpMss: {
+    /** Where the rule is: nftables, iptables or ip6tables. */
     firewall: Firewall;
+    /** What it sets: `"clamp"`, a number, or `"other"` (a rule of ours changed by hand). */
     setting: TcpMss | "other";
+    /** The MSS it gives: the number, or the path MTU's for a clamp (null when not known). */
     mss: number | null;
+    /** Whether its boot unit is there as written and enabled (null: not read, or no persist). */
     persisted: boolean | null;
   } | null;
 }
