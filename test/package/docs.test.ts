@@ -1,6 +1,6 @@
 /**
- * Every TypeScript example a user reads — each ```ts block of README.md and each `@example` of the
- * product's sources — compiles, strict, against the package as `npm pack` makes it, installed in a
+ * Every TypeScript example a user reads — each ```ts block of README.md and of docs/, and each
+ * `@example` of the product's sources — compiles, strict, against the package as `npm pack` makes it, installed in a
  * project of its own. A doc example that does not compile fails here.
  */
 import { execFileSync } from "child_process";
@@ -20,7 +20,9 @@ function sources(at: string): string[] {
 
 describe("the documentation's examples", () => {
   const examples = [
-    ...markdownExamples("README.md", readFileSync(path.join(ROOT, "README.md"), "utf8")),
+    ...["README.md", ...readdirSync(path.join(ROOT, "docs")).map((f) => `docs/${f}`)]
+      .filter((file) => file.endsWith(".md"))
+      .flatMap((file) => markdownExamples(file, readFileSync(path.join(ROOT, file), "utf8"))),
     ...PRODUCT.flatMap((p) => sources(path.join(ROOT, p))).flatMap((file) =>
       tsdocExamples(path.relative(ROOT, file), readFileSync(file, "utf8")),
     ),
@@ -29,6 +31,7 @@ describe("the documentation's examples", () => {
   it("are there to check: the README's and each resource class's", () => {
     const origins = examples.map((e) => e.origin.split(":")[0]);
     expect(origins).toContain("README.md");
+    expect(origins).toContain("docs/resources.md");
     for (const file of ["greTunnel", "kernelModule", "sysctl", "tunnelRoute"])
       expect(origins).toContain(`resources/${file}.ts`);
   });
