@@ -36,3 +36,22 @@ export interface TunnelEndState {
   /** Each way the end differs from the inputs, naming the router; empty when it matches. */
   drift: string[];
 }
+
+/**
+ * A tunnel's state at a glance, from a GreTunnel's outputs: `down` when an end is missing or down,
+ * `no-traffic` when both ends are there but pings across fail, `drift` when anything else differs,
+ * `up` otherwise; `unknown` before the tunnel was read (in a preview).
+ */
+export type TunnelState = "up" | "down" | "no-traffic" | "drift" | "unknown";
+
+/** The {@link TunnelState} of a tunnel from its ends, its health (null with verify off) and its drift. */
+export function tunnelState(
+  ends: ReadonlyArray<Pick<TunnelEndState, "present" | "up" | "drift">> | undefined,
+  health: { reachable: boolean } | null | undefined,
+  drift: readonly string[] | undefined,
+): TunnelState {
+  if (!ends) return "unknown";
+  if (ends.some((e) => !e.present || !e.up)) return "down";
+  if (health && !health.reachable) return "no-traffic";
+  return [...ends.flatMap((e) => e.drift ?? []), ...(drift ?? [])].length > 0 ? "drift" : "up";
+}

@@ -17,6 +17,8 @@ import {
   type ProxyConnection,
   type GreTunnelHealth,
   type TunnelEndState,
+  type TunnelState,
+  tunnelState,
 } from "pulumi-gre";
 import type { ConfigConnection, RouterConfig, StackConfig, TunnelConfig } from "./config";
 import { routerUnderlay, routesOf } from "./configChecks";
@@ -40,7 +42,7 @@ export interface TunnelSummary {
    * no-traffic: both ends are there but pings across get no reply; drift: an end differs (or
    * full-size packets are lost).
    */
-  state: "up" | "down" | "no-traffic" | "drift" | "unknown";
+  state: TunnelState;
   /** Each difference, naming the router (with the causes of a tunnel that carries nothing). */
   drift: string[];
   /**
@@ -147,15 +149,7 @@ function summarize(
   own: string[] | undefined,
 ): TunnelSummary {
   const drift = [...(ends ?? []).flatMap((e) => e.drift ?? []), ...(own ?? [])];
-  const state = !ends
-    ? "unknown"
-    : ends.some((e) => !e.present || !e.up)
-      ? "down"
-      : health && !health.reachable
-        ? "no-traffic"
-        : drift.length > 0
-          ? "drift"
-          : "up";
+  const state = tunnelState(ends, health, own);
   return {
     id,
     interface: tunnel.name,

@@ -4,10 +4,12 @@
  * changes, a tunnel end deleted by hand, a key changed on one end, a route removed, forwarding
  * turned off, a router rebooted, destroy. The drift is read in Pulumi's own `--diff` lines.
  */
+import { execFileSync } from "child_process";
 import { mkdtempSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { repoRoot } from "../../tools/repoRoot";
+import { STATE_COLOURS } from "../../graph/networkGraph";
 import { Lab } from "../../lab/lab";
 import { closeAllConnections, runOnRouter } from "../../transport";
 import {
@@ -26,6 +28,21 @@ let stateDir: string;
 /** `npm run engine -- ARGS`, as a person runs it; its exit code and output. */
 function engine(...args: string[]): Promise<EngineResult> {
   return runEngineCommand(args, stateDir, "npm");
+}
+
+/** `npm run graph -- --stack dev`, as a person runs it: the routers' names and the tunnel's colour. */
+function graph(): { routers: boolean; stroke: string | undefined; texts: string[] } {
+  const svg = execFileSync("npm", ["run", "-s", "graph", "--", "--stack", "dev"], {
+    cwd: repoRoot(),
+    env: { ...process.env, GRE_ENGINE_STATE_DIR: stateDir },
+    encoding: "utf8",
+  });
+  const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+  return {
+    routers: texts.includes("routerA") && texts.includes("routerB"),
+    stroke: /<g id="edge\d+" class="edge">[^]*?<path [^>]*stroke="(#[0-9a-f]+)"/.exec(svg)?.[1],
+    texts,
+  };
 }
 
 describeOnLab("the dev stack on the lab, through the stand-in engine", () => {
@@ -82,6 +99,10 @@ describeOnLab("the dev stack on the lab, through the stand-in engine", () => {
       { host: "169.254.100.11", name: "routerA" },
       { host: "169.254.100.12", name: "routerB" },
     ]);
+    // The graph of the deployed stack: both routers, gre1 on each, drawn as carrying traffic.
+    const drawn = graph();
+    expect([drawn.routers, drawn.stroke]).toEqual([true, STATE_COLOURS.up]);
+    expect(drawn.texts).toEqual(expect.arrayContaining(["gre1 10.10.10.2", "gre1 10.10.10.1", "up"]));
   });
 
   it("2. preview --refresh --expect-no-changes passes when nothing drifted", async () => {
@@ -104,6 +125,11 @@ describeOnLab("the dev stack on the lab, through the stand-in engine", () => {
     const strict = await engine("preview", "--stack", "dev", "--refresh", "--expect-no-changes");
     expect(strict.code).not.toBe(0);
     expect(strict.out).toContain("error: no changes were expected but changes were proposed");
+    // A refresh records it in the state, and the graph draws the tunnel as down.
+    expect((await engine("refresh", "--stack", "dev")).code).toBe(0);
+    const drawn = graph();
+    expect([drawn.routers, drawn.stroke]).toEqual([true, STATE_COLOURS.down]);
+    expect(drawn.texts).toContain("down");
     const up = await engine("up", "--stack", "dev", "--refresh");
     expect(up.code).toBe(0);
     expect(up.out).toMatch(

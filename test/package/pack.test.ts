@@ -4,8 +4,10 @@
  * their own `@pulumi/pulumi`.
  */
 import { execFileSync } from "child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
 import * as path from "path";
+import { installTarball, packedTarball } from "../../tools/localPackage";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -64,7 +66,7 @@ describe("the package", () => {
     expect(readFileSync(path.join(ROOT, "LICENSE"), "utf8")).toContain("Apache License");
     expect(manifest.peerDependencies).toEqual({ "@pulumi/pulumi": "^3.248.0" });
     const dependencies = manifest.dependencies as Record<string, string>;
-    expect(Object.keys(dependencies).sort()).toEqual(["ipaddr.js", "ssh2", "zod"]);
+    expect(Object.keys(dependencies).sort()).toEqual(["@viz-js/viz", "ipaddr.js", "ssh2", "zod"]);
     // Ranges, not pins: a user's newer patch releases satisfy them.
     expect(Object.values(dependencies).every((range) => range.startsWith("^"))).toBe(true);
     expect(manifest.exports).toEqual({
@@ -77,4 +79,21 @@ describe("the package", () => {
       "./package.json": "./package.json",
     });
   });
+
+  it("has the graph command: a bin that draws a stack's state as SVG from the installed package", () => {
+    expect(manifest.bin).toEqual({ "pulumi-gre-graph": "dist/graph/cli.js" });
+    const project = mkdtempSync(path.join(tmpdir(), "gre-bin-"));
+    try {
+      const installed = installTarball(packedTarball(ROOT), project, path.join(ROOT, "node_modules"));
+      const bin = path.join(installed, "dist/graph/cli.js");
+      expect(readFileSync(bin, "utf8").split("\n")[0]).toBe("#!/usr/bin/env node");
+      const state = path.join(ROOT, "test/fixtures/graph/dev-up.json");
+      const svg = execFileSync(process.execPath, [bin, "--state", state], { cwd: project, encoding: "utf8" });
+      expect(svg).toContain("<svg");
+      expect(svg).toContain(">routerA</text>");
+      expect(svg).toContain(">routerB</text>");
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
