@@ -268,7 +268,9 @@ describe("transport against an in-process ssh2 server", () => {
 
   it("sends reads that arrive while a shared read is under way together, in the next round trip", async () => {
     const first = runOnRouter(conn, [{ argv: ["sh", "-c", "sleep 0.5; echo first"] }], { coalesce: true });
-    await new Promise((r) => setTimeout(r, 250));
+    // Once the first round trip is on the wire (after the dial, however long that takes here).
+    const sent = server.execs.length + 1;
+    while (server.execs.length < sent) await new Promise((r) => setTimeout(r, 10));
     const later = await Promise.all(
       ["x", "y", "z"].map((word) => runOnRouter(conn, [{ argv: ["echo", word] }], { coalesce: true })),
     );
