@@ -206,13 +206,15 @@ function perRouter(config: StackConfig): Problem[] {
     const [a, b] = tunnel.ends;
     tunnel.ends.forEach((end, e) => {
       const { local, remote } = underlayOf(config, tunnel, e);
-      const previous = names.get(`${end.router}/${tunnel.name}`);
+      // Its interface on this router: the end's own name, else the tunnel's.
+      const name = end.name ?? tunnel.name;
+      const previous = names.get(`${end.router}/${name}`);
       if (previous)
         problems.push({
-          path: at("tunnels", t, "name"),
-          reason: `${end.router} already has a tunnel named ${tunnel.name} (${previous})`,
+          path: end.name !== undefined ? at("tunnels", t, "ends", e, "name") : at("tunnels", t, "name"),
+          reason: `${end.router} already has a tunnel named ${name} (${previous})`,
         });
-      else names.set(`${end.router}/${tunnel.name}`, at("tunnels", t));
+      else names.set(`${end.router}/${name}`, at("tunnels", t));
       // The kernel delivers an incoming GRE packet by local address, remote address and key — among
       // the tunnels of its payload's kind (IP packets, or Ethernet frames for gretap modes).
       const { ikey } = keys[e];

@@ -70,6 +70,8 @@ export type RouterConfig = RouterAccess & {
 export interface TunnelEndConfig {
   /** A router declared under `routers`. */
   router: string;
+  /** This router's interface name, when it is not the tunnel's `name` (a hub's `gre-branch1`). */
+  name?: string;
   /** This end's tunnel address (IPv4 or IPv6); left out on a bridged gretap end. */
   address?: string;
   /** gretap, ip6gretap: the bridge this end joins (its LAN then spans both sites; nothing is routed). */
@@ -152,6 +154,7 @@ export function stackSchema() {
   const end = z
     .object({
       router: z.string().min(1, "must name a router"),
+      name: interfaceName().optional(),
       address: unicastAddress("any").transform(canonicalAddress).optional(),
       bridge: interfaceName().optional(),
       routes: z.array(routablePrefix("any").transform(canonicalPrefix)).optional(),
@@ -182,6 +185,13 @@ export function stackSchema() {
       // The rules every tunnel declaration obeys (GreTunnel's too); persistence's in crossCheck.
       for (const { path, message } of tunnelRules(t, "ends")) ctx.addIssue({ code: "custom", path, message });
       t.ends.forEach((end, e) => {
+        if (t.ipsec !== undefined && end.name?.includes("."))
+          ctx.addIssue({
+            code: "custom",
+            path: ["ends", e, "name"],
+            message:
+              "with ipsec, letters, digits, `_` and `-` only: strongSwan reads `.` in a connection name as a separator",
+          });
         if (end.bridge !== undefined && end.routes !== undefined)
           ctx.addIssue({
             code: "custom",

@@ -28,8 +28,10 @@ import { tunnelId } from "./declarationChecks";
 export interface TunnelSummary {
   /** The tunnel's resource name: `routerA-routerB-gre1`. */
   id: string;
-  /** The interface name on both routers. */
+  /** The tunnel's interface name: on both routers unless an end names its own (see `interfaces`). */
   interface: string;
+  /** The interface name per router (an end's own `name`, else `interface`). */
+  interfaces: Record<string, string>;
   routers: [string, string];
   /** gre, gretap, ip6gre or ip6gretap. */
   mode: TunnelMode;
@@ -153,6 +155,10 @@ function summarize(
   return {
     id,
     interface: tunnel.name,
+    interfaces: {
+      [tunnel.ends[0].router]: tunnel.ends[0].name ?? tunnel.name,
+      [tunnel.ends[1].router]: tunnel.ends[1].name ?? tunnel.name,
+    },
     routers: [tunnel.ends[0].router, tunnel.ends[1].router],
     mode: tunnel.mode ?? "gre",
     addresses: {
@@ -243,6 +249,7 @@ export function declareNetwork(
     const id = tunnelId(t);
     const [a, b] = t.ends;
     const endpoint = (end: typeof a, peer: typeof a) => ({
+      ...(end.name !== undefined ? { name: end.name } : {}),
       connection: connection(end.router),
       local: end.local ?? routerUnderlay(config.routers[end.router], t.mode),
       ...(end.remote ? { remote: end.remote } : {}),

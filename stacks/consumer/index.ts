@@ -19,7 +19,8 @@ export const probes = tunnels.apply((list) =>
   list.flatMap((t) =>
     t.routers.map((router, i) => ({
       from: router,
-      interface: t.interface,
+      // Each router's own interface (outputs from before `interfaces` have only `interface`).
+      interface: t.interfaces?.[router] ?? t.interface,
       target: t.addresses[t.routers[1 - i]],
     })),
   ),

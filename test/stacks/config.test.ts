@@ -86,6 +86,21 @@ describe("the stack configuration", () => {
       ],
     };
     expect(() => parseStackConfig({ routers, tunnels: [gre1, gre2, toC] })).not.toThrow();
+    // A hub's own names per spoke: the same tunnel name elsewhere, each end named on its router.
+    const spokes = ["routerB", "routerC"].map((spoke, i) => ({
+      name: `hub-${spoke}`,
+      key: 10 + i,
+      ends: [
+        { router: "routerA", name: `gre-${spoke}`, address: `10.10.${40 + i}.1` },
+        { router: spoke, name: "gre-hub", address: `10.10.${40 + i}.2` },
+      ],
+    }));
+    expect(
+      parseStackConfig({ routers, tunnels: spokes }).tunnels.map((t) => t.ends.map((e) => e.name)),
+    ).toEqual([
+      ["gre-routerB", "gre-hub"],
+      ["gre-routerC", "gre-hub"],
+    ]);
   });
 
   it.each<[string, { routers?: unknown; tunnels?: unknown }, Array<{ path: string; reason: string }>]>([
@@ -117,6 +132,40 @@ describe("the stack configuration", () => {
         ],
       },
       [{ path: "tunnels[1].name", reason: "routerA already has a tunnel named gre1 (tunnels[0])" }],
+    ],
+    [
+      "an end's own interface name already used on its router",
+      {
+        routers,
+        tunnels: [
+          gre1,
+          {
+            name: "to-c",
+            key: 2,
+            ends: [
+              { router: "routerA", name: "gre1", address: "10.10.20.2" },
+              { router: "routerC", address: "10.10.20.1" },
+            ],
+          },
+        ],
+      },
+      [{ path: "tunnels[1].ends[0].name", reason: "routerA already has a tunnel named gre1 (tunnels[0])" }],
+    ],
+    [
+      "an IPsec end whose own name has a dot",
+      {
+        routers,
+        tunnels: [
+          { ...gre1, ipsec: { pskSecret: "psk" }, ends: [{ ...gre1.ends[0], name: "gre.b" }, gre1.ends[1]] },
+        ],
+      },
+      [
+        {
+          path: "tunnels[0].ends[0].name",
+          reason:
+            "with ipsec, letters, digits, `_` and `-` only: strongSwan reads `.` in a connection name as a separator",
+        },
+      ],
     ],
     [
       "two tunnels between one pair with the same key",

@@ -24,6 +24,8 @@ const networkOutputs = {
     {
       id: "routerA-routerC-gre2",
       interface: "gre2",
+      // Each end named after the other router; the other tunnels' outputs predate `interfaces`.
+      interfaces: { routerA: "gre-routerC", routerC: "gre-routerA" },
       routers: ["routerA", "routerC"],
       addresses: { routerA: "10.10.20.2", routerC: "10.10.20.1" },
       key: 2,
@@ -94,8 +96,8 @@ describe("the consumer stack", () => {
     expect(await value(consumer.probes)).toEqual([
       { from: "routerA", interface: "gre1", target: "10.10.10.1" },
       { from: "routerB", interface: "gre1", target: "10.10.10.2" },
-      { from: "routerA", interface: "gre2", target: "10.10.20.1" },
-      { from: "routerC", interface: "gre2", target: "10.10.20.2" },
+      { from: "routerA", interface: "gre-routerC", target: "10.10.20.1" },
+      { from: "routerC", interface: "gre-routerA", target: "10.10.20.2" },
       { from: "routerB", interface: "gre3", target: "10.10.30.1" },
       { from: "routerC", interface: "gre3", target: "10.10.30.2" },
     ]);

@@ -209,6 +209,7 @@ describe("the stack program", () => {
         {
           id: "routerA-routerB-gre1",
           interface: "gre1",
+          interfaces: { routerA: "gre1", routerB: "gre1" },
           routers: ["routerA", "routerB"],
           mode: "gre",
           addresses: { routerA: "10.10.10.2", routerB: "10.10.10.1" },
