@@ -400,6 +400,33 @@ describe("the stack program", () => {
     });
   });
 
+  it("gives each end of a tunnel its own interface name from the config, routes through it, and says so in the outputs", async () => {
+    const { config } = loadProject(ROOT, "dev");
+    const tunnels = JSON.parse(config["pulumi-gre:tunnels"]) as Array<{
+      ends: Array<Record<string, unknown>>;
+    }>;
+    tunnels[0].ends[0].name = "gre-routerB";
+    tunnels[0].ends[1].name = "gre-routerA";
+    const named = { ...config, "pulumi-gre:tunnels": JSON.stringify(tunnels) };
+    const { resources, outputs } = await registrations(named, () =>
+      declareNetwork(readStackConfig(named), labLike),
+    );
+    const tunnel = summary(resources.find((r) => r.type.endsWith(":GreTunnel"))!);
+    expect((tunnel.inputs.endpoints as Array<{ name?: string }>).map((e) => e.name)).toEqual([
+      "gre-routerB",
+      "gre-routerA",
+    ]);
+    const routes = resources.filter((r) => r.type.endsWith(":TunnelRoute")).map(summary);
+    expect(routes.map((r) => [r.name, (r.inputs.tunnel as { name: string }).name]).sort()).toEqual([
+      ["routerA-routerB-gre1-routes-routerA-10.1.1.0_24", "gre-routerB"],
+      ["routerA-routerB-gre1-routes-routerB-10.2.1.0_24", "gre-routerA"],
+    ]);
+    expect((outputs as { tunnels: Array<{ interfaces: unknown }> }).tunnels[0].interfaces).toEqual({
+      routerA: "gre-routerB",
+      routerB: "gre-routerA",
+    });
+  });
+
   it("declares nothing on or toward a decommissioned router: its tunnels, their routes, its modules and forwarding leave the stack", async () => {
     const { config } = loadProject(ROOT, "dev");
     const routers = JSON.parse(config["pulumi-gre:routers"]);
