@@ -2,8 +2,8 @@
  * The rules a tunnel's properties obey together, one set for every place a tunnel is declared
  * (GreTunnel's `check` and the stack config, which refuses all of them before declaring anything):
  * what a mode refuses in an end, one family for the tunnel's addresses, ends that differ, the MSS
- * clamp and MTU per family (with the kernel's default MTU when `mtu` is not set), and what
- * `persist` cannot bring back. Pure.
+ * clamp and MTU per family (with the kernel's default MTU when `mtu` is not set), interface names
+ * strongSwan can take with `ipsec`, and what `persist` cannot bring back. Pure.
  *
  * @packageDocumentation
  */
@@ -20,6 +20,8 @@ import { isKnown, UNKNOWN } from "./unknown";
 
 /** One tunnel end's addressing, as both GreTunnel and the stack config give it. */
 export interface EndAddressing {
+  /** The end's own interface name, when it has one. */
+  name?: string;
   local?: string;
   remote?: string;
   address?: string;
@@ -29,6 +31,9 @@ export interface EndAddressing {
 
 /** A tunnel as the rules see it; the stack leaves out the underlay addresses its routers give. */
 export interface TunnelDeclaration {
+  name?: string;
+  /** Only whether it is there matters to the rules. */
+  ipsec?: unknown;
   mode?: TunnelMode;
   key?: GreKey;
   mtu?: number;
@@ -215,6 +220,20 @@ export function tunnelRules(t: TunnelDeclaration, endsKey: string): RuleProblem[
     for (const [key, message] of modeProblems(mode, end)) problems.push({ path: at(e, key), message });
   });
   if (t.ends.length === 2) problems.push(...pairProblems(mode, t.ends, at));
+  if (t.ipsec !== undefined) {
+    // The tunnel's name and each end's own: each names that end's strongSwan connection.
+    const names: Array<[Array<string | number>, string | undefined]> = [
+      [["name"], t.name],
+      ...t.ends.map((end, e): [Array<string | number>, string | undefined] => [at(e, "name"), end.name]),
+    ];
+    for (const [path, name] of names)
+      if (name?.includes("."))
+        problems.push({
+          path,
+          message:
+            "with ipsec, letters, digits, `_` and `-` only: strongSwan reads `.` in a connection name as a separator",
+        });
+  }
   return problems;
 }
 

@@ -185,13 +185,6 @@ export function stackSchema() {
       // The rules every tunnel declaration obeys (GreTunnel's too); persistence's in crossCheck.
       for (const { path, message } of tunnelRules(t, "ends")) ctx.addIssue({ code: "custom", path, message });
       t.ends.forEach((end, e) => {
-        if (t.ipsec !== undefined && end.name?.includes("."))
-          ctx.addIssue({
-            code: "custom",
-            path: ["ends", e, "name"],
-            message:
-              "with ipsec, letters, digits, `_` and `-` only: strongSwan reads `.` in a connection name as a separator",
-          });
         if (end.bridge !== undefined && end.routes !== undefined)
           ctx.addIssue({
             code: "custom",

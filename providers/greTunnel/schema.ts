@@ -77,21 +77,6 @@ export function greTunnelSchema() {
       const declared = { ...t, ends: t.endpoints };
       for (const { path, message } of [...tunnelRules(declared, "endpoints"), ...persistRules(declared)])
         ctx.addIssue({ code: "custom", path, message });
-      const named: Array<[Array<string | number>, string | undefined]> = [
-        [["name"], t.name],
-        ...t.endpoints.map((e, i): [Array<string | number>, string | undefined] => [
-          ["endpoints", i, "name"],
-          e.name,
-        ]),
-      ];
-      for (const [path, name] of named)
-        if (t.ipsec !== undefined && name?.includes("."))
-          ctx.addIssue({
-            code: "custom",
-            path,
-            message:
-              "with ipsec, letters, digits, `_` and `-` only: strongSwan reads `.` in a connection name as a separator",
-          });
       if (t.endpoints.length !== 2) return;
       const [a, b] = t.endpoints;
       if (

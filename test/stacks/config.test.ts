@@ -152,6 +152,17 @@ describe("the stack configuration", () => {
       [{ path: "tunnels[1].ends[0].name", reason: "routerA already has a tunnel named gre1 (tunnels[0])" }],
     ],
     [
+      "an IPsec tunnel whose name has a dot",
+      { routers, tunnels: [{ ...gre1, name: "gre.1", ipsec: { pskSecret: "psk" } }] },
+      [
+        {
+          path: "tunnels[0].name",
+          reason:
+            "with ipsec, letters, digits, `_` and `-` only: strongSwan reads `.` in a connection name as a separator",
+        },
+      ],
+    ],
+    [
       "an IPsec end whose own name has a dot",
       {
         routers,
