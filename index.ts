@@ -30,7 +30,7 @@ export type {
   TunnelRouteDeclaration,
 } from "./model/routerResources";
 export type { Inputs, InputValue } from "./resources/inputs";
-export { tunnelState, type TunnelEndState, type TunnelState } from "./model/endState";
+export { tunnelDrift, tunnelState, type TunnelEndState, type TunnelState } from "./model/endState";
 export { KernelModule, type KernelModuleArgs } from "./resources/kernelModule";
 export { Sysctl, IpForwarding, type SysctlArgs, type IpForwardingArgs } from "./resources/sysctl";
 export {

@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-import { tunnelState, type TunnelEndState, type TunnelState } from "../model/endState";
+import { tunnelDrift, tunnelState, type TunnelEndState, type TunnelState } from "../model/endState";
 import type { StackResource } from "./stackState";
 
 /** GreTunnel's type token, as Pulumi records a dynamic resource with its own type. */
@@ -86,6 +86,7 @@ export function networkGraph(resources: readonly StackResource[]): NetworkGraph 
     const t = resource.outputs as TunnelOutputs;
     const endpoints = t.endpoints ?? [];
     if (endpoints.length !== 2) continue;
+    const problems = tunnelDrift(t.ends, t.drift);
     const ends = endpoints.map((e): GraphEnd => {
       const router = routerOf(e);
       if (!routers.has(router.id)) routers.set(router.id, router);
@@ -96,11 +97,11 @@ export function networkGraph(resources: readonly StackResource[]): NetworkGraph 
       mode: t.mode ?? "gre",
       key: keyText(t.key),
       ends,
-      state: tunnelState(t.ends, t.health, t.drift),
+      state: tunnelState(t.ends, t.health, problems),
       health: t.health
         ? `loss ${t.health.loss}%${t.health.rttMs === null ? "" : `, ${t.health.rttMs} ms`}`
         : null,
-      problems: [...(t.ends ?? []).flatMap((e) => e.drift ?? []), ...(t.drift ?? [])],
+      problems,
     });
   }
   return { routers: [...routers.values()], tunnels };

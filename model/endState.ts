@@ -44,14 +44,25 @@ export interface TunnelEndState {
  */
 export type TunnelState = "up" | "down" | "no-traffic" | "drift" | "unknown";
 
-/** The {@link TunnelState} of a tunnel from its ends, its health (null with verify off) and its drift. */
+/** Every difference a GreTunnel's outputs name: its ends' drift, then the tunnel's own. */
+export function tunnelDrift(
+  ends: ReadonlyArray<Pick<TunnelEndState, "drift">> | undefined,
+  own: readonly string[] | undefined,
+): string[] {
+  return [...(ends ?? []).flatMap((e) => e.drift ?? []), ...(own ?? [])];
+}
+
+/**
+ * The {@link TunnelState} of a tunnel from its ends, its health (null with verify off) and every
+ * difference ({@link tunnelDrift}).
+ */
 export function tunnelState(
-  ends: ReadonlyArray<Pick<TunnelEndState, "present" | "up" | "drift">> | undefined,
+  ends: ReadonlyArray<Pick<TunnelEndState, "present" | "up">> | undefined,
   health: { reachable: boolean } | null | undefined,
-  drift: readonly string[] | undefined,
+  drift: readonly string[],
 ): TunnelState {
   if (!ends) return "unknown";
   if (ends.some((e) => !e.present || !e.up)) return "down";
   if (health && !health.reachable) return "no-traffic";
-  return [...ends.flatMap((e) => e.drift ?? []), ...(drift ?? [])].length > 0 ? "drift" : "up";
+  return drift.length > 0 ? "drift" : "up";
 }

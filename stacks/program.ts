@@ -18,6 +18,7 @@ import {
   type GreTunnelHealth,
   type TunnelEndState,
   type TunnelState,
+  tunnelDrift,
   tunnelState,
 } from "pulumi-gre";
 import type { ConfigConnection, RouterConfig, StackConfig, TunnelConfig } from "./config";
@@ -150,8 +151,8 @@ function summarize(
   health: GreTunnelHealth | null | undefined,
   own: string[] | undefined,
 ): TunnelSummary {
-  const drift = [...(ends ?? []).flatMap((e) => e.drift ?? []), ...(own ?? [])];
-  const state = tunnelState(ends, health, own);
+  const drift = tunnelDrift(ends, own);
+  const state = tunnelState(ends, health, drift);
   return {
     id,
     interface: tunnel.name,

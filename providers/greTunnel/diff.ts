@@ -25,8 +25,8 @@ function same(a: unknown, b: unknown): boolean {
 
 /**
  * Compares the state (old outputs, refreshed or not) with new inputs, without SSH. A changed name
- * (the tunnel's or an end's own), router, underlay address or mode replaces the tunnel (delete before create: the name is unique on a
- * router); keys, ttl, mtu and tunnel addresses change in place; an end that drifted (missing,
+ * (the tunnel's or an end's own), router, underlay address or mode replaces the tunnel (delete
+ * before create: the name is unique on a router); keys, ttl, mtu and tunnel addresses change in place; an end that drifted (missing,
  * down, changed by hand) is an update that repairs that end.
  */
 export function diffGreTunnel(olds: Partial<GreTunnelOutputs>, news: NormalizedGreTunnel): TunnelDiff {

@@ -200,7 +200,8 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider<NormalizedGreTun
     // is read again once the tunnel is out of the program and deleted).
     if (goneEnds(t).includes(true))
       return { id, props: stored, inputs: oldShape ? inOldShape(inputsOf(t), t) : inputsOf(t) };
-    const reads = both((i) => extrasToRead(endName(t, i), wantedExtras(t)));
+    const names = both((i) => endName(t, i));
+    const reads = both((i) => extrasToRead(names[i], wantedExtras(t)));
     // The health check rides in the same round trip as the reads (a keepalive GRE itself lacks).
     const pinging = healthEnds(t);
     const mtus = both((i) => probeMtu(t, i, t.ends));
@@ -223,18 +224,16 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider<NormalizedGreTun
               i,
               outcomes: outcomesOf(views[i].extra, "health"),
               mtu: mtus[i],
-              deviceMtu: views[i].observation.links.find((l) => l.name === endName(t, i))?.mtu,
+              deviceMtu: views[i].observation.links.find((l) => l.name === names[i])?.mtu,
             })),
             // An end missing or down says why already: no need to look further.
-            views.every(
-              (v, e) => v.observation.links.find((l) => l.name === endName(t, e as 0 | 1))?.up === true,
-            ),
+            views.every((v, e) => v.observation.links.find((l) => l.name === names[e])?.up === true),
           );
     const up = await diagnoseIpsec(
       t,
       seen,
       reads,
-      both((i) => parseExtras(endName(t, i), views[i].extra)),
+      both((i) => parseExtras(names[i], views[i].extra)),
     );
     const outs = outputsFrom(
       t,

@@ -182,13 +182,9 @@ export function outputsFrom(
   const wanted = wantedExtras(t);
   // The health's problem, named after the end whose pings found it, and its causes: the tunnel's own drift.
   const pinger = health ? labels.indexOf(health.from[0]) : -1;
+  const from = pinger === 1 ? 1 : 0;
   const problem = health
-    ? healthProblem(
-        endName(t, pinger === 1 ? 1 : 0),
-        pingPair(t.endpoints[pinger === 1 ? 1 : 0])[1],
-        health,
-        t.ipsec !== undefined,
-      )
+    ? healthProblem(endName(t, from), pingPair(t.endpoints[from])[1], health, t.ipsec !== undefined)
     : undefined;
   const ends = [0, 1].map((i): GreEndState => {
     const device = endState(labels[i], t.endpoints[i].connection.host, specs[i], observed[i]);
