@@ -37,7 +37,7 @@ async function registrations(
       resources.push(r);
       return { id: r.custom ? `${r.name}-id` : undefined, state: r.inputs };
     },
-    { project: "pulumi-gre", stack: "dev", preview: false, config, secretKeys },
+    { main: ROOT, project: "pulumi-gre", stack: "dev", preview: false, config, secretKeys },
   );
   const outputs = await pulumi.runtime.runInPulumiStack(async () => declare());
   // Registrations that wait on other resources' outputs (the routes on the tunnel's) finish later.
@@ -457,6 +457,7 @@ describe("the stack program", () => {
         return { state: r.inputs };
       },
       {
+        main: path.join(ROOT, "stacks"),
         project: "pulumi-gre",
         stack: "dev",
         preview: false,

@@ -789,6 +789,7 @@ export class StandInEngine {
         }
       },
       {
+        main: run.main,
         project: run.project,
         stack: this.options.stack,
         preview: this.preview,

@@ -16,7 +16,6 @@ const provproto = require("@pulumi/pulumi/proto/provider_pb");
 const provrpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
 const structproto = require("google-protobuf/google/protobuf/struct_pb");
 
-const HOST_ENTRY = require.resolve("@pulumi/pulumi/cmd/dynamic-provider/index.js");
 const EXIT_WITH_ENGINE = path.join(__dirname, "exitWithEngine.js");
 
 /** Property bags as they travel over the wire. */
@@ -93,6 +92,8 @@ export class ProviderHost {
   private constructor(
     private readonly child: ChildProcess,
     private readonly client: Record<string, Unary> & grpc.Client,
+    /** The host script it runs: the project's own SDK's `cmd/dynamic-provider`. */
+    readonly entry: string,
   ) {
     for (const [stream, kind] of [
       [child.stdout!, "info"],
@@ -116,10 +117,14 @@ export class ProviderHost {
     // The host needs an engine address argument; it only uses it to log, which we do not serve.
     // It dies with whoever started it (see exitWithEngine.js): a killed engine leaves no host
     // working on, and no change made that the state will not record.
-    const child = spawn(process.execPath, ["--require", EXIT_WITH_ENGINE, HOST_ENTRY, "127.0.0.1:1"], {
+    const cwd = options.cwd ?? repoRoot();
+    // The project's own SDK's host, as Pulumi's plugin script finds it from the project's folder
+    // (sdk/nodejs/dist/pulumi-resource-pulumi-nodejs: `require.resolve('@pulumi/pulumi/cmd/dynamic-provider')`).
+    const entry = require.resolve("@pulumi/pulumi/cmd/dynamic-provider", { paths: [cwd] });
+    const child = spawn(process.execPath, ["--require", EXIT_WITH_ENGINE, entry, "127.0.0.1:1"], {
       // The project's folder, as the engine starts plugins: serialized code requires installed
       // packages (`pulumi-gre/provider-runtime`) from its node_modules.
-      cwd: options.cwd ?? repoRoot(),
+      cwd,
       env: { ...process.env, ...options.env },
       stdio: ["pipe", "pipe", "pipe"],
       // In a process group of its own, as the engine starts plugins (sdk/go/common/resource/plugin/
@@ -145,7 +150,7 @@ export class ProviderHost {
       );
     });
     const client = new provrpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-    const host = new ProviderHost(child, client);
+    const host = new ProviderHost(child, client, entry);
     await host.configure(options.config ?? {});
     return host;
   }
