@@ -12,6 +12,7 @@ import * as path from "path";
 import { closeAllConnections } from "../../transport";
 import { installTarball, packedTarball } from "../../tools/localPackage";
 import { markdownExamples } from "../package/examples";
+import { installSdk, rangeEnds } from "../package/sdkRange";
 import { describeOnLab, labRouter, pingPcToPc, withoutModules, type LabSide } from "./labEnv";
 import { runEngineCommand, type EngineResult } from "./engineRun";
 
@@ -25,8 +26,11 @@ function quickStart(): string {
   return markdownExamples("README.md", section)[0].code;
 }
 
-/** A Pulumi project of its own, outside the repository, with `tarball` installed as its pulumi-gre. */
-function userProject(tarball: string, a: LabSide, b: LabSide): string {
+/**
+ * A Pulumi project of its own, outside the repository, with `tarball` installed as its pulumi-gre,
+ * on `@pulumi/pulumi@sdk`, installed in it.
+ */
+function userProject(tarball: string, a: LabSide, b: LabSide, sdk: string): string {
   const project = mkdtempSync(path.join(tmpdir(), "gre-user-"));
   writeFileSync(
     path.join(project, "package.json"),
@@ -63,6 +67,7 @@ function userProject(tarball: string, a: LabSide, b: LabSide): string {
       },
     }),
   );
+  installSdk(project, sdk);
   installTarball(tarball, project, path.join(ROOT, "node_modules"));
   return project;
 }
@@ -72,65 +77,78 @@ function engine(project: string, stateDir: string, ...args: string[]): Promise<E
   return runEngineCommand([...args, "--stack", "lab", "--cwd", project], stateDir, "npm");
 }
 
-describeOnLab("the README's quick start, in a project that installs the packed package", () => {
-  let a: LabSide;
-  let b: LabSide;
-  let project: string;
-  let stateDir: string;
-  let before: unknown[];
+// A new project today gets the newest SDK the peer range admits: the quick start runs on that one
+// (the engine runs it on the project's own SDK, as the Pulumi CLI does), and the upgrade below, the
+// repository's stack and every other lab test on the lowest, the repository's own copy.
+describeOnLab(
+  "the README's quick start, in a project that installs the packed package, on the newest SDK",
+  () => {
+    let a: LabSide;
+    let b: LabSide;
+    let project: string;
+    let stateDir: string;
+    let before: unknown[];
 
-  beforeAll(async () => {
-    a = await labRouter("routerA");
-    b = await labRouter("routerB");
-    before = await Promise.all([withoutModules(a), withoutModules(b)]);
-    project = userProject(packedTarball(ROOT), a, b);
-    stateDir = mkdtempSync(path.join(tmpdir(), "gre-user-state-"));
-  });
+    beforeAll(async () => {
+      a = await labRouter("routerA");
+      b = await labRouter("routerB");
+      before = await Promise.all([withoutModules(a), withoutModules(b)]);
+      project = userProject(packedTarball(ROOT), a, b, rangeEnds()[1].version);
+      stateDir = mkdtempSync(path.join(tmpdir(), "gre-user-state-"));
+    });
 
-  afterAll(async () => {
-    await engine(project, stateDir, "destroy");
-    closeAllConnections();
-    rmSync(project, { recursive: true, force: true });
-    rmSync(stateDir, { recursive: true, force: true });
-  });
+    afterAll(async () => {
+      await engine(project, stateDir, "destroy");
+      closeAllConnections();
+      rmSync(project, { recursive: true, force: true });
+      rmSync(stateDir, { recursive: true, force: true });
+    });
 
-  it("up builds the field note: PC1 and PC2 ping each other", async () => {
-    const up = await engine(project, stateDir, "up");
-    expect([up.code, up.out]).toEqual([0, expect.stringContaining("Resources:\n    + 9 created\n")]);
-    expect([await pingPcToPc(a, b), await pingPcToPc(b, a)]).toEqual([0, 0]);
-  });
+    it("runs on the project's own SDK, the newest of the peer range", () => {
+      const sdk = path.join(project, "node_modules/@pulumi/pulumi/package.json");
+      expect((JSON.parse(readFileSync(sdk, "utf8")) as { version: string }).version).toBe(
+        rangeEnds()[1].version,
+      );
+    });
 
-  it("puts a few lines of provider into the state, requiring pulumi-gre/provider-runtime and nothing of the package's layout", () => {
-    const state = JSON.parse(readFileSync(path.join(stateDir, "lab.json"), "utf8")) as {
-      resources: Array<{ name: string; inputs: { __provider?: string } }>;
-    };
-    const providers = state.resources.filter((r) => r.inputs.__provider).map((r) => r.inputs.__provider!);
-    expect(providers).toHaveLength(7);
-    for (const text of providers) {
-      expect(text.length).toBeLessThan(4000);
-      expect([...text.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1])).toEqual([
-        "pulumi-gre/provider-runtime",
+    it("up builds the field note: PC1 and PC2 ping each other", async () => {
+      const up = await engine(project, stateDir, "up");
+      expect([up.code, up.out]).toEqual([0, expect.stringContaining("Resources:\n    + 9 created\n")]);
+      expect([await pingPcToPc(a, b), await pingPcToPc(b, a)]).toEqual([0, 0]);
+    });
+
+    it("puts a few lines of provider into the state, requiring pulumi-gre/provider-runtime and nothing of the package's layout", () => {
+      const state = JSON.parse(readFileSync(path.join(stateDir, "lab.json"), "utf8")) as {
+        resources: Array<{ name: string; inputs: { __provider?: string } }>;
+      };
+      const providers = state.resources.filter((r) => r.inputs.__provider).map((r) => r.inputs.__provider!);
+      expect(providers).toHaveLength(7);
+      for (const text of providers) {
+        expect(text.length).toBeLessThan(4000);
+        expect([...text.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1])).toEqual([
+          "pulumi-gre/provider-runtime",
+        ]);
+      }
+    });
+
+    it("preview --refresh --expect-no-changes passes", async () => {
+      const preview = await engine(project, stateDir, "preview", "--refresh", "--expect-no-changes");
+      expect([preview.code, preview.out]).toEqual([
+        0,
+        expect.stringContaining("Resources:\n    9 unchanged\n"),
       ]);
-    }
-  });
+    });
 
-  it("preview --refresh --expect-no-changes passes", async () => {
-    const preview = await engine(project, stateDir, "preview", "--refresh", "--expect-no-changes");
-    expect([preview.code, preview.out]).toEqual([
-      0,
-      expect.stringContaining("Resources:\n    9 unchanged\n"),
-    ]);
-  });
-
-  it("destroy leaves both routers as they were (ip_gre stays loaded, as KernelModule promises)", async () => {
-    const destroy = await engine(project, stateDir, "destroy");
-    expect([destroy.code, destroy.out]).toEqual([
-      0,
-      expect.stringContaining("Resources:\n    - 9 deleted\n"),
-    ]);
-    expect(await Promise.all([withoutModules(a), withoutModules(b)])).toEqual(before);
-  });
-});
+    it("destroy leaves both routers as they were (ip_gre stays loaded, as KernelModule promises)", async () => {
+      const destroy = await engine(project, stateDir, "destroy");
+      expect([destroy.code, destroy.out]).toEqual([
+        0,
+        expect.stringContaining("Resources:\n    - 9 deleted\n"),
+      ]);
+      expect(await Promise.all([withoutModules(a), withoutModules(b)])).toEqual(before);
+    });
+  },
+);
 
 describeOnLab(
   "an upgrade: deployed with the previous release, refreshed, updated and destroyed by this build",
@@ -144,7 +162,7 @@ describeOnLab(
       a = await labRouter("routerA");
       b = await labRouter("routerB");
       const [previous] = readdirSync(PREVIOUS).filter((f) => f.endsWith(".tgz"));
-      project = userProject(path.join(PREVIOUS, previous), a, b);
+      project = userProject(path.join(PREVIOUS, previous), a, b, rangeEnds()[0].version);
       stateDir = mkdtempSync(path.join(tmpdir(), "gre-upgrade-state-"));
     });
 

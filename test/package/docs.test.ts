@@ -9,6 +9,7 @@ import { tmpdir } from "os";
 import * as path from "path";
 import { installTarball, packedTarball, productSources } from "../../tools/localPackage";
 import { markdownExamples, tsdocExamples } from "./examples";
+import { installSdk, rangeEnds } from "./sdkRange";
 
 const ROOT = path.resolve(__dirname, "../..");
 const PRODUCT = productSources(ROOT);
@@ -36,58 +37,68 @@ describe("the documentation's examples", () => {
       expect(origins).toContain(`resources/${file}.ts`);
   });
 
-  it("compile, strict, against the packed package installed in a project of its own", () => {
-    const project = mkdtempSync(path.join(tmpdir(), "gre-docs-"));
-    try {
-      installTarball(packedTarball(ROOT), project, path.join(ROOT, "node_modules"));
-      // What a Pulumi TypeScript project has besides pulumi-gre: the SDK and Node's types.
-      installTarballLinks(project, ["@pulumi/pulumi", "@types/node"]);
-      writeFileSync(
-        path.join(project, "tsconfig.json"),
-        JSON.stringify({
-          compilerOptions: {
-            strict: true,
-            target: "ES2022",
-            module: "commonjs",
-            moduleResolution: "node10",
-            esModuleInterop: true,
-            noEmit: true,
-            skipLibCheck: false,
-            types: ["node"],
-          },
-          include: ["*.ts"],
-        }),
-      );
-      const names = new Map<string, string>();
-      examples.forEach((example, i) => {
-        const name = `example${i}.ts`;
-        names.set(name, example.origin);
-        // Each example is a program of its own (a module), as it would be in a project.
-        writeFileSync(path.join(project, name), `${example.code}\nexport {};\n`);
-      });
-      let output = "";
+  // On the lowest and the highest Pulumi SDK that the package's peer range admits.
+  it.each(["lowest", "highest"] as const)(
+    "compile, strict, against the packed package installed in a project of its own, on the %s SDK of the peer range",
+    (end) => {
+      const project = mkdtempSync(path.join(tmpdir(), "gre-docs-"));
       try {
-        execFileSync(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", project], {
-          cwd: project,
-          encoding: "utf8",
-        });
-      } catch (error) {
-        output = String((error as { stdout?: string }).stdout ?? error);
-      }
-      const problems = output
-        .split("\n")
-        .filter((line) => line.trim() !== "")
-        .map((line) =>
-          line.replace(
-            /^(example\d+\.ts)\((\d+),\d+\)/,
-            (_, file: string, at: string) => `${names.get(file) ?? file} (+${Number(at) - 1})`,
-          ),
+        // What a Pulumi TypeScript project has besides pulumi-gre: the SDK and Node's types.
+        installSdk(project, rangeEnds()[end === "lowest" ? 0 : 1].version);
+        installTarball(packedTarball(ROOT), project, path.join(ROOT, "node_modules"));
+        installTarballLinks(project, ["@types/node"]);
+        writeFileSync(
+          path.join(project, "tsconfig.json"),
+          JSON.stringify({
+            compilerOptions: {
+              strict: true,
+              target: "ES2022",
+              module: "commonjs",
+              moduleResolution: "node10",
+              esModuleInterop: true,
+              noEmit: true,
+              skipLibCheck: false,
+              types: ["node"],
+            },
+            include: ["*.ts"],
+          }),
         );
-      expect(problems).toEqual([]);
-    } finally {
-      rmSync(project, { recursive: true, force: true });
-    }
-  });
+        const names = new Map<string, string>();
+        examples.forEach((example, i) => {
+          const name = `example${i}.ts`;
+          names.set(name, example.origin);
+          // Each example is a program of its own (a module), as it would be in a project.
+          writeFileSync(path.join(project, name), `${example.code}\nexport {};\n`);
+        });
+        let output = "";
+        try {
+          execFileSync(
+            process.execPath,
+            [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", project],
+            {
+              cwd: project,
+              encoding: "utf8",
+            },
+          );
+        } catch (error) {
+          output = String((error as { stdout?: string }).stdout ?? error);
+        }
+        const problems = output
+          .split("\n")
+          .filter((line) => line.trim() !== "")
+          .map((line) =>
+            line.replace(
+              /^(example\d+\.ts)\((\d+),\d+\)/,
+              (_, file: string, at: string) => `${names.get(file) ?? file} (+${Number(at) - 1})`,
+            ),
+          );
+        expect(problems).toEqual([]);
+      } finally {
+        rmSync(project, { recursive: true, force: true });
+      }
+    },
+    300_000,
+  );
 });
 
 /** Links packages a project would have installed itself from the repository's node_modules. */

@@ -7,7 +7,9 @@ import { execFileSync } from "child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
+import * as semver from "semver";
 import { installTarball, packedTarball } from "../../tools/localPackage";
+import { lowestSdk, peerRange, rangeEnds } from "./sdkRange";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -79,6 +81,23 @@ describe("the package", () => {
       "./package.json": "./package.json",
     });
   });
+
+  it("asks for the Node that every Pulumi SDK of its peer range needs (both ends, by the npm registry)", () => {
+    const engines = (manifest.engines as { node: string }).node;
+    const [lowest, highest] = rangeEnds();
+    // The repository develops on the lowest: what the range promises at its floor is what is built.
+    expect(lowest.version).toBe(lowestSdk());
+    expect((manifest.devDependencies as Record<string, string>)["@pulumi/pulumi"]).toBe(lowest.version);
+    expect(semver.satisfies(highest.version, peerRange())).toBe(true);
+    for (const end of [lowest, highest])
+      expect([end.version, end.node, semver.subset(engines, end.node)]).toEqual([
+        end.version,
+        end.node,
+        true,
+      ]);
+    // Node 20, which `engines` said before, would admit a Node that the newer SDKs refuse.
+    expect(semver.subset(">=20", highest.node)).toBe(false);
+  }, 60_000);
 
   it("has the graph command: a bin that draws a stack's state as SVG from the installed package", () => {
     expect(manifest.bin).toEqual({ "pulumi-gre-graph": "dist/graph/cli.js" });
