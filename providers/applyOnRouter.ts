@@ -6,7 +6,7 @@
  * @packageDocumentation
  */
 import { batchStderr, failedBatchLine, groupIpCommands, type IpBatch } from "../commands/iproute2/ipBatch";
-import { runOnRouter } from "../transport";
+import { changeOnRouter, runOnRouter } from "../transport";
 import { routerLabel } from "../transport/connection";
 import { type Connection } from "../model/connection";
 import { outcomeFailed } from "../transport/errors";
@@ -26,10 +26,11 @@ export interface ChangedAndRead {
 }
 
 /**
- * The changes (if any) and then the reads, in one round trip. A change that fails stops the round
- * trip and is thrown, naming that command — unless it `mayFail`, when its outcome is returned for
- * the caller to judge. Without changes the reads may share a round trip with other reads of the
- * router (a refresh reads many resources at once).
+ * The changes (if any) and then the reads, in one round trip. A change that fails stops this call's
+ * changes and is thrown, naming that command — unless it `mayFail`, when its outcome is returned
+ * for the caller to judge. The round trip may be shared: with changes, with other resources'
+ * changes on the router (a hub's tunnel ends), each stopping only its own; without, with other
+ * reads of the router (a refresh reads many resources at once).
  */
 export async function changeThenRead(
   connection: Connection,
@@ -48,13 +49,9 @@ export async function changeThenRead(
   }
   const grouped = groupIpCommands(changes);
   const sent = grouped.map((g) => ("lines" in g ? g.command : g));
-  // A read that fails (a file that is not there) must not end the round trip.
-  const readsAfter = reads.map((c) => ({ ...c, mayFail: true }));
-  const result = await runOnRouter(connection, [...sent, ...readsAfter], {
-    check: false,
-    stopOnError: true,
-    recorded,
-  });
+  // Shared with other resources' changes on this router; a read that fails (a file that is not
+  // there) does not end the round trip.
+  const result = await changeOnRouter(connection, sent, reads, { recorded });
   const failedAt = result.outcomes
     .slice(0, sent.length)
     .findIndex((o, i) => o.ran && o.exitCode !== 0 && !sent[i].mayFail);

@@ -254,10 +254,11 @@ function interpret(
 export async function roundTrip(
   conn: ResolvedConnection,
   commands: readonly RemoteCommand[],
-  options: RoundTripOptions & { dedicatedConnection?: boolean } = {},
+  options: RoundTripOptions & { dedicatedConnection?: boolean; segmentEnds?: readonly number[] } = {},
 ): Promise<RunResult> {
   const nonce = randomBytes(12).toString("hex");
-  const commandText = execText(conn, batchScript(commands, nonce, options.stopOnError ?? true));
+  const script = batchScript(commands, nonce, options.stopOnError ?? true, options.segmentEnds);
+  const commandText = execText(conn, script);
   const shown = commands.map((c) => commandLine(c.argv)).join("; ");
   const timeoutMs = (options.timeoutSeconds ?? conn.commandTimeout) * 1000;
   // One deadline for the whole round trip: dialing, waiting for a channel, and the commands.

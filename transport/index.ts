@@ -3,7 +3,7 @@
  * through {@link runOnRouter}: one pooled SSH connection per router per process (`pool.ts`), dialed
  * through TCP, a ProxyCommand or a jump host with the host key checked in the handshake
  * (`dial.ts`), several commands framed into one exec with one deadline (`exec.ts`), and reads of
- * many resources coalesced into one round trip (`reads.ts`).
+ * many resources coalesced into one round trip (`reads.ts`), and so are their changes (`changes.ts`).
  *
  * @packageDocumentation
  */
@@ -11,6 +11,7 @@ import { resolveConnection } from "./connection";
 import { type Connection } from "../model/connection";
 import { roundTrip, type RoundTripOptions, type RunResult } from "./exec";
 import { transportHooks } from "./hooks";
+import { coalescedChange } from "./changes";
 import { coalescedRead } from "./reads";
 import type { RemoteCommand } from "../model/command";
 
@@ -46,4 +47,25 @@ export async function runOnRouter(
   const replacement = transportHooks().run;
   if (replacement) return replacement(conn, commands, rest, roundTrip);
   return coalesce ? coalescedRead(conn, commands, rest) : roundTrip(conn, commands, rest);
+}
+
+/**
+ * Runs `changes` on the router, stopping at the first that fails (unless it `mayFail`), then `reads`
+ * (each allowed to fail), and returns their outcomes in that order, failures included (`check` is
+ * false). Changes of other resources on the same router that arrive at about the same time share the
+ * round trip, each in a segment of its own: one request's failing change never stops another's.
+ */
+export async function changeOnRouter(
+  connection: Connection,
+  changes: readonly RemoteCommand[],
+  reads: readonly RemoteCommand[],
+  options: Pick<RoundTripOptions, "timeoutSeconds" | "recorded"> = {},
+): Promise<RunResult> {
+  const conn = resolveConnection(connection);
+  const replacement = transportHooks().run;
+  if (replacement) {
+    const commands = [...changes, ...reads.map((c) => ({ ...c, mayFail: true }))];
+    return replacement(conn, commands, { ...options, check: false, stopOnError: true }, roundTrip);
+  }
+  return coalescedChange(conn, changes, reads, options);
 }

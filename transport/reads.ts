@@ -8,14 +8,10 @@
  */
 import { expectedHostKeys, routerLabel, type ExpectedHostKeys, type ResolvedConnection } from "./connection";
 import { outcomeFailed } from "./errors";
-import { checkHostKeys, connectTimedOut, roundTrip, type RoundTripOptions, type RunResult } from "./exec";
-import { acquireEntry, beforeDeadline, hold, poolKey, release } from "./pool";
-import { processWide } from "../schemas/processState";
+import { connectedAndWindow, routerSlot } from "./batching";
+import { checkHostKeys, roundTrip, type RoundTripOptions, type RunResult } from "./exec";
 import { commandLine, mergeCommands, roundTripRanges } from "./script";
 import { type CommandOutcome, type RemoteCommand } from "../model/command";
-
-/** How long a read waits for others to share its round trip. */
-const COALESCE_WINDOW_MS = 10;
 
 interface ReadRequest {
   commands: readonly RemoteCommand[];
@@ -36,53 +32,25 @@ interface RouterReads {
   inFlight?: Promise<void>;
 }
 
-/**
- * Per router and expected host key, on `globalThis`: the providers of one process share their reads,
- * and a read that expects a recorded key never shares a round trip with one that does not.
- */
-function routerReads(key: string): RouterReads {
-  const all = processWide("transport.reads", () => new Map<string, RouterReads>());
-  let reads = all.get(key);
-  if (!reads) {
-    reads = {};
-    all.set(key, reads);
-  }
-  return reads;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 async function flush(
   conn: ResolvedConnection,
   expected: ExpectedHostKeys,
   reads: RouterReads,
   batch: ReadBatch,
 ): Promise<void> {
-  // Reads that arrive while the connection comes up join this batch too.
-  const entry = acquireEntry(conn, expected);
   // The batch's deadline runs from its first request, dialing included.
   const timeoutMs = (batch.timeoutSeconds ?? conn.commandTimeout) * 1000;
   const deadline = batch.started + timeoutMs;
-  hold(entry);
   try {
-    await beforeDeadline(entry.ready, deadline, () =>
-      connectTimedOut(
-        entry,
-        batch.requests.flatMap((r) => r.commands.map((c) => commandLine(c.argv))).join("; "),
-        timeoutMs,
-      ),
+    await connectedAndWindow(conn, expected, deadline, timeoutMs, () =>
+      batch.requests.flatMap((r) => r.commands.map((c) => commandLine(c.argv))).join("; "),
     );
-    await sleep(COALESCE_WINDOW_MS);
     // One shared read in flight per router: whatever arrives meanwhile waits and goes next, together.
     await reads.inFlight;
   } catch (error) {
     if (reads.filling === batch) reads.filling = undefined;
     batch.requests.forEach((r) => r.reject(error));
     return;
-  } finally {
-    release(entry);
   }
   if (reads.filling === batch) reads.filling = undefined;
   const { commands, positions } = mergeCommands(batch.requests.map((r) => r.commands));
@@ -128,9 +96,7 @@ export async function coalescedRead(
 ): Promise<RunResult> {
   const label = routerLabel(conn);
   const expected = expectedHostKeys(conn, options.recorded);
-  const reads = routerReads(
-    `${poolKey(conn)}\u0000${expected.router?.fingerprint ?? ""}\u0000${expected.jump?.fingerprint ?? ""}`,
-  );
+  const reads = routerSlot<RouterReads>("reads", conn, expected);
   let batch = reads.filling;
   if (!batch) {
     const fresh: ReadBatch = { requests: [], started: Date.now() };

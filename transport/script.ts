@@ -118,8 +118,18 @@ export function channelInput(commands: readonly RemoteCommand[]): string | undef
  * it) and, on stdout, the exit status. With `stopOnError` the script exits with the first non-zero
  * status and the later commands do not run. Each command's stdin is `/dev/null` unless it has
  * `stdin`, which is fed through a here-document whose delimiter carries the nonce.
+ *
+ * With `segmentEnds` (the index after each segment's last command), the commands up to the last end
+ * are segments of their own — several requesters' changes in one round trip — and `stopOnError`
+ * stops only the segment whose command failed: the next segment runs. The commands after the last
+ * end never stop anything (the reads that follow the changes).
  */
-export function batchScript(commands: readonly RemoteCommand[], nonce: string, stopOnError: boolean): string {
+export function batchScript(
+  commands: readonly RemoteCommand[],
+  nonce: string,
+  stopOnError: boolean,
+  segmentEnds: readonly number[] = [],
+): string {
   if (!/^[A-Za-z0-9]{8,}$/.test(nonce)) {
     throw new Error("a batch nonce must be at least 8 letters or digits");
   }
@@ -128,8 +138,14 @@ export function batchScript(commands: readonly RemoteCommand[], nonce: string, s
   const lines: string[] = [
     `read -r _ _ _ _ g _ </proc/$$/stat 2>/dev/null && printf '%s %s\\n' '${pgidMarker(nonce)}' "$g"`,
   ];
-  const tail = concurrentTail(commands);
+  const segmented = segmentEnds.length > 0;
+  const changesEnd = segmented ? segmentEnds[segmentEnds.length - 1] : 0;
+  const tail = Math.max(concurrentTail(commands), changesEnd);
+  const starts = new Set(segmented ? [0, ...segmentEnds.slice(0, -1)] : []);
+  const ends = new Set(segmentEnds);
   commands.slice(0, tail).forEach((command, index) => {
+    // A segment is a loop run once, so that `break` leaves it and the next one runs.
+    if (starts.has(index)) lines.push("while :; do");
     const line = commandLine(command.argv);
     if (command.secretInput !== undefined) {
       // Its bytes, and only those, from the channel's input (see channelInput).
@@ -145,9 +161,11 @@ export function batchScript(commands: readonly RemoteCommand[], nonce: string, s
       lines.push(`${line} <<'${delimiter}'\n${body}${delimiter}`);
     }
     lines.push(endFraming(nonce, index));
-    if (stopOnError && !command.mayFail) {
-      lines.push(`[ "$r" -eq 0 ] || exit "$r"`);
+    const inSegment = index < changesEnd;
+    if (stopOnError && !command.mayFail && (!segmented || inSegment)) {
+      lines.push(inSegment ? `[ "$r" -eq 0 ] || break` : `[ "$r" -eq 0 ] || exit "$r"`);
     }
+    if (ends.has(index + 1)) lines.push("break; done");
   });
   if (tail < commands.length) lines.push(...concurrentLines(commands, tail, nonce));
   return lines.join("\n") + "\n";

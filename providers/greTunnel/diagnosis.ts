@@ -180,9 +180,11 @@ export async function checkHealth(
     healthEnds({ ...t, verify: true }).map(async (i) => {
       const end = t.endpoints[i];
       const mtu = probeMtu(t, i, ends);
+      // Shared with other reads of the router: a hub verifies its new tunnels together.
       const result = await runOnRouter(end.connection, healthPings(...pingPair(end), mtu), {
         check: false,
         recorded: seen[i],
+        coalesce: true,
       });
       return { i, outcomes: result.outcomes, mtu };
     }),

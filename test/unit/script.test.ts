@@ -12,6 +12,7 @@ import {
   shellQuote,
 } from "../../transport/script";
 import { type RemoteCommand } from "../../model/command";
+import { framedRun, parseScript } from "../support/sim/simScript";
 
 describe("shellQuote", () => {
   it.each([
@@ -173,6 +174,55 @@ describe("batch framing through a real sh", () => {
       [true, 4, "bad\n"],
       [false, null, ""],
     ]);
+  });
+
+  it("stops only the failing segment of several requesters' changes; the next segment and the reads run", () => {
+    const commands: RemoteCommand[] = [
+      // Segment 0: fails at its second change; its third does not run.
+      { argv: ["echo", "a1"] },
+      { argv: ["sh", "-c", "echo a2 >&2; exit 2"] },
+      { argv: ["echo", "a3"] },
+      // Segment 1: a change allowed to fail, then one that runs; with input.
+      { argv: ["false"], mayFail: true },
+      { argv: ["cat"], stdin: "b2\n" },
+      // The reads after every segment (they may fail, and never stop anything).
+      { argv: ["sh", "-c", "exit 5"], mayFail: true },
+      { argv: ["echo", "read"], mayFail: true },
+    ];
+    const shell = spawnSync("sh", ["-c", batchScript(commands, nonce, true, [3, 5])], { encoding: "utf8" });
+    const parsed = parseBatchOutput(commands, nonce, shell.stdout, shell.stderr);
+    expect(shell.status).toBe(0);
+    expect(parsed.outcomes.map((o) => [o.ran, o.exitCode, o.stdout || o.stderr])).toEqual([
+      [true, 0, "a1\n"],
+      [true, 2, "a2\n"],
+      [false, null, ""],
+      [true, 1, ""],
+      [true, 0, "b2\n"],
+      [true, 5, ""],
+      [true, 0, "read\n"],
+    ]);
+    // The simulated routers read the same script the same way.
+    const script = parseScript(batchScript(commands, nonce, true, [3, 5]));
+    expect(script.commands.map((c) => [c.segment, c.stopsOnError])).toEqual([
+      [0, true],
+      [0, true],
+      [0, true],
+      [1, false],
+      [1, true],
+      [undefined, false],
+      [undefined, false],
+    ]);
+    const simulated = framedRun(
+      script,
+      (c) => {
+        const r = spawnSync(c.argv[0], c.argv.slice(1), { input: c.stdin ?? "", encoding: "utf8" });
+        return { stdout: r.stdout, stderr: r.stderr, exitCode: r.status ?? 1 };
+      },
+      7,
+    );
+    expect(parseBatchOutput(commands, nonce, simulated.stdout, simulated.stderr).outcomes).toEqual(
+      parsed.outcomes,
+    );
   });
 
   it("starts with the shell's process group, which parsing leaves out of the outputs", () => {

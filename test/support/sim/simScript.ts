@@ -12,8 +12,10 @@
 export interface ScriptCommand {
   argv: string[];
   stdin?: string;
-  /** The script exits when this command fails. */
+  /** The script (or, in a segment, the segment) stops when this command fails. */
   stopsOnError: boolean;
+  /** The segment it belongs to (several requesters' changes in one script), if any. */
+  segment?: number;
   /** Runs alongside the other concurrent commands (in the background, up to 32 at once). */
   concurrent?: boolean;
 }
@@ -58,9 +60,19 @@ export function parseScript(text: string): ReceivedScript {
   const nonce = pgid[1];
   const commands: ScriptCommand[] = [];
   let concurrent: "no" | "together" | "fallback" = "no";
+  let segments = 0;
+  let segment: number | undefined;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i];
     if (line === "" || line.startsWith("r=$?;")) continue;
+    if (line === "while :; do") {
+      segment = segments++;
+      continue;
+    }
+    if (line === "break; done") {
+      segment = undefined;
+      continue;
+    }
     // The concurrent tail: the background form is taken; its one-after-another fallback skipped.
     if (line === "if t=$(mktemp -d 2>/dev/null); then") concurrent = "together";
     else if (line === "else") concurrent = "fallback";
@@ -84,9 +96,14 @@ export function parseScript(text: string): ReceivedScript {
         argv: shellWords(line.slice(0, -here.length)),
         stdin: body.join("\n") + "\n",
         stopsOnError: false,
+        ...(segment === undefined ? {} : { segment }),
       });
     } else if (line.endsWith(" </dev/null")) {
-      commands.push({ argv: shellWords(line.slice(0, -" </dev/null".length)), stopsOnError: false });
+      commands.push({
+        argv: shellWords(line.slice(0, -" </dev/null".length)),
+        stopsOnError: false,
+        ...(segment === undefined ? {} : { segment }),
+      });
     } else {
       throw new Error(`unexpected script line: ${line}`);
     }
@@ -114,13 +131,19 @@ export function framedRun(
   if (script.nonce === undefined) return run(script.commands[0]);
   let stdout = `@@${script.nonce}:pgid@@ ${processGroup}\n`;
   let stderr = "";
+  let stopped: number | undefined;
   for (let index = 0; index < script.commands.length; index++) {
     const command = script.commands[index];
+    // The rest of a segment whose command failed does not run (its framing never comes).
+    if (command.segment !== undefined && command.segment === stopped) continue;
     const result = run(command);
     const end = `@@${script.nonce}:${index}@@`;
     stdout += `${result.stdout}\n${end} ${result.exitCode}\n`;
     stderr += `${result.stderr}\n${end}\n`;
-    if (command.stopsOnError && result.exitCode !== 0) return { stdout, stderr, exitCode: result.exitCode };
+    if (command.stopsOnError && result.exitCode !== 0) {
+      if (command.segment === undefined) return { stdout, stderr, exitCode: result.exitCode };
+      stopped = command.segment;
+    }
   }
   return { stdout, stderr, exitCode: 0 };
 }

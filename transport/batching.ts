@@ -1,0 +1,59 @@
+/**
+ * What coalesced reads (`reads.ts`) and coalesced changes (`changes.ts`) share: a slot per router
+ * and expected host keys, and the wait before a batch goes — for the router's connection, then a
+ * few milliseconds more for others to join.
+ *
+ * @packageDocumentation
+ */
+import type { ExpectedHostKeys, ResolvedConnection } from "./connection";
+import { connectTimedOut } from "./exec";
+import { acquireEntry, beforeDeadline, hold, poolKey, release } from "./pool";
+import { processWide } from "../schemas/processState";
+
+/** How long a request waits for others to share its round trip. */
+export const COALESCE_WINDOW_MS = 10;
+
+/**
+ * The slot named `kind` of one router and expected host keys, on `globalThis`: the providers of
+ * one process share it, and a request that expects a recorded key never shares a round trip with
+ * one that does not.
+ */
+export function routerSlot<T extends object>(
+  kind: string,
+  conn: ResolvedConnection,
+  expected: ExpectedHostKeys,
+): T {
+  const all = processWide(`transport.${kind}`, () => new Map<string, T>());
+  const key = `${poolKey(conn)}\u0000${expected.router?.fingerprint ?? ""}\u0000${expected.jump?.fingerprint ?? ""}`;
+  let slot = all.get(key);
+  if (!slot) {
+    slot = {} as T;
+    all.set(key, slot);
+  }
+  return slot;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Waits, before `deadline`, for the router's connection to be up (requests that arrive meanwhile
+ * join the batch), then for the coalescing window. Rejects with the connect timeout naming `shown`.
+ */
+export async function connectedAndWindow(
+  conn: ResolvedConnection,
+  expected: ExpectedHostKeys,
+  deadline: number,
+  timeoutMs: number,
+  shown: () => string,
+): Promise<void> {
+  const entry = acquireEntry(conn, expected);
+  hold(entry);
+  try {
+    await beforeDeadline(entry.ready, deadline, () => connectTimedOut(entry, shown(), timeoutMs));
+    await sleep(COALESCE_WINDOW_MS);
+  } finally {
+    release(entry);
+  }
+}
