@@ -136,6 +136,8 @@ async function runFleet(
       stacks.push({ name, configFile, tunnels });
     }
     const tunnels = stacks.flatMap((s) => s.tunnels);
+    // Per router a module and forwarding, per tunnel the tunnel and a route on each side.
+    const resources = count * 2 + tunnels.length * 3;
     const before = plans.map((p) => fleet.router(p.name).snapshot());
     const commands = [["up"], ["preview", "--refresh"], ["up", "--refresh"], ["destroy"]];
     const phases: FleetPhase[] = [];
@@ -219,7 +221,7 @@ async function runFleet(
         `  ${label}  ${PHASES[i].padEnd(31)} ${wallSeconds.toFixed(1).padStart(6)} s` +
           `  provider ${(phase.providerSeconds ?? 0).toFixed(1).padStart(5)} s` +
           (phase.refreshSeconds !== null ? `  refresh ${phase.refreshSeconds.toFixed(1)} s` : "") +
-          `  ${phase.connections} conn  ${phase.roundTrips} rt  simulator ${phase.simulatorCpuSeconds} s CPU  ${phase.hostPeakMiB} MiB${options.regions > 1 ? " (largest host)" : ""}  ${correct ? "ok" : "WRONG"} ${note}`,
+          `  ${phase.connections} conn  ${phase.roundTrips} rt (${(phase.roundTrips / resources).toFixed(2)}/resource)  simulator ${phase.simulatorCpuSeconds} s CPU  ${phase.hostPeakMiB} MiB${options.regions > 1 ? " (largest host)" : ""}  ${correct ? "ok" : "WRONG"} ${note}`,
       );
       if (!correct && i === 0) break;
     }
@@ -228,7 +230,7 @@ async function runFleet(
       topology,
       regions: options.regions,
       tunnels: tunnels.length,
-      resources: count * 2 + tunnels.length * 3,
+      resources,
       parallel: options.parallel ?? null,
       phases,
     };
@@ -240,8 +242,8 @@ async function runFleet(
 /** The report's table: one row per fleet and phase, with growth against the smallest fleet. */
 export function fleetTable(runs: FleetRun[]): string {
   const lines = [
-    "| topology | stacks | routers | tunnels | resources | phase | wall s | provider s | refresh s | conn | rt | host MiB | simulator CPU s | wall ÷ smallest | routers ÷ smallest | ok |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| topology | stacks | routers | tunnels | resources | phase | wall s | provider s | refresh s | conn | rt | rt per resource | host MiB | simulator CPU s | wall ÷ smallest | routers ÷ smallest | ok |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   const fixed = (v: number | null) => (v === null ? "" : v.toFixed(1));
   for (const run of runs) {
@@ -255,7 +257,7 @@ export function fleetTable(runs: FleetRun[]): string {
       const growth = base && measure(base) ? (measure(p)! / measure(base)!).toFixed(2) : "";
       lines.push(
         `| ${run.topology} | ${run.regions} | ${run.routers} | ${run.tunnels} | ${run.resources} | ${p.phase} | ${fixed(p.wallSeconds)} | ` +
-          `${fixed(p.providerSeconds)} | ${fixed(p.refreshSeconds)} | ${p.connections} | ${p.roundTrips} | ${p.hostPeakMiB ?? ""} | ${p.simulatorCpuSeconds} | ` +
+          `${fixed(p.providerSeconds)} | ${fixed(p.refreshSeconds)} | ${p.connections} | ${p.roundTrips} | ${(p.roundTrips / run.resources).toFixed(2)} | ${p.hostPeakMiB ?? ""} | ${p.simulatorCpuSeconds} | ` +
           `${growth} | ${(run.routers / smallest.routers).toFixed(0)} | ${p.correct ? "yes" : "NO"} |`,
       );
     }
