@@ -5,10 +5,11 @@
  *
  * @packageDocumentation
  */
-import type { ExpectedHostKeys, ResolvedConnection } from "./connection";
-import { connectTimedOut } from "./exec";
+import { routerLabel, type ExpectedHostKeys, type ResolvedConnection } from "./connection";
+import { checkHostKeys, connectTimedOut, type RunResult } from "./exec";
 import { acquireEntry, beforeDeadline, hold, poolKey, release } from "./pool";
 import { processWide } from "../schemas/processState";
+import type { RecordedHostKeys } from "./roundTripTypes";
 
 /** How long a request waits for others to share its round trip. */
 export const COALESCE_WINDOW_MS = 10;
@@ -56,4 +57,25 @@ export async function connectedAndWindow(
   } finally {
     release(entry);
   }
+}
+
+/** The keys a batch's round trip expects, in the form a round trip takes them. */
+export function recordedOf(expected: ExpectedHostKeys): RecordedHostKeys {
+  return { hostKey: expected.router?.fingerprint, jumpHostKey: expected.jump?.fingerprint };
+}
+
+/** Checks, for one requester, the host keys its shared round trip met against what it expected. */
+export function checkSharedHostKeys(
+  conn: ResolvedConnection,
+  shared: RunResult,
+  expected: ExpectedHostKeys,
+): void {
+  checkHostKeys(
+    {
+      label: routerLabel(conn),
+      hostKey: shared.hostKey,
+      jump: conn.proxy ? { label: routerLabel(conn.proxy), hostKey: shared.jumpHostKey } : undefined,
+    },
+    expected,
+  );
 }

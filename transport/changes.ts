@@ -7,9 +7,9 @@
  *
  * @packageDocumentation
  */
-import { expectedHostKeys, routerLabel, type ExpectedHostKeys, type ResolvedConnection } from "./connection";
-import { connectedAndWindow, routerSlot } from "./batching";
-import { checkHostKeys, roundTrip, type RunResult } from "./exec";
+import { expectedHostKeys, type ExpectedHostKeys, type ResolvedConnection } from "./connection";
+import { checkSharedHostKeys, connectedAndWindow, recordedOf, routerSlot } from "./batching";
+import { roundTrip, type RunResult } from "./exec";
 import { commandLine, mergeCommands } from "./script";
 import type { RecordedHostKeys } from "./roundTripTypes";
 import { type CommandOutcome, type RemoteCommand } from "../model/command";
@@ -70,7 +70,7 @@ async function flush(
       stopOnError: true,
       segmentEnds,
       timeoutSeconds: Math.max(1, (deadline - Date.now()) / 1000),
-      recorded: { hostKey: expected.router?.fingerprint, jumpHostKey: expected.jump?.fingerprint },
+      recorded: recordedOf(expected),
     });
     batch.requests.forEach((request, i) => {
       const from = i === 0 ? 0 : segmentEnds[i - 1];
@@ -121,13 +121,6 @@ export async function coalescedChange(
   const shared = await new Promise<RunResult>((resolve, reject) =>
     batch!.requests.push({ changes, reads: readsAfter, resolve, reject }),
   );
-  checkHostKeys(
-    {
-      label: routerLabel(conn),
-      hostKey: shared.hostKey,
-      jump: conn.proxy ? { label: routerLabel(conn.proxy), hostKey: shared.jumpHostKey } : undefined,
-    },
-    expected,
-  );
+  checkSharedHostKeys(conn, shared, expected);
   return shared;
 }

@@ -8,8 +8,8 @@
  */
 import { expectedHostKeys, routerLabel, type ExpectedHostKeys, type ResolvedConnection } from "./connection";
 import { outcomeFailed } from "./errors";
-import { connectedAndWindow, routerSlot } from "./batching";
-import { checkHostKeys, roundTrip, type RoundTripOptions, type RunResult } from "./exec";
+import { checkSharedHostKeys, connectedAndWindow, recordedOf, routerSlot } from "./batching";
+import { roundTrip, type RoundTripOptions, type RunResult } from "./exec";
 import { commandLine, mergeCommands, roundTripRanges } from "./script";
 import { type CommandOutcome, type RemoteCommand } from "../model/command";
 
@@ -61,7 +61,7 @@ async function flush(
         check: false,
         stopOnError: false,
         timeoutSeconds: Math.max(1, (deadline - Date.now()) / 1000),
-        recorded: { hostKey: expected.router?.fingerprint, jumpHostKey: expected.jump?.fingerprint },
+        recorded: recordedOf(expected),
       }),
     ),
   ).then((parts): RunResult => ({ ...parts[0], outcomes: parts.flatMap((p) => p.outcomes) }));
@@ -108,14 +108,7 @@ export async function coalescedRead(
   const shared = await new Promise<RunResult>((resolve, reject) =>
     batch!.requests.push({ commands, resolve, reject }),
   );
-  checkHostKeys(
-    {
-      label,
-      hostKey: shared.hostKey,
-      jump: conn.proxy ? { label: routerLabel(conn.proxy), hostKey: shared.jumpHostKey } : undefined,
-    },
-    expected,
-  );
+  checkSharedHostKeys(conn, shared, expected);
   const failed = shared.outcomes.find((o) => o.exitCode !== 0);
   if (failed && (options.check ?? true)) throw outcomeFailed(label, failed);
   return shared;

@@ -11,20 +11,12 @@ import * as semver from "semver";
 
 const ROOT = path.resolve(__dirname, "../..");
 
-interface Manifest {
-  engines: { node: string };
-  peerDependencies: Record<string, string>;
-  devDependencies: Record<string, string>;
-}
-
-/** This package's package.json. */
-export function manifest(): Manifest {
-  return JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as Manifest;
-}
-
 /** The SDK range a user's project may hold: the peer dependency. */
 export function peerRange(): string {
-  return manifest().peerDependencies["@pulumi/pulumi"];
+  const manifest = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+    peerDependencies: Record<string, string>;
+  };
+  return manifest.peerDependencies["@pulumi/pulumi"];
 }
 
 /** The lowest SDK version the peer range admits (its floor). */
