@@ -10,35 +10,83 @@
 import { expectedHostKeys, type ExpectedHostKeys, type ResolvedConnection } from "./connection";
 import { checkSharedHostKeys, connectedAndWindow, recordedOf, routerSlot } from "./batching";
 import { roundTrip, type RunResult } from "./exec";
-import { commandLine, mergeCommands } from "./script";
+import { commandLine, mergeCommands, SCRIPT_BYTES, scriptBytes } from "./script";
 import type { RecordedHostKeys } from "./roundTripTypes";
 import { type CommandOutcome, type RemoteCommand } from "../model/command";
-
-/**
- * At most about this many bytes of commands in one shared script. An exec's command travels in one
- * SSH packet, and the packets every implementation must take are up to 32,768 bytes (RFC 4253,
- * section 6.1; OpenSSH takes more, other servers do not): room is left for the framing. A single
- * request larger than this still goes, alone.
- */
-export const CHANGE_SCRIPT_BYTES = 24 * 1024;
 
 interface ChangeRequest {
   changes: readonly RemoteCommand[];
   reads: readonly RemoteCommand[];
+  /** At least what it adds to a shared script (see {@link requestBytes}). */
+  bytes: number;
   resolve: (result: RunResult) => void;
   reject: (error: unknown) => void;
 }
 
 interface ChangeBatch {
   requests: ChangeRequest[];
-  bytes: number;
   timeoutSeconds?: number;
   started: number;
 }
 
-/** What a command adds to a script, roughly: its line, its input, its framing. */
-function size(commands: readonly RemoteCommand[]): number {
-  return commands.reduce((n, c) => n + commandLine(c.argv).length + (c.stdin?.length ?? 0) + 120, 0);
+/**
+ * What a request adds to a shared script, at most: its commands framed as a script of their own
+ * (the script's first line counted again, a read another request shares counted again), with room
+ * for longer command numbers.
+ */
+function requestBytes(changes: readonly RemoteCommand[], reads: readonly RemoteCommand[]): number {
+  const commands = [...changes, ...reads];
+  return scriptBytes(commands, true, [changes.length]) + 8 * commands.length;
+}
+
+/** The requests in groups whose scripts stay under {@link SCRIPT_BYTES}, in order (a larger request alone). */
+function scriptGroups(requests: readonly ChangeRequest[]): ChangeRequest[][] {
+  const groups: ChangeRequest[][] = [];
+  let bytes = 0;
+  for (const request of requests) {
+    const last = groups.at(-1);
+    if (last && bytes + request.bytes <= SCRIPT_BYTES) {
+      last.push(request);
+      bytes += request.bytes;
+    } else {
+      groups.push([request]);
+      bytes = request.bytes;
+    }
+  }
+  return groups;
+}
+
+/** One group's changes as segments and their reads once, in one round trip; each requester gets its own. */
+async function runGroup(
+  conn: ResolvedConnection,
+  expected: ExpectedHostKeys,
+  requests: readonly ChangeRequest[],
+  deadline: number,
+): Promise<void> {
+  const segments = requests.flatMap((r) => r.changes);
+  const segmentEnds: number[] = [];
+  for (const r of requests) segmentEnds.push((segmentEnds.at(-1) ?? 0) + r.changes.length);
+  const reads = mergeCommands(requests.map((r) => r.reads));
+  try {
+    const result = await roundTrip(conn, [...segments, ...reads.commands], {
+      check: false,
+      stopOnError: true,
+      segmentEnds,
+      timeoutSeconds: Math.max(1, (deadline - Date.now()) / 1000),
+      recorded: recordedOf(expected),
+    });
+    requests.forEach((request, i) => {
+      const from = i === 0 ? 0 : segmentEnds[i - 1];
+      const own = result.outcomes.slice(from, segmentEnds[i]);
+      const read = reads.positions[i].map((at, j): CommandOutcome => ({
+        ...result.outcomes[segments.length + at],
+        argv: [...request.reads[j].argv],
+      }));
+      request.resolve({ ...result, outcomes: [...own, ...read] });
+    });
+  } catch (error) {
+    requests.forEach((r) => r.reject(error));
+  }
 }
 
 async function flush(
@@ -60,30 +108,8 @@ async function flush(
     return;
   }
   if (slot.batch === batch) slot.batch = undefined;
-  const segments = batch.requests.flatMap((r) => r.changes);
-  const segmentEnds: number[] = [];
-  for (const r of batch.requests) segmentEnds.push((segmentEnds.at(-1) ?? 0) + r.changes.length);
-  const reads = mergeCommands(batch.requests.map((r) => r.reads));
-  try {
-    const result = await roundTrip(conn, [...segments, ...reads.commands], {
-      check: false,
-      stopOnError: true,
-      segmentEnds,
-      timeoutSeconds: Math.max(1, (deadline - Date.now()) / 1000),
-      recorded: recordedOf(expected),
-    });
-    batch.requests.forEach((request, i) => {
-      const from = i === 0 ? 0 : segmentEnds[i - 1];
-      const own = result.outcomes.slice(from, segmentEnds[i]);
-      const read = reads.positions[i].map((at, j): CommandOutcome => ({
-        ...result.outcomes[segments.length + at],
-        argv: [...request.reads[j].argv],
-      }));
-      request.resolve({ ...result, outcomes: [...own, ...read] });
-    });
-  } catch (error) {
-    batch.requests.forEach((r) => r.reject(error));
-  }
+  // A hub's many tunnel ends may not fit one script: the groups go at once, on channels of their own.
+  await Promise.all(scriptGroups(batch.requests).map((group) => runGroup(conn, expected, group, deadline)));
 }
 
 /**
@@ -106,20 +132,22 @@ export async function coalescedChange(
     return roundTrip(conn, [...changes, ...readsAfter], { ...options, check: false, stopOnError: true });
   const expected = expectedHostKeys(conn, options.recorded);
   const slot = routerSlot<{ batch?: ChangeBatch }>("changes", conn, expected);
-  const bytes = size(changes) + size(reads);
   let batch = slot.batch;
-  // A full batch goes as it is; this request starts the next one.
-  if (batch && batch.requests.length > 0 && batch.bytes + bytes > CHANGE_SCRIPT_BYTES) batch = undefined;
   if (!batch) {
-    const fresh: ChangeBatch = { requests: [], bytes: 0, started: Date.now() };
+    const fresh: ChangeBatch = { requests: [], started: Date.now() };
     slot.batch = batch = fresh;
     void flush(conn, expected, slot, fresh);
   }
-  batch.bytes += bytes;
   if (options.timeoutSeconds !== undefined)
     batch.timeoutSeconds = Math.max(batch.timeoutSeconds ?? 0, options.timeoutSeconds);
   const shared = await new Promise<RunResult>((resolve, reject) =>
-    batch!.requests.push({ changes, reads: readsAfter, resolve, reject }),
+    batch!.requests.push({
+      changes,
+      reads: readsAfter,
+      bytes: requestBytes(changes, readsAfter),
+      resolve,
+      reject,
+    }),
   );
   checkSharedHostKeys(conn, shared, expected);
   return shared;

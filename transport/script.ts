@@ -215,19 +215,45 @@ export function parseBatchOutput(
 }
 
 /**
+ * At most this many bytes of script in one round trip, where a script is shared. An exec's command
+ * travels in one SSH packet, and the packets every implementation must take are up to 32,768 bytes
+ * (RFC 4253, section 6.1; OpenSSH takes more, ssh2-based servers do not): room is left for the
+ * framing of the packet and for wrapping the script (`sudo`). A single command larger than this
+ * still goes, alone.
+ */
+export const SCRIPT_BYTES = 24 * 1024;
+
+/** How many bytes {@link batchScript} makes of these commands (its nonce is always 24 characters). */
+export function scriptBytes(
+  commands: readonly RemoteCommand[],
+  stopOnError: boolean,
+  segmentEnds: readonly number[] = [],
+): number {
+  return Buffer.byteLength(batchScript(commands, "0".repeat(24), stopOnError, segmentEnds));
+}
+
+/**
  * Splits the commands of a shared read into round trips that can run at once on one connection:
  * the reads with the first {@link CONCURRENT_AT_ONCE} concurrent probes, then each further run of
- * that many probes on a channel of its own. A hub's refresh probes every tunnel; one script for all
- * of them would grow past what sshd and `sh -c` take (an exec's command is one argument: 128 KiB at
- * most) and run them in waves one after another. Returns `[start, end)` ranges, in order.
+ * that many probes on a channel of its own; a range whose script would pass {@link SCRIPT_BYTES}
+ * (a hub's many distinct reads) is halved until it does not. A hub's refresh probes every tunnel;
+ * one script for all of them would grow past what an SSH server and `sh -c` take and run them in
+ * waves one after another. Returns `[start, end)` ranges, in order.
  */
 export function roundTripRanges(commands: readonly RemoteCommand[]): Array<[number, number]> {
   const tail = concurrentTail(commands);
   const ranges: Array<[number, number]> = [];
+  const add = (start: number, end: number): void => {
+    if (end - start > 1 && scriptBytes(commands.slice(start, end), false) > SCRIPT_BYTES) {
+      const middle = start + Math.floor((end - start) / 2);
+      add(start, middle);
+      add(middle, end);
+    } else ranges.push([start, end]);
+  };
   let start = 0;
   let end = Math.min(commands.length, tail + CONCURRENT_AT_ONCE);
   while (start < commands.length) {
-    ranges.push([start, end]);
+    add(start, end);
     start = end;
     end = Math.min(commands.length, end + CONCURRENT_AT_ONCE);
   }

@@ -5,7 +5,7 @@
 import { type Connection } from "../../model/connection";
 import { type RemoteCommand } from "../../model/command";
 import { changeOnRouter, closeAllConnections } from "../../transport";
-import { CHANGE_SCRIPT_BYTES } from "../../transport/changes";
+import { SCRIPT_BYTES } from "../../transport/script";
 import { startTestServer, type TestServer } from "./sshTestServer";
 
 describe("coalesced changes against an in-process ssh2 server", () => {
@@ -75,7 +75,19 @@ describe("coalesced changes against an in-process ssh2 server", () => {
       Array.from({ length: 12 }, (_, i) => `${i}x`.slice(0, 2)),
     );
     expect(server.execs.length).toBeGreaterThan(1);
-    for (const script of server.execs)
-      expect(Buffer.byteLength(script)).toBeLessThan(CHANGE_SCRIPT_BYTES + 4096);
+    for (const script of server.execs) expect(Buffer.byteLength(script)).toBeLessThan(SCRIPT_BYTES + 4096);
+  });
+
+  it("splits a hub's many small changes, each with reads of its own, into scripts every server takes", async () => {
+    // The hub of a fleet's destroy: each tunnel end a short change and a read of its own device.
+    const requests = Array.from({ length: 300 }, (_, i) =>
+      changeOnRouter(conn, [echo(`del g${i}`)], [echo(`show g${i}`), echo("shared read")]),
+    );
+    const results = await Promise.all(requests);
+    results.forEach((r, i) =>
+      expect(r.outcomes.map((o) => o.stdout.trim())).toEqual([`del g${i}`, `show g${i}`, "shared read"]),
+    );
+    expect(server.execs.length).toBeGreaterThan(1);
+    for (const script of server.execs) expect(Buffer.byteLength(script)).toBeLessThanOrEqual(SCRIPT_BYTES);
   });
 });

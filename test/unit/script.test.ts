@@ -7,6 +7,8 @@ import {
   concurrentTail,
   mergeCommands,
   roundTripRanges,
+  SCRIPT_BYTES,
+  scriptBytes,
   parseBatchOutput,
   parseProcessGroup,
   shellQuote,
@@ -303,5 +305,19 @@ describe("roundTripRanges", () => {
       ([s, e]) => batchScript(commands.slice(s, e), "abcdef0123456789", false).length,
     );
     expect(Math.max(...sizes)).toBeLessThan(32 * 1024);
+  });
+
+  it("halves reads whose script would pass what one exec may carry", () => {
+    // A hub's destroy: a read of each of 400 tunnel devices, distinct, no probes.
+    const commands = Array.from({ length: 400 }, (_, i) => ({
+      argv: ["ip", "-d", "-j", "link", "show", "dev", `gre-tunnel-${i}`],
+    }));
+    const ranges = roundTripRanges(commands);
+    expect(ranges.length).toBeGreaterThan(1);
+    expect(ranges.flatMap(([s, e]) => Array.from({ length: e - s }, (_, k) => s + k))).toEqual(
+      commands.map((_, i) => i),
+    );
+    for (const [s, e] of ranges)
+      expect(scriptBytes(commands.slice(s, e), false)).toBeLessThanOrEqual(SCRIPT_BYTES);
   });
 });
