@@ -8,6 +8,15 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { z } from "zod";
 import { explainIssue, problemsOf, tooDeep } from "../schemas/issues";
+import { processWide } from "../schemas/processState";
+
+/**
+ * The schema `build` makes, built once per process: zod compiles a schema on its first parse, and
+ * a refresh checks every resource's inputs (a hub of 200: a thousand checks).
+ */
+export function builtOnce<S extends z.ZodType>(name: string, build: () => S): S {
+  return processWide(`schema.${name}`, build);
+}
 
 /** Inputs without the engine's own `__provider` and other `__` properties. */
 export function userInputs(props: object): Record<string, unknown> {

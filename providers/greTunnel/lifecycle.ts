@@ -13,7 +13,7 @@ import { observeEnd, type RouterObservation } from "../../commands/iproute2/plan
 import { preflightProblems } from "../../commands/iproute2/greSupport";
 import { healthPings } from "../../commands/health/tunnelHealth";
 import { changeThenRead } from "../applyOnRouter";
-import { checkInputs } from "../checkInputs";
+import { builtOnce, checkInputs } from "../checkInputs";
 import { stateRequired } from "../stateRequired";
 import { observedInputs } from "./observedInputs";
 import { diffGreTunnel } from "./diff";
@@ -167,7 +167,7 @@ export const greTunnelProvider: pulumi.dynamic.ResourceProvider<NormalizedGreTun
   },
 
   async check(_olds, news) {
-    return checkInputs(greTunnelSchema(), news, normalizeGreTunnel);
+    return checkInputs(builtOnce("GreTunnel", greTunnelSchema), news, normalizeGreTunnel);
   },
 
   async diff(_id, olds, news) {

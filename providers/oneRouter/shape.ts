@@ -13,7 +13,7 @@ import { credentialsOf, routerLabel, withCredentials, withoutSecrets } from "../
 import type { Connection, ConnectionCredentials } from "../../model/connection";
 import type { CommandOutcome, RemoteCommand } from "../../model/command";
 import { changeThenRead } from "../applyOnRouter";
-import { checkInputs } from "../checkInputs";
+import { builtOnce, checkInputs } from "../checkInputs";
 import { diffOnRouter } from "../diffOnRouter";
 import { keysToRecord, recordedKeys, type HostKeyState, type RecordedHostKeys } from "../hostKeys";
 import { notice } from "../notices";
@@ -58,7 +58,7 @@ export interface OneRouterResource<
   kind: string;
   /** What the resource is about, as messages name it ("ip_gre"). */
   subject(inputs: Inputs): string;
-  /** Builds the input schema (inside the methods, never at import time). */
+  /** Builds the input schema (inside the methods, never at import time; `check` builds it once per process). */
   schema(): z.ZodType;
   /** The checked inputs with defaults filled in. */
   normalize(data: never): Inputs;
@@ -206,8 +206,10 @@ export function oneRouterProvider<
     async check(_olds, news) {
       // Checked with the credentials in their connection (their problems are named there), then
       // kept apart again.
-      const checked = checkInputs(resource.schema(), joined(news as Inputs & Sealed), (data) =>
-        resource.normalize(data as never),
+      const checked = checkInputs(
+        builtOnce(resource.kind, resource.schema),
+        joined(news as Inputs & Sealed),
+        (data) => resource.normalize(data as never),
       );
       return checked.inputs ? { ...checked, inputs: apart(checked.inputs) } : checked;
     },
