@@ -32,6 +32,11 @@ interface RouterReads {
   inFlight?: Promise<void>;
 }
 
+/** Whether every request of the batch is concurrent probes only. */
+function probesOnly(batch: ReadBatch): boolean {
+  return batch.requests.every((r) => r.commands.length > 0 && r.commands.every((c) => c.concurrent === true));
+}
+
 async function flush(
   conn: ResolvedConnection,
   expected: ExpectedHostKeys,
@@ -46,7 +51,9 @@ async function flush(
       batch.requests.flatMap((r) => r.commands.map((c) => commandLine(c.argv))).join("; "),
     );
     // One shared read in flight per router: whatever arrives meanwhile waits and goes next, together.
-    await reads.inFlight;
+    // Probes alone (a create's health pings) do not wait: nothing they read is shared, and a hub's
+    // tunnels would otherwise ping in waves one after another.
+    if (!probesOnly(batch)) await reads.inFlight;
   } catch (error) {
     if (reads.filling === batch) reads.filling = undefined;
     batch.requests.forEach((r) => r.reject(error));
@@ -65,10 +72,11 @@ async function flush(
       }),
     ),
   ).then((parts): RunResult => ({ ...parts[0], outcomes: parts.flatMap((p) => p.outcomes) }));
-  reads.inFlight = running.then(
-    () => undefined,
-    () => undefined,
-  );
+  if (!probesOnly(batch))
+    reads.inFlight = running.then(
+      () => undefined,
+      () => undefined,
+    );
   try {
     const result = await running;
     batch.requests.forEach((request, i) =>

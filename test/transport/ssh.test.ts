@@ -279,6 +279,30 @@ describe("transport against an in-process ssh2 server", () => {
     expect(server.execs).toHaveLength(2);
   });
 
+  it("sends probes alone at once while a shared read is under way, and reads arriving later still wait", async () => {
+    let firstDone = false;
+    const first = runOnRouter(conn, [{ argv: ["sh", "-c", "sleep 0.8; echo first"] }], { coalesce: true });
+    void first.then(() => (firstDone = true));
+    const sent = server.execs.length + 1;
+    while (server.execs.length < sent) await new Promise((r) => setTimeout(r, 10));
+    const probe = (word: string) => ({ argv: ["echo", word], concurrent: true, mayFail: true });
+    const started = Date.now();
+    const pings = await Promise.all(
+      ["p", "q"].map((word) => runOnRouter(conn, [probe(word), probe(`${word}2`)], { coalesce: true })),
+    );
+    // Answered while the first read still runs: they did not wait for it.
+    expect(Date.now() - started).toBeLessThan(600);
+    expect(pings.map((r) => r.outcomes.map((o) => o.stdout))).toEqual([
+      ["p\n", "p2\n"],
+      ["q\n", "q2\n"],
+    ]);
+    const read = await runOnRouter(conn, [{ argv: ["echo", "later"] }], { coalesce: true });
+    expect(read.outcomes[0].stdout).toBe("later\n");
+    expect(firstDone).toBe(true);
+    expect((await first).outcomes[0].stdout).toBe("first\n");
+    expect(server.execs).toHaveLength(3);
+  });
+
   it("fails only the reader whose own command failed in a shared round trip", async () => {
     const [ok, failed] = await Promise.allSettled([
       runOnRouter(conn, [{ argv: ["echo", "fine"] }], { coalesce: true }),
