@@ -1,7 +1,7 @@
 /**
  * Preloaded into the provider host by the benchmark (`npm run engine -- … --host-require
- * bench/hostHooks.ts`): counts what the transport does into the file $GRE_BENCH_COUNTS (as the host exits), and with
- * $GRE_BENCH_MODE=baseline runs every command the naive way.
+ * bench/hostHooks.ts`): counts what the transport does into the file $GRE_BENCH_COUNTS (written as
+ * the host exits), and with $GRE_BENCH_MODE=baseline runs every command the naive way.
  *
  * @packageDocumentation
  */

@@ -46,14 +46,16 @@ async function flush(
   // The batch's deadline runs from its first request, dialing included.
   const timeoutMs = (batch.timeoutSeconds ?? conn.commandTimeout) * 1000;
   const deadline = batch.started + timeoutMs;
+  // Probes alone (a create's health pings) do not wait for the read in flight, and no read waits
+  // for them: nothing they read is shared, and a hub's tunnels would otherwise ping in waves.
+  let alone = false;
   try {
     await connectedAndWindow(conn, expected, deadline, timeoutMs, () =>
       batch.requests.flatMap((r) => r.commands.map((c) => commandLine(c.argv))).join("; "),
     );
     // One shared read in flight per router: whatever arrives meanwhile waits and goes next, together.
-    // Probes alone (a create's health pings) do not wait: nothing they read is shared, and a hub's
-    // tunnels would otherwise ping in waves one after another.
-    if (!probesOnly(batch)) await reads.inFlight;
+    alone = probesOnly(batch);
+    if (!alone) await reads.inFlight;
   } catch (error) {
     if (reads.filling === batch) reads.filling = undefined;
     batch.requests.forEach((r) => r.reject(error));
@@ -72,7 +74,7 @@ async function flush(
       }),
     ),
   ).then((parts): RunResult => ({ ...parts[0], outcomes: parts.flatMap((p) => p.outcomes) }));
-  if (!probesOnly(batch))
+  if (!alone)
     reads.inFlight = running.then(
       () => undefined,
       () => undefined,
