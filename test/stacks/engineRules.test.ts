@@ -6,7 +6,7 @@
  * dynamic-provider host. No routers, no root.
  */
 import { spawn } from "child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { repoRoot } from "../../tools/repoRoot";
@@ -173,6 +173,25 @@ describe("the stand-in engine with a dynamic provider, rule by rule", () => {
     expect(preview.out).toContain(" +  pulumi-nodejs:dynamic/recorder:Recorded r create\n");
     expect(preview.code).toBe(0);
   }, 30_000);
+
+  it("a failed refresh ends the run before the program starts: the read's error under its resource and nothing of the program (deployment_executor.go, Execute: refresh, then source.Iterate)", async () => {
+    const ran = path.join(dir, "ran.log");
+    rmSync(ran, { force: true });
+    const failed = await engine(["preview", "--refresh"], {
+      RECORDER_VALUE: "b",
+      RECORDER_WORLD: path.join(dir, "no-such-world.json"),
+      RECORDER_RAN: ran,
+    });
+    expect(failed.code).toBe(1);
+    expect(failed.out).toContain("no-such-world.json");
+    expect(failed.out).not.toContain("not done");
+    expect(existsSync(ran)).toBe(false);
+    // The same run with the world in place does run the program.
+    world("b");
+    const ok = await engine(["preview", "--refresh"], { RECORDER_VALUE: "b", RECORDER_RAN: ran });
+    expect(ok.code).toBe(0);
+    expect(readFileSync(ran, "utf8")).toBe("ran\n");
+  }, 60_000);
 
   it("import is refused: the host's read gets no serialized provider and fails, under the resource (step.go, ImportStep; pulumi #3550)", async () => {
     world("b");

@@ -470,8 +470,8 @@ export class StandInEngine {
           `warning: the last run was interrupted while it was ${PENDING_VERB[op.operation]} ${shortType(op.type)} ${op.name} (since ${op.startedAt}); ` +
             "its outcome is not in the state: refresh reads what the routers have, up converges (create adopts what an interrupted create left), destroy removes it",
         );
-      // The provider host starts (and the refresh reads routers) while the program loads and
-      // serializes its providers; registrations wait for the refresh.
+      // The provider host starts while the program loads and serializes its providers (Pulumi
+      // loads a provider plugin when it is first needed); registrations wait for the host.
       hostReady = ProviderHost.start({ config, env: this.options.hostEnv, cwd: this.options.root }).then(
         (host) => {
           this.host = host;
@@ -497,9 +497,13 @@ export class StandInEngine {
         await this.destroy(state, interrupted);
         outputs = {};
       } else if (command === "up" || command === "preview") {
+        // As Pulumi's deployment executor: a refresh runs to its end before the program starts,
+        // and a failed one ends the run there (deployment_executor.go, Execute: refresh, then
+        // source.Iterate).
+        if (this.options.refresh) await refreshed;
         outputs = await this.update(
           state,
-          { project, main, config, secretKeys, ready: refreshed },
+          { project, main, config, secretKeys, hostReady: refreshed },
           interrupted,
         );
       } else {
@@ -734,20 +738,13 @@ export class StandInEngine {
       main: string;
       config: Record<string, string>;
       secretKeys: string[];
-      ready: Promise<void>;
+      /** The provider host started (and, with a refresh, the refresh done). */
+      hostReady: Promise<void>;
     },
     interrupted: PendingOperation[],
   ): Promise<Record<string, unknown>> {
+    // After a refresh: what it found gone is no longer here, and the program's declaration creates it.
     const old = new Map(state.resources.map((r) => [r.urn, r]));
-    // What the refresh found gone is no longer in the state: the program's declaration creates it.
-    // (Attached before any registration waits on the refresh, so it runs first.)
-    run.ready.then(
-      () => {
-        const kept = new Set(state.resources.map((r) => r.urn));
-        for (const urn of [...old.keys()]) if (!kept.has(urn)) old.delete(urn);
-      },
-      () => undefined,
-    );
     const next: StateResource[] = [];
     const current = () => this.merge(next, old);
     const failed = new Set<string>();
@@ -756,9 +753,9 @@ export class StandInEngine {
       async (registration) => {
         activity.inFlight++;
         try {
-          await run.ready.catch(() => {
+          await run.hostReady.catch(() => {
             failed.add(registration.urn);
-            throw new Error("not done: the refresh failed");
+            throw new Error("not done: the provider host did not start");
           });
           if (this.canceled) {
             failed.add(registration.urn);

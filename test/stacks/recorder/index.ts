@@ -3,9 +3,13 @@
  * $RECORDER_LOG and reads "the world" from $RECORDER_WORLD: what the stand-in engine asks of a
  * dynamic provider, and what it prints of the answers, can then be compared with Pulumi's rules
  * (test/unit/engineConformance.test.ts). $RECORDER_IMPORT adds a resource with the import option;
- * $RECORDER_SLOW and $RECORDER_CHAIN make a create that takes its time and one that waits for it.
+ * $RECORDER_SLOW and $RECORDER_CHAIN make a create that takes its time and one that waits for it;
+ * $RECORDER_RAN names a file the program appends to as it runs.
  */
+import { appendFileSync } from "fs";
 import * as pulumi from "@pulumi/pulumi";
+
+if (process.env.RECORDER_RAN) appendFileSync(process.env.RECORDER_RAN, "ran\n");
 
 interface World {
   value: string;
