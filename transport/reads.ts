@@ -10,7 +10,7 @@ import { expectedHostKeys, routerLabel, type ExpectedHostKeys, type ResolvedConn
 import { outcomeFailed } from "./errors";
 import { checkSharedHostKeys, connectedAndWindow, recordedOf, routerSlot } from "./batching";
 import { roundTrip, type RoundTripOptions, type RunResult } from "./exec";
-import { commandLine, mergeCommands, roundTripRanges } from "./script";
+import { commandLine, concurrentTail, mergeCommands, roundTripRanges } from "./script";
 import { type CommandOutcome, type RemoteCommand } from "../model/command";
 
 interface ReadRequest {
@@ -64,18 +64,23 @@ async function flush(
   if (reads.filling === batch) reads.filling = undefined;
   const { commands, positions } = mergeCommands(batch.requests.map((r) => r.commands));
   // Many probes (a hub's tunnels) go as several round trips at once on the connection's channels.
-  const running = Promise.all(
-    roundTripRanges(commands).map(([start, end]) =>
-      roundTrip(conn, commands.slice(start, end), {
-        check: false,
-        stopOnError: false,
-        timeoutSeconds: Math.max(1, (deadline - Date.now()) / 1000),
-        recorded: recordedOf(expected),
-      }),
-    ),
-  ).then((parts): RunResult => ({ ...parts[0], outcomes: parts.flatMap((p) => p.outcomes) }));
+  const ranges = roundTripRanges(commands);
+  const parts = ranges.map(([start, end]) =>
+    roundTrip(conn, commands.slice(start, end), {
+      check: false,
+      stopOnError: false,
+      timeoutSeconds: Math.max(1, (deadline - Date.now()) / 1000),
+      recorded: recordedOf(expected),
+    }),
+  );
+  const running = Promise.all(parts).then((done): RunResult => ({
+    ...done[0],
+    outcomes: done.flatMap((p) => p.outcomes),
+  }));
+  // The next reads wait for this one's reads, not for its probes (a hub's refresh pings every tunnel).
+  const tail = concurrentTail(commands);
   if (!alone)
-    reads.inFlight = running.then(
+    reads.inFlight = Promise.all(parts.filter((_, k) => ranges[k][0] < tail)).then(
       () => undefined,
       () => undefined,
     );

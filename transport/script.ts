@@ -234,8 +234,9 @@ export function scriptBytes(
 
 /**
  * Splits the commands of a shared read into round trips that can run at once on one connection:
- * the reads with the first {@link CONCURRENT_AT_ONCE} concurrent probes, then each further run of
- * that many probes on a channel of its own; a range whose script would pass {@link SCRIPT_BYTES}
+ * the reads with their concurrent probes when these are at most {@link CONCURRENT_AT_ONCE}; with
+ * more, the reads alone and each run of that many probes on a channel of its own, so that the reads
+ * come back without waiting for the probes. A range whose script would pass {@link SCRIPT_BYTES}
  * (a hub's many distinct reads) is halved until it does not. A hub's refresh probes every tunnel;
  * one script for all of them would grow past what an SSH server and `sh -c` take and run them in
  * waves one after another. Returns `[start, end)` ranges, in order.
@@ -251,7 +252,10 @@ export function roundTripRanges(commands: readonly RemoteCommand[]): Array<[numb
     } else ranges.push([start, end]);
   };
   let start = 0;
-  let end = Math.min(commands.length, tail + CONCURRENT_AT_ONCE);
+  let end =
+    commands.length - tail > CONCURRENT_AT_ONCE && tail > 0
+      ? tail
+      : Math.min(commands.length, tail + CONCURRENT_AT_ONCE);
   while (start < commands.length) {
     add(start, end);
     start = end;

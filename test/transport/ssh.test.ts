@@ -303,6 +303,32 @@ describe("transport against an in-process ssh2 server", () => {
     expect(server.execs).toHaveLength(3);
   });
 
+  it("reads arriving later wait for a shared read's reads, not for its many probes", async () => {
+    const probe = (i: number) => ({
+      argv: ["sh", "-c", `sleep 1; echo ${i}`],
+      concurrent: true,
+      mayFail: true,
+    });
+    const before = server.execs.length;
+    const first = runOnRouter(
+      conn,
+      [{ argv: ["echo", "first"] }, ...Array.from({ length: 40 }, (_, i) => probe(i))],
+      { coalesce: true },
+    );
+    let firstDone = false;
+    void first.then(() => (firstDone = true));
+    while (server.execs.length < before + 2) await new Promise((r) => setTimeout(r, 10));
+    const read = await runOnRouter(conn, [{ argv: ["echo", "later"] }], { coalesce: true });
+    expect(read.outcomes[0].stdout).toBe("later\n");
+    expect(firstDone).toBe(false);
+    expect((await first).outcomes.map((o) => o.stdout)).toEqual([
+      "first\n",
+      ...Array.from({ length: 40 }, (_, i) => `${i}\n`),
+    ]);
+    // The read alone, the probes 32 and 8 at a time, the later read.
+    expect(server.execs).toHaveLength(before + 4);
+  });
+
   it("fails only the reader whose own command failed in a shared round trip", async () => {
     const [ok, failed] = await Promise.allSettled([
       runOnRouter(conn, [{ argv: ["echo", "fine"] }], { coalesce: true }),

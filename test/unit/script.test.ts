@@ -281,13 +281,23 @@ describe("roundTripRanges", () => {
   it.each<[string, RemoteCommand[], Array<[number, number]>]>([
     ["reads alone", [read, read], [[0, 2]]],
     ["reads and a few probes", [read, probe, probe], [[0, 3]]],
+    ["reads and 32 probes: one round trip", [read, ...Array<RemoteCommand>(32).fill(probe)], [[0, 33]]],
     [
-      "a hub's 70 probes: reads with 32, then 32, then 6",
+      "a hub's 70 probes: the reads alone, then 32, 32 and 6",
       [read, read, ...Array<RemoteCommand>(70).fill(probe)],
       [
-        [0, 34],
+        [0, 2],
+        [2, 34],
         [34, 66],
         [66, 72],
+      ],
+    ],
+    [
+      "probes alone: 32 at a time",
+      Array<RemoteCommand>(40).fill(probe),
+      [
+        [0, 32],
+        [32, 40],
       ],
     ],
     ["nothing", [], [[0, 0]]],
