@@ -1,47 +1,41 @@
 /**
- * The provider a resource hands to Pulumi: every call goes to the named provider of
- * `pulumi-gre/provider-runtime`, the package's one stable entry point for serialized code.
+ * The provider a resource hands to Pulumi: the whole export of its module under
+ * `pulumi-gre/provider-runtime/…`, the package's stable entry points for serialized code.
  *
  * @packageDocumentation
  */
 import type * as pulumi from "@pulumi/pulumi";
-import * as providerRuntime from "../providers/runtime";
-
-/** The providers of `pulumi-gre/provider-runtime`, by name. */
-export type RuntimeProviderName = keyof typeof providerRuntime;
+import greTunnelProvider = require("../providers/serialized/greTunnel");
+import kernelModuleProvider = require("../providers/serialized/kernelModule");
+import sysctlProvider = require("../providers/serialized/sysctl");
+import tunnelRouteProvider = require("../providers/serialized/tunnelRoute");
 
 /**
- * A provider whose methods call `pulumi-gre/provider-runtime`'s provider `name`. Serialized from an
- * installed package, it captures only `require("pulumi-gre/provider-runtime")` and the name: a
- * state written by one version is refreshed, updated and destroyed by the next.
+ * Each provider is the `module.exports` of its own module (imported with `require`, not `import *`,
+ * which would copy it): Pulumi's closure serializer writes a value that is a module's export as a
+ * `require` of that module, by the name the package exports it under. From an installed package a
+ * state's `__provider` is then about 250 bytes (`require("pulumi-gre/provider-runtime/gre-tunnel")`)
+ * instead of the 2.4 KB the seven methods took as closures; Pulumi sends it twice with every read,
+ * diff and check, and keeps it twice per resource in the state. A state written by one version is
+ * refreshed, updated and destroyed by the next through the same name. States written by 0.3.0 and
+ * earlier require `pulumi-gre/provider-runtime` itself, which keeps its named providers.
+ */
+const providers = {
+  greTunnelProvider,
+  kernelModuleProvider,
+  sysctlProvider,
+  tunnelRouteProvider,
+};
+
+/** The providers by name. */
+export type RuntimeProviderName = keyof typeof providers;
+
+/**
+ * The provider of `name`, the same object every call: Pulumi serializes a dynamic provider once per
+ * object (it caches by identity), so a fleet of 1,000 resources costs four serializations.
  *
  * @internal
  */
 export function runtimeProvider(name: RuntimeProviderName): pulumi.dynamic.ResourceProvider {
-  // One object per provider name: Pulumi serializes a dynamic provider once per object (it caches
-  // by identity), so a fleet of 1,000 resources costs four serializations, not 1,000.
-  let provider = madeProviders.get(name);
-  if (!provider) {
-    provider = newRuntimeProvider(name);
-    madeProviders.set(name, provider);
-  }
-  return provider;
-}
-
-/** The providers made so far in this program, by name (the serialized methods never refer to it). */
-const madeProviders = new Map<RuntimeProviderName, pulumi.dynamic.ResourceProvider>();
-
-function newRuntimeProvider(name: RuntimeProviderName): pulumi.dynamic.ResourceProvider {
-  return {
-    // The stack's configuration (which routers are decommissioned), once per provider host.
-    configure: async (req) => {
-      await providerRuntime[name].configure?.(req);
-    },
-    check: (olds, news) => providerRuntime[name].check!(olds, news),
-    diff: (id, olds, news) => providerRuntime[name].diff!(id, olds, news),
-    create: (inputs) => providerRuntime[name].create(inputs),
-    read: (id, props) => providerRuntime[name].read!(id, props),
-    update: (id, olds, news) => providerRuntime[name].update!(id, olds, news),
-    delete: (id, props) => providerRuntime[name].delete!(id, props),
-  };
+  return providers[name] as pulumi.dynamic.ResourceProvider;
 }

@@ -1,7 +1,7 @@
 /**
  * This checkout as users get it: packed with `npm pack` (which builds it), and installed where a
  * Pulumi project finds it by name — `node_modules/pulumi-gre`, a real directory, so that Pulumi's
- * closure serializer captures `require("pulumi-gre/provider-runtime")` instead of this
+ * closure serializer captures `require("pulumi-gre/provider-runtime/…")` instead of this
  * repository's code. The repository's own stack, the demo, the benchmark and the package tests
  * all run on it. A pack is made again only when the product's sources change.
  *

@@ -73,11 +73,26 @@ describe("the package", () => {
     expect(Object.values(dependencies).every((range) => range.startsWith("^"))).toBe(true);
     expect(manifest.exports).toEqual({
       ".": { types: "./dist/index.d.ts", default: "./dist/index.js" },
-      // The one stable entry point that serialized providers require at run time (never moves).
+      // The stable entry points that serialized providers require at run time (they never move):
+      // each provider's own module, and the one states of 0.3.0 and earlier require.
       "./provider-runtime": {
         types: "./dist/providers/runtime.d.ts",
         default: "./dist/providers/runtime.js",
       },
+      ...Object.fromEntries(
+        [
+          ["gre-tunnel", "greTunnel"],
+          ["kernel-module", "kernelModule"],
+          ["sysctl", "sysctl"],
+          ["tunnel-route", "tunnelRoute"],
+        ].map(([name, file]) => [
+          `./provider-runtime/${name}`,
+          {
+            types: `./dist/providers/serialized/${file}.d.ts`,
+            default: `./dist/providers/serialized/${file}.js`,
+          },
+        ]),
+      ),
       "./package.json": "./package.json",
     });
   });

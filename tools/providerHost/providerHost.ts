@@ -123,7 +123,7 @@ export class ProviderHost {
     const entry = require.resolve("@pulumi/pulumi/cmd/dynamic-provider", { paths: [cwd] });
     const child = spawn(process.execPath, ["--require", EXIT_WITH_ENGINE, entry, "127.0.0.1:1"], {
       // The project's folder, as the engine starts plugins: serialized code requires installed
-      // packages (`pulumi-gre/provider-runtime`) from its node_modules.
+      // packages (`pulumi-gre/provider-runtime/…`) from its node_modules.
       cwd,
       env: { ...process.env, ...options.env },
       stdio: ["pipe", "pipe", "pipe"],
