@@ -1,7 +1,8 @@
 /**
- * Sysctl and IpForwarding's provider, as a state reaches it: `pulumi-gre/provider-runtime/sysctl`. The module's
- * whole export is the provider, so Pulumi's closure serializer writes the state's `__provider` as
- * one `require` of this path (see resources/runtimeProvider.ts). Never moves: states name it.
+ * Sysctl and IpForwarding's provider, as a state reaches it: `pulumi-gre/provider-runtime/sysctl`.
+ * The module's whole export is the provider, so Pulumi's closure serializer writes the state's
+ * `__provider` as one `require` of this path (see resources/runtimeProvider.ts). Never moves:
+ * states name it.
  *
  * @packageDocumentation
  */
