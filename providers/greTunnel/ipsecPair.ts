@@ -6,7 +6,8 @@
  *
  * @packageDocumentation
  */
-import { initiate, initiateFailure } from "../../commands/ipsec/swanctl";
+import { setTimeout as sleep } from "timers/promises";
+import { INITIATE_SECONDS, initiate, initiateFailure } from "../../commands/ipsec/swanctl";
 import type { NormalizedGreTunnel } from "../../model/greTunnel";
 import type { RecordedHostKeys } from "../hostKeys";
 import { outcomesOf, type ReadGroups } from "../keyedReads";
@@ -16,7 +17,7 @@ import { observeBoth, undoEnds, type Pair } from "./ends";
 import type { Preflighted } from "./preflight";
 import { warning } from "../notices";
 import { parseExtras, type ExtrasView } from "./extras/extras";
-import { protectedSa } from "./extras/ipsec";
+import { protectedSa, type IpsecView } from "./extras/ipsec";
 import { endLabels, endName } from "./spec";
 
 /** What bringing the SA up found: each end's extras read after it, and why it is not up. */
@@ -41,26 +42,70 @@ export function needsInitiate(t: NormalizedGreTunnel, extras: Pair<ExtrasView>):
   return t.ipsec !== undefined && view !== undefined && protectedSa(view) === undefined;
 }
 
+/** How often the ends' SAs are read again while IKE is still at work on one of them. */
+const SETTLE_POLL_MS = 500;
+
 /**
- * Brings the SA up from the initiating end when it is not (both ends have their connection loaded), then
- * reads both ends' extras again (`reads`). Changes nothing else: the caller decides what a failure
- * undoes.
+ * Whether IKE is still at work on an end: an IKE SA of ours not ESTABLISHED (connecting, rekeying,
+ * deleting) or a child SA of it not INSTALLED. Two ESTABLISHED ones (both ends sent GRE at once and
+ * each started one) are not: charon keeps both, and GRE passes.
+ */
+export function negotiating(view: IpsecView | undefined): boolean {
+  return (view?.sas ?? []).some(
+    (sa) => sa.state !== "ESTABLISHED" || sa.children.some((c) => c !== "INSTALLED"),
+  );
+}
+
+/** Whether both ends have an SA of ours ESTABLISHED with its child INSTALLED, and none still at work. */
+export function agreed(extras: Pair<ExtrasView>): boolean {
+  return extras.every(
+    (e) => e.ipsec !== undefined && protectedSa(e.ipsec) !== undefined && !negotiating(e.ipsec),
+  );
+}
+
+/**
+ * Brings the SA up from the initiating end when it is not (both ends have their connection loaded), and
+ * reads both ends' extras again (`reads`) every {@link SETTLE_POLL_MS} until they agree on it (see
+ * {@link agreed}), for at most {@link INITIATE_SECONDS}: while IKE is at work on an end, or after
+ * changes (`changed`) or an initiate, until both have it — initiating then if the initiating end
+ * lost its SA meanwhile. Both ends' GRE devices send as they come up, so each end's trap may start IKE
+ * while the other's does, and a slow router lists its SA later than the other end's `swanctl
+ * --initiate` returned: pings sent meanwhile are held or dropped. What was last read is returned;
+ * the health check that follows says whether GRE passes. Changes nothing else: the caller decides
+ * what a failure undoes.
  */
 export async function establish(
   t: NormalizedGreTunnel,
   recorded: Pair<RecordedHostKeys>,
   reads: Pair<ReadGroups>,
   extras: Pair<ExtrasView>,
+  changed = false,
 ): Promise<Established> {
-  if (!needsInitiate(t, extras)) return { extras };
-  const labels = endLabels(t);
-  const i = initiator(t);
-  const first = await observeRouter<string>(t.endpoints[i].connection, recorded[i], {
-    initiate: [initiate(endName(t, i))],
-  });
-  const problem = initiateFailure(outcomesOf(first.extra, "initiate")[0], labels[i], labels[1 - i]);
-  const after = await observeBoth(t, recorded, reads);
-  return { extras: both((e) => parseExtras(endName(t, e), after[e].extra)), ...(problem ? { problem } : {}) };
+  if (t.ipsec === undefined) return { extras };
+  const deadline = Date.now() + INITIATE_SECONDS * 1000;
+  const readBoth = async () => {
+    const after = await observeBoth(t, recorded, reads);
+    return both((e) => parseExtras(endName(t, e), after[e].extra));
+  };
+  let views = extras;
+  let initiated = false;
+  for (;;) {
+    if (!initiated && needsInitiate(t, views)) {
+      const labels = endLabels(t);
+      const i = initiator(t);
+      const first = await observeRouter<string>(t.endpoints[i].connection, recorded[i], {
+        initiate: [initiate(endName(t, i))],
+      });
+      initiated = true;
+      const problem = initiateFailure(outcomesOf(first.extra, "initiate")[0], labels[i], labels[1 - i]);
+      views = await readBoth();
+      if (problem) return { extras: views, problem };
+    }
+    const waiting = changed || initiated || views.some((e) => negotiating(e.ipsec));
+    if (agreed(views) || !waiting || Date.now() >= deadline) return { extras: views };
+    await sleep(SETTLE_POLL_MS);
+    views = await readBoth();
+  }
 }
 
 /**
@@ -89,9 +134,10 @@ export async function protect(
   ready: Preflighted,
   extras: Pair<ExtrasView>,
 ): Promise<Established> {
-  const up = await establish(t, ready.seen, ready.reads, extras);
+  const changed = ready.changes.some((c) => c.length > 0);
+  const up = await establish(t, ready.seen, ready.reads, extras, changed);
   if (up.problem === undefined) return up;
-  if (ready.changes.some((c) => c.length > 0))
+  if (changed)
     throw new Error(
       `${what}: IPsec did not come up: ${up.problem}.\n${await undoEnds(t, ready.seen, ready.befores)}`,
     );

@@ -1,6 +1,7 @@
 /**
  * GRE over IPsec, the pure parts: the swanctl files, what `swanctl --raw` printed on the lab, the
- * causes `swanctl --initiate` names (each recorded on the lab: a key that differs on either side,
+ * states that tell whether both ends agree on an SA (one, two started at once, one still
+ * connecting), the causes `swanctl --initiate` names (each recorded on the lab: a key that differs on either side,
  * no common proposal, a silent peer), the guard rules as iptables printed them back, and the
  * pre-shared key kept out of every command line.
  */
@@ -26,6 +27,9 @@ import {
   type GuardedEnd,
 } from "../../commands/ipsec/guard";
 import { writeSecretFile } from "../../commands/files/bootFile";
+import { agreed, negotiating } from "../../providers/greTunnel/ipsecPair";
+import type { IpsecView } from "../../providers/greTunnel/extras/ipsec";
+import type { ExtrasView } from "../../providers/greTunnel/extras/extras";
 import { batchScript, channelInput } from "../../transport/script";
 import type { CommandOutcome } from "../../model/command";
 
@@ -121,6 +125,39 @@ describe("what swanctl --raw printed on the lab", () => {
     expect(swanctlSaid(outcome("", 1, stderr))).toBe(
       "connecting to 'unix:///var/run/charon.vici' failed: Connection refused; Error: connecting to 'default' URI failed: Connection refused",
     );
+  });
+});
+
+describe("whether both ends agree on the SA, from what swanctl --raw printed on the lab", () => {
+  const view = (file?: string): IpsecView => ({
+    loaded: true,
+    sas: file === undefined ? [] : parseSas("gre1", fixture(file)),
+    guard: { usable: "iptables-legacy", rules: [] },
+  });
+  const ends = (a?: string, b?: string): [ExtrasView, ExtrasView] => [{ ipsec: view(a) }, { ipsec: view(b) }];
+
+  it.each([
+    // file, IKE still at work on that end
+    ["list-sas-raw.txt", false], // established, its child installed
+    ["list-sas-raw-two.txt", false], // both ends started IKE at once: two established, both kept
+    ["list-sas-raw-connecting.txt", true], // IKE_SA_INIT sent, no answer yet
+    [undefined, false], // no SA
+  ])("%s: negotiating %s", (file, expected) => {
+    expect(negotiating(view(file))).toBe(expected);
+  });
+
+  it.each([
+    ["list-sas-raw.txt", "list-sas-raw.txt", true],
+    ["list-sas-raw-two.txt", "list-sas-raw-two.txt", true],
+    ["list-sas-raw.txt", undefined, false], // the other end has not listed its SA yet
+    ["list-sas-raw.txt", "list-sas-raw-connecting.txt", false],
+    [undefined, undefined, false],
+  ])("%s and %s: agreed %s", (a, b, expected) => {
+    expect(agreed(ends(a, b))).toBe(expected);
+  });
+
+  it("an end without IPsec wanted never agrees", () => {
+    expect(agreed([{ ipsec: view("list-sas-raw.txt") }, {}])).toBe(false);
   });
 });
 
