@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import { setTimeout as sleep } from "timers/promises";
 import { routerLabel, type ExpectedHostKeys, type ResolvedConnection } from "./connection";
 import { checkHostKeys, connectTimedOut, type RunResult } from "./exec";
 import { acquireEntry, beforeDeadline, hold, poolKey, release } from "./pool";
@@ -32,10 +33,6 @@ export function routerSlot<T extends object>(
     all.set(key, slot);
   }
   return slot;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**

@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+import { setTimeout as sleep } from "timers/promises";
 import { spawn } from "child_process";
 import { connect as netConnect } from "net";
 import { Duplex } from "stream";
@@ -52,10 +53,6 @@ interface Stream {
 /** SSH keepalives: one every 5 s, the connection given up after 3 unanswered. */
 const KEEPALIVE_INTERVAL_MS = 5000;
 const KEEPALIVE_COUNT_MAX = 3;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** Replaces `%h` and `%p` in a ProxyCommand argv. */
 export function proxyCommandArgv(argv: readonly string[], host: string, port: number): string[] {

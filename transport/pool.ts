@@ -8,6 +8,7 @@
  *
  * @packageDocumentation
  */
+import { setTimeout as sleep } from "timers/promises";
 import { createHash } from "crypto";
 import type { Client } from "ssh2";
 import { resolveConnection, routerLabel, type ExpectedHostKeys, type ResolvedConnection } from "./connection";
@@ -75,10 +76,6 @@ export function poolKey(
       .digest("hex"),
   };
   return JSON.stringify(identity);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Whether retrying a failed dial could help. */
