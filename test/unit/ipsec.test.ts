@@ -1,9 +1,9 @@
 /**
  * GRE over IPsec, the pure parts: the swanctl files, what `swanctl --raw` printed on the lab, the
  * states that tell whether both ends agree on an SA (one, two started at once, one still
- * connecting), the causes `swanctl --initiate` names (each recorded on the lab: a key that differs on either side,
- * no common proposal, a silent peer), the guard rules as iptables printed them back, and the
- * pre-shared key kept out of every command line.
+ * connecting), the causes `swanctl --initiate` names (each recorded on the lab: a key that differs
+ * on either side, no common proposal, a silent peer), the guard rules as iptables printed them back,
+ * and the pre-shared key kept out of every command line.
  */
 import { readFileSync } from "fs";
 import * as path from "path";
